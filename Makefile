@@ -1,0 +1,34 @@
+# Two commands for a fresh machine: `make run` (the bot) and `make test` (the suite).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test test-sqlite bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
+install: $(VENV)/.installed
+
+.env:
+	cp .env.example .env
+
+run: install .env
+	$(BIN)/newsbot run
+
+test: install
+	$(BIN)/python -m pytest
+
+test-sqlite: install
+	NEWSBOT_TEST_BACKENDS=sqlite $(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,268 @@
+"""The `newsbot` command line: run the bot, and read or manage the store without Telegram."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.clock import SystemClock
+from bot.config import Settings, SettingsError, load_settings
+from bot.news.opml import OPMLError
+from bot.news.query import parse_query
+from bot.news.seeds import SeedError, seed_files
+from bot.bootstrap import load_seeds, open_database, prepare_store
+from bot.render import age_text
+from bot.store.articles import Headline, latest_articles, search_articles
+from bot.store.db import Database
+from bot.store.sources import SourceExists, add_source, remove_source, source_statuses
+
+TOKEN_HELP = (
+    "newsbot: no bot token. Create a bot with @BotFather in Telegram (/newbot), then put "
+    "TELEGRAM_BOT_TOKEN=<token> in .env (see .env.example) or the environment."
+)
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+def _headline_json(headline: Headline) -> dict[str, object]:
+    return {
+        "id": headline.id,
+        "title": headline.title,
+        "url": headline.url,
+        "source": headline.source,
+        "published_at": headline.published_at.isoformat(),
+        "description": headline.description,
+    }
+
+
+def _print_headlines(headlines: Sequence[Headline], *, as_json: bool, now: datetime) -> None:
+    if as_json:
+        print(json.dumps([_headline_json(h) for h in headlines], ensure_ascii=False, indent=2))
+        return
+    width = len(str(len(headlines)))
+    for number, headline in enumerate(headlines, 1):
+        print(f"{number:>{width}}. {headline.title}")
+        details = f"{headline.source} · {age_text(headline.published_at, now)} · id {headline.id}"
+        print(f"{' ' * width}  {details}")
+        if headline.url:
+            print(f"{' ' * width}  {headline.url}")
+
+
+async def _ready_store(settings: Settings) -> Database:
+    database = await open_database(settings)
+    await prepare_store(database, settings, now=SystemClock().now())
+    return database
+
+
+async def cmd_latest(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the newest items."""
+    database = await _ready_store(settings)
+    try:
+        async with database.session() as session:
+            headlines = await latest_articles(session, limit=args.n)
+    finally:
+        await database.dispose()
+    _print_headlines(headlines, as_json=args.json, now=SystemClock().now())
+    return 0
+
+
+async def cmd_topic(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the best matches for some words."""
+    query = parse_query(" ".join(args.words))
+    now = SystemClock().now()
+    database = await _ready_store(settings)
+    try:
+        async with database.session() as session:
+            result = await search_articles(session, query, limit=args.n, now=now)
+    finally:
+        await database.dispose()
+    if not args.json:
+        if query.is_empty:
+            print("Nothing to search for: give some words.", file=sys.stderr)
+        elif result.mode == "none":
+            print(f"No headlines match {query.text!r}.", file=sys.stderr)
+        elif result.mode == "any":
+            print(f"No headline has all of {query.text!r}; these have some of the words:",
+                  file=sys.stderr)
+    _print_headlines(result.headlines, as_json=args.json, now=now)
+    return 0
+
+
+async def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    """Load seed documents (default: the shipped ones) into the store."""
+    paths = [Path(p) for p in args.paths] or seed_files(Path(settings.seeds_dir))
+    if not paths:
+        print(f"newsbot: no seed documents in {settings.seeds_dir}", file=sys.stderr)
+        return 1
+    database = await open_database(settings)
+    try:
+        report = await load_seeds(database, paths, now=SystemClock().now())
+    finally:
+        await database.dispose()
+    for name, items, new in report.files:
+        print(f"{name}: {items} items, {new} new")
+    return 0
+
+
+async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply pending migrations."""
+    database = await open_database(settings)
+    await database.dispose()
+    print("Database schema is up to date.")
+    return 0
+
+
+async def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    """List, add or remove feeds."""
+    now = SystemClock().now()
+    database = await _ready_store(settings)
+    try:
+        async with database.session() as session:
+            if args.action == "add":
+                return await _add_source(session, args, settings, now)
+            if args.action == "remove":
+                removed = await remove_source(session, args.id)
+                if removed is None:
+                    print(f"newsbot: no source with id {args.id}", file=sys.stderr)
+                    return 1
+                print(f"Removed source {removed.id}: {removed.url}")
+                return 0
+            statuses = await source_statuses(session)
+    finally:
+        await database.dispose()
+    if args.json:
+        print(json.dumps([
+            {"id": s.id, "title": s.title, "url": s.url, "source": s.title or s.url,
+             "kind": s.kind, "active": s.active, "error_count": s.error_count,
+             "last_error": s.last_error, "articles": s.articles,
+             "published_at": None,
+             "last_ok_at": s.last_ok_at.isoformat() if s.last_ok_at else None}
+            for s in statuses
+        ], ensure_ascii=False, indent=2))
+        return 0
+    for s in statuses:
+        health = "ok" if s.error_count == 0 else f"{s.error_count} errors: {s.last_error}"
+        if not s.active:
+            health = f"inactive ({s.last_error or 'stopped'})"
+        print(f"{s.id:>4}  {s.kind:<4}  {s.articles:>6} items  {health}")
+        print(f"      {s.title or '(untitled)'} — {s.url}")
+    return 0
+
+
+async def _add_source(session, args: argparse.Namespace, settings: Settings,  # type: ignore[no-untyped-def]
+                      now: datetime) -> int:
+    url = args.url.strip()
+    if not url.startswith(("http://", "https://")):
+        print(f"newsbot: {url!r} is not an http(s) feed URL", file=sys.stderr)
+        return 1
+    try:
+        source = await add_source(session, url, now=now, allow_private=True,
+                                  interval_seconds=settings.feed_poll_interval)
+    except SourceExists as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    print(f"Added source {source.id}: {source.url}")
+    return 0
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the bot (placeholder until the application is wired)."""
+    from bot.app import run_bot
+
+    return await run_bot(settings)
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="A Telegram bot for news headline digests, topic lookups and summaries.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    run.set_defaults(handler=cmd_run)
+
+    seed = commands.add_parser("seed", help="load seed documents into the store")
+    seed.add_argument("paths", nargs="*", metavar="PATH", help="seed files (default: seeds/*.txt)")
+    seed.set_defaults(handler=cmd_seed)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="apply pending schema migrations")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    latest = commands.add_parser("latest", help="print the newest headlines")
+    latest.add_argument("-n", type=_positive, default=10, help="how many (default 10)")
+    latest.add_argument("--json", action="store_true", help="print a JSON array")
+    latest.set_defaults(handler=cmd_latest)
+
+    topic = commands.add_parser("topic", help="search headlines and articles")
+    topic.add_argument("words", nargs="+", metavar="WORDS", help='words or "a phrase"')
+    topic.add_argument("-n", type=_positive, default=10, help="how many (default 10)")
+    topic.add_argument("--json", action="store_true", help="print a JSON array")
+    topic.set_defaults(handler=cmd_topic)
+
+    sources = commands.add_parser("sources", help="list, add or remove feeds")
+    source_commands = sources.add_subparsers(dest="action", metavar="ACTION")
+    listing = source_commands.add_parser("list", help="every source with its health")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    add = source_commands.add_parser("add", help="add a feed by URL")
+    add.add_argument("url", metavar="URL")
+    remove = source_commands.add_parser("remove", help="remove a source and its items")
+    remove.add_argument("id", type=int, metavar="ID")
+    sources.add_argument("--json", action="store_true", help="print a JSON array")
+    sources.set_defaults(handler=cmd_sources, action="list")
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr; keep chatty libraries quiet, and httpx's URLs (they hold the token) out."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("httpx", "httpcore", "alembic", "apscheduler"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `newsbot` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level if args.command == "run" else "WARNING")
+    if args.command == "run" and not settings.telegram_bot_token.strip():
+        print(TOKEN_HELP, file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(args.handler(args, settings))
+    except (SeedError, OPMLError) as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`newsbot latest | head`): not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""Queries on articles: adding without duplicates, newest first, and full-text search."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.news.query import SearchQuery, score
+from bot.news.text import canonical_url, fold, search_document
+from bot.store.models import Article, SeenKey, Source
+
+# How many of the newest matches are ranked; keeps /topic fast on a store of millions.
+SEARCH_CANDIDATES = 300
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """An item to store, as a feed or a seed document gives it."""
+
+    title: str
+    published_at: datetime
+    url: str | None = None
+    guid: str | None = None
+    description: str = ""
+    body: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class Headline:
+    """What a list shows of an article: enough to render a line and its button."""
+
+    id: int
+    title: str
+    url: str | None
+    source: str
+    published_at: datetime
+    description: str
+
+
+@dataclass
+class SearchResult:
+    """Matches for a query; `mode` says whether all the words matched or any of them."""
+
+    headlines: list[Headline]
+    mode: Literal["all", "any", "none"]
+    has_more: bool = False
+    total_candidates: int = 0
+    phrases: tuple[tuple[str, ...], ...] = field(default=())
+
+
+def article_key(source_id: int, guid: str | None, url: str | None, title: str) -> str:
+    """Identity of an item within its source: guid, else canonical link, else a title hash."""
+    if guid and guid.strip():
+        guid = guid.strip()
+        return f"g:{guid}" if len(guid) <= 500 else "g#" + hashlib.sha1(guid.encode()).hexdigest()
+    link = canonical_url(url)
+    if link:
+        return f"u:{link}" if len(link) <= 500 else "u#" + hashlib.sha1(link.encode()).hexdigest()
+    digest = hashlib.sha1(f"{source_id}\x00{fold(title)}".encode()).hexdigest()
+    return f"h:{digest}"
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    return sqlite_insert if session.bind.dialect.name == "sqlite" else pg_insert
+
+
+async def add_articles(
+    session: AsyncSession, source_id: int, items: Iterable[NewArticle], *, now: datetime
+) -> list[int]:
+    """Store the items not seen before from this source; return the ids of the new ones."""
+    rows: dict[str, dict[str, object]] = {}
+    for item in items:
+        key = article_key(source_id, item.guid, item.url, item.title)
+        if key in rows:
+            continue
+        rows[key] = {
+            "source_id": source_id,
+            "key": key,
+            "guid": item.guid,
+            "url": canonical_url(item.url),
+            "title": item.title,
+            "description": item.description,
+            "body": item.body,
+            "author": item.author,
+            "published_at": min(item.published_at, now),
+            "fetched_at": now,
+            "search_text": search_document(item.title, item.description, item.body),
+        }
+    if not rows:
+        return []
+    pruned = await _pruned_keys(session, source_id, list(rows))
+    fresh = [row for key, row in rows.items() if key not in pruned]
+    new_ids: list[int] = []
+    insert = _insert(session)
+    for start in range(0, len(fresh), _BATCH):
+        batch = fresh[start : start + _BATCH]
+        statement = (
+            insert(Article)
+            .on_conflict_do_nothing(index_elements=["source_id", "key"])
+            .returning(Article.id)
+        )
+        result = await session.execute(statement, batch)
+        new_ids.extend(result.scalars().all())
+    return sorted(new_ids)
+
+
+async def _pruned_keys(session: AsyncSession, source_id: int, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), _BATCH):
+        chunk = keys[start : start + _BATCH]
+        result = await session.execute(
+            select(SeenKey.key).where(SeenKey.source_id == source_id, SeenKey.key.in_(chunk))
+        )
+        found.update(result.scalars())
+    return found
+
+
+def _headline_columns():  # type: ignore[no-untyped-def]
+    return (
+        Article.id,
+        Article.title,
+        Article.url,
+        Source.title.label("source"),
+        Article.published_at,
+        Article.description,
+    )
+
+
+def _headlines(rows: Iterable[Sequence[object]]) -> list[Headline]:
+    return [Headline(*row) for row in rows]  # type: ignore[arg-type]
+
+
+async def latest_articles(session: AsyncSession, *, limit: int, offset: int = 0) -> list[Headline]:
+    """The newest items, newest first."""
+    statement = (
+        select(*_headline_columns())
+        .join(Source, Source.id == Article.source_id)
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return _headlines((await session.execute(statement)).all())
+
+
+async def headlines_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Headline]:
+    """Headlines for these ids, in the order given."""
+    if not ids:
+        return []
+    statement = (
+        select(*_headline_columns())
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.id.in_(list(ids)))
+    )
+    by_id = {h.id: h for h in _headlines((await session.execute(statement)).all())}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def get_article(session: AsyncSession, article_id: int) -> Article | None:
+    """One article with its source, or None."""
+    return await session.get(Article, article_id)
+
+
+async def count_articles(session: AsyncSession) -> int:
+    """How many articles the store holds."""
+    return int(await session.scalar(select(func.count()).select_from(Article)) or 0)
+
+
+def _fts5_match(query: SearchQuery, joiner: str) -> str:
+    return f" {joiner} ".join('"' + " ".join(phrase) + '"' for phrase in query.phrases)
+
+
+def _tsquery(query: SearchQuery, joiner: str) -> str:
+    parts = ["(" + " <-> ".join(f"'{t}'" for t in phrase) + ")" for phrase in query.phrases]
+    return f" {joiner} ".join(parts)
+
+
+async def _candidate_ids(session: AsyncSession, query: SearchQuery, mode: str) -> list[int]:
+    if session.bind.dialect.name == "sqlite":
+        match = _fts5_match(query, "AND" if mode == "all" else "OR")
+        statement = text(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
+            "ORDER BY rowid DESC LIMIT :limit"
+        )
+    else:
+        match = _tsquery(query, "&" if mode == "all" else "|")
+        statement = text(
+            "SELECT id FROM articles WHERE search_vector @@ to_tsquery('simple', :match) "
+            "ORDER BY id DESC LIMIT :limit"
+        )
+    result = await session.execute(statement, {"match": match, "limit": SEARCH_CANDIDATES})
+    return list(result.scalars())
+
+
+async def search_articles(
+    session: AsyncSession, query: SearchQuery, *, limit: int, offset: int = 0, now: datetime
+) -> SearchResult:
+    """Items matching all the query's terms (else any of them), best first."""
+    if query.is_empty:
+        return SearchResult([], "none")
+    modes = ["all", "any"] if len(query.phrases) > 1 else ["all"]
+    for mode in modes:
+        ids = await _candidate_ids(session, query, mode)
+        if ids:
+            candidates = await headlines_by_id(session, ids)
+            ranked = sorted(
+                candidates,
+                key=lambda h: (-score(query, h.title, h.description, h.published_at, now), -h.id),
+            )
+            page = ranked[offset : offset + limit]
+            return SearchResult(
+                page,
+                "all" if mode == "all" else "any",
+                has_more=len(ranked) > offset + limit,
+                total_candidates=len(ranked),
+                phrases=query.phrases,
+            )
+    return SearchResult([], "none", phrases=query.phrases)

@@ -1,0 +1,32 @@
+"""Small facts about the store: one-time imports done, when jobs last ran."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import Meta
+
+
+async def get_meta(session: AsyncSession, key: str) -> Meta | None:
+    """The stored fact under this key, or None."""
+    return await session.get(Meta, key)
+
+
+async def set_meta(session: AsyncSession, key: str, value: str, *, now: datetime) -> None:
+    """Record a fact, replacing what was there."""
+    row = await session.get(Meta, key)
+    if row is None:
+        session.add(Meta(key=key, value=value, updated_at=now))
+    else:
+        row.value = value
+        row.updated_at = now
+    await session.flush()
+
+
+async def meta_with_prefix(session: AsyncSession, prefix: str) -> list[Meta]:
+    """Every fact whose key starts with the prefix, by key."""
+    statement = select(Meta).where(Meta.key.startswith(prefix)).order_by(Meta.key)
+    return list((await session.scalars(statement)).all())

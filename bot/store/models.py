@@ -1,0 +1,195 @@
+"""Tables of the store: sources, articles, chats and what was delivered to them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if getattr(dialect, "name", "") == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Source(Base):
+    """A feed the bot reads, or the seed documents; carries its own fetch state."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    kind: Mapped[str] = mapped_column(String(16), default="feed")  # feed | seed
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    interval_seconds: Mapped[int] = mapped_column(Integer, default=900)
+    next_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Article(Base):
+    """A news item; a headline is an article without a body."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        UniqueConstraint("source_id", "key", name="uq_articles_source_key"),
+        Index("ix_articles_published", "published_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    # Identity within the source: "g:<guid>", "u:<canonical link>" or "h:<hash>".
+    key: Mapped[str] = mapped_column(String(600))
+    guid: Mapped[str | None] = mapped_column(String(1024))
+    url: Mapped[str | None] = mapped_column(String(2048))
+    title: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(300))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Stemmed, folded terms of title + description + body (bot.news.text.search_document);
+    # both full-text indexes are built from it so SQLite and PostgreSQL match alike.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str | None] = mapped_column(Text)
+    # Hash of the text the cached summary was made from; a new body invalidates it.
+    summary_source: Mapped[str | None] = mapped_column(String(64))
+
+    source: Mapped[Source] = relationship(lazy="joined", innerjoin=True)
+
+
+class SeenKey(Base):
+    """Identity of a pruned article, so a feed that still lists it never brings it back."""
+
+    __tablename__ = "seen_keys"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    pruned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Chat(Base):
+    """A Telegram chat that talked to the bot, with its digest schedule and preferences."""
+
+    __tablename__ = "chats"
+    __table_args__ = (Index("ix_chats_due", "subscribed", "active", "next_digest_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16), default="private")
+    title: Mapped[str] = mapped_column(String(300), default="")
+    # Forum topic the digests go to (None: the main chat).
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    digest_times: Mapped[str] = mapped_column(String(64), default="08:00")  # "08:00,18:30"
+    digest_size: Mapped[int] = mapped_column(Integer, default=10)
+    only_followed: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify_empty: Mapped[bool] = mapped_column(Boolean, default=False)
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False once Telegram says the bot was blocked or the chat is gone.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    topics: Mapped[list[ChatTopic]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="ChatTopic.id"
+    )
+
+
+class ChatTopic(Base):
+    """A phrase a chat follows (leads its digest) or mutes (never reaches it)."""
+
+    __tablename__ = "chat_topics"
+    __table_args__ = (UniqueConstraint("chat_id", "kind", "phrase", name="uq_chat_topics"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # follow | mute
+    phrase: Mapped[str] = mapped_column(String(200))
+
+
+class Digest(Base):
+    """One scheduled digest of one chat: claimed, then sent, then recorded."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("chat_id", "due_at", name="uq_digests_chat_due"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Delivery(Base):
+    """An article that reached a chat, and in which digest; never sent to it again."""
+
+    __tablename__ = "deliveries"
+
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"))
+    delivered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Meta(Base):
+    """Small facts about the store itself: one-time imports done, job heartbeats."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

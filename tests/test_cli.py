@@ -1,0 +1,89 @@
+"""The `newsbot` command line, run as a user runs it: a subprocess on a real store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from tests.conftest import ROOT
+
+
+def newsbot(settings: Settings, *args: str, env: dict[str, str] | None = None,
+            cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))},
+        "DATABASE_URL": settings.database_url,
+        "SEEDS_DIR": settings.seeds_dir,
+        "SOURCES_OPML": settings.sources_opml,
+        **(env or {}),
+    }
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
+                          env=environment, cwd=cwd, timeout=120)
+
+
+def test_seed_then_latest_prints_all_seventeen(settings: Settings) -> None:
+    assert newsbot(settings, "seed").returncode == 0
+    again = newsbot(settings, "seed")
+    assert "17 items, 0 new" in again.stdout
+    listing = json.loads(newsbot(settings, "latest", "-n", "50", "--json").stdout)
+    assert len(listing) == 17
+    assert {"id", "title", "url", "source", "published_at"} <= set(listing[0])
+    text = newsbot(settings, "latest", "-n", "3").stdout
+    assert text.splitlines()[0].startswith("1. North Korean authorities")
+
+
+def test_topic_json_and_text(settings: Settings) -> None:
+    newsbot(settings, "seed")
+    iran = json.loads(newsbot(settings, "topic", "iran", "--json").stdout)
+    assert len(iran) == 3 and all("Iran" in item["title"] for item in iran)
+    none = newsbot(settings, "topic", "zzzyzx")
+    assert none.returncode == 0 and "No headlines match" in none.stderr
+
+
+def test_sources_add_list_remove(settings: Settings) -> None:
+    added = newsbot(settings, "sources", "add", "https://feeds.example.org/world.xml")
+    assert added.returncode == 0 and "Added source" in added.stdout
+    duplicate = newsbot(settings, "sources", "add", "https://feeds.example.org/world.xml")
+    assert duplicate.returncode == 1 and "already reading" in duplicate.stderr
+    bad = newsbot(settings, "sources", "add", "file:///etc/passwd")
+    assert bad.returncode == 1 and "not an http(s) feed URL" in bad.stderr
+    listed = json.loads(newsbot(settings, "sources", "list", "--json").stdout)
+    feed = next(s for s in listed if s["url"] == "https://feeds.example.org/world.xml")
+    assert newsbot(settings, "sources", "remove", str(feed["id"])).returncode == 0
+    assert newsbot(settings, "sources", "remove", "99999").returncode == 1
+
+
+def test_run_without_token_says_how_to_get_one(settings: Settings, tmp_path: Path) -> None:
+    result = newsbot(settings, "run", env={"TELEGRAM_BOT_TOKEN": ""}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "@BotFather" in result.stderr and ".env" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_setting_stops_with_one_line(settings: Settings) -> None:
+    result = newsbot(settings, "latest", env={"DEFAULT_TIMEZONE": "Mars/Olympus"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "newsbot: Bad setting DEFAULT_TIMEZONE: 'Mars/Olympus' is not a known time zone "
+        "(e.g. Europe/Berlin, UTC)"
+    )
+
+
+def test_bad_seed_file_is_reported_not_raised(settings: Settings, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    result = newsbot(settings, "seed", str(empty))
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"newsbot: {empty}: empty file"
+
+
+def test_help_lists_every_command(settings: Settings) -> None:
+    out = newsbot(settings, "--help").stdout
+    for command in ("run", "seed", "db", "latest", "topic", "sources"):
+        assert command in out
