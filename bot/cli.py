@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from bot.clock import SystemClock
+from bot.logs import configure_logging
 from bot.config import Settings, SettingsError, load_settings
 from bot.news.opml import OPMLError
 from bot.news.query import parse_query
@@ -171,13 +171,6 @@ async def _add_source(session, args: argparse.Namespace, settings: Settings,  # 
     return 0
 
 
-async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Start the bot (placeholder until the application is wired)."""
-    from bot.app import run_bot
-
-    return await run_bot(settings)
-
-
 def _positive(value: str) -> int:
     try:
         number = int(value)
@@ -197,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run = commands.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
-    run.set_defaults(handler=cmd_run)
+    run.set_defaults(handler=None)
 
     seed = commands.add_parser("seed", help="load seed documents into the store")
     seed.add_argument("paths", nargs="*", metavar="PATH", help="seed files (default: seeds/*.txt)")
@@ -232,11 +225,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    """Log to stderr; keep chatty libraries quiet, and httpx's URLs (they hold the token) out."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in ("httpx", "httpcore", "alembic", "apscheduler"):
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+def _run(settings: Settings) -> int:
+    if not settings.telegram_bot_token.strip():
+        print(TOKEN_HELP, file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, secrets=[settings.telegram_bot_token])
+    from bot.app import run_bot  # the Telegram wiring is only loaded to run the bot
+
+    try:
+        return run_bot(settings)
+    except KeyboardInterrupt:
+        return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -247,10 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level if args.command == "run" else "WARNING")
-    if args.command == "run" and not settings.telegram_bot_token.strip():
-        print(TOKEN_HELP, file=sys.stderr)
-        return 2
+    if args.command == "run":
+        return _run(settings)
+    configure_logging("WARNING")
     try:
         return asyncio.run(args.handler(args, settings))
     except (SeedError, OPMLError) as exc:

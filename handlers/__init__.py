@@ -1,0 +1,39 @@
+"""Telegram update handlers, one module per command family; `register` wires them all."""
+
+from __future__ import annotations
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from handlers import admin, headlines, start, subscription, summary, topics
+from handlers.buttons import on_button
+from handlers.errors import on_error
+
+COMMAND_HANDLERS = {
+    "start": start.start,
+    "help": start.help_command,
+    "latest": headlines.latest,
+    "topic": headlines.topic,
+    "summary": summary.summary,
+    "subscribe": subscription.subscribe,
+    "unsubscribe": subscription.unsubscribe,
+    "settings": subscription.settings,
+    "timezone": subscription.timezone,
+    "digesttime": subscription.digesttime,
+    "follow": topics.follow,
+    "unfollow": topics.unfollow,
+    "following": topics.following,
+    "mute": topics.mute,
+    "unmute": topics.unmute,
+    "sources": admin.sources,
+    "addsource": admin.addsource,
+    "removesource": admin.removesource,
+    "stats": admin.stats,
+}
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    """Add every command, the button router and the error handler to the application."""
+    for name, callback in COMMAND_HANDLERS.items():
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_error_handler(on_error)

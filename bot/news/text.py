@@ -15,6 +15,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import Stemmer
 
 _TAG = re.compile(r"<[^>]*>")
+# Inline tags sit inside words and sentences: removing them must not add a space.
+_INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|bdi|bdo|cite|code|em|font|i|kbd|mark|q|s|small|span|strong|sub|sup|u|var)\b[^>]*>",
+    re.IGNORECASE,
+)
 _SPACE = re.compile(r"\s+")
 # Letters and digits of any script; everything else (dashes, apostrophes, dots) splits.
 _WORD = re.compile(r"[^\W_]+")
@@ -27,11 +32,11 @@ def clean_text(value: str | None) -> str:
     """Strip tags and entities and collapse whitespace: feed text as a reader sees it."""
     if not value:
         return ""
-    text = _TAG.sub(" ", value)
+    text = _TAG.sub(" ", _INLINE_TAG.sub("", value))
     text = html.unescape(text)
     # Entities may have encoded tags themselves (double-escaped feeds).
     if "<" in text and ">" in text:
-        text = html.unescape(_TAG.sub(" ", text))
+        text = html.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", text)))
     text = text.replace("\u00a0", " ").replace("\u200b", "")
     return _SPACE.sub(" ", text).strip()
 

@@ -152,6 +152,19 @@ async def latest_articles(session: AsyncSession, *, limit: int, offset: int = 0)
     return _headlines((await session.execute(statement)).all())
 
 
+async def recent_headlines(session: AsyncSession, *, since: datetime,
+                           limit: int = 5000) -> list[Headline]:
+    """Items published since a moment, newest first (what trending is computed over)."""
+    statement = (
+        select(*_headline_columns())
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.published_at >= since)
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(limit)
+    )
+    return _headlines((await session.execute(statement)).all())
+
+
 async def headlines_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Headline]:
     """Headlines for these ids, in the order given."""
     if not ids:
@@ -168,6 +181,22 @@ async def headlines_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Hea
 async def get_article(session: AsyncSession, article_id: int) -> Article | None:
     """One article with its source, or None."""
     return await session.get(Article, article_id)
+
+
+async def store_body(session: AsyncSession, article_id: int, body: str) -> None:
+    """Keep an article's fetched full text, and index it for search."""
+    article = await session.get(Article, article_id)
+    if article is not None:
+        article.body = body
+        article.search_text = search_document(article.title, article.description, body)
+
+
+async def store_summary(session: AsyncSession, article_id: int, summary: str, made_from: str) -> None:
+    """Cache a summary with the hash of the text it was made from."""
+    article = await session.get(Article, article_id)
+    if article is not None:
+        article.summary = summary
+        article.summary_source = made_from
 
 
 async def count_articles(session: AsyncSession) -> int:

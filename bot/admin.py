@@ -1,0 +1,63 @@
+"""What the bot's administrators manage and watch: feeds and the health figures of /stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.render import age_text
+from bot.store.articles import count_articles
+from bot.store.chats import chat_counts
+from bot.store.db import Database
+from bot.store.meta import meta_with_prefix
+from bot.store.models import Source
+from bot.store.sources import add_source, remove_source, source_statuses
+
+HEARTBEAT_PREFIX = "heartbeat:"
+
+
+@dataclass(frozen=True)
+class AdminReport:
+    """The figures /stats shows."""
+
+    chats: int
+    subscribers: int
+    inactive: int
+    sources: int
+    failing: int
+    disabled: int
+    articles: int
+    heartbeats: list[tuple[str, str]]
+    errors: list[tuple[int, str, str]]
+
+
+async def add_feed(database: Database, url: str, *, now: datetime, added_by: int | None,
+                   interval_seconds: int) -> Source:
+    """Add a feed an admin trusts (it may live on a private address); SourceExists if known."""
+    async with database.session() as session:
+        return await add_source(session, url, now=now, added_by=added_by, allow_private=True,
+                                interval_seconds=interval_seconds)
+
+
+async def remove_feed(database: Database, source_id: int) -> str | None:
+    """Remove a feed and its items; its URL, or None if there was no such feed."""
+    async with database.session() as session:
+        removed = await remove_source(session, source_id)
+        return removed.url if removed else None
+
+
+async def admin_report(database: Database, *, now: datetime) -> AdminReport:
+    """Counts, job heartbeats and the latest fetch errors."""
+    async with database.session() as session:
+        counts = await chat_counts(session)
+        statuses = [s for s in await source_statuses(session) if s.kind == "feed"]
+        articles = await count_articles(session)
+        beats = await meta_with_prefix(session, HEARTBEAT_PREFIX)
+    failing = [s for s in statuses if s.error_count and s.active]
+    return AdminReport(
+        chats=counts.chats, subscribers=counts.subscribers, inactive=counts.inactive,
+        sources=len(statuses), failing=len(failing),
+        disabled=sum(1 for s in statuses if not s.active), articles=articles,
+        heartbeats=[(m.key.removeprefix(HEARTBEAT_PREFIX), age_text(m.updated_at, now)) for m in beats],
+        errors=[(s.id, s.title or s.url, s.last_error or "") for s in statuses if s.last_error][:10],
+    )

@@ -1,0 +1,95 @@
+"""The Telegram application: python-telegram-bot wired to the store, handlers and jobs."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+import handlers
+from bot.bootstrap import prepare_store
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.news.http import SafeFetcher
+from bot.services import SERVICES_KEY, Services
+from bot.store.db import Database
+from handlers.start import COMMANDS
+from jobs import schedule_jobs
+
+log = logging.getLogger(__name__)
+
+
+def file_base_url(base_url: str) -> str:
+    """The Bot API file endpoint beside a base_url (".../bot" becomes ".../file/bot")."""
+    base = base_url.rstrip("/")
+    return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
+
+
+def build_application(
+    settings: Settings, *, clock: Clock | None = None, database: Database | None = None,
+    jobs: bool = True,
+) -> Application:  # type: ignore[type-arg]
+    """A ready-to-start application: handlers, jobs, rate limiter and HTML defaults."""
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(file_base_url(settings.telegram_api_base_url))
+        .defaults(Defaults(parse_mode=ParseMode.HTML,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(8)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = Services(
+        settings=settings,
+        database=database or Database(settings.database_url),
+        clock=clock or SystemClock(),
+    )
+    handlers.register(application)
+    if jobs:
+        schedule_jobs(application)
+    return application
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    services: Services = application.bot_data[SERVICES_KEY]
+    settings = services.settings
+    await services.database.upgrade()
+    await prepare_store(services.database, settings, now=services.clock.now())
+    services.fetcher = SafeFetcher(
+        timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes,
+        concurrency=settings.fetch_concurrency, per_host=settings.fetch_per_host,
+        allow_private=settings.fetch_allow_private,
+    )
+    await application.bot.set_my_commands([BotCommand(name, about[:256]) for name, about in COMMANDS])
+    log.info("newsbot started as @%s", application.bot.username)
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    services: Services = application.bot_data[SERVICES_KEY]
+    if services.fetcher is not None:
+        await services.fetcher.aclose()
+    await services.database.dispose()
+
+
+def run_bot(settings: Settings) -> int:
+    """Run until interrupted: long polling, or a webhook server when WEBHOOK_URL is set."""
+    application = build_application(settings)
+    if settings.webhook_url:
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret or None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0

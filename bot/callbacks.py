@@ -1,0 +1,82 @@
+"""Callback data of inline buttons: short, typed, and checked when it comes back.
+
+Telegram caps callback data at 64 bytes and hands back whatever a client sends, so
+every button's data is parsed strictly here; anything else is "expired".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_BYTES = 64
+_INT = r"(0|[1-9]\d{0,11})"
+
+
+class ExpiredButton(ValueError):
+    """Callback data this bot did not make, or can no longer act on."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Open the full summary of an article."""
+
+    article_id: int
+
+
+@dataclass(frozen=True)
+class LatestPage:
+    """Show /latest from an offset, `size` items a page."""
+
+    offset: int
+    size: int
+
+
+@dataclass(frozen=True)
+class TopicPage:
+    """Show /topic results for `query` from an offset."""
+
+    offset: int
+    size: int
+    query: str
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Change one chat setting from the /settings keyboard."""
+
+    name: str
+    value: str
+
+
+Action = Summary | LatestPage | TopicPage | Setting
+_SETTING_NAMES = {"size", "only", "empty", "sub", "times", "zone", "start"}
+
+
+def encode(action: Action) -> str | None:
+    """The callback data for an action, or None if it cannot fit in 64 bytes."""
+    if isinstance(action, Summary):
+        data = f"s:{action.article_id}"
+    elif isinstance(action, LatestPage):
+        data = f"l:{action.offset}:{action.size}"
+    elif isinstance(action, TopicPage):
+        data = f"t:{action.offset}:{action.size}:{action.query}"
+    else:
+        data = f"c:{action.name}:{action.value}"
+    return data if len(data.encode("utf-8")) <= MAX_BYTES else None
+
+
+def decode(data: str | None) -> Action:
+    """Parse callback data, raising ExpiredButton for anything not made by encode()."""
+    if not data or len(data.encode("utf-8")) > MAX_BYTES:
+        raise ExpiredButton("empty or oversized callback data")
+    if match := re.fullmatch(rf"s:{_INT}", data):
+        return Summary(int(match.group(1)))
+    if match := re.fullmatch(rf"l:{_INT}:([1-9]\d?)", data):
+        return LatestPage(int(match.group(1)), int(match.group(2)))
+    if match := re.fullmatch(rf"t:{_INT}:([1-9]\d?):(.+)", data, re.DOTALL):
+        return TopicPage(int(match.group(1)), int(match.group(2)), match.group(3))
+    if match := re.fullmatch(r"c:([a-z]+):([\w:+\-/,]{0,40})", data):
+        if match.group(1) in _SETTING_NAMES:
+            return Setting(match.group(1), match.group(2))
+    raise ExpiredButton(f"unknown callback data {data[:20]!r}")

@@ -1,0 +1,101 @@
+"""Digest times: reading what a chat typed, and the next instant a digest is due.
+
+Times are wall-clock times in the chat's own zone; the next instant is found in that
+zone and converted to UTC, so an 08:00 digest stays at 08:00 across a DST change.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.config import parse_clock_time
+
+MAX_TIMES_PER_DAY = 6
+_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+
+
+class ScheduleError(ValueError):
+    """A time or zone a user typed cannot be used; the message says why."""
+
+
+def parse_zone(text: str) -> str:
+    """Normalise an IANA zone name or a UTC offset ("+05:30") to the name the store keeps."""
+    value = text.strip()
+    if value.upper() in {"UTC", "GMT", "Z"}:
+        return "UTC"
+    match = _OFFSET.match(value)
+    if match:
+        sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
+        if hours > 14 or minutes >= 60 or (hours == 14 and minutes):
+            raise ScheduleError(f"{value} is not a UTC offset (from -12:00 to +14:00)")
+        return f"UTC{sign}{hours:02d}:{minutes:02d}"
+    if len(value) > 64 or not re.fullmatch(r"[A-Za-z0-9_+\-/]+", value):
+        raise ScheduleError(f"{value[:40]!r} is not a time zone; try Europe/Berlin or +05:30")
+    try:
+        return ZoneInfo(value).key
+    except (ZoneInfoNotFoundError, ValueError):
+        # People type "europe/berlin"; zone files are case-sensitive on disk.
+        for candidate in _case_insensitive_zones().get(value.lower(), []):
+            return candidate
+        raise ScheduleError(f"{value!r} is not a time zone; try Europe/Berlin or +05:30") from None
+
+
+def _case_insensitive_zones() -> dict[str, list[str]]:
+    from zoneinfo import available_timezones
+
+    zones: dict[str, list[str]] = {}
+    for name in sorted(available_timezones()):
+        zones.setdefault(name.lower(), []).append(name)
+    return zones
+
+
+def zone_info(name: str) -> tzinfo:
+    """The tzinfo for a stored zone name (IANA or "UTC+05:30")."""
+    match = re.fullmatch(r"UTC([+-])(\d{2}):(\d{2})", name)
+    if match:
+        delta = timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
+        return timezone(delta if match.group(1) == "+" else -delta, name)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
+def parse_times(words: list[str]) -> list[str]:
+    """Read up to six "HH:MM" times; return them sorted as "HH:MM" strings."""
+    times: set[str] = set()
+    for word in words:
+        for part in filter(None, word.split(",")):
+            try:
+                times.add(parse_clock_time(part).strftime("%H:%M"))
+            except ValueError:
+                raise ScheduleError(
+                    f"{part[:20]!r} is not a time; use 24-hour HH:MM like 08:00 or 18:30"
+                ) from None
+    if len(times) > MAX_TIMES_PER_DAY:
+        raise ScheduleError(f"at most {MAX_TIMES_PER_DAY} digests a day")
+    return sorted(times)
+
+
+def next_digest_at(times: list[str], zone_name: str, after: datetime) -> datetime | None:
+    """The first of the local times strictly after `after`, as an aware UTC instant."""
+    if not times:
+        return None
+    zone = zone_info(zone_name)
+    local_after = after.astimezone(zone)
+    clock_times = sorted(parse_clock_time(t) for t in times)
+    for day in range(0, 3):
+        date = local_after.date() + timedelta(days=day)
+        for clock in clock_times:
+            candidate = _local_instant(date, clock, zone)
+            if candidate > after:
+                return candidate.astimezone(timezone.utc)
+    return None
+
+
+def _local_instant(date, clock: time, zone: tzinfo) -> datetime:  # type: ignore[no-untyped-def]
+    # fold=0 takes the first of a repeated autumn hour, and maps a time skipped in
+    # spring to the same distance after the change (02:30 becomes 03:30): never early.
+    return datetime.combine(date, clock).replace(tzinfo=zone, fold=0)

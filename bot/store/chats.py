@@ -1,0 +1,142 @@
+"""Queries on chats: subscriptions, their schedule and preferences, followed and muted topics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.schedule import next_digest_at
+from bot.store.models import Chat, ChatTopic
+
+FOLLOW = "follow"
+MUTE = "mute"
+MAX_TOPICS = 30
+
+
+class TooManyTopics(Exception):
+    """A chat already follows or mutes as many phrases as it may."""
+
+
+@dataclass(frozen=True)
+class ChatDefaults:
+    """What a chat starts with before it chooses anything."""
+
+    timezone: str
+    digest_times: list[str]
+    digest_size: int
+
+
+async def get_chat(session: AsyncSession, chat_id: int) -> Chat | None:
+    """A chat by its Telegram id, or None if it never talked to the bot."""
+    return await session.get(Chat, chat_id)
+
+
+async def ensure_chat(
+    session: AsyncSession, chat_id: int, *, kind: str, title: str, defaults: ChatDefaults,
+    now: datetime,
+) -> Chat:
+    """The chat's row, created with the defaults the first time it talks to the bot."""
+    chat = await session.get(Chat, chat_id)
+    if chat is None:
+        chat = Chat(
+            id=chat_id, kind=kind, title=title[:300], timezone=defaults.timezone,
+            digest_times=",".join(defaults.digest_times), digest_size=defaults.digest_size,
+            only_followed=False, notify_empty=False, subscribed=False, active=True,
+            created_at=now, updated_at=now, topics=[],
+        )
+        session.add(chat)
+        await session.flush()
+    elif not chat.active or chat.title != title[:300]:
+        # A chat that writes to us again has unblocked the bot.
+        chat.active = True
+        chat.title = title[:300]
+        chat.updated_at = now
+    return chat
+
+
+def chat_times(chat: Chat) -> list[str]:
+    """The chat's digest times as a list of "HH:MM"."""
+    return [t for t in chat.digest_times.split(",") if t]
+
+
+def reschedule(chat: Chat, *, now: datetime) -> None:
+    """Move the chat's next digest to the next of its times after now (None if unsubscribed)."""
+    chat.next_digest_at = (
+        next_digest_at(chat_times(chat), chat.timezone, now) if chat.subscribed else None
+    )
+    chat.updated_at = now
+
+
+def subscribe(chat: Chat, *, times: list[str] | None, zone: str | None, thread_id: int | None,
+              now: datetime) -> None:
+    """Turn digests on, optionally with new times, zone and the forum topic to post into."""
+    if times:
+        chat.digest_times = ",".join(times)
+    if zone:
+        chat.timezone = zone
+    chat.thread_id = thread_id
+    chat.subscribed = True
+    chat.active = True
+    reschedule(chat, now=now)
+
+
+def unsubscribe(chat: Chat, *, now: datetime) -> None:
+    """Turn digests off, keeping the chat's settings for a later /subscribe."""
+    chat.subscribed = False
+    reschedule(chat, now=now)
+
+
+async def set_chat_active(session: AsyncSession, chat_id: int, active: bool, *,
+                          now: datetime) -> None:
+    """Record that Telegram will (not) deliver to this chat, e.g. after it blocked the bot."""
+    await session.execute(
+        update(Chat).where(Chat.id == chat_id).values(active=active, updated_at=now)
+    )
+
+
+def topics_of(chat: Chat, kind: str) -> list[str]:
+    """The phrases a chat follows or mutes, in the order they were added."""
+    return [t.phrase for t in chat.topics if t.kind == kind]
+
+
+async def add_topic(session: AsyncSession, chat: Chat, kind: str, phrase: str) -> bool:
+    """Follow or mute a phrase; False if the chat already had it."""
+    if phrase in topics_of(chat, kind):
+        return False
+    if len(chat.topics) >= MAX_TOPICS:
+        raise TooManyTopics(f"at most {MAX_TOPICS} followed and muted topics")
+    chat.topics.append(ChatTopic(kind=kind, phrase=phrase))
+    await session.flush()
+    return True
+
+
+async def remove_topic(session: AsyncSession, chat: Chat, kind: str, phrase: str) -> bool:
+    """Stop following or muting a phrase; False if the chat did not have it."""
+    for topic in list(chat.topics):
+        if topic.kind == kind and topic.phrase == phrase:
+            chat.topics.remove(topic)
+            await session.flush()
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class ChatCounts:
+    """How many chats know the bot, and how many get digests."""
+
+    chats: int
+    subscribers: int
+    inactive: int
+
+
+async def chat_counts(session: AsyncSession) -> ChatCounts:
+    """Counts for /stats."""
+    row = (await session.execute(select(
+        func.count(),
+        func.count().filter(Chat.subscribed.is_(True), Chat.active.is_(True)),
+        func.count().filter(Chat.active.is_(False)),
+    ).select_from(Chat))).one()
+    return ChatCounts(int(row[0]), int(row[1]), int(row[2]))

@@ -1,0 +1,88 @@
+"""The full summary of one article: from its body, or from its page fetched on demand.
+
+The summary is cached on the article with a hash of the text it was made from, so it
+is computed once and again only when the body changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.news.extract import extract_article
+from bot.news.http import FetchError, SafeFetcher
+from bot.news.summarize import summarize
+from bot.store.db import Database
+from bot.store.articles import get_article, store_body, store_summary
+
+log = logging.getLogger(__name__)
+
+HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+
+
+@dataclass(frozen=True)
+class SummaryView:
+    """What the reader sees: the article's facts, its summary, and a note on any gap."""
+
+    article_id: int
+    title: str
+    source: str
+    published_at: datetime
+    url: str | None
+    summary: str
+    note: str = ""
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+async def article_summary(
+    database: Database, article_id: int, *, fetcher: SafeFetcher | None,
+    allow_private: bool = False,
+) -> SummaryView | None:
+    """The summary of an article, fetching its page first if only a headline is stored."""
+    async with database.session() as session:
+        article = await get_article(session, article_id)
+        if article is None:
+            return None
+        title, url, body = article.title, article.url, article.body
+        description, source = article.description, article.source.title or article.source.url
+        published_at = article.published_at
+        cached, cached_hash = article.summary, article.summary_source
+    note = ""
+    if not body and url and fetcher is not None:
+        body, note = await _fetch_body(fetcher, url, allow_private=allow_private)
+        if body:
+            async with database.session() as session:
+                await store_body(session, article_id, body)
+    if body:
+        digest = _text_hash(body)
+        if cached and cached_hash == digest:
+            text = cached
+        else:
+            text = summarize(body, title=title) or description
+            async with database.session() as session:
+                await store_summary(session, article_id, text, digest)
+    else:
+        text = description
+        if not note:
+            note = "No full text is available for this item; this is its feed description."
+        if not text:
+            note = "No full text or description is available for this item."
+    return SummaryView(article_id, title, source, published_at, url, text, note)
+
+
+async def _fetch_body(fetcher: SafeFetcher, url: str, *, allow_private: bool) -> tuple[str, str]:
+    """The main text of an article page, or "" and the reason it could not be had."""
+    try:
+        response = await fetcher.fetch(url, allow_private=allow_private, accept=HTML_ACCEPT)
+    except FetchError as exc:
+        log.info("Article page %s not fetched: %s", url, exc)
+        return "", f"The article page could not be fetched ({exc}); this is its feed description."
+    extracted = extract_article(response.content, url=response.final_url)
+    if extracted is None or not extracted.text.strip():
+        return "", "The article page holds no readable text; this is its feed description."
+    return extracted.text, ""

@@ -1,0 +1,100 @@
+"""/sources for everyone; /addsource, /removesource and /stats for the bot's admins."""
+
+from __future__ import annotations
+
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.render import age_text, html_escape
+from bot.admin import AdminReport, add_feed, admin_report, remove_feed
+from bot.store.sources import SourceExists, source_statuses
+from handlers.common import args_text, is_bot_admin, reply, services
+
+ADMIN_ONLY = "This command is for the bot's administrators."
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the feeds with their health, so readers know where headlines come from."""
+    svc = services(context)
+    now = svc.clock.now()
+    async with svc.database.session() as session:
+        statuses = [s for s in await source_statuses(session) if s.kind == "feed"]
+    if not statuses:
+        await reply(update, "No feeds yet." + (" Add one with /addsource URL." if is_bot_admin(update, context) else ""))
+        return
+    lines = [f"<b>Sources ({len(statuses)})</b>"]
+    for s in statuses:
+        if not s.active:
+            health = "⛔ off"
+        elif s.error_count:
+            health = f"⚠️ {s.error_count} failed"
+        elif s.last_ok_at:
+            health = f"✅ {age_text(s.last_ok_at, now)}"
+        else:
+            health = "⏳ not fetched yet"
+        lines.append(f"{s.id}. {html_escape(s.title or s.url)} — {health}, {s.articles} items")
+        if s.error_count and s.last_error:
+            lines.append(f"    <i>{html_escape(s.last_error[:120])}</i>")
+    await reply(update, "\n".join(lines))
+
+
+async def addsource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Add a feed (admins only); it is fetched on the next poll."""
+    if not is_bot_admin(update, context):
+        await reply(update, ADMIN_ONLY)
+        return
+    url = args_text(context).strip()
+    if not url.startswith(("http://", "https://")) or " " in url or len(url) > 2000:
+        await reply(update, "Usage: /addsource URL — an http(s) address of an RSS or Atom feed.")
+        return
+    svc = services(context)
+    user = update.effective_user
+    try:
+        source = await add_feed(svc.database, url, now=svc.clock.now(), added_by=user.id if user else None,
+                                interval_seconds=svc.settings.feed_poll_interval)
+    except SourceExists as exc:
+        await reply(update, f"Already reading that feed (source {exc.source.id}).")
+        return
+    await reply(update, f"Added source {source.id}: {html_escape(url)}\nIt will be fetched within a minute.")
+
+
+async def removesource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Remove a feed and its items (admins only)."""
+    if not is_bot_admin(update, context):
+        await reply(update, ADMIN_ONLY)
+        return
+    text = args_text(context).strip()
+    if not text.isdigit() or len(text) > 12:
+        await reply(update, "Usage: /removesource ID — the ID is shown by /sources.")
+        return
+    removed = await remove_feed(services(context).database, int(text))
+    if removed is None:
+        await reply(update, f"There is no source {text}. See /sources.")
+        return
+    await reply(update, f"Removed source {text}: {html_escape(removed)}")
+
+
+def stats_text(report: AdminReport) -> str:
+    """The /stats message."""
+    lines = [
+        "<b>Stats</b>",
+        f"Chats: {report.chats} · active subscribers: {report.subscribers} · inactive: {report.inactive}",
+        f"Sources: {report.sources} ({report.failing} failing, {report.disabled} off)",
+        f"Articles: {report.articles}",
+    ]
+    for name, when in report.heartbeats:
+        lines.append(f"Last {html_escape(name)}: {html_escape(when)}")
+    if report.errors:
+        lines += ["", "<b>Last fetch errors</b>"]
+        lines += [f"{sid}. {html_escape(title)}: {html_escape(error[:150])}" for sid, title, error in report.errors]
+    return "\n".join(lines)
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Numbers an operator needs to see the bot is healthy (admins only)."""
+    if not is_bot_admin(update, context):
+        await reply(update, ADMIN_ONLY)
+        return
+    svc = services(context)
+    await reply(update, stats_text(await admin_report(svc.database, now=svc.clock.now())))

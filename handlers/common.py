@@ -1,0 +1,94 @@
+"""What every handler needs: the services, the chat's row, replies that fit Telegram."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from telegram import Chat as TelegramChat
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import ContextTypes
+
+from bot.render import split_message
+from bot.schedule import zone_info
+from bot.services import SERVICES_KEY, Services
+from bot.store.chats import ensure_chat
+from bot.store.models import Chat
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+ADMINS_ONLY = "Only this group's administrators can change its digest settings."
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    """The shared services the application was built with."""
+    return context.application.bot_data[SERVICES_KEY]
+
+
+def args_text(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The words after the command, as one string."""
+    return " ".join(context.args or [])
+
+
+@dataclass(frozen=True)
+class ChatView:
+    """A chat's row as it was read, and its zone, for rendering a reply."""
+
+    chat: Chat
+    zone: tzinfo
+
+
+def _chat_title(chat: TelegramChat) -> str:
+    return chat.title or chat.full_name or chat.username or ""
+
+
+async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatView:
+    """The chat's row (created on first contact) and its zone."""
+    svc = services(context)
+    telegram_chat = update.effective_chat
+    assert telegram_chat is not None
+    async with svc.database.session() as session:
+        chat = await ensure_chat(
+            session, telegram_chat.id, kind=telegram_chat.type, title=_chat_title(telegram_chat),
+            defaults=svc.chat_defaults, now=svc.clock.now(),
+        )
+    return ChatView(chat, zone_info(chat.timezone))
+
+
+async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """In groups only administrators change the subscription; in private chats, the user."""
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return True
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+        return True  # an anonymous administrator posting as the group
+    user = update.effective_user
+    if user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+def is_bot_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the user is one of the bot's own administrators (ADMIN_IDS)."""
+    user = update.effective_user
+    return user is not None and user.id in services(context).settings.admin_ids
+
+
+async def reply(
+    update: Update, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Reply in the same chat and forum topic, split under the limit, buttons on the last part."""
+    message = update.effective_message
+    if message is None:
+        return None
+    parts = split_message(text)
+    sent: Message | None = None
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        sent = await message.reply_text(
+            part, reply_markup=keyboard if last else None, link_preview_options=NO_PREVIEW,
+            do_quote=False,
+        )
+    return sent

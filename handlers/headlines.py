@@ -1,0 +1,159 @@
+"""/latest and /topic: headline lists with a summary button per item and a "More" button."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot.render import headline_keyboard, headline_message, html_escape
+from bot import callbacks
+from bot.news.query import MAX_QUERY_CHARS, parse_query
+from bot.store.articles import latest_articles, recent_headlines, search_articles
+from bot.news.trending import Topic, trending_topics
+from handlers.common import NO_PREVIEW, args_text, load_chat, reply, services
+
+DEFAULT_COUNT = 10
+MAX_COUNT = 50
+LATEST_USAGE = f"Usage: /latest [N] — the N newest headlines, 1 to {MAX_COUNT} (default {DEFAULT_COUNT})."
+
+
+class CountError(ValueError):
+    """The N of /latest N is not usable; the message is the reply."""
+
+
+def parse_count(text: str) -> tuple[int, str]:
+    """The N of /latest N, capped at MAX_COUNT, and a note when it was capped."""
+    text = text.strip()
+    if not text:
+        return DEFAULT_COUNT, ""
+    if not text.lstrip("+-").isdigit() or len(text) > 12:
+        raise CountError(f"“{html_escape(text[:30])}” is not a number. {LATEST_USAGE}")
+    count = int(text)
+    if count < 1:
+        raise CountError(f"N must be at least 1. {LATEST_USAGE}")
+    if count > MAX_COUNT:
+        return MAX_COUNT, f"<i>At most {MAX_COUNT} at a time.</i>"
+    return count, ""
+
+
+async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the newest headlines, because that is what people open a news bot for."""
+    try:
+        count, note = parse_count(args_text(context))
+    except CountError as exc:
+        await reply(update, str(exc))
+        return
+    text, keyboard = await latest_page(context, update, offset=0, size=count)
+    await reply(update, f"{note}\n{text}" if note else text, keyboard=keyboard)
+
+
+async def latest_page(context: ContextTypes.DEFAULT_TYPE, update: Update, *, offset: int,
+                      size: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of /latest as text and buttons."""
+    svc = services(context)
+    view = await load_chat(update, context)
+    async with svc.database.session() as session:
+        page = await latest_articles(session, limit=size + 1, offset=offset)
+    if not page:
+        return ("No headlines yet." if offset == 0 else "No more headlines."), None
+    more = callbacks.LatestPage(offset + size, size) if len(page) > size else None
+    page = page[:size]
+    text = headline_message("Latest headlines", page, now=svc.clock.now(), zone=view.zone,
+                            start=offset + 1)
+    return text, headline_keyboard(page, start=offset + 1, more=more)
+
+
+async def topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Search the store, or list what is trending when no words are given."""
+    words = args_text(context)
+    if not words.strip():
+        await trending(update, context)
+        return
+    text, keyboard = await topic_page(context, update, words, offset=0, size=DEFAULT_COUNT)
+    await reply(update, text, keyboard=keyboard)
+
+
+async def topic_page(context: ContextTypes.DEFAULT_TYPE, update: Update, words: str, *,
+                     offset: int, size: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of /topic results as text and buttons."""
+    svc = services(context)
+    view = await load_chat(update, context)
+    query = parse_query(words)
+    shown = html_escape(query.text if len(query.text) <= 60 else query.text[:60] + "…")
+    if query.is_empty:
+        return ("Give me some words to look for, e.g. <code>/topic iran nuclear</code> "
+                "or a phrase in quotes."), None
+    async with svc.database.session() as session:
+        result = await search_articles(session, query, limit=size, offset=offset, now=svc.clock.now())
+    if not result.headlines:
+        if offset:
+            return "No more matches.", None
+        return await _no_match(context, shown)
+    heading = f"Topic: {query.text[:60]}"
+    footer = ""
+    if len(words) > MAX_QUERY_CHARS:
+        footer = f"<i>Only the first {MAX_QUERY_CHARS} characters were searched.</i>"
+    if result.mode == "any":
+        footer = (f"<i>Nothing has all of “{shown}”; these match some of the words.</i>\n" + footer).strip()
+    more = callbacks.TopicPage(offset + size, size, query.text) if result.has_more else None
+    text = headline_message(heading, result.headlines, now=svc.clock.now(), zone=view.zone,
+                            start=offset + 1, footer=footer)
+    return text, headline_keyboard(result.headlines, start=offset + 1, more=more)
+
+
+async def _no_match(context: ContextTypes.DEFAULT_TYPE, shown: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    topics = await _trending(context)
+    text = f"Nothing matches “{shown}”."
+    if topics:
+        text += " Trending now:"
+    return text, _topic_buttons(topics)
+
+
+async def _trending(context: ContextTypes.DEFAULT_TYPE) -> list[Topic]:
+    svc = services(context)
+    since = svc.clock.now() - timedelta(hours=svc.settings.trending_window_hours)
+    async with svc.database.session() as session:
+        recent = await recent_headlines(session, since=since)
+    return trending_topics(recent,
+                           limit=svc.settings.trending_topics)
+
+
+def _topic_buttons(topics: list[Topic]) -> InlineKeyboardMarkup | None:
+    buttons = []
+    for item in topics:
+        data = callbacks.encode(callbacks.TopicPage(0, DEFAULT_COUNT, item.query))
+        if data:
+            buttons.append(InlineKeyboardButton(f"{item.label} ({item.count})", callback_data=data))
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def trending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the topics of the last hours as buttons, so a tap searches them."""
+    topics = await _trending(context)
+    hours = services(context).settings.trending_window_hours
+    if not topics:
+        await reply(update, f"Nothing is trending in the last {hours} hours yet. "
+                            "Try <code>/topic WORDS</code> or /latest.")
+        return
+    await reply(update, f"<b>Trending in the last {hours} hours</b>\nTap a topic to see its headlines.",
+                keyboard=_topic_buttons(topics))
+
+
+async def show_page(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                    action: callbacks.LatestPage | callbacks.TopicPage) -> None:
+    """A "More" or topic button: edit the list in place rather than sending a new message."""
+    query = update.callback_query
+    assert query is not None
+    size = min(max(action.size, 1), MAX_COUNT)
+    if isinstance(action, callbacks.LatestPage):
+        text, keyboard = await latest_page(context, update, offset=action.offset, size=size)
+    else:
+        text, keyboard = await topic_page(context, update, action.query, offset=action.offset, size=size)
+    await query.answer()
+    if query.message is not None and action.offset > 0:
+        await query.edit_message_text(text[:4096], reply_markup=keyboard, link_preview_options=NO_PREVIEW)
+    else:
+        await reply(update, text, keyboard=keyboard)

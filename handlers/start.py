@@ -1,0 +1,67 @@
+"""/start and /help: what the bot does and every command, one line each."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot import callbacks
+from handlers.common import load_chat, reply
+from handlers.headlines import topic_page
+
+COMMANDS: list[tuple[str, str]] = [
+    ("latest", "the newest headlines: /latest [N]"),
+    ("topic", "headlines about something: /topic WORDS (alone: what's trending)"),
+    ("summary", "the full summary of an article: /summary ID"),
+    ("subscribe", "daily digests: /subscribe [HH:MM ...] [ZONE]"),
+    ("unsubscribe", "stop the digests (your settings are kept)"),
+    ("settings", "digest times, zone, size and filters"),
+    ("timezone", "set your zone: /timezone Europe/Berlin or +05:30"),
+    ("digesttime", "set digest times: /digesttime 08:00 18:30"),
+    ("follow", "put a topic first in your digest: /follow WORDS"),
+    ("unfollow", "stop following a topic: /unfollow WORDS"),
+    ("following", "the topics you follow and mute"),
+    ("mute", "never show headlines with these words: /mute WORDS"),
+    ("unmute", "show them again: /unmute WORDS"),
+    ("sources", "the feeds the bot reads and their health"),
+    ("help", "this list"),
+]
+ADMIN_COMMANDS: list[tuple[str, str]] = [
+    ("addsource", "add a feed: /addsource URL"),
+    ("removesource", "remove a feed: /removesource ID"),
+    ("stats", "chats, subscribers, sources, articles, fetch errors"),
+]
+
+WELCOME = (
+    "<b>Hi, I'm newsbot.</b>\n"
+    "I read news feeds and send you a short digest of the headlines at the times you choose, "
+    "in your time zone. Ask me any time:\n"
+    "• /latest — the newest headlines\n"
+    "• /topic iran — headlines about a topic\n"
+    "• a number under a list — the full summary of that article\n\n"
+    "Tap below to get a digest every morning, or /help for everything I can do."
+)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Welcome a new reader, or open a topic from a t.me/<bot>?start=topic_<words> link."""
+    await load_chat(update, context)
+    payload = (context.args or [""])[0]
+    if payload.startswith("topic_") and len(payload) > len("topic_"):
+        words = payload.removeprefix("topic_").replace("_", " ").replace("-", " ")
+        text, keyboard = await topic_page(context, update, words, offset=0, size=10)
+        await reply(update, text, keyboard=keyboard)
+        return
+    button = InlineKeyboardButton(
+        "Subscribe to the daily digest",
+        callback_data=callbacks.encode(callbacks.Setting("start", "on")),
+    )
+    await reply(update, WELCOME, keyboard=InlineKeyboardMarkup([[button]]))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List every command, one line each, so nothing has to be guessed."""
+    lines = ["<b>Commands</b>"] + [f"/{name} — {about}" for name, about in COMMANDS]
+    lines += ["", "<b>For the bot's admins</b>"] + [f"/{name} — {about}" for name, about in ADMIN_COMMANDS]
+    lines += ["", "In groups, only administrators change the group's digest settings."]
+    await reply(update, "\n".join(lines))

@@ -1,0 +1,223 @@
+"""Digest subscription and settings: /subscribe, /unsubscribe, /settings, /timezone, /digesttime."""
+
+from __future__ import annotations
+
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot.render import html_escape, local_time_text
+from bot import callbacks
+from bot.schedule import ScheduleError, parse_times, parse_zone, zone_info
+from bot.store.chats import FOLLOW, MUTE, chat_times, ensure_chat, reschedule, subscribe as subscribe_chat
+from bot.store.chats import topics_of, unsubscribe as unsubscribe_chat
+from bot.store.models import Chat
+from handlers.common import ADMINS_ONLY, NO_PREVIEW, may_change_settings, reply, services
+
+_TIME_LIKE = re.compile(r"^[\d:.,]+$")
+SIZE_STEP = 5
+TIME_PRESETS = ["07:00", "08:00", "08:00,18:00", "12:00"]
+SUBSCRIBE_USAGE = ("Usage: /subscribe [HH:MM ...] [ZONE], e.g. <code>/subscribe 07:30 18:00 "
+                   "Europe/Berlin</code> or <code>/subscribe 08:00 +05:30</code>.")
+
+
+def split_schedule_args(words: list[str]) -> tuple[list[str], str | None]:
+    """Times and at most one zone from /subscribe's words; ScheduleError if they don't read."""
+    times = [w for w in words if _TIME_LIKE.match(w)]
+    zones = [w for w in words if not _TIME_LIKE.match(w)]
+    if len(zones) > 1:
+        raise ScheduleError(f"one time zone at most, not {' '.join(z[:20] for z in zones[:3])}")
+    return parse_times(times), (parse_zone(zones[0]) if zones else None)
+
+
+def schedule_text(chat: Chat) -> str:
+    """When this chat's digests arrive, in its own words and zone."""
+    times = ", ".join(chat_times(chat))
+    text = f"Digests at {times} ({html_escape(chat.timezone)})."
+    if chat.subscribed and chat.next_digest_at:
+        text += f" Next one: {local_time_text(chat.next_digest_at, zone_info(chat.timezone))}."
+    return text
+
+
+async def _update_chat(update: Update, context: ContextTypes.DEFAULT_TYPE, change) -> Chat:  # type: ignore[no-untyped-def]
+    """Apply `change(chat, now)` to the chat's row in one transaction and return the row."""
+    svc = services(context)
+    telegram_chat = update.effective_chat
+    assert telegram_chat is not None
+    now = svc.clock.now()
+    async with svc.database.session() as session:
+        chat = await ensure_chat(session, telegram_chat.id, kind=telegram_chat.type,
+                                 title=telegram_chat.title or telegram_chat.full_name or "",
+                                 defaults=svc.chat_defaults, now=now)
+        change(chat, now)
+    return chat
+
+
+def _thread_of(update: Update) -> int | None:
+    message = update.effective_message
+    if message is not None and message.is_topic_message:
+        return message.message_thread_id
+    return None
+
+
+async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Turn on digests at the times and zone given, telling when the first one comes."""
+    if not await may_change_settings(update, context):
+        await reply(update, ADMINS_ONLY)
+        return
+    try:
+        times, zone = split_schedule_args(context.args or [])
+    except ScheduleError as exc:
+        await reply(update, f"{html_escape(str(exc))}.\n{SUBSCRIBE_USAGE}")
+        return
+    thread_id = _thread_of(update)
+    chat = await _update_chat(update, context, lambda chat, now: subscribe_chat(
+        chat, times=times or None, zone=zone, thread_id=thread_id, now=now))
+    await reply(update, f"✅ Subscribed. {schedule_text(chat)}\nChange it any time with /settings.")
+
+
+async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop digests but keep the chat's choices for a later /subscribe."""
+    if not await may_change_settings(update, context):
+        await reply(update, ADMINS_ONLY)
+        return
+    await _update_chat(update, context, lambda chat, now: unsubscribe_chat(chat, now=now))
+    await reply(update, "Digests stopped. Your times, zone and topics are kept: /subscribe brings them back.")
+
+
+async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Set the zone digest times and dates are read in."""
+    if not await may_change_settings(update, context):
+        await reply(update, ADMINS_ONLY)
+        return
+    if not context.args:
+        await reply(update, "Usage: /timezone ZONE, e.g. <code>/timezone Europe/Berlin</code> "
+                            "or <code>/timezone +05:30</code>.")
+        return
+    try:
+        zone = parse_zone(" ".join(context.args))
+    except ScheduleError as exc:
+        await reply(update, html_escape(str(exc)) + ".")
+        return
+
+    def change(chat: Chat, now) -> None:  # type: ignore[no-untyped-def]
+        chat.timezone = zone
+        reschedule(chat, now=now)
+
+    chat = await _update_chat(update, context, change)
+    await reply(update, f"Time zone set to {html_escape(zone)}. {schedule_text(chat)}")
+
+
+async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Set the local times digests arrive at."""
+    if not await may_change_settings(update, context):
+        await reply(update, ADMINS_ONLY)
+        return
+    try:
+        times = parse_times(context.args or [])
+    except ScheduleError as exc:
+        await reply(update, html_escape(str(exc)) + ".")
+        return
+    if not times:
+        await reply(update, "Usage: /digesttime HH:MM ..., up to 6 times, e.g. <code>/digesttime 07:30 18:00</code>.")
+        return
+
+    def change(chat: Chat, now) -> None:  # type: ignore[no-untyped-def]
+        chat.digest_times = ",".join(times)
+        reschedule(chat, now=now)
+
+    chat = await _update_chat(update, context, change)
+    await reply(update, f"Digest times set. {schedule_text(chat)}" +
+                ("" if chat.subscribed else "\nDigests are off: /subscribe to turn them on."))
+
+
+def settings_text(chat: Chat) -> str:
+    """The /settings message: every choice the chat has made."""
+    on_off = {True: "on", False: "off"}
+    followed = ", ".join(html_escape(p) for p in topics_of(chat, FOLLOW)) or "none"
+    muted = ", ".join(html_escape(p) for p in topics_of(chat, MUTE)) or "none"
+    return "\n".join([
+        "<b>Settings</b>",
+        f"Digests: {on_off[chat.subscribed]}. {schedule_text(chat)}",
+        f"Digest size: {chat.digest_size} headlines",
+        f"Following: {followed}",
+        f"Muted: {muted}",
+        f"Only followed topics: {on_off[chat.only_followed]}",
+        f"Say so when there is nothing new: {on_off[chat.notify_empty]}",
+        "",
+        "Zone: /timezone ZONE · times: /digesttime HH:MM ... · topics: /follow, /mute",
+    ])
+
+
+def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
+    """Buttons that change the settings in place."""
+    def button(label: str, name: str, value: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(label, callback_data=callbacks.encode(callbacks.Setting(name, value)))
+
+    return InlineKeyboardMarkup([
+        [button(f"Size −{SIZE_STEP}", "size", "-"), button(f"Size +{SIZE_STEP}", "size", "+")],
+        [button(f"Times {preset.replace(',', ' + ')}", "times", preset) for preset in TIME_PRESETS],
+        [button(f"Only followed: {'on' if chat.only_followed else 'off'}", "only",
+                "0" if chat.only_followed else "1"),
+         button(f"Empty notice: {'on' if chat.notify_empty else 'off'}", "empty",
+                "0" if chat.notify_empty else "1")],
+        [button("Unsubscribe" if chat.subscribed else "Subscribe", "sub",
+                "off" if chat.subscribed else "on")],
+    ])
+
+
+async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the chat's settings with buttons to change them."""
+    chat = await _update_chat(update, context, lambda chat, now: None)
+    await reply(update, settings_text(chat), keyboard=settings_keyboard(chat))
+
+
+def apply_setting(chat: Chat, action: callbacks.Setting, now) -> None:  # type: ignore[no-untyped-def]
+    """Change one setting as a /settings button asks; ValueError if the value is not valid."""
+    if action.name == "size":
+        size = chat.digest_size
+        if action.value == "+":
+            chat.digest_size = min(50, (size // SIZE_STEP + 1) * SIZE_STEP)
+        elif action.value == "-":
+            chat.digest_size = max(1, (size - 1) // SIZE_STEP * SIZE_STEP)
+        else:
+            raise ValueError(action.value)
+    elif action.name == "only":
+        chat.only_followed = action.value == "1"
+    elif action.name == "empty":
+        chat.notify_empty = action.value == "1"
+    elif action.name == "times":
+        if action.value not in TIME_PRESETS:
+            raise ValueError(action.value)
+        chat.digest_times = action.value
+        reschedule(chat, now=now)
+    elif action.name in ("sub", "start"):
+        if action.value == "on":
+            subscribe_chat(chat, times=None, zone=None, thread_id=chat.thread_id, now=now)
+        else:
+            unsubscribe_chat(chat, now=now)
+    else:
+        raise ValueError(action.name)
+
+
+async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                          action: callbacks.Setting) -> None:
+    """A /settings (or /start "Subscribe") button: change the setting, then show the result."""
+    query = update.callback_query
+    assert query is not None
+    if not await may_change_settings(update, context):
+        await query.answer(ADMINS_ONLY, show_alert=True)
+        return
+    try:
+        chat = await _update_chat(update, context, lambda chat, now: apply_setting(chat, action, now))
+    except (ValueError, KeyError):
+        await query.answer("This button has expired.")
+        return
+    await query.answer("Saved.")
+    if action.name == "start":
+        await reply(update, (f"✅ Subscribed. {schedule_text(chat)}" if chat.subscribed
+                             else "Digests stopped.") + "\nChange it any time with /settings.")
+        return
+    await query.edit_message_text(settings_text(chat), reply_markup=settings_keyboard(chat),
+                                  link_preview_options=NO_PREVIEW)

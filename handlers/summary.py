@@ -1,0 +1,55 @@
+"""/summary ID and the numbered buttons: the full summary of one article."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.render import summary_message
+from bot.summaries import article_summary
+from handlers.common import args_text, load_chat, reply, services
+
+USAGE = "Usage: /summary ID — the ID is shown by <code>newsbot latest</code>, or tap a number under a list."
+
+
+def parse_article_id(text: str) -> int | None:
+    """The article id typed after /summary, or None if it is not one."""
+    text = text.strip().lstrip("#")
+    if not text.isdigit() or len(text) > 12:
+        return None
+    return int(text)
+
+
+async def summary_text(update: Update, context: ContextTypes.DEFAULT_TYPE, article_id: int) -> str | None:
+    """The summary message of an article in the chat's zone, or None if there is no such article."""
+    svc = services(context)
+    view = await load_chat(update, context)
+    summary = await article_summary(svc.database, article_id, fetcher=svc.fetcher,
+                                    allow_private=svc.settings.fetch_allow_private)
+    if summary is None:
+        return None
+    return summary_message(title=summary.title, source=summary.source,
+                           published_at=summary.published_at, url=summary.url,
+                           summary=summary.summary, note=summary.note, zone=view.zone)
+
+
+async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Summarise one article by id, for readers who want more than a headline."""
+    article_id = parse_article_id(args_text(context))
+    if article_id is None:
+        await reply(update, USAGE)
+        return
+    text = await summary_text(update, context, article_id)
+    await reply(update, text or f"There is no article {article_id}; it may have been removed.")
+
+
+async def summary_button(update: Update, context: ContextTypes.DEFAULT_TYPE, article_id: int) -> None:
+    """A numbered button under a list: send that item's summary as a new message."""
+    query = update.callback_query
+    assert query is not None
+    text = await summary_text(update, context, article_id)
+    if text is None:
+        await query.answer("This item is no longer available.", show_alert=False)
+        return
+    await query.answer()
+    await reply(update, text)

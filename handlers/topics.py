@@ -1,0 +1,97 @@
+"""/follow, /unfollow, /following, /mute, /unmute: what a chat's digest leads with or leaves out."""
+
+from __future__ import annotations
+
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.render import html_escape
+from bot.news.query import parse_query
+from bot.store.chats import FOLLOW, MUTE, TooManyTopics, add_topic, ensure_chat, remove_topic, topics_of
+from handlers.common import ADMINS_ONLY, args_text, may_change_settings, reply, services
+
+MAX_PHRASE_CHARS = 100
+
+
+def topic_phrase(text: str) -> str | None:
+    """The phrase to keep: the user's words tidied, or None if nothing searchable is left."""
+    phrase = " ".join(text.split())[:MAX_PHRASE_CHARS].strip()
+    if not phrase or parse_query(phrase).is_empty:
+        return None
+    return phrase.lower()
+
+
+async def _change(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, adding: bool) -> None:
+    command = ("follow" if adding else "unfollow") if kind == FOLLOW else ("mute" if adding else "unmute")
+    if not await may_change_settings(update, context):
+        await reply(update, ADMINS_ONLY)
+        return
+    phrase = topic_phrase(args_text(context))
+    if phrase is None:
+        await reply(update, f"Usage: /{command} WORDS, e.g. <code>/{command} climate change</code>.")
+        return
+    svc = services(context)
+    telegram_chat = update.effective_chat
+    assert telegram_chat is not None
+    try:
+        async with svc.database.session() as session:
+            chat = await ensure_chat(session, telegram_chat.id, kind=telegram_chat.type,
+                                     title=telegram_chat.title or telegram_chat.full_name or "",
+                                     defaults=svc.chat_defaults, now=svc.clock.now())
+            changed = (await add_topic(session, chat, kind, phrase) if adding
+                       else await remove_topic(session, chat, kind, phrase))
+    except TooManyTopics as exc:
+        await reply(update, f"Sorry: {html_escape(str(exc))}. Remove some with /unfollow or /unmute.")
+        return
+    shown = html_escape(phrase)
+    messages = {
+        (FOLLOW, True, True): f"Following “{shown}”: it leads your digests.",
+        (FOLLOW, True, False): f"You already follow “{shown}”.",
+        (FOLLOW, False, True): f"No longer following “{shown}”.",
+        (FOLLOW, False, False): f"You were not following “{shown}”. See /following.",
+        (MUTE, True, True): f"Muted “{shown}”: headlines with it won't reach this chat's digests.",
+        (MUTE, True, False): f"“{shown}” is already muted.",
+        (MUTE, False, True): f"Unmuted “{shown}”.",
+        (MUTE, False, False): f"“{shown}” was not muted. See /following.",
+    }
+    await reply(update, messages[(kind, adding, changed)])
+
+
+async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Follow a topic so digests lead with it."""
+    await _change(update, context, FOLLOW, True)
+
+
+async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop following a topic."""
+    await _change(update, context, FOLLOW, False)
+
+
+async def mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Mute words so their headlines never reach this chat's digests."""
+    await _change(update, context, MUTE, True)
+
+
+async def unmute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Lift a mute."""
+    await _change(update, context, MUTE, False)
+
+
+async def following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List followed and muted topics, so a reader knows what shapes their digest."""
+    svc = services(context)
+    telegram_chat = update.effective_chat
+    assert telegram_chat is not None
+    async with svc.database.session() as session:
+        chat = await ensure_chat(session, telegram_chat.id, kind=telegram_chat.type,
+                                 title=telegram_chat.title or telegram_chat.full_name or "",
+                                 defaults=svc.chat_defaults, now=svc.clock.now())
+        followed, muted = topics_of(chat, FOLLOW), topics_of(chat, MUTE)
+    if not followed and not muted:
+        await reply(update, "You follow no topics yet. Try <code>/follow iran</code>; "
+                            "<code>/mute football</code> hides a topic.")
+        return
+    lines = ["<b>Following</b>"] + [f"• {html_escape(p)}" for p in followed or ["none"]]
+    lines += ["", "<b>Muted</b>"] + [f"• {html_escape(p)}" for p in muted or ["none"]]
+    await reply(update, "\n".join(lines))
