@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -13,6 +14,7 @@ import handlers
 from bot.bootstrap import prepare_store
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.news.feeds import make_parse_executor
 from bot.news.http import SafeFetcher
 from bot.services import SERVICES_KEY, Services
 from bot.store.db import Database
@@ -67,6 +69,8 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         concurrency=settings.fetch_concurrency, per_host=settings.fetch_per_host,
         allow_private=settings.fetch_allow_private,
     )
+    # Two workers keep a huge feed from stalling the bot; on one core threads must do.
+    services.parse_executor = make_parse_executor(min(2, os.cpu_count() or 1))
     await application.bot.set_my_commands([BotCommand(name, about[:256]) for name, about in COMMANDS])
     log.info("newsbot started as @%s", application.bot.username)
 
@@ -75,6 +79,8 @@ async def _post_shutdown(application: Application) -> None:  # type: ignore[type
     services: Services = application.bot_data[SERVICES_KEY]
     if services.fetcher is not None:
         await services.fetcher.aclose()
+    if services.parse_executor is not None:
+        services.parse_executor.shutdown(cancel_futures=True)
     await services.database.dispose()
 
 

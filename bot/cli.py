@@ -13,10 +13,11 @@ from pathlib import Path
 from bot.clock import SystemClock
 from bot.logs import configure_logging
 from bot.config import Settings, SettingsError, load_settings
-from bot.news.opml import OPMLError
+from bot.ingest import IngestReport, SourceReport, ingest_all, make_fetcher
+from bot.news.opml import OPMLError, OutlineFeed, parse_opml, render_opml
 from bot.news.query import parse_query
 from bot.news.seeds import SeedError, seed_files
-from bot.bootstrap import load_seeds, open_database, prepare_store
+from bot.bootstrap import import_feeds, load_seeds, open_database, prepare_store
 from bot.render import age_text
 from bot.store.articles import Headline, latest_articles, search_articles
 from bot.store.db import Database
@@ -119,13 +120,20 @@ async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    """List, add or remove feeds."""
+    """List, add, remove, import or export feeds."""
     now = SystemClock().now()
+    # Read the file before opening the store: a bad file changes nothing.
+    feeds = _read_opml(args.file) if args.action == "import" else []
     database = await _ready_store(settings)
     try:
         async with database.session() as session:
             if args.action == "add":
                 return await _add_source(session, args, settings, now)
+            if args.action == "import":
+                added, known = await import_feeds(session, feeds, now=now,
+                                                  interval_seconds=settings.feed_poll_interval)
+                print(f"Imported {args.file}: {added} new sources, {known} already known.")
+                return 0
             if args.action == "remove":
                 removed = await remove_source(session, args.id)
                 if removed is None:
@@ -136,6 +144,10 @@ async def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
             statuses = await source_statuses(session)
     finally:
         await database.dispose()
+    if args.action == "export":
+        feeds = [OutlineFeed(url=s.url, title=s.title) for s in statuses if s.kind == "feed"]
+        sys.stdout.write(render_opml(feeds))
+        return 0
     if args.json:
         print(json.dumps([
             {"id": s.id, "title": s.title, "url": s.url, "source": s.title or s.url,
@@ -169,6 +181,93 @@ async def _add_source(session, args: argparse.Namespace, settings: Settings,  # 
         return 1
     print(f"Added source {source.id}: {source.url}")
     return 0
+
+
+def _read_opml(path: str) -> list[OutlineFeed]:
+    try:
+        content = Path(path).read_bytes()
+    except OSError as exc:
+        raise OPMLError(f"cannot read {path}: {exc.strerror or exc}") from None
+    feeds = parse_opml(content)
+    if not feeds:
+        raise OPMLError(f"{path} lists no http(s) feeds (outlines with an xmlUrl)")
+    return feeds
+
+
+async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """Fetch every active feed once, now; failing feeds are reported, not fatal."""
+    database = await _ready_store(settings)
+    try:
+        async with make_fetcher(settings) as fetcher:
+            progress = _Progress(sys.stderr)
+            report = await ingest_all(database, fetcher, settings, now=SystemClock().now(),
+                                      progress=progress.step)
+            progress.done()
+    finally:
+        await database.dispose()
+    if args.json:
+        print(json.dumps([_source_report_json(s) for s in report.sources], ensure_ascii=False,
+                         indent=2))
+    else:
+        _print_ingest_table(report)
+    return 0
+
+
+class _Progress:
+    """A bar redrawn in place on a terminal; a plain line per feed anywhere else."""
+
+    WIDTH = 20
+
+    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.drawn = False
+
+    def step(self, source: SourceReport, done: int, total: int) -> None:
+        if not self.tty:
+            print(f"{done}/{total} {source.name}: {_outcome_text(source)}", file=self.stream,
+                  flush=True)
+            return
+        filled = self.WIDTH * done // total
+        self.stream.write(f"\r[{'#' * filled}{'-' * (self.WIDTH - filled)}] {done}/{total} sources")
+        self.stream.flush()
+        self.drawn = True
+
+    def done(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _outcome_text(source: SourceReport) -> str:
+    if source.outcome == "error":
+        return f"error: {source.error}" + (" (turned off)" if source.newly_deactivated else "")
+    if source.outcome == "not_modified":
+        return "not modified"
+    return f"{source.new} new, {source.unchanged} unchanged"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _print_ingest_table(report: IngestReport) -> None:
+    if not report.sources:
+        print("No active feeds. Add one with `newsbot sources add URL`.")
+        return
+    print(f"{'id':>4}  {'source':<40}  {'new':>5}  {'unchanged':>9}  error")
+    for s in sorted(report.sources, key=lambda s: s.id):
+        error = _cut(s.error or "", 70) + (" (turned off)" if s.newly_deactivated else "")
+        print(f"{s.id:>4}  {_cut(s.name, 40):<40}  {s.new:>5}  {s.unchanged:>9}  {error}".rstrip())
+    print(f"{len(report.sources)} feeds: {report.new} new items, {len(report.failed)} failed.")
+
+
+def _source_report_json(source: SourceReport) -> dict[str, object]:
+    return {
+        "id": source.id, "url": source.url, "title": source.title, "outcome": source.outcome,
+        "new": source.new, "unchanged": source.unchanged, "skipped": source.skipped,
+        "error": source.error, "turned_off": source.newly_deactivated,
+    }
 
 
 def _positive(value: str) -> int:
@@ -212,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     topic.add_argument("--json", action="store_true", help="print a JSON array")
     topic.set_defaults(handler=cmd_topic)
 
-    sources = commands.add_parser("sources", help="list, add or remove feeds")
+    sources = commands.add_parser("sources", help="list, add, remove, import or export feeds")
     source_commands = sources.add_subparsers(dest="action", metavar="ACTION")
     listing = source_commands.add_parser("list", help="every source with its health")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
@@ -220,8 +319,15 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("url", metavar="URL")
     remove = source_commands.add_parser("remove", help="remove a source and its items")
     remove.add_argument("id", type=int, metavar="ID")
+    opml_import = source_commands.add_parser("import", help="add the feeds of an OPML file")
+    opml_import.add_argument("file", metavar="FILE.opml")
+    source_commands.add_parser("export", help="print every feed as OPML")
     sources.add_argument("--json", action="store_true", help="print a JSON array")
     sources.set_defaults(handler=cmd_sources, action="list")
+
+    ingest = commands.add_parser("ingest", help="fetch every active feed once, now")
+    ingest.add_argument("--json", action="store_true", help="print a JSON array")
+    ingest.set_defaults(handler=cmd_ingest)
     return parser
 
 

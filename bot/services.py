@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from uuid import uuid4
 
@@ -21,6 +22,8 @@ class Services:
     clock: Clock
     # Shared HTTP client for feeds and article pages; opened when the bot starts.
     fetcher: SafeFetcher | None = None
+    # Process pool that parses feeds off the event loop; None means a thread per parse.
+    parse_executor: Executor | None = None
     # Names this process in digest claims, so a crash's leftovers can be told apart.
     instance_id: str = field(default_factory=lambda: uuid4().hex[:12])
 

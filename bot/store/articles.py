@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -254,3 +254,32 @@ async def search_articles(
                 phrases=query.phrases,
             )
     return SearchResult([], "none", phrases=query.phrases)
+
+
+async def prune_articles(
+    session: AsyncSession, *, older_than: datetime, now: datetime, limit: int = _BATCH
+) -> int:
+    """Delete up to `limit` articles published before `older_than`; return how many went.
+
+    Each one's identity is kept in seen_keys first, so a feed that still lists the
+    item never brings it back (add_articles skips those keys).
+    """
+    statement = (
+        select(Article.id, Article.source_id, Article.key)
+        .where(Article.published_at < older_than)
+        .order_by(Article.published_at, Article.id)
+        .limit(limit)
+    )
+    rows = (await session.execute(statement)).all()
+    if not rows:
+        return 0
+    tombstones = [{"source_id": source_id, "key": key, "pruned_at": now} for _, source_id, key in rows]
+    await session.execute(
+        _insert(session)(SeenKey).on_conflict_do_nothing(index_elements=["source_id", "key"]),
+        tombstones,
+    )
+    await session.execute(
+        delete(Article).where(Article.id.in_([row.id for row in rows])),
+        execution_options={"synchronize_session": False},
+    )
+    return len(rows)

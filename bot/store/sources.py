@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.news.feeds import FeedResult, next_fetch_delay, stable_jitter
 from bot.store.models import Article, Source
+
+log = logging.getLogger(__name__)
 
 
 class SourceExists(Exception):
@@ -114,3 +118,144 @@ async def source_statuses(session: AsyncSession) -> list[SourceStatus]:
         .order_by(Source.kind, Source.id)
     )
     return [SourceStatus(*row) for row in (await session.execute(statement)).all()]
+
+
+# ------------------------------------------------------------------ fetch state
+
+# How long a claimed feed stays out of other passes: longer than any fetch of it can
+# take, short enough that a crash mid-fetch only delays that feed by this much.
+CLAIM_LEASE_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class ClaimedSource:
+    """What fetching one feed needs, detached from the session that claimed it."""
+
+    id: int
+    url: str
+    title: str
+    etag: str | None
+    last_modified: str | None
+    allow_private: bool
+    interval_seconds: int
+    error_count: int
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    """How a source's state changed after one fetch, for reports and admin notices."""
+
+    error_count: int
+    next_fetch_at: datetime
+    moved_to: str | None = None
+    newly_deactivated: bool = False
+
+
+async def claim_due_sources(
+    session: AsyncSession, *, now: datetime, limit: int, lease_seconds: int = CLAIM_LEASE_SECONDS
+) -> list[ClaimedSource]:
+    """Take the active feeds due by `now`, most overdue first, so no other pass fetches them."""
+    due = or_(Source.next_fetch_at.is_(None), Source.next_fetch_at <= now)
+    return await _claim(session, due, now=now, limit=limit, lease_seconds=lease_seconds)
+
+
+async def claim_all_feeds(
+    session: AsyncSession, *, now: datetime, lease_seconds: int = CLAIM_LEASE_SECONDS
+) -> list[ClaimedSource]:
+    """Take every active feed whether due or not, for a pass run by hand."""
+    return await _claim(session, true(), now=now, limit=None, lease_seconds=lease_seconds)
+
+
+async def _claim(
+    session: AsyncSession, condition: ColumnElement[bool], *, now: datetime, limit: int | None,
+    lease_seconds: int,
+) -> list[ClaimedSource]:
+    # One UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING: PostgreSQL
+    # instances skip each other's rows, and SQLite takes its write lock before reading,
+    # so two processes can never both read a feed as due and both fetch it.
+    chosen = (
+        select(Source.id)
+        .where(Source.kind == "feed", Source.active.is_(True), condition)
+        .order_by(Source.next_fetch_at.asc().nulls_first(), Source.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(Source)
+        .where(Source.id.in_(chosen.scalar_subquery()))
+        .values(next_fetch_at=now + timedelta(seconds=lease_seconds))
+        .returning(
+            Source.id, Source.url, Source.title, Source.etag, Source.last_modified,
+            Source.allow_private, Source.interval_seconds, Source.error_count,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.execute(statement)).all()
+    return sorted((ClaimedSource(*row) for row in rows), key=lambda source: source.id)
+
+
+async def record_fetch(
+    session: AsyncSession, source_id: int, result: FeedResult, *, now: datetime, max_failures: int
+) -> FetchRecord | None:
+    """Save what one fetch taught about a feed and when to fetch it next; None if it is gone."""
+    source = await session.get(Source, source_id, with_for_update=True)
+    if source is None:
+        return None
+    source.last_fetched_at = now
+    if result.ok:
+        outcome = _record_success(source, result, now=now)
+        moved_to = await _follow_move(session, source, result.permanent_url)
+        return replace(outcome, moved_to=moved_to)
+    return _record_failure(source, result, now=now, max_failures=max_failures)
+
+
+def _record_success(source: Source, result: FeedResult, *, now: datetime) -> FetchRecord:
+    source.error_count = 0
+    source.last_error = None  # last_error_at stays as history
+    source.last_ok_at = now
+    source.etag = result.etag
+    source.last_modified = result.last_modified
+    if not source.title and result.title:
+        source.title = result.title[:300]
+    source.next_fetch_at = now + _delay(source, result.refresh_hint_seconds)
+    return FetchRecord(error_count=0, next_fetch_at=source.next_fetch_at)
+
+
+def _record_failure(
+    source: Source, result: FeedResult, *, now: datetime, max_failures: int
+) -> FetchRecord:
+    source.error_count += 1
+    source.last_error = (result.error or "unknown error")[:500]
+    source.last_error_at = now
+    source.next_fetch_at = now + _delay(source, result.refresh_hint_seconds)
+    newly_deactivated = source.active and source.error_count >= max_failures
+    if newly_deactivated:
+        source.active = False
+    return FetchRecord(
+        error_count=source.error_count,
+        next_fetch_at=source.next_fetch_at,
+        newly_deactivated=newly_deactivated,
+    )
+
+
+def _delay(source: Source, hint_seconds: float | None) -> timedelta:
+    # Jitter keyed on the source spreads feeds imported together over the interval.
+    seconds = next_fetch_delay(
+        source.interval_seconds, hint_seconds, error_count=source.error_count,
+        jitter=stable_jitter(f"source:{source.id}"),
+    )
+    return timedelta(seconds=seconds)
+
+
+async def _follow_move(session: AsyncSession, source: Source, new_url: str | None) -> str | None:
+    if not new_url or new_url == source.url:
+        return None
+    owner = await session.scalar(select(Source.id).where(Source.url == new_url))
+    if owner is not None:
+        # Two entries for one feed would store every item twice; the admin decides.
+        log.warning("Source %d moved to %s, which source %d already reads; URL kept",
+                    source.id, new_url, owner)
+        return None
+    log.info("Source %d moved permanently: %s -> %s", source.id, source.url, new_url)
+    source.url = new_url
+    return new_url

@@ -1,0 +1,203 @@
+"""Feed ingestion: fetch the feeds that are due, store their new items, schedule the next poll.
+
+Plain async Python, no Telegram: the poll job and `newsbot ingest` both call it. Every
+feed is fetched concurrently through the one SafeFetcher (its caps apply), and each is
+handled in a transaction of its own, so one broken feed never touches another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.admin import HEARTBEAT_PREFIX
+from bot.config import Settings
+from bot.news.feeds import FeedEntry, FeedResult, Outcome, fetch_feed
+from bot.news.http import SafeFetcher
+from bot.store.articles import NewArticle, add_articles
+from bot.store.db import Database
+from bot.store.meta import set_meta
+from bot.store.sources import ClaimedSource, claim_all_feeds, claim_due_sources, record_fetch
+
+log = logging.getLogger(__name__)
+
+# Feeds taken per poll pass; at the fetcher's default caps a pass of dead feeds still
+# ends well within the claim lease.
+DUE_LIMIT = 100
+POLL_HEARTBEAT = HEARTBEAT_PREFIX + "poll"
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    """What one feed gave in a pass."""
+
+    id: int
+    url: str
+    title: str
+    outcome: Outcome
+    new: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    error: str | None = None
+    newly_deactivated: bool = False
+
+    @property
+    def name(self) -> str:
+        """How people know the feed: its title, else its URL."""
+        return self.title or self.url
+
+
+# Called as each feed is done: its report, how many are done, how many were taken.
+Progress = Callable[[SourceReport, int, int], None]
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What a pass did, one line per feed."""
+
+    sources: list[SourceReport]
+
+    @property
+    def new(self) -> int:
+        """Items stored for the first time."""
+        return sum(source.new for source in self.sources)
+
+    @property
+    def failed(self) -> list[SourceReport]:
+        """Feeds whose fetch failed."""
+        return [source for source in self.sources if source.outcome == "error"]
+
+    @property
+    def deactivated(self) -> list[SourceReport]:
+        """Feeds turned off in this pass, so admins are told once."""
+        return [source for source in self.sources if source.newly_deactivated]
+
+    def summary(self) -> str:
+        """One line for logs and the heartbeat."""
+        return (f"{len(self.sources)} feeds, {self.new} new items, {len(self.failed)} failed, "
+                f"{len(self.deactivated)} turned off")
+
+
+def make_fetcher(settings: Settings) -> SafeFetcher:
+    """The feed fetcher the settings describe."""
+    return SafeFetcher(
+        timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes,
+        concurrency=settings.fetch_concurrency, per_host=settings.fetch_per_host,
+        allow_private=settings.fetch_allow_private,
+    )
+
+
+async def ingest_due(
+    database: Database, fetcher: SafeFetcher, settings: Settings, *, now: datetime,
+    executor: Executor | None = None, limit: int = DUE_LIMIT, progress: Progress | None = None,
+) -> IngestReport:
+    """One poll pass: the feeds due now, then the heartbeat the watchdog looks for."""
+    async with database.session() as session:
+        claimed = await claim_due_sources(session, now=now, limit=limit)
+    report = await _ingest(database, fetcher, settings, claimed, now=now, executor=executor,
+                           progress=progress)
+    async with database.session() as session:
+        await set_meta(session, POLL_HEARTBEAT, report.summary(), now=now)
+    return report
+
+
+async def ingest_all(
+    database: Database, fetcher: SafeFetcher, settings: Settings, *, now: datetime,
+    executor: Executor | None = None, progress: Progress | None = None,
+) -> IngestReport:
+    """Fetch every active feed now, due or not (`newsbot ingest`)."""
+    async with database.session() as session:
+        claimed = await claim_all_feeds(session, now=now)
+    return await _ingest(database, fetcher, settings, claimed, now=now, executor=executor,
+                         progress=progress)
+
+
+async def _ingest(
+    database: Database, fetcher: SafeFetcher, settings: Settings,
+    claimed: Sequence[ClaimedSource], *, now: datetime, executor: Executor | None,
+    progress: Progress | None,
+) -> IngestReport:
+    # SQLite has one writer at a time: queueing here beats waiting in its busy timeout.
+    writers = asyncio.Semaphore(1 if database.is_sqlite else 4)
+    done = 0
+
+    async def one(source: ClaimedSource) -> SourceReport:
+        nonlocal done
+        report = await _ingest_source(database, fetcher, settings, source, now=now,
+                                      executor=executor, writers=writers)
+        done += 1
+        if progress is not None:
+            progress(report, done, len(claimed))
+        return report
+
+    return IngestReport(list(await asyncio.gather(*(one(source) for source in claimed))))
+
+
+async def _ingest_source(
+    database: Database, fetcher: SafeFetcher, settings: Settings, source: ClaimedSource, *,
+    now: datetime, executor: Executor | None, writers: asyncio.Semaphore,
+) -> SourceReport:
+    """Fetch, store and record one feed; whatever goes wrong is recorded as its error."""
+    try:
+        result = await fetch_feed(
+            fetcher, source.url, etag=source.etag, last_modified=source.last_modified,
+            allow_private=source.allow_private or settings.fetch_allow_private, now=now,
+            executor=executor,
+        )
+        async with writers:
+            return await _store(database, settings, source, result, now=now)
+    except Exception as exc:  # a bug or a store hiccup must not stop the other feeds
+        log.exception("Ingesting source %d (%s) failed", source.id, source.url)
+        failure = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
+        try:
+            async with writers:
+                return await _store(database, settings, source, failure, now=now)
+        except Exception:
+            # The claim lease runs out and a later pass tries the feed again.
+            log.exception("Could not record the failure of source %d", source.id)
+            return _report(source, failure)
+
+
+async def _store(database: Database, settings: Settings, source: ClaimedSource,
+                 result: FeedResult, *, now: datetime) -> SourceReport:
+    async with database.session() as session:
+        record = await record_fetch(session, source.id, result, now=now,
+                                    max_failures=settings.source_max_failures)
+        if record is None:  # removed while it was being fetched
+            return _report(source, result)
+        new_ids = await add_articles(session, source.id, map(_article, result.entries), now=now)
+    if record.newly_deactivated:
+        log.warning("Source %d (%s) turned off after %d failures: %s",
+                    source.id, source.url, record.error_count, result.error)
+    return _report(source, result, new=len(new_ids), url=record.moved_to or source.url,
+                   newly_deactivated=record.newly_deactivated)
+
+
+def _report(source: ClaimedSource, result: FeedResult, *, new: int = 0, url: str | None = None,
+            newly_deactivated: bool = False) -> SourceReport:
+    return SourceReport(
+        id=source.id,
+        url=url or source.url,
+        title=source.title or result.title,
+        outcome=result.outcome,
+        new=new,
+        unchanged=len(result.entries) - new,
+        skipped=result.skipped,
+        error=result.error,
+        newly_deactivated=newly_deactivated,
+    )
+
+
+def _article(entry: FeedEntry) -> NewArticle:
+    return NewArticle(
+        title=entry.title,
+        published_at=entry.published_at,
+        url=entry.url,
+        guid=entry.guid,
+        description=entry.description,
+        author=entry.author,
+    )
