@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 
 import handlers
 from bot.bootstrap import prepare_store
@@ -16,6 +16,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.news.feeds import make_parse_executor
 from bot.news.http import SafeFetcher
+from bot.ratelimit import ChatFairRateLimiter
 from bot.services import SERVICES_KEY, Services
 from bot.store.db import Database
 from handlers.start import COMMANDS
@@ -42,7 +43,7 @@ def build_application(
         .base_file_url(file_base_url(settings.telegram_api_base_url))
         .defaults(Defaults(parse_mode=ParseMode.HTML,
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(ChatFairRateLimiter(overall_per_second=settings.telegram_rate_limit))
         .concurrent_updates(8)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

@@ -83,3 +83,11 @@ def score(query: SearchQuery, title: str, description: str, published_at: dateti
           now: datetime) -> float:
     """Relevance blended with recency: the order /topic shows results in."""
     return relevance(query, title, description) * (0.25 + 0.75 * recency_weight(published_at, now))
+
+
+def matches(query: SearchQuery, title: str, description: str) -> bool:
+    """Whether every word and phrase of the query is in the item's title or description."""
+    if query.is_empty:
+        return False
+    title_terms, description_terms = terms(title), terms(description)
+    return all(_contains(title_terms, p) or _contains(description_terms, p) for p in query.phrases)

@@ -76,6 +76,7 @@ class Article(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "key", name="uq_articles_source_key"),
         Index("ix_articles_published", "published_at", "id"),
+        Index("ix_articles_fetched", "fetched_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -157,7 +158,10 @@ class Digest(Base):
     """One scheduled digest of one chat: claimed, then sent, then recorded."""
 
     __tablename__ = "digests"
-    __table_args__ = (UniqueConstraint("chat_id", "due_at", name="uq_digests_chat_due"),)
+    __table_args__ = (
+        UniqueConstraint("chat_id", "due_at", name="uq_digests_chat_due"),
+        Index("ix_digests_status", "status", "claimed_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))

@@ -1,0 +1,76 @@
+"""What goes into a chat's digest: new, unseen, unmuted stories, followed topics first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from bot.news.query import matches, parse_query
+from bot.news.stories import group_stories
+from bot.render import headline_message, local_time_text
+from bot.store.articles import Headline
+
+
+@dataclass(frozen=True)
+class DigestStory:
+    """One line of a digest: the story's best article and how many more items told it."""
+
+    lead: Headline
+    extra_sources: int
+    followed: bool
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    """The stories to show, and every article they stand for (all are marked delivered)."""
+
+    stories: list[DigestStory]
+    article_ids: list[int]
+
+
+def compose_digest(
+    candidates: Sequence[Headline], *, follows: Sequence[str], mutes: Sequence[str],
+    only_followed: bool, size: int,
+) -> DigestContent:
+    """Pick and order a digest from the chat's unseen items (newest first)."""
+    mute_queries = [q for q in (parse_query(m) for m in mutes) if not q.is_empty]
+    follow_queries = [q for q in (parse_query(f) for f in follows) if not q.is_empty]
+    kept = [h for h in candidates
+            if not any(matches(q, h.title, h.description) for q in mute_queries)]
+    by_id = {h.id: h for h in kept}
+    position = {h.id: index for index, h in enumerate(kept)}
+    followed_ids = {h.id for h in kept
+                    if any(matches(q, h.title, h.description) for q in follow_queries)}
+    stories: list[tuple[int, DigestStory]] = []
+    members: dict[int, list[int]] = {}
+    for story in group_stories(kept):
+        lead = by_id[story.lead_id]
+        followed = any(m in followed_ids for m in story.member_ids)
+        if only_followed and not followed:
+            continue
+        # A story is as new as its newest item, whichever item leads it.
+        newest = min(position[m] for m in story.member_ids)
+        stories.append((newest, DigestStory(lead, len(story.member_ids) - 1, followed)))
+        members[lead.id] = list(story.member_ids)
+    stories.sort(key=lambda ranked: (not ranked[1].followed, ranked[0]))
+    chosen = [story for _, story in stories[:size]]
+    article_ids = [a for s in chosen for a in members[s.lead.id]]
+    return DigestContent(chosen, article_ids)
+
+
+def digest_message(content: DigestContent, *, due_at: datetime, now: datetime, zone: tzinfo) -> str:
+    """The digest as Telegram HTML: a dated heading and one numbered line per story."""
+    heading = f"Your news digest · {local_time_text(due_at, zone)}"
+    followed = sum(1 for s in content.stories if s.followed)
+    footer = "<i>Tap a number for the full summary.</i>"
+    if followed:
+        footer = f"<i>The first {followed} match topics you follow.</i> " + footer
+    return headline_message(
+        heading, [s.lead for s in content.stories], now=now, zone=zone,
+        extra_sources={s.lead.id: s.extra_sources for s in content.stories if s.extra_sources},
+        footer=footer,
+    )
+
+
+NOTHING_NEW = "No new headlines since your last digest."

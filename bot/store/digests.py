@@ -1,0 +1,189 @@
+"""Queries on digests: claiming the due ones, what a chat has not seen, recording deliveries.
+
+A digest is claimed before it is built and recorded after it is sent. The claim is a
+`digests` row (unique per chat and due time) made in the same transaction that moves the
+chat's `next_digest_at` on; on PostgreSQL the chat rows are locked with SKIP LOCKED, so
+two instances never claim the same digest. A claim whose instance died is taken over
+once its lease runs out, as long as the digest is still within the grace period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.articles import Headline, _headline_columns, _headlines
+from bot.store.chats import FOLLOW, MUTE, chat_times, topics_of
+from bot.schedule import next_digest_at
+from bot.store.models import Article, Chat, Delivery, Digest, Source
+
+CLAIMED = "claimed"
+RETRY = "retry"
+SENT = "sent"
+EMPTY = "empty"
+SKIPPED = "skipped"
+EXPIRED = "expired"
+UNDELIVERABLE = "undeliverable"
+# How far back the first digest of a new subscriber reaches.
+FIRST_DIGEST_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class ClaimedDigest:
+    """A digest this instance now owns: the chat's choices as they were when claimed."""
+
+    digest_id: int
+    chat_id: int
+    thread_id: int | None
+    due_at: datetime
+    timezone: str
+    digest_size: int
+    only_followed: bool
+    notify_empty: bool
+    since: datetime
+    follows: tuple[str, ...]
+    mutes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """What one claim pass took, and how many digests it skipped as too late to send."""
+
+    digests: list[ClaimedDigest]
+    skipped: int
+
+
+def _snapshot(digest: Digest, chat: Chat) -> ClaimedDigest:
+    since = chat.last_digest_at or (digest.due_at - FIRST_DIGEST_WINDOW)
+    return ClaimedDigest(
+        digest_id=digest.id, chat_id=chat.id, thread_id=chat.thread_id, due_at=digest.due_at,
+        timezone=chat.timezone, digest_size=chat.digest_size, only_followed=chat.only_followed,
+        notify_empty=chat.notify_empty, since=since,
+        follows=tuple(topics_of(chat, FOLLOW)), mutes=tuple(topics_of(chat, MUTE)),
+    )
+
+
+async def claim_due_digests(
+    session: AsyncSession, *, now: datetime, grace: timedelta, lease: timedelta,
+    instance: str, limit: int,
+) -> ClaimResult:
+    """Claim up to `limit` due digests: abandoned claims first, then chats whose time came."""
+    claimed = await _take_over_abandoned(session, now=now, grace=grace, lease=lease,
+                                         instance=instance, limit=limit)
+    skipped = 0
+    statement = (
+        select(Chat)
+        .where(Chat.subscribed.is_(True), Chat.active.is_(True), Chat.next_digest_at <= now)
+        .order_by(Chat.next_digest_at)
+        .limit(max(0, limit - len(claimed)))
+        .with_for_update(skip_locked=True, of=Chat)
+    )
+    chats = list((await session.scalars(statement)).all()) if len(claimed) < limit else []
+    for chat in chats:
+        due_at = chat.next_digest_at
+        assert due_at is not None
+        late = due_at < now - grace
+        digest = Digest(
+            chat_id=chat.id, due_at=due_at, status=SKIPPED if late else CLAIMED,
+            claimed_by=instance, claimed_at=now, item_count=0,
+            error="missed by more than the grace period" if late else None,
+        )
+        # Move on from now, not from due_at: after downtime, missed digests are not piled up.
+        chat.next_digest_at = next_digest_at(chat_times(chat), chat.timezone, now)
+        session.add(digest)
+        await session.flush()
+        if late:
+            skipped += 1
+        else:
+            claimed.append(_snapshot(digest, chat))
+    return ClaimResult(claimed, skipped)
+
+
+async def _take_over_abandoned(
+    session: AsyncSession, *, now: datetime, grace: timedelta, lease: timedelta, instance: str,
+    limit: int,
+) -> list[ClaimedDigest]:
+    """Claims whose owner died (or that asked to be retried), still worth sending."""
+    stale = or_(
+        and_(Digest.status == CLAIMED, Digest.claimed_at < now - lease),
+        and_(Digest.status == RETRY, Digest.claimed_at <= now),
+    )
+    await session.execute(
+        update(Digest).where(stale, Digest.due_at < now - grace)
+        .values(status=EXPIRED, error="not delivered within the grace period")
+    )
+    taken = (await session.execute(
+        update(Digest)
+        .where(stale, Digest.due_at >= now - grace,
+               Digest.id.in_(select(Digest.id).where(stale).order_by(Digest.due_at).limit(limit)
+                             .scalar_subquery()))
+        .values(status=CLAIMED, claimed_by=instance, claimed_at=now)
+        .returning(Digest.id)
+    )).scalars().all()
+    if not taken:
+        return []
+    rows = (await session.execute(
+        select(Digest, Chat).join(Chat, Chat.id == Digest.chat_id).where(Digest.id.in_(taken))
+    )).all()
+    return [_snapshot(digest, chat) for digest, chat in rows if chat.active and chat.subscribed]
+
+
+async def undelivered_headlines(
+    session: AsyncSession, chat_id: int, *, since: datetime, limit: int = 300
+) -> list[Headline]:
+    """Items that arrived since `since` and never reached this chat, newest first."""
+    delivered = exists().where(Delivery.chat_id == chat_id, Delivery.article_id == Article.id)
+    statement = (
+        select(*_headline_columns())
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.fetched_at > since, ~delivered)
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(limit)
+    )
+    return _headlines((await session.execute(statement)).all())
+
+
+async def record_sent(
+    session: AsyncSession, digest: ClaimedDigest, article_ids: Sequence[int], *, now: datetime
+) -> None:
+    """The digest reached the chat: remember every item in it, so none is sent again."""
+    if article_ids:
+        insert = sqlite_insert if session.bind.dialect.name == "sqlite" else pg_insert
+        await session.execute(
+            insert(Delivery).on_conflict_do_nothing(),
+            [{"chat_id": digest.chat_id, "article_id": a, "digest_id": digest.digest_id,
+              "delivered_at": now} for a in dict.fromkeys(article_ids)],
+        )
+    await session.execute(
+        update(Digest).where(Digest.id == digest.digest_id)
+        .values(status=SENT if article_ids else EMPTY, sent_at=now, item_count=len(article_ids),
+                error=None)
+    )
+    await session.execute(update(Chat).where(Chat.id == digest.chat_id).values(last_digest_at=now))
+
+
+async def record_retry(session: AsyncSession, digest: ClaimedDigest, *, error: str,
+                       not_before: datetime) -> None:
+    """Sending failed for a passing reason: leave the digest due for a later pass."""
+    await session.execute(
+        update(Digest).where(Digest.id == digest.digest_id)
+        .values(status=RETRY, claimed_at=not_before, error=error[:500])
+    )
+
+
+async def record_undeliverable(session: AsyncSession, digest: ClaimedDigest, *, error: str,
+                               now: datetime) -> None:
+    """Telegram will not deliver to this chat (blocked, deleted): stop sending to it."""
+    await session.execute(
+        update(Digest).where(Digest.id == digest.digest_id)
+        .values(status=UNDELIVERABLE, error=error[:500])
+    )
+    await session.execute(
+        update(Chat).where(Chat.id == digest.chat_id).values(active=False, updated_at=now)
+    )
