@@ -15,9 +15,8 @@ from bot.bootstrap import prepare_store
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.news.feeds import make_parse_executor
-from bot.news.http import SafeFetcher
 from bot.ratelimit import ChatFairRateLimiter
-from bot.services import SERVICES_KEY, Services
+from bot.services import SERVICES_KEY, Services, make_abstractive, make_fetcher
 from bot.store.db import Database
 from handlers.start import COMMANDS
 from jobs import schedule_jobs
@@ -65,11 +64,8 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     settings = services.settings
     await services.database.upgrade()
     await prepare_store(services.database, settings, now=services.clock.now())
-    services.fetcher = SafeFetcher(
-        timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes,
-        concurrency=settings.fetch_concurrency, per_host=settings.fetch_per_host,
-        allow_private=settings.fetch_allow_private,
-    )
+    services.fetcher = make_fetcher(settings)
+    services.abstractive = make_abstractive(settings)
     # Two workers keep a huge feed from stalling the bot; on one core threads must do.
     services.parse_executor = make_parse_executor(min(2, os.cpu_count() or 1))
     await application.bot.set_my_commands([BotCommand(name, about[:256]) for name, about in COMMANDS])
@@ -80,6 +76,8 @@ async def _post_shutdown(application: Application) -> None:  # type: ignore[type
     services: Services = application.bot_data[SERVICES_KEY]
     if services.fetcher is not None:
         await services.fetcher.aclose()
+    if services.abstractive is not None:
+        await services.abstractive.aclose()
     if services.parse_executor is not None:
         services.parse_executor.shutdown(cancel_futures=True)
     await services.database.dispose()

@@ -7,19 +7,26 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.clock import SystemClock
 from bot.logs import configure_logging
 from bot.config import Settings, SettingsError, load_settings
-from bot.ingest import IngestReport, SourceReport, ingest_all, make_fetcher
+from bot.ingest import IngestReport, SourceReport, ingest_all
+from bot.digest import build_digest
+from bot.news.trending import trending_topics
+from bot.schedule import zone_info
+from bot.services import make_abstractive, make_fetcher
+from bot.store.chats import get_chat
+from bot.store.digests import preview_digest
+from bot.summaries import article_summary
 from bot.news.opml import OPMLError, OutlineFeed, parse_opml, render_opml
 from bot.news.query import parse_query
 from bot.news.seeds import SeedError, seed_files
 from bot.bootstrap import import_feeds, load_seeds, open_database, prepare_store
-from bot.render import age_text
-from bot.store.articles import Headline, latest_articles, search_articles
+from bot.render import age_text, local_time_text, more_sources_text
+from bot.store.articles import Headline, get_article, latest_articles, recent_headlines, search_articles
 from bot.store.db import Database
 from bot.store.sources import SourceExists, add_source, remove_source, source_statuses
 
@@ -42,7 +49,8 @@ def _headline_json(headline: Headline) -> dict[str, object]:
     }
 
 
-def _print_headlines(headlines: Sequence[Headline], *, as_json: bool, now: datetime) -> None:
+def _print_headlines(headlines: Sequence[Headline], *, as_json: bool, now: datetime,
+                     notes: dict[int, str] | None = None) -> None:
     if as_json:
         print(json.dumps([_headline_json(h) for h in headlines], ensure_ascii=False, indent=2))
         return
@@ -50,6 +58,8 @@ def _print_headlines(headlines: Sequence[Headline], *, as_json: bool, now: datet
     for number, headline in enumerate(headlines, 1):
         print(f"{number:>{width}}. {headline.title}")
         details = f"{headline.source} · {age_text(headline.published_at, now)} · id {headline.id}"
+        if notes and headline.id in notes:
+            details += f" · {notes[headline.id]}"
         print(f"{' ' * width}  {details}")
         if headline.url:
             print(f"{' ' * width}  {headline.url}")
@@ -270,6 +280,121 @@ def _source_report_json(source: SourceReport) -> dict[str, object]:
     }
 
 
+async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the digest a chat would get now (or a new subscriber's); nothing is recorded."""
+    now = SystemClock().now()
+    database = await _ready_store(settings)
+    try:
+        async with database.session() as session:
+            chat = await get_chat(session, args.chat) if args.chat is not None else None
+            if args.chat is not None and chat is None:
+                print(f"newsbot: no chat {args.chat} in the store", file=sys.stderr)
+                return 1
+            snapshot = preview_digest(chat, now=now, size=settings.default_digest_size,
+                                      zone=settings.default_timezone)
+            content = await build_digest(session, snapshot)
+    finally:
+        await database.dispose()
+    if args.json:
+        print(json.dumps([{**_headline_json(s.lead), "extra_sources": s.extra_sources,
+                           "followed": s.followed} for s in content.stories],
+                         ensure_ascii=False, indent=2))
+        return 0
+    who = f"chat {args.chat}" if args.chat is not None else "a new subscriber"
+    print(f"Digest for {who} · {local_time_text(now, zone_info(snapshot.timezone))}")
+    if not content.stories:
+        print("No new headlines.")
+        return 0
+    _print_headlines([s.lead for s in content.stories], as_json=False, now=now,
+                     notes={s.lead.id: more_sources_text(s.extra_sources) for s in content.stories
+                            if s.extra_sources})
+    return 0
+
+
+async def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the full summary of one article, fetching its page if only a headline is stored."""
+    database = await _ready_store(settings)
+    abstractive = make_abstractive(settings)
+    try:
+        async with make_fetcher(settings) as fetcher:
+            summary = await article_summary(database, args.id, fetcher=fetcher,
+                                            allow_private=settings.fetch_allow_private,
+                                            abstractive=abstractive)
+    finally:
+        if abstractive is not None:
+            await abstractive.aclose()
+        await database.dispose()
+    if summary is None:
+        print(f"newsbot: no article {args.id}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"id": summary.article_id, "title": summary.title, "url": summary.url,
+                          "source": summary.source, "published_at": summary.published_at.isoformat(),
+                          "summary": summary.summary, "note": summary.note or None},
+                         ensure_ascii=False, indent=2))
+        return 0
+    print(summary.title)
+    print(f"{summary.source} · {summary.published_at:%d %b %Y %H:%M} UTC")
+    print()
+    if summary.summary:
+        print(summary.summary)
+    if summary.note:
+        print(f"({summary.note})")
+    if summary.url:
+        print(summary.url)
+    return 0
+
+
+async def cmd_article(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a stored article with its whole body and its summary."""
+    database = await _ready_store(settings)
+    try:
+        summary = await article_summary(database, args.id, fetcher=None)
+        async with database.session() as session:
+            article = await get_article(session, args.id)
+            source = (article.source.title or article.source.url) if article else ""
+    finally:
+        await database.dispose()
+    if article is None or summary is None:
+        print(f"newsbot: no article {args.id}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"id": article.id, "title": article.title, "url": article.url,
+                          "source": source, "published_at": article.published_at.isoformat(),
+                          "description": article.description, "body": article.body,
+                          "summary": summary.summary}, ensure_ascii=False, indent=2))
+        return 0
+    print(article.title)
+    print(f"{source} · {article.published_at:%d %b %Y %H:%M} UTC · id {article.id}")
+    if article.url:
+        print(article.url)
+    print()
+    print(article.body or article.description or "(no text stored)")
+    return 0
+
+
+async def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the trending topics of the last hours with their counts."""
+    now = SystemClock().now()
+    database = await _ready_store(settings)
+    try:
+        async with database.session() as session:
+            recent = await recent_headlines(
+                session, since=now - timedelta(hours=settings.trending_window_hours))
+    finally:
+        await database.dispose()
+    topics = trending_topics(recent, limit=settings.trending_topics)
+    if args.json:
+        print(json.dumps([{"topic": t.label, "count": t.count, "query": t.query} for t in topics],
+                         ensure_ascii=False, indent=2))
+        return 0
+    if not topics:
+        print(f"Nothing trending in the last {settings.trending_window_hours} hours.")
+    for topic in topics:
+        print(f"{topic.count:>4}  {topic.label}")
+    return 0
+
+
 def _positive(value: str) -> int:
     try:
         number = int(value)
@@ -328,6 +453,27 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="fetch every active feed once, now")
     ingest.add_argument("--json", action="store_true", help="print a JSON array")
     ingest.set_defaults(handler=cmd_ingest)
+
+    digest = commands.add_parser("digest", help="print a digest without sending or recording it")
+    who = digest.add_mutually_exclusive_group(required=True)
+    who.add_argument("--chat", type=int, metavar="ID", help="the digest this chat would get now")
+    who.add_argument("--preview", action="store_true", help="the digest of a new subscriber")
+    digest.add_argument("--json", action="store_true", help="print a JSON array")
+    digest.set_defaults(handler=cmd_digest)
+
+    summary = commands.add_parser("summary", help="the full summary of one article")
+    summary.add_argument("id", type=int, metavar="ID")
+    summary.add_argument("--json", action="store_true", help="print a JSON object")
+    summary.set_defaults(handler=cmd_summary)
+
+    article = commands.add_parser("article", help="a stored article with its whole body")
+    article.add_argument("id", type=int, metavar="ID")
+    article.add_argument("--json", action="store_true", help="print a JSON object")
+    article.set_defaults(handler=cmd_article)
+
+    topics = commands.add_parser("topics", help="what is trending in the last hours")
+    topics.add_argument("--json", action="store_true", help="print a JSON array")
+    topics.set_defaults(handler=cmd_topics)
     return parser
 
 

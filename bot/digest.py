@@ -9,7 +9,10 @@ from datetime import datetime, tzinfo
 from bot.news.query import matches, parse_query
 from bot.news.stories import group_stories
 from bot.render import headline_message, local_time_text
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.store.articles import Headline
+from bot.store.digests import ClaimedDigest, undelivered_headlines
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,13 @@ def compose_digest(
     chosen = [story for _, story in stories[:size]]
     article_ids = [a for s in chosen for a in members[s.lead.id]]
     return DigestContent(chosen, article_ids)
+
+
+async def build_digest(session: AsyncSession, digest: ClaimedDigest) -> DigestContent:
+    """The digest a chat gets now: its unseen items since its last digest, composed."""
+    candidates = await undelivered_headlines(session, digest.chat_id, since=digest.since)
+    return compose_digest(candidates, follows=digest.follows, mutes=digest.mutes,
+                          only_followed=digest.only_followed, size=digest.digest_size)
 
 
 def digest_message(content: DigestContent, *, due_at: datetime, now: datetime, zone: tzinfo) -> str:

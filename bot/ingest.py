@@ -82,15 +82,6 @@ class IngestReport:
                 f"{len(self.deactivated)} turned off")
 
 
-def make_fetcher(settings: Settings) -> SafeFetcher:
-    """The feed fetcher the settings describe."""
-    return SafeFetcher(
-        timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes,
-        concurrency=settings.fetch_concurrency, per_host=settings.fetch_per_host,
-        allow_private=settings.fetch_allow_private,
-    )
-
-
 async def ingest_due(
     database: Database, fetcher: SafeFetcher, settings: Settings, *, now: datetime,
     executor: Executor | None = None, limit: int = DUE_LIMIT, progress: Progress | None = None,

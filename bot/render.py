@@ -38,6 +38,11 @@ def age_text(published_at: datetime, now: datetime, zone: tzinfo | None = None) 
     return local.strftime("%d %b %Y")
 
 
+def more_sources_text(count: int) -> str:
+    """How many more items told the same story: "+1 source", "+3 sources"."""
+    return f"+{count} source{'s' if count != 1 else ''}"
+
+
 def local_time_text(when: datetime, zone: tzinfo) -> str:
     """A moment in the chat's own zone: "Thu 27 Nov, 08:00"."""
     return when.astimezone(zone).strftime("%a %d %b, %H:%M")
@@ -56,7 +61,7 @@ def headline_lines(
         details = f"{html_escape(headline.source)} · {age_text(headline.published_at, now, zone)}"
         more = (extra_sources or {}).get(headline.id, 0)
         if more:
-            details += f" · +{more} source{'s' if more > 1 else ''}"
+            details += f" · {more_sources_text(more)}"
         lines.append(f"{number}. {title}\n    <i>{details}</i>")
     return lines
 

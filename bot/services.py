@@ -8,6 +8,7 @@ from uuid import uuid4
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.news.abstractive import AbstractiveSummarizer
 from bot.news.http import SafeFetcher
 from bot.store.chats import ChatDefaults
 from bot.store.db import Database
@@ -24,6 +25,8 @@ class Services:
     fetcher: SafeFetcher | None = None
     # Process pool that parses feeds off the event loop; None means a thread per parse.
     parse_executor: Executor | None = None
+    # The optional abstractive summarizer (SUMMARY_API_URL); None means extractive only.
+    abstractive: AbstractiveSummarizer | None = None
     # Names this process in digest claims, so a crash's leftovers can be told apart.
     instance_id: str = field(default_factory=lambda: uuid4().hex[:12])
 
@@ -38,3 +41,20 @@ class Services:
 
 
 SERVICES_KEY = "newsbot.services"
+
+
+def make_fetcher(settings: Settings) -> SafeFetcher:
+    """The one HTTP client for feeds and article pages, with the configured limits."""
+    return SafeFetcher(
+        timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes,
+        concurrency=settings.fetch_concurrency, per_host=settings.fetch_per_host,
+        allow_private=settings.fetch_allow_private,
+    )
+
+
+def make_abstractive(settings: Settings) -> AbstractiveSummarizer | None:
+    """The abstractive summarizer when an endpoint is configured, else None."""
+    if not settings.summary_api_url:
+        return None
+    return AbstractiveSummarizer(settings.summary_api_url, api_key=settings.summary_api_key,
+                                 model=settings.summary_model, timeout=settings.summary_api_timeout)

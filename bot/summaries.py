@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.news.abstractive import AbstractiveError, AbstractiveSummarizer
 from bot.news.extract import extract_article
 from bot.news.http import FetchError, SafeFetcher
 from bot.news.summarize import summarize
@@ -41,7 +42,7 @@ def _text_hash(text: str) -> str:
 
 async def article_summary(
     database: Database, article_id: int, *, fetcher: SafeFetcher | None,
-    allow_private: bool = False,
+    allow_private: bool = False, abstractive: AbstractiveSummarizer | None = None,
 ) -> SummaryView | None:
     """The summary of an article, fetching its page first if only a headline is stored."""
     async with database.session() as session:
@@ -59,11 +60,11 @@ async def article_summary(
             async with database.session() as session:
                 await store_body(session, article_id, body)
     if body:
-        digest = _text_hash(body)
+        digest = _text_hash(body + (abstractive.cache_tag if abstractive else ""))
         if cached and cached_hash == digest:
             text = cached
         else:
-            text = summarize(body, title=title) or description
+            text, digest = await _summarize(body, title, description, digest, abstractive)
             async with database.session() as session:
                 await store_summary(session, article_id, text, digest)
     else:
@@ -73,6 +74,20 @@ async def article_summary(
         if not text:
             note = "No full text or description is available for this item."
     return SummaryView(article_id, title, source, published_at, url, text, note)
+
+
+async def _summarize(
+    body: str, title: str, description: str, digest: str, abstractive: AbstractiveSummarizer | None,
+) -> tuple[str, str]:
+    """The abstractive summary when configured and working, else the extractive one."""
+    if abstractive is not None:
+        try:
+            return await abstractive.summarize(body, title=title), digest
+        except AbstractiveError as exc:
+            log.warning("Abstractive summary failed (%s); using the extractive one", exc)
+            # Cache the fallback under the extractive key, so the endpoint is asked again later.
+            digest = _text_hash(body)
+    return summarize(body, title=title) or description, digest
 
 
 async def _fetch_body(fetcher: SafeFetcher, url: str, *, allow_private: bool) -> tuple[str, str]:

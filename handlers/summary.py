@@ -25,7 +25,8 @@ async def summary_text(update: Update, context: ContextTypes.DEFAULT_TYPE, artic
     svc = services(context)
     view = await load_chat(update, context)
     summary = await article_summary(svc.database, article_id, fetcher=svc.fetcher,
-                                    allow_private=svc.settings.fetch_allow_private)
+                                    allow_private=svc.settings.fetch_allow_private,
+                                    abstractive=svc.abstractive)
     if summary is None:
         return None
     return summary_message(title=summary.title, source=summary.source,

@@ -17,7 +17,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ContextTypes
 
 from bot.admin import HEARTBEAT_PREFIX
-from bot.digest import NOTHING_NEW, compose_digest, digest_message
+from bot.digest import NOTHING_NEW, build_digest, digest_message
 from bot.render import headline_keyboard, split_message
 from bot.schedule import zone_info
 from bot.services import SERVICES_KEY, Services
@@ -27,7 +27,6 @@ from bot.store.digests import (
     record_retry,
     record_sent,
     record_undeliverable,
-    undelivered_headlines,
 )
 from bot.store.meta import set_meta
 
@@ -96,9 +95,7 @@ async def dispatch_digests(application: Application) -> DispatchReport:  # type:
 async def _deliver(bot: Bot, services: Services, digest: ClaimedDigest, report: DispatchReport) -> None:
     now = services.clock.now()
     async with services.database.session() as session:
-        candidates = await undelivered_headlines(session, digest.chat_id, since=digest.since)
-    content = compose_digest(candidates, follows=digest.follows, mutes=digest.mutes,
-                             only_followed=digest.only_followed, size=digest.digest_size)
+        content = await build_digest(session, digest)
     if not content.stories and not digest.notify_empty:
         async with services.database.session() as session:
             await record_sent(session, digest, [], now=now)

@@ -87,3 +87,28 @@ def test_help_lists_every_command(settings: Settings) -> None:
     out = newsbot(settings, "--help").stdout
     for command in ("run", "seed", "db", "latest", "topic", "sources"):
         assert command in out
+
+
+def test_digest_preview_merges_stories_and_records_nothing(settings: Settings) -> None:
+    newsbot(settings, "seed")
+    preview = newsbot(settings, "digest", "--preview")
+    assert preview.returncode == 0
+    assert preview.stdout.startswith("Digest for a new subscriber · ")
+    assert preview.stdout.count("+1 source") == 2
+    again = json.loads(newsbot(settings, "digest", "--preview", "--json").stdout)
+    assert len(again) == 10 and sum(item["extra_sources"] for item in again) == 2
+    missing = newsbot(settings, "digest", "--chat", "12345")
+    assert missing.returncode == 1 and "no chat 12345" in missing.stderr
+
+
+def test_summary_article_and_topics(settings: Settings) -> None:
+    newsbot(settings, "seed")
+    summary = json.loads(newsbot(settings, "summary", "1", "--json").stdout)
+    assert "Unification Ministry" in summary["summary"] and "500" in summary["summary"]
+    article = json.loads(newsbot(settings, "article", "1", "--json").stdout)
+    assert {"id", "title", "url", "source", "published_at", "body", "summary"} <= set(article)
+    assert article["body"].count("\n") == 7 and article["summary"] == summary["summary"]
+    assert newsbot(settings, "summary", "999").returncode == 1
+    topics = json.loads(newsbot(settings, "topics", "--json").stdout)
+    labels = {t["topic"] for t in topics}
+    assert {"Trump", "Iran", "TrumpRx"} <= labels

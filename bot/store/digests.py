@@ -69,6 +69,17 @@ def _snapshot(digest: Digest, chat: Chat) -> ClaimedDigest:
     )
 
 
+def preview_digest(chat: Chat | None, *, now: datetime, size: int, zone: str) -> ClaimedDigest:
+    """A digest as if due now for a chat (None: a new subscriber); nothing is claimed."""
+    if chat is None:
+        return ClaimedDigest(
+            digest_id=0, chat_id=0, thread_id=None, due_at=now, timezone=zone, digest_size=size,
+            only_followed=False, notify_empty=False, since=now - FIRST_DIGEST_WINDOW,
+            follows=(), mutes=(),
+        )
+    return _snapshot(Digest(id=0, due_at=now), chat)
+
+
 async def claim_due_digests(
     session: AsyncSession, *, now: datetime, grace: timedelta, lease: timedelta,
     instance: str, limit: int,

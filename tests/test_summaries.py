@@ -1,0 +1,185 @@
+"""Full summaries: from the stored body, from the article page fetched on demand, cached."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from bot.news.abstractive import AbstractiveSummarizer
+from bot.news.http import SafeFetcher
+from bot.store.articles import NewArticle, add_articles, get_article
+from bot.store.db import Database
+from bot.store.sources import add_source
+from bot.summaries import article_summary
+from tests.conftest import CORPUS, FakeClock
+from tests.feedserver import FeedServer
+
+PAGES = CORPUS / "pages"
+BODY = (
+    "The city council voted on Monday to close the old bridge for repairs. "
+    "Engineers found cracks in two of its supports last month. "
+    "The closure will last until the end of May, officials said. "
+    "Buses will run a free shuttle across the river during the works. "
+    "Local shops fear a drop in trade while the bridge is shut."
+)
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as running:
+        yield running
+
+
+@pytest.fixture
+async def fetcher() -> Iterator[SafeFetcher]:  # type: ignore[misc]
+    async with SafeFetcher(timeout=3, max_redirects=5) as client:
+        yield client
+
+
+async def store_item(database: Database, clock: FakeClock, **fields: object) -> int:
+    async with database.session() as session:
+        source = await add_source(session, "https://news.example/feed", now=clock.now(), title="Example News")
+        (article_id,) = await add_articles(session, source.id, [NewArticle(
+            title=str(fields.pop("title", "Bridge to close")), published_at=clock.now(), **fields)],
+            now=clock.now())
+    return article_id
+
+
+async def test_body_is_summarised_and_cached_until_it_changes(database: Database, clock: FakeClock) -> None:
+    article_id = await store_item(database, clock, body=BODY, url="https://news.example/bridge")
+    first = await article_summary(database, article_id, fetcher=None)
+    assert first is not None and first.note == ""
+    assert first.summary.startswith("The city council voted on Monday to close the old bridge")
+    async with database.session() as session:
+        article = await get_article(session, article_id)
+        assert article is not None and article.summary == first.summary
+        article.summary = "A cached summary."  # what is cached is what is served
+    assert (await article_summary(database, article_id, fetcher=None)).summary == "A cached summary."
+    async with database.session() as session:
+        article = await get_article(session, article_id)
+        article.body = "A new body replaces the old one entirely. " + BODY
+    changed = await article_summary(database, article_id, fetcher=None)
+    assert changed.summary.startswith("A new body replaces the old one entirely.")
+
+
+@pytest.mark.skipif(not PAGES.exists(), reason=f"corpus pages not found at {PAGES}")
+async def test_headline_page_is_fetched_extracted_stored_and_summarised(
+    database: Database, clock: FakeClock, server: FeedServer, fetcher: SafeFetcher
+) -> None:
+    expectations = json.loads((PAGES / "expectations.json").read_text())
+    name = "bbc.com.52241221.html"
+    url = server.add("/story.html", (PAGES / "html" / name).read_bytes(), content_type="text/html; charset=utf-8")
+    article_id = await store_item(database, clock, url=url, description="Feed blurb.")
+    summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=True)
+    assert summary is not None and summary.note == ""
+    assert summary.summary and summary.summary != "Feed blurb."
+    async with database.session() as session:
+        article = await get_article(session, article_id)
+    assert article is not None and article.body
+    assert all(snippet in article.body for snippet in expectations[name]["with"][:2])
+    # The second time nothing is fetched: the body is stored.
+    requests = len(server.requests_to("/story.html"))
+    await article_summary(database, article_id, fetcher=fetcher, allow_private=True)
+    assert len(server.requests_to("/story.html")) == requests
+
+
+@pytest.mark.parametrize(
+    ("path", "note"),
+    [
+        ("/status/404", "The article page could not be fetched (HTTP 404 Not Found)"),
+        ("/data.json", "The article page holds no readable text"),
+        ("/empty.html", "The article page holds no readable text"),
+    ],
+)
+async def test_unusable_pages_fall_back_to_the_description(
+    database: Database, clock: FakeClock, server: FeedServer, fetcher: SafeFetcher, path: str, note: str
+) -> None:
+    server.add("/data.json", b'{"not": "an article"}', content_type="application/json")
+    server.add("/empty.html", b"", content_type="text/html")
+    article_id = await store_item(database, clock, url=server.url(path), description="What the feed said.")
+    summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=True)
+    assert summary is not None
+    assert summary.summary == "What the feed said."
+    assert summary.note.startswith(note)
+
+
+async def test_links_to_private_addresses_are_refused(
+    database: Database, clock: FakeClock, server: FeedServer, fetcher: SafeFetcher
+) -> None:
+    server.add("/story.html", b"<html><body><p>" + BODY.encode() + b"</p></body></html>", content_type="text/html")
+    article_id = await store_item(database, clock, url=server.url("/story.html"), description="Blurb.")
+    summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=False)
+    assert summary is not None and summary.summary == "Blurb."
+    assert "loopback" in summary.note
+    assert server.requests_to("/story.html") == []
+
+
+async def test_no_link_and_no_body_says_so(database: Database, clock: FakeClock) -> None:
+    article_id = await store_item(database, clock, description="Only this.")
+    summary = await article_summary(database, article_id, fetcher=None)
+    assert summary is not None and summary.summary == "Only this."
+    assert summary.note == "No full text is available for this item; this is its feed description."
+
+
+ASKED = web.AppKey("asked", list)
+
+
+def chat_completions(answer: web.Response | None) -> web.Application:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        payload = await request.json()
+        request.app[ASKED].append(payload)
+        return answer or web.json_response({"choices": [{"message": {
+            "content": f"An abstract of {len(payload['messages'][1]['content'])} characters."}}]})
+
+    app = web.Application()
+    app[ASKED] = []
+    app.router.add_post("/v1/chat/completions", handler)
+    return app
+
+
+@pytest.mark.parametrize("failure", [None, "500", "garbage", "empty"])
+async def test_abstractive_endpoint_with_extractive_fallback(
+    database: Database, clock: FakeClock, aiohttp_server_factory, failure: str | None  # type: ignore[no-untyped-def]
+) -> None:
+    answers = {
+        None: None,
+        "500": web.Response(status=500, text="overloaded"),
+        "garbage": web.Response(text="<html>not json</html>"),
+        "empty": web.json_response({"choices": [{"message": {"content": "  "}}]}),
+    }
+    app = chat_completions(answers[failure])
+    base = await aiohttp_server_factory(app)
+    summarizer = AbstractiveSummarizer(f"{base}/v1", api_key="k", model="tiny", timeout=2)
+    article_id = await store_item(database, clock, body=BODY)
+    try:
+        summary = await article_summary(database, article_id, fetcher=None, abstractive=summarizer)
+    finally:
+        await summarizer.aclose()
+    assert summary is not None and len(app[ASKED]) == 1
+    assert app[ASKED][0]["model"] == "tiny"
+    if failure is None:
+        assert summary.summary.startswith("An abstract of ")
+    else:
+        assert summary.summary.startswith("The city council voted on Monday")
+
+
+@pytest.fixture
+async def aiohttp_server_factory():  # type: ignore[no-untyped-def]
+    runners: list[web.AppRunner] = []
+
+    async def start(app: web.Application) -> str:
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        port = runner.addresses[0][1]
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
