@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from bot.news.query import matches, parse_query
-from bot.news.stories import group_stories
 from bot.render import headline_message, local_time_text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.articles import Headline
+from bot.story_list import story_lines
 from bot.store.digests import ClaimedDigest, undelivered_headlines
 
 
@@ -41,24 +41,18 @@ def compose_digest(
     follow_queries = [q for q in (parse_query(f) for f in follows) if not q.is_empty]
     kept = [h for h in candidates
             if not any(matches(q, h.title, h.description) for q in mute_queries)]
-    by_id = {h.id: h for h in kept}
-    position = {h.id: index for index, h in enumerate(kept)}
     followed_ids = {h.id for h in kept
                     if any(matches(q, h.title, h.description) for q in follow_queries)}
-    stories: list[tuple[int, DigestStory]] = []
-    members: dict[int, list[int]] = {}
-    for story in group_stories(kept):
-        lead = by_id[story.lead_id]
-        followed = any(m in followed_ids for m in story.member_ids)
+    stories: list[tuple[DigestStory, list[int]]] = []
+    for line in story_lines(kept):
+        followed = any(m in followed_ids for m in line.member_ids)
         if only_followed and not followed:
             continue
-        # A story is as new as its newest item, whichever item leads it.
-        newest = min(position[m] for m in story.member_ids)
-        stories.append((newest, DigestStory(lead, len(story.member_ids) - 1, followed)))
-        members[lead.id] = list(story.member_ids)
-    stories.sort(key=lambda ranked: (not ranked[1].followed, ranked[0]))
-    chosen = [story for _, story in stories[:size]]
-    article_ids = [a for s in chosen for a in members[s.lead.id]]
+        stories.append((DigestStory(line.lead, line.extra_sources, followed), line.member_ids))
+    # Followed topics lead; otherwise newest first (a stable sort keeps the list's order).
+    stories.sort(key=lambda pair: not pair[0].followed)
+    chosen = [story for story, _ in stories[:size]]
+    article_ids = [a for _, members in stories[:size] for a in members]
     return DigestContent(chosen, article_ids)
 
 

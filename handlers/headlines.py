@@ -11,6 +11,7 @@ from bot.render import headline_keyboard, headline_message, html_escape
 from bot import callbacks
 from bot.news.query import MAX_QUERY_CHARS, parse_query
 from bot.store.articles import latest_articles, recent_headlines, search_articles
+from bot.story_list import extra_sources, story_lines
 from bot.news.trending import Topic, trending_topics
 from handlers.common import NO_PREVIEW, args_text, load_chat, reply, services
 
@@ -51,18 +52,29 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def latest_page(context: ContextTypes.DEFAULT_TYPE, update: Update, *, offset: int,
                       size: int) -> tuple[str, InlineKeyboardMarkup | None]:
-    """One page of /latest as text and buttons."""
+    """One page of /latest, one line per story, as text and buttons."""
     svc = services(context)
     view = await load_chat(update, context)
+    # Read ahead so that later copies of a story fold into its line, and read back so
+    # that copies of a story shown on an earlier page are not shown again.
+    window = size * 2 + 1
+    back = min(offset, size * 2)
     async with svc.database.session() as session:
-        page = await latest_articles(session, limit=size + 1, offset=offset)
-    if not page:
+        items = await latest_articles(session, limit=back + window, offset=offset - back)
+    lines = [line for line in story_lines(items) if line.first_position >= back]
+    if not lines:
         return ("No headlines yet." if offset == 0 else "No more headlines."), None
-    more = callbacks.LatestPage(offset + size, size) if len(page) > size else None
-    page = page[:size]
+    shown, rest = lines[:size], lines[size:]
+    more = None
+    if rest or len(items) == back + window:
+        consumed = (rest[0].first_position if rest else len(items)) - back
+        more = callbacks.LatestPage(offset + consumed, size)
+    page = [line.lead for line in shown]
+    # Numbers run on across pages by the story's place in the newest-first list.
+    start = offset + 1
     text = headline_message("Latest headlines", page, now=svc.clock.now(), zone=view.zone,
-                            start=offset + 1)
-    return text, headline_keyboard(page, start=offset + 1, more=more)
+                            start=start, extra_sources=extra_sources(shown))
+    return text, headline_keyboard(page, start=start, more=more)
 
 
 async def topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
