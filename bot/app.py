@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import os
 from urllib.parse import urlsplit
 
@@ -83,18 +84,24 @@ async def _post_shutdown(application: Application) -> None:  # type: ignore[type
     await services.database.dispose()
 
 
+def webhook_options(settings: Settings) -> dict[str, object]:
+    """Where PTB's webhook server listens and what Telegram is told to call, with the secret."""
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": urlsplit(settings.webhook_url).path.lstrip("/"),
+        "webhook_url": settings.webhook_url,
+        # Without a configured secret, a fresh one per start still keeps forged posts out.
+        "secret_token": settings.webhook_secret or secrets.token_urlsafe(32),
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
 def run_bot(settings: Settings) -> int:
     """Run until interrupted: long polling, or a webhook server when WEBHOOK_URL is set."""
     application = build_application(settings)
     if settings.webhook_url:
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret or None,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        application.run_webhook(**webhook_options(settings))  # type: ignore[arg-type]
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

@@ -70,8 +70,8 @@ class BotUser:
 
 @asynccontextmanager
 async def running_bot(settings: Settings, clock: FakeClock, *, jobs: bool = False,
-                      fake: FakeBotAPI | None = None) -> AsyncIterator[BotUser]:
-    """The application with long polling on, initialised exactly as `newsbot run` does."""
+                      fake: FakeBotAPI | None = None, polling: bool = True) -> AsyncIterator[BotUser]:
+    """The application initialised exactly as `newsbot run` does, long polling unless told not to."""
     own_fake = fake is None
     fake = fake or FakeBotAPI().start()
     settings = settings.model_copy(update={
@@ -84,12 +84,14 @@ async def running_bot(settings: Settings, clock: FakeClock, *, jobs: bool = Fals
         async with application:
             await application.post_init(application)  # type: ignore[misc]
             assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0, timeout=1)
+            if polling:
+                await application.updater.start_polling(poll_interval=0, timeout=1)
             await application.start()
             try:
                 yield BotUser(fake, application, clock)
             finally:
-                await application.updater.stop()
+                if application.updater.running:
+                    await application.updater.stop()
                 await application.stop()
                 await application.post_shutdown(application)  # type: ignore[misc]
     finally:
