@@ -22,7 +22,9 @@ _INLINE_TAG = re.compile(
 )
 _SPACE = re.compile(r"\s+")
 # Letters and digits of any script; everything else (dashes, apostrophes, dots) splits.
-_WORD = re.compile(r"[^\W_]+")
+WORD = re.compile(r"[^\W_]+")
+# "U.S.", "U.N.": one word, so that "US" finds "U.S." and the other way round.
+_DOTTED_ACRONYM = re.compile(r"(?<![\w.])(?:[^\W\d_]\.){2,}")
 _STEMMER = Stemmer.Stemmer("english")
 
 _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ocid", "cmpid")
@@ -47,9 +49,14 @@ def fold(value: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
+def join_acronyms(value: str) -> str:
+    """Write dotted acronyms without their dots: "U.S." becomes "US"."""
+    return _DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), value)
+
+
 def words(value: str) -> list[str]:
     """The folded words of a text; dashes, dots and apostrophes separate words."""
-    return _WORD.findall(fold(value))
+    return WORD.findall(fold(join_acronyms(value)))
 
 
 @lru_cache(maxsize=200_000)

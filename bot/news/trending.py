@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
-from bot.news.text import clean_text, fold, stem
+from bot.news.text import WORD, clean_text, fold, join_acronyms, stem
 
 # A standard English stop-word list: function words that never name a topic.
 STOP_WORDS = frozenset(
@@ -75,9 +75,7 @@ HEADLINE_FILLER = frozenset(
 )
 
 # Letters and digits of any script, as text.words() splits them; the group keeps the gaps.
-_WORDS_AND_GAPS = re.compile(r"([^\W_]+)")
-# "U.S." and "F.B.I." are one word; without this they fall apart into single letters.
-_DOTTED_ACRONYM = re.compile(r"(?<![\w.])(?:[A-Z]\.){2,}")
+_WORDS_AND_GAPS = re.compile(f"({WORD.pattern})")
 # "Donald J. Trump" is "Donald Trump": a middle initial would split the name.
 _MIDDLE_INITIAL = re.compile(r"(?<=[a-z]) [A-Z]\.(?= [A-Z])")
 # Between two words, these end a phrase: clause punctuation, brackets and quotes.
@@ -186,7 +184,7 @@ def read_words(text: str | None, *, is_title: bool) -> list[Word]:
     text = clean_text(text)
     if not text:
         return []
-    text = _DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    text = join_acronyms(text)
     text = _MIDDLE_INITIAL.sub("", text)
     # Alternating gap, word, gap, word...: one C-level split instead of a match per word.
     parts = _WORDS_AND_GAPS.split(text)
