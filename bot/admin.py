@@ -9,12 +9,9 @@ from bot.render import age_text
 from bot.store.articles import count_articles
 from bot.store.chats import chat_counts
 from bot.store.db import Database
-from bot.store.meta import meta_with_prefix
+from bot.store.meta import heartbeats
 from bot.store.models import Source
-from bot.store.sources import add_source, remove_source, source_statuses
-
-HEARTBEAT_PREFIX = "heartbeat:"
-
+from bot.store.sources import SourceExists, add_source, reactivate, remove_source, source_statuses
 
 @dataclass(frozen=True)
 class AdminReport:
@@ -32,11 +29,18 @@ class AdminReport:
 
 
 async def add_feed(database: Database, url: str, *, now: datetime, added_by: int | None,
-                   interval_seconds: int) -> Source:
-    """Add a feed an admin trusts (it may live on a private address); SourceExists if known."""
+                   interval_seconds: int) -> tuple[Source, bool]:
+    """Add a feed an admin trusts (it may be on a private address), or switch a known one
+    back on; return it and whether it is new. SourceExists if it is known and running."""
     async with database.session() as session:
-        return await add_source(session, url, now=now, added_by=added_by, allow_private=True,
-                                interval_seconds=interval_seconds)
+        try:
+            return await add_source(session, url, now=now, added_by=added_by, allow_private=True,
+                                    interval_seconds=interval_seconds), True
+        except SourceExists as exc:
+            if exc.source.active:
+                raise
+            reactivate(exc.source, now=now)
+            return exc.source, False
 
 
 async def remove_feed(database: Database, source_id: int) -> str | None:
@@ -52,12 +56,12 @@ async def admin_report(database: Database, *, now: datetime) -> AdminReport:
         counts = await chat_counts(session)
         statuses = [s for s in await source_statuses(session) if s.kind == "feed"]
         articles = await count_articles(session)
-        beats = await meta_with_prefix(session, HEARTBEAT_PREFIX)
+        beats = await heartbeats(session)
     failing = [s for s in statuses if s.error_count and s.active]
     return AdminReport(
         chats=counts.chats, subscribers=counts.subscribers, inactive=counts.inactive,
         sources=len(statuses), failing=len(failing),
         disabled=sum(1 for s in statuses if not s.active), articles=articles,
-        heartbeats=[(m.key.removeprefix(HEARTBEAT_PREFIX), age_text(m.updated_at, now)) for m in beats],
+        heartbeats=[(name, age_text(when, now)) for name, when in sorted(beats.items())],
         errors=[(s.id, s.title or s.url, s.last_error or "") for s in statuses if s.last_error][:10],
     )

@@ -28,7 +28,8 @@ from bot.bootstrap import import_feeds, load_seeds, open_database, prepare_store
 from bot.render import age_text, local_time_text, more_sources_text
 from bot.store.articles import Headline, get_article, latest_articles, recent_headlines, search_articles
 from bot.store.db import Database
-from bot.store.sources import SourceExists, add_source, remove_source, source_statuses
+from bot.admin import add_feed
+from bot.store.sources import SourceExists, remove_source, source_statuses
 
 TOKEN_HELP = (
     "newsbot: no bot token. Create a bot with @BotFather in Telegram (/newbot), then put "
@@ -136,9 +137,9 @@ async def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     feeds = _read_opml(args.file) if args.action == "import" else []
     database = await _ready_store(settings)
     try:
+        if args.action == "add":
+            return await _add_source(database, args.url.strip(), settings, now)
         async with database.session() as session:
-            if args.action == "add":
-                return await _add_source(session, args, settings, now)
             if args.action == "import":
                 added, known = await import_feeds(session, feeds, now=now,
                                                   interval_seconds=settings.feed_poll_interval)
@@ -177,19 +178,18 @@ async def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _add_source(session, args: argparse.Namespace, settings: Settings,  # type: ignore[no-untyped-def]
-                      now: datetime) -> int:
-    url = args.url.strip()
+async def _add_source(database: Database, url: str, settings: Settings, now: datetime) -> int:
     if not url.startswith(("http://", "https://")):
         print(f"newsbot: {url!r} is not an http(s) feed URL", file=sys.stderr)
         return 1
     try:
-        source = await add_source(session, url, now=now, allow_private=True,
-                                  interval_seconds=settings.feed_poll_interval)
+        source, new = await add_feed(database, url, now=now, added_by=None,
+                                     interval_seconds=settings.feed_poll_interval)
     except SourceExists as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 1
-    print(f"Added source {source.id}: {source.url}")
+    print(f"Added source {source.id}: {source.url}" if new
+          else f"Source {source.id} was switched off after failing; it is back on: {source.url}")
     return 0
 
 

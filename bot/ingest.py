@@ -14,13 +14,12 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.admin import HEARTBEAT_PREFIX
 from bot.config import Settings
 from bot.news.feeds import FeedEntry, FeedResult, Outcome, fetch_feed
 from bot.news.http import SafeFetcher
 from bot.store.articles import NewArticle, add_articles
 from bot.store.db import Database
-from bot.store.meta import set_meta
+from bot.store.meta import record_heartbeat
 from bot.store.sources import ClaimedSource, claim_all_feeds, claim_due_sources, record_fetch
 
 log = logging.getLogger(__name__)
@@ -28,7 +27,6 @@ log = logging.getLogger(__name__)
 # Feeds taken per poll pass; at the fetcher's default caps a pass of dead feeds still
 # ends well within the claim lease.
 DUE_LIMIT = 100
-POLL_HEARTBEAT = HEARTBEAT_PREFIX + "poll"
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ async def ingest_due(
     report = await _ingest(database, fetcher, settings, claimed, now=now, executor=executor,
                            progress=progress)
     async with database.session() as session:
-        await set_meta(session, POLL_HEARTBEAT, report.summary(), now=now)
+        await record_heartbeat(session, "poll", report.summary(), now=now)
     return report
 
 

@@ -51,12 +51,17 @@ async def addsource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     user = update.effective_user
     try:
-        source = await add_feed(svc.database, url, now=svc.clock.now(), added_by=user.id if user else None,
-                                interval_seconds=svc.settings.feed_poll_interval)
+        source, new = await add_feed(svc.database, url, now=svc.clock.now(),
+                                     added_by=user.id if user else None,
+                                     interval_seconds=svc.settings.feed_poll_interval)
     except SourceExists as exc:
-        await reply(update, f"Already reading that feed (source {exc.source.id}).")
+        await reply(update, f"Already reading that feed (source {exc.source_id}).")
         return
-    await reply(update, f"Added source {source.id}: {html_escape(url)}\nIt will be fetched within a minute.")
+    if new:
+        await reply(update, f"Added source {source.id}: {html_escape(url)}\nIt will be fetched within a minute.")
+    else:
+        await reply(update, f"Source {source.id} was switched off after failing; it is back on "
+                            "and will be fetched within a minute.")
 
 
 async def removesource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -16,7 +16,6 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.admin import HEARTBEAT_PREFIX
 from bot.digest import NOTHING_NEW, build_digest, digest_message
 from bot.render import headline_keyboard, split_message
 from bot.schedule import zone_info
@@ -28,7 +27,7 @@ from bot.store.digests import (
     record_sent,
     record_undeliverable,
 )
-from bot.store.meta import set_meta
+from bot.store.meta import record_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ async def dispatch_digests(application: Application) -> DispatchReport:  # type:
 
         await asyncio.gather(*(deliver(d) for d in claim.digests))
     async with services.database.session() as session:
-        await set_meta(session, HEARTBEAT_PREFIX + "dispatch", "ok", now=services.clock.now())
+        await record_heartbeat(session, "dispatch", "ok", now=services.clock.now())
     return report
 
 

@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 
 from telegram.ext import ContextTypes
 
-from bot.admin import HEARTBEAT_PREFIX
 from bot.services import SERVICES_KEY, Services
 from bot.store.articles import prune_articles
 from bot.store.db import Database
-from bot.store.meta import set_meta
+from bot.store.meta import record_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +27,7 @@ async def prune(database: Database, *, older_than: datetime, now: datetime) -> i
             break
         total += removed
     async with database.session() as session:
-        await set_meta(session, HEARTBEAT_PREFIX + "prune", f"{total} articles pruned", now=now)
+        await record_heartbeat(session, "prune", f"{total} articles pruned", now=now)
     return total
 
 

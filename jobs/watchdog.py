@@ -7,9 +7,8 @@ from datetime import timedelta
 
 from telegram.ext import ContextTypes
 
-from bot.admin import HEARTBEAT_PREFIX
 from bot.services import SERVICES_KEY, Services
-from bot.store.meta import meta_with_prefix
+from bot.store.meta import heartbeats
 from jobs.digest import DISPATCH_INTERVAL
 from jobs.ingest import POLL_INTERVAL
 from jobs.retention import PRUNE_INTERVAL
@@ -27,8 +26,7 @@ async def stalled_jobs(services: Services) -> list[str]:
     """Jobs whose last completed pass is older than three of their intervals."""
     now = services.clock.now()
     async with services.database.session() as session:
-        beats = {m.key.removeprefix(HEARTBEAT_PREFIX): m.updated_at
-                 for m in await meta_with_prefix(session, HEARTBEAT_PREFIX)}
+        beats = await heartbeats(session)
     stalled = []
     for name, interval in INTERVALS.items():
         last = beats.get(name)

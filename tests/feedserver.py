@@ -147,13 +147,13 @@ class FeedServer:
         self.max_in_flight = 0
         self._in_flight = 0
         self._routes: dict[str, Handler] = {}
-        for path, body in (files or {}).items():
-            self.add(path, body)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._bomb: bytes | None = None
+        for path, body in (files or {}).items():
+            self.add(path, body)
 
     # ------------------------------------------------------------ lifecycle
 

@@ -9,11 +9,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from bot.admin import HEARTBEAT_PREFIX
 from bot.app import webhook_options
 from bot.config import Settings
 from bot.services import SERVICES_KEY
-from bot.store.meta import set_meta
+from bot.store.meta import record_heartbeat
 from jobs.digest import dispatch_digests
 from jobs.watchdog import stalled_jobs
 from tests.botharness import ADMIN_ID, running_bot
@@ -68,7 +67,7 @@ async def test_stalled_jobs_are_reported_and_stats_show_heartbeats(settings: Set
         services = user.application.bot_data[SERVICES_KEY]
         await dispatch_digests(user.application)
         async with services.database.session() as session:
-            await set_meta(session, HEARTBEAT_PREFIX + "poll", "ok", now=clock.now() - timedelta(minutes=10))
+            await record_heartbeat(session, "poll", "ok", now=clock.now() - timedelta(minutes=10))
         assert await stalled_jobs(services) == ["poll (last pass 600 s ago)"]
         stats = await user.reply_to("/stats", chat_id=ADMIN_ID, user_id=ADMIN_ID)
         assert "Last dispatch: just now" in stats and "Last poll: 10m ago" in stats

@@ -10,6 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.logs import configure_logging
 from bot.store.chats import get_chat
+from bot.store.sources import get_source
 from handlers import COMMAND_HANDLERS
 from tests.botharness import ADMIN_ID, USER_ID, BotUser, button_data, buttons, running_bot
 from tests.conftest import FakeClock
@@ -221,6 +222,14 @@ async def test_admin_commands_are_for_admins_only(user: BotUser) -> None:
     assert f"{source_id}. https://example.org/feed.xml — ⏳ not fetched yet, 0 items" in sources
     stats = await user.reply_to("/stats", chat_id=ADMIN_ID, user_id=ADMIN_ID)
     assert "Sources: 1 (0 failing, 0 off)" in stats and "Articles: 17" in stats
+    async with user.application.bot_data["newsbot.services"].database.session() as session:
+        (await get_source(session, int(source_id))).active = False  # it failed too often
+    revived = await user.reply_to("/addsource https://example.org/feed.xml", chat_id=ADMIN_ID,
+                                  user_id=ADMIN_ID)
+    assert revived.startswith(f"Source {source_id} was switched off after failing; it is back on")
+    again = await user.reply_to("/addsource https://example.org/feed.xml", chat_id=ADMIN_ID,
+                                user_id=ADMIN_ID)
+    assert again == f"Already reading that feed (source {source_id})."
     bad = await user.reply_to("/addsource ftp://example.org/x", chat_id=ADMIN_ID, user_id=ADMIN_ID)
     assert bad.startswith("Usage: /addsource URL")
     removed = await user.reply_to(f"/removesource {source_id}", chat_id=ADMIN_ID, user_id=ADMIN_ID)

@@ -30,3 +30,17 @@ async def meta_with_prefix(session: AsyncSession, prefix: str) -> list[Meta]:
     """Every fact whose key starts with the prefix, by key."""
     statement = select(Meta).where(Meta.key.startswith(prefix)).order_by(Meta.key)
     return list((await session.scalars(statement)).all())
+
+
+HEARTBEAT_PREFIX = "heartbeat:"
+
+
+async def record_heartbeat(session: AsyncSession, job: str, detail: str, *, now: datetime) -> None:
+    """Note that a job finished a pass, for /stats and the watchdog."""
+    await set_meta(session, HEARTBEAT_PREFIX + job, detail, now=now)
+
+
+async def heartbeats(session: AsyncSession) -> dict[str, datetime]:
+    """When each job last finished a pass, by job name."""
+    return {m.key.removeprefix(HEARTBEAT_PREFIX): m.updated_at
+            for m in await meta_with_prefix(session, HEARTBEAT_PREFIX)}

@@ -20,7 +20,9 @@ class SourceExists(Exception):
 
     def __init__(self, source: Source) -> None:
         super().__init__(f"already reading {source.url} (source {source.id})")
+        # Plain values too: the row is expired once the session that read it rolls back.
         self.source = source
+        self.source_id = source.id
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,13 @@ async def add_source(
     session.add(source)
     await session.flush()
     return source
+
+
+def reactivate(source: Source, *, now: datetime) -> None:
+    """Switch a feed that failed too often back on, due at once with a clean record."""
+    source.active = True
+    source.error_count = 0
+    source.next_fetch_at = now
 
 
 async def seed_source(session: AsyncSession, name: str, *, now: datetime) -> Source:
