@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from bot.clock import SystemClock
@@ -15,18 +15,18 @@ from bot.logs import configure_logging
 from bot.config import Settings, SettingsError, load_settings
 from bot.ingest import IngestReport, SourceReport, ingest_all
 from bot.digest import build_digest
-from bot.news.trending import trending_topics
 from bot.schedule import zone_info
 from bot.services import make_abstractive, make_fetcher
 from bot.store.chats import get_chat
 from bot.store.digests import preview_digest
 from bot.summaries import article_summary
+from bot.trends import current_trends
 from bot.news.opml import OPMLError, OutlineFeed, parse_opml, render_opml
 from bot.news.query import parse_query
 from bot.news.seeds import SeedError, seed_files
 from bot.bootstrap import import_feeds, load_seeds, open_database, prepare_store
 from bot.render import age_text, local_time_text, more_sources_text
-from bot.store.articles import Headline, get_article, latest_articles, recent_headlines, search_articles
+from bot.store.articles import Headline, get_article, latest_articles, search_articles
 from bot.store.db import Database
 from bot.admin import add_feed
 from bot.store.sources import SourceExists, remove_source, source_statuses
@@ -375,15 +375,11 @@ async def cmd_article(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
     """Print the trending topics of the last hours with their counts."""
-    now = SystemClock().now()
     database = await _ready_store(settings)
     try:
-        async with database.session() as session:
-            recent = await recent_headlines(
-                session, since=now - timedelta(hours=settings.trending_window_hours))
+        topics = await current_trends(database, settings, now=SystemClock().now())
     finally:
         await database.dispose()
-    topics = trending_topics(recent, limit=settings.trending_topics)
     if args.json:
         print(json.dumps([{"topic": t.label, "count": t.count, "query": t.query} for t in topics],
                          ensure_ascii=False, indent=2))

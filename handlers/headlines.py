@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
@@ -10,9 +9,10 @@ from telegram.ext import ContextTypes
 from bot.render import headline_keyboard, headline_message, html_escape
 from bot import callbacks
 from bot.news.query import MAX_QUERY_CHARS, parse_query
-from bot.store.articles import latest_articles, recent_headlines, search_articles
+from bot.store.articles import latest_articles, search_articles
+from bot.trends import current_trends
 from bot.story_list import extra_sources, story_lines
-from bot.news.trending import Topic, trending_topics
+from bot.news.trending import Topic
 from handlers.common import NO_PREVIEW, args_text, load_chat, reply, services
 
 DEFAULT_COUNT = 10
@@ -125,11 +125,7 @@ async def _no_match(context: ContextTypes.DEFAULT_TYPE, shown: str) -> tuple[str
 
 async def _trending(context: ContextTypes.DEFAULT_TYPE) -> list[Topic]:
     svc = services(context)
-    since = svc.clock.now() - timedelta(hours=svc.settings.trending_window_hours)
-    async with svc.database.session() as session:
-        recent = await recent_headlines(session, since=since)
-    return trending_topics(recent,
-                           limit=svc.settings.trending_topics)
+    return await current_trends(svc.database, svc.settings, now=svc.clock.now())
 
 
 def _topic_buttons(topics: list[Topic]) -> InlineKeyboardMarkup | None:

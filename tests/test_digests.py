@@ -256,3 +256,34 @@ async def test_flood_of_2000_chats_at_30_per_second_each_get_exactly_one(
     per_chat = Counter(c.chat_id for c in user.fake.sent_messages())
     assert set(per_chat) == set(chats)
     assert max(per_chat.values()) == 1
+
+
+async def test_an_0800_digest_stays_at_0800_local_across_the_dst_change(
+    user: BotUser, clock: FakeClock
+) -> None:
+    clock.set(datetime(2026, 10, 22, 12, 0, tzinfo=UTC))
+    await subscribe_chats(user, [60], times=["08:00"], zone="Europe/Berlin")
+    async with services_of(user).database.session() as session:
+        (await get_chat(session, 60)).notify_empty = True  # a message every day, news or not
+    sent_at: list[datetime] = []
+    for _ in range(5 * 24 * 2):  # five days in half-hour steps
+        clock.advance(minutes=30)
+        before = len(user.fake.sent_messages(60))
+        await dispatch_digests(user.application)
+        if len(user.fake.sent_messages(60)) > before:
+            sent_at.append(clock.now())
+    # Summer time (UTC+2) ends on Sunday 25 October: 08:00 local moves from 06:00 to 07:00 UTC.
+    assert [t.astimezone(UTC).strftime("%d %H:%M") for t in sent_at][:4] == [
+        "23 06:00", "24 06:00", "25 07:00", "26 07:00"]
+
+
+async def test_forum_digests_go_into_the_topic_thread(user: BotUser, clock: FakeClock) -> None:
+    svc = services_of(user)
+    async with svc.database.session() as session:
+        chat = await ensure_chat(session, -1005, kind="supergroup", title="Newsroom",
+                                 defaults=ChatDefaults("UTC", ["08:00"], 10), now=clock.now())
+        subscribe(chat, times=["10:00"], zone="UTC", thread_id=77, now=clock.now())
+    clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
+    await dispatch_digests(user.application)
+    (digest,) = user.fake.sent_messages(-1005)
+    assert digest.params["message_thread_id"] == 77

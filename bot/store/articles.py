@@ -152,17 +152,30 @@ async def latest_articles(session: AsyncSession, *, limit: int, offset: int = 0)
     return _headlines((await session.execute(statement)).all())
 
 
-async def recent_headlines(session: AsyncSession, *, since: datetime,
-                           limit: int = 5000) -> list[Headline]:
-    """Items published since a moment, newest first (what trending is computed over)."""
+@dataclass(frozen=True)
+class ArticleText:
+    """An item's words for topic statistics: its title, and its description and body start."""
+
+    title: str
+    description: str
+
+
+# Enough of a body to show how its words are written (capitals mark names), no more.
+_BODY_PREFIX_CHARS = 4000
+
+
+async def recent_texts(session: AsyncSession, *, since: datetime,
+                       limit: int = 5000) -> list[ArticleText]:
+    """The text of items published since a moment, newest first (what trending reads)."""
+    text = Article.description + " " + func.coalesce(
+        func.substr(Article.body, 1, _BODY_PREFIX_CHARS), "")
     statement = (
-        select(*_headline_columns())
-        .join(Source, Source.id == Article.source_id)
+        select(Article.title, text)
         .where(Article.published_at >= since)
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(limit)
     )
-    return _headlines((await session.execute(statement)).all())
+    return [ArticleText(title, description) for title, description in await session.execute(statement)]
 
 
 async def headlines_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Headline]:
