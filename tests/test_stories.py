@@ -13,6 +13,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from bot.news.seeds import load_seed_file
 from bot.news.stories import group_stories
 from bot.news.text import clean_text
 
@@ -50,14 +51,11 @@ class Item:
 
 
 def seed_items() -> list[Item]:
-    """The seed's article (titled by its first sentence) then its headlines, in file order."""
-    blocks = re.split(r"\n\s*\n", SEED.read_text(encoding="utf-8").strip())
-    article = blocks[0].strip()
-    title = re.match(r"(.+?[.!?])\s", article).group(1)
-    lines = [line.strip() for block in blocks[1:] for line in block.splitlines()]
-    headlines = [line for line in lines if line]
-    items = [Item(0, title, article)]
-    return items + [Item(n, headline) for n, headline in enumerate(headlines, start=1)]
+    """The seed's article (its derived title, its whole text) then its headlines, in file order."""
+    document = load_seed_file(SEED)
+    assert document.article is not None
+    items = [Item(0, document.article.title, document.article.body)]
+    return items + [Item(n, headline) for n, headline in enumerate(document.headlines, start=1)]
 
 
 def feed_items(names: dict[str, str]) -> list[Item]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from bot.news.seeds import load_seed_file
 from bot.news.text import fold, stem
 from bot.news.trending import HEADLINE_FILLER, STOP_WORDS, Topic, trending_topics
 
@@ -41,13 +42,11 @@ class Item:
 
 
 def seed_items() -> list[Item]:
-    """The seed's article (titled by its first sentence) then its headlines."""
-    blocks = re.split(r"\n\s*\n", SEED.read_text(encoding="utf-8").strip())
-    article = blocks[0].strip()
-    title = re.match(r"(.+?[.!?])\s", article).group(1)
-    lines = [line.strip() for block in blocks[1:] for line in block.splitlines()]
-    headlines = [line for line in lines if line]
-    return [Item(title, article)] + [Item(headline) for headline in headlines]
+    """The seed's article (its derived title, its whole text) then its headlines, as loaded."""
+    document = load_seed_file(SEED)
+    assert document.article is not None
+    return [Item(document.article.title, document.article.body)] + [
+        Item(headline) for headline in document.headlines]
 
 
 def feed_items(filenames: list[str]) -> list[Item]:
