@@ -78,12 +78,15 @@ async def add_articles(
     session: AsyncSession, source_id: int, items: Iterable[NewArticle], *, now: datetime
 ) -> list[int]:
     """Store the items not seen before from this source; return the ids of the new ones."""
-    rows: dict[str, dict[str, object]] = {}
+    by_key: dict[str, NewArticle] = {}
     for item in items:
-        key = article_key(source_id, item.guid, item.url, item.title)
-        if key in rows:
-            continue
-        rows[key] = {
+        by_key.setdefault(article_key(source_id, item.guid, item.url, item.title), item)
+    if not by_key:
+        return []
+    # Most of a feed is already stored (or was pruned): only the rest is worth indexing.
+    known = await _pruned_keys(session, source_id, list(by_key))
+    fresh = [
+        {
             "source_id": source_id,
             "key": key,
             "guid": item.guid,
@@ -96,18 +99,20 @@ async def add_articles(
             "fetched_at": now,
             "search_text": search_document(item.title, item.description, item.body),
         }
-    if not rows:
-        return []
-    pruned = await _pruned_keys(session, source_id, list(rows))
-    fresh = [row for key, row in rows.items() if key not in pruned]
+        for key, item in by_key.items()
+        if key not in known
+    ]
     new_ids: list[int] = []
+    # The table, not the ORM entity: a Core multi-row INSERT ... RETURNING costs a third of
+    # the ORM's bulk insert per row, and no Article objects are wanted here.
+    table = Article.__table__
     insert = _insert(session)
     for start in range(0, len(fresh), _BATCH):
         batch = fresh[start : start + _BATCH]
         statement = (
-            insert(Article)
+            insert(table)
             .on_conflict_do_nothing(index_elements=["source_id", "key"])
-            .returning(Article.id)
+            .returning(table.c.id)
         )
         result = await session.execute(statement, batch)
         new_ids.extend(result.scalars().all())
@@ -115,12 +120,13 @@ async def add_articles(
 
 
 async def _pruned_keys(session: AsyncSession, source_id: int, keys: list[str]) -> set[str]:
+    """Which of these keys this source already has: stored articles and pruned tombstones."""
     found: set[str] = set()
     for start in range(0, len(keys), _BATCH):
         chunk = keys[start : start + _BATCH]
-        result = await session.execute(
-            select(SeenKey.key).where(SeenKey.source_id == source_id, SeenKey.key.in_(chunk))
-        )
+        stored = select(Article.key).where(Article.source_id == source_id, Article.key.in_(chunk))
+        pruned = select(SeenKey.key).where(SeenKey.source_id == source_id, SeenKey.key.in_(chunk))
+        result = await session.execute(stored.union_all(pruned))
         found.update(result.scalars())
     return found
 
