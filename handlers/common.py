@@ -8,6 +8,7 @@ from datetime import tzinfo
 from telegram import Chat as TelegramChat
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import ContextTypes
 
 from bot.render import split_message
@@ -42,16 +43,22 @@ def _chat_title(chat: TelegramChat) -> str:
     return chat.title or chat.full_name or chat.username or ""
 
 
-async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatView:
-    """The chat's row (created on first contact) and its zone."""
+async def current_chat(session: AsyncSession, update: Update,
+                       context: ContextTypes.DEFAULT_TYPE) -> Chat:
+    """The row of the chat an update came from, created with the defaults on first contact."""
     svc = services(context)
     telegram_chat = update.effective_chat
     assert telegram_chat is not None
-    async with svc.database.session() as session:
-        chat = await ensure_chat(
-            session, telegram_chat.id, kind=telegram_chat.type, title=_chat_title(telegram_chat),
-            defaults=svc.chat_defaults, now=svc.clock.now(),
-        )
+    return await ensure_chat(
+        session, telegram_chat.id, kind=telegram_chat.type, title=_chat_title(telegram_chat),
+        defaults=svc.chat_defaults, now=svc.clock.now(),
+    )
+
+
+async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatView:
+    """The chat's row and its zone, for rendering a reply."""
+    async with services(context).database.session() as session:
+        chat = await current_chat(session, update, context)
     return ChatView(chat, zone_info(chat.timezone))
 
 

@@ -10,10 +10,10 @@ from telegram.ext import ContextTypes
 from bot.render import html_escape, local_time_text
 from bot import callbacks
 from bot.schedule import ScheduleError, parse_times, parse_zone, zone_info
-from bot.store.chats import FOLLOW, MUTE, chat_times, ensure_chat, reschedule, subscribe as subscribe_chat
+from bot.store.chats import FOLLOW, MUTE, chat_times, reschedule, subscribe as subscribe_chat
 from bot.store.chats import topics_of, unsubscribe as unsubscribe_chat
 from bot.store.models import Chat
-from handlers.common import ADMINS_ONLY, NO_PREVIEW, may_change_settings, reply, services
+from handlers.common import ADMINS_ONLY, NO_PREVIEW, current_chat, may_change_settings, reply, services
 
 _TIME_LIKE = re.compile(r"^[\d:.,]+$")
 SIZE_STEP = 5
@@ -43,14 +43,9 @@ def schedule_text(chat: Chat) -> str:
 async def _update_chat(update: Update, context: ContextTypes.DEFAULT_TYPE, change) -> Chat:  # type: ignore[no-untyped-def]
     """Apply `change(chat, now)` to the chat's row in one transaction and return the row."""
     svc = services(context)
-    telegram_chat = update.effective_chat
-    assert telegram_chat is not None
-    now = svc.clock.now()
     async with svc.database.session() as session:
-        chat = await ensure_chat(session, telegram_chat.id, kind=telegram_chat.type,
-                                 title=telegram_chat.title or telegram_chat.full_name or "",
-                                 defaults=svc.chat_defaults, now=now)
-        change(chat, now)
+        chat = await current_chat(session, update, context)
+        change(chat, svc.clock.now())
     return chat
 
 

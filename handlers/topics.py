@@ -8,8 +8,8 @@ from telegram.ext import ContextTypes
 
 from bot.render import html_escape
 from bot.news.query import parse_query
-from bot.store.chats import FOLLOW, MUTE, TooManyTopics, add_topic, ensure_chat, remove_topic, topics_of
-from handlers.common import ADMINS_ONLY, args_text, may_change_settings, reply, services
+from bot.store.chats import FOLLOW, MUTE, TooManyTopics, add_topic, remove_topic, topics_of
+from handlers.common import ADMINS_ONLY, args_text, current_chat, may_change_settings, reply, services
 
 MAX_PHRASE_CHARS = 100
 
@@ -31,14 +31,9 @@ async def _change(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str,
     if phrase is None:
         await reply(update, f"Usage: /{command} WORDS, e.g. <code>/{command} climate change</code>.")
         return
-    svc = services(context)
-    telegram_chat = update.effective_chat
-    assert telegram_chat is not None
     try:
-        async with svc.database.session() as session:
-            chat = await ensure_chat(session, telegram_chat.id, kind=telegram_chat.type,
-                                     title=telegram_chat.title or telegram_chat.full_name or "",
-                                     defaults=svc.chat_defaults, now=svc.clock.now())
+        async with services(context).database.session() as session:
+            chat = await current_chat(session, update, context)
             changed = (await add_topic(session, chat, kind, phrase) if adding
                        else await remove_topic(session, chat, kind, phrase))
     except TooManyTopics as exc:
@@ -80,13 +75,8 @@ async def unmute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List followed and muted topics, so a reader knows what shapes their digest."""
-    svc = services(context)
-    telegram_chat = update.effective_chat
-    assert telegram_chat is not None
-    async with svc.database.session() as session:
-        chat = await ensure_chat(session, telegram_chat.id, kind=telegram_chat.type,
-                                 title=telegram_chat.title or telegram_chat.full_name or "",
-                                 defaults=svc.chat_defaults, now=svc.clock.now())
+    async with services(context).database.session() as session:
+        chat = await current_chat(session, update, context)
         followed, muted = topics_of(chat, FOLLOW), topics_of(chat, MUTE)
     if not followed and not muted:
         await reply(update, "You follow no topics yet. Try <code>/follow iran</code>; "

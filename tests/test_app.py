@@ -7,7 +7,6 @@ import socket
 from datetime import timedelta
 
 import httpx
-import pytest
 
 from bot.app import webhook_options
 from bot.config import Settings
