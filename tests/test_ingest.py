@@ -335,6 +335,35 @@ async def test_one_failing_feed_does_not_affect_another(database, fetcher, setti
     assert len(await articles_of(database, healthy)) == 2
 
 
+async def test_a_feed_that_breaks_the_store_does_not_take_its_batch_with_it(
+        database, fetcher, settings, clock, server, monkeypatch):
+    # Feeds are stored several to a transaction; one whose items make the store fail must
+    # cost only itself: the batch is stored again feed by feed.
+    import bot.ingest
+
+    healthy = [await add_feed(database, server.add(f"/batch-{n}.xml", SAMPLE_FEED), clock)
+               for n in range(4)]
+    broken = await add_feed(database, server.add("/batch-broken.xml", SAMPLE_FEED), clock)
+    real_add_articles = bot.ingest.add_articles
+
+    async def add_articles(session, source_id, items, *, now):  # type: ignore[no-untyped-def]
+        items = list(items)
+        if source_id == broken and items:
+            raise RuntimeError("store hiccup")
+        return await real_add_articles(session, source_id, items, now=now)
+
+    monkeypatch.setattr(bot.ingest, "add_articles", add_articles)
+    report = await poll(database, fetcher, settings, clock)
+    assert (only(report, broken).outcome, only(report, broken).error) == (
+        "error", "internal error: RuntimeError")
+    assert (await source_row(database, broken)).error_count == 1
+    assert await articles_of(database, broken) == []
+    for source_id in healthy:
+        assert (only(report, source_id).outcome, only(report, source_id).new) == ("ok", 2)
+        assert (await source_row(database, source_id)).error_count == 0
+        assert len(await articles_of(database, source_id)) == 2
+
+
 async def test_a_feed_failing_too_often_is_turned_off_once(database, fetcher, settings, clock,
                                                            server):
     settings = settings.model_copy(update={"source_max_failures": 3})
