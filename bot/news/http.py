@@ -17,6 +17,7 @@ import ipaddress
 import logging
 import os
 import socket
+import sys
 import time
 import weakref
 import zlib
@@ -51,6 +52,15 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# httpcore imports sniffio inside a function, on every request and for every lock it makes.
+# Where sniffio is not installed (anyio no longer needs it) each of those failed imports
+# searches sys.path again: about a fifth of a fetch's CPU time. Record its absence once;
+# httpcore and anyio then take asyncio, which is what runs them.
+try:
+    import sniffio  # noqa: F401
+except ImportError:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[assignment]
 
 try:
     _VERSION = version("newsbot")
