@@ -111,3 +111,35 @@ def test_summary_article_and_topics(settings: Settings) -> None:
     topics = json.loads(newsbot(settings, "topics", "--json").stdout)
     labels = {t["topic"] for t in topics}
     assert {"Trump", "Iran", "TrumpRx"} <= labels
+
+
+def test_run_serves_users_until_interrupted(settings: Settings, tmp_path: Path) -> None:
+    """`newsbot run` as a process: start-up, the command menu, a reply, a clean stop on Ctrl-C."""
+    import signal
+
+    from tests.fakebot import FakeBotAPI
+
+    with FakeBotAPI() as fake:
+        environment = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))},
+            "DATABASE_URL": settings.database_url, "SEEDS_DIR": settings.seeds_dir,
+            "SOURCES_OPML": settings.sources_opml, "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_API_BASE_URL": fake.base_url, "LOG_LEVEL": "DEBUG",
+        }
+        # A file, not a pipe: a full pipe would block the bot's logging.
+        log_path = tmp_path / "newsbot.log"
+        with log_path.open("w") as log_file:
+            process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=environment,
+                                       cwd=tmp_path, stdout=log_file, stderr=log_file)
+            try:
+                fake.wait_for_sync("setMyCommands", timeout=60)
+                fake.send_command(4242, "/latest 2")
+                (reply,) = fake.wait_for_sync("sendMessage", timeout=30)
+            finally:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=60)
+        log = log_path.read_text()
+    assert reply.params["text"].startswith("<b>Latest headlines</b>\n\n1. North Korean authorities")
+    assert process.returncode == 0
+    assert "newsbot started as @" in log
+    assert fake.token not in log and fake.token.split(":")[1] not in log
