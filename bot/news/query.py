@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,7 +50,7 @@ def parse_query(text: str) -> SearchQuery:
     return SearchQuery(text=text, phrases=unique)
 
 
-def _contains(haystack: list[str], phrase: tuple[str, ...]) -> bool:
+def _contains(haystack: Sequence[str], phrase: tuple[str, ...]) -> bool:
     n = len(phrase)
     if n == 1:
         return phrase[0] in haystack
@@ -58,16 +59,30 @@ def _contains(haystack: list[str], phrase: tuple[str, ...]) -> bool:
 
 def relevance(query: SearchQuery, title: str, description: str) -> float:
     """How well an item answers the query, from 0.2 (matched only its body) up."""
-    title_terms = terms(title)
-    description_terms = terms(description)
+    return terms_relevance(query, terms(title), lambda: " ".join(terms(description)))
+
+
+def terms_relevance(query: SearchQuery, title_terms: Sequence[str],
+                    description_terms: Callable[[], str]) -> float:
+    """`relevance` from an item's title terms and its description's terms joined by spaces
+    (as search_document writes them).
+
+    The description's terms are asked for only when a phrase is not in the title: they
+    are the bulk of the work, and a search ranks hundreds of candidates per query. A
+    phrase is in them when its terms, space-joined, appear between spaces.
+    """
+    if not query.phrases:
+        return 0.0
     score = 0.0
+    padded_description: str | None = None
     for phrase in query.phrases:
         if _contains(title_terms, phrase):
             score += 3.0
-        elif _contains(description_terms, phrase):
+            continue
+        if padded_description is None:
+            padded_description = f" {description_terms()} "
+        if f" {' '.join(phrase)} " in padded_description:
             score += 1.0
-    if not query.phrases:
-        return 0.0
     # Shorter titles that match are more about the topic than long ones that mention it.
     focus = 1.0 + 2.0 / (1.0 + len(title_terms) / 4.0)
     return max(0.2, score / len(query.phrases) * focus)
@@ -82,7 +97,12 @@ def recency_weight(published_at: datetime, now: datetime) -> float:
 def score(query: SearchQuery, title: str, description: str, published_at: datetime,
           now: datetime) -> float:
     """Relevance blended with recency: the order /topic shows results in."""
-    return relevance(query, title, description) * (0.25 + 0.75 * recency_weight(published_at, now))
+    return blend(relevance(query, title, description), published_at, now)
+
+
+def blend(relevance_value: float, published_at: datetime, now: datetime) -> float:
+    """A relevance blended with the item's recency (what `score` returns)."""
+    return relevance_value * (0.25 + 0.75 * recency_weight(published_at, now))
 
 
 def matches(query: SearchQuery, title: str, description: str) -> bool:

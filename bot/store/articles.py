@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Integer, TextClause, column, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.news.query import SearchQuery, score
-from bot.news.text import canonical_url, fold, search_document
+from bot.news.query import SearchQuery, blend, terms_relevance
+from bot.news.text import canonical_url, fold, search_document, terms
 from bot.store.models import Article, SeenKey, Source
 
 # How many of the newest matches are ranked; keeps /topic fast on a store of millions.
@@ -233,20 +233,69 @@ def _tsquery(query: SearchQuery, joiner: str) -> str:
 
 
 async def _candidate_ids(session: AsyncSession, query: SearchQuery, mode: str) -> list[int]:
+    """Ids of the newest SEARCH_CANDIDATES matches, newest first."""
+    newest, match = _newest_matches(session, query, mode)
+    result = await session.execute(newest, {"match": match, "limit": SEARCH_CANDIDATES})
+    return list(result.scalars())
+
+
+def _newest_matches(session: AsyncSession, query: SearchQuery, mode: str) -> tuple[TextClause, str]:
+    """The statement selecting the ids of the newest matches, and its match parameter."""
     if session.bind.dialect.name == "sqlite":
-        match = _fts5_match(query, "AND" if mode == "all" else "OR")
-        statement = text(
+        return text(
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
             "ORDER BY rowid DESC LIMIT :limit"
-        )
-    else:
-        match = _tsquery(query, "&" if mode == "all" else "|")
-        statement = text(
-            "SELECT id FROM articles WHERE search_vector @@ to_tsquery('simple', :match) "
-            "ORDER BY id DESC LIMIT :limit"
-        )
-    result = await session.execute(statement, {"match": match, "limit": SEARCH_CANDIDATES})
-    return list(result.scalars())
+        ), _fts5_match(query, "AND" if mode == "all" else "OR")
+    return text(
+        "SELECT id FROM articles WHERE search_vector @@ to_tsquery('simple', :match) "
+        "ORDER BY id DESC LIMIT :limit"
+    ), _tsquery(query, "&" if mode == "all" else "|")
+
+
+async def _candidates(
+    session: AsyncSession, query: SearchQuery, mode: str
+) -> list[tuple[Headline, str | None]]:
+    """The newest matches as headlines, in one round trip, each with its stored search terms
+    when those are exactly its title's and description's (no body was indexed with them)."""
+    newest, match = _newest_matches(session, query, mode)
+    statement = (
+        select(*_headline_columns(), Article.search_text,
+               func.coalesce(Article.body, "") == "")
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.id.in_(newest.columns(column("id", Integer))))
+    )
+    rows = await session.execute(statement, {"match": match, "limit": SEARCH_CANDIDATES})
+    return [(Headline(*row[:6]), row[6] if row[7] else None) for row in rows]
+
+
+def _rank(query: SearchQuery, candidates: Sequence[tuple[Headline, str | None]],
+          now: datetime) -> list[Headline]:
+    """Best first by bot.news.query's score, newest first among equals.
+
+    The description's terms are read from the stored search text (the title's terms, then
+    the description's, as search_document wrote them) instead of being folded and stemmed
+    again; where that text does not start with the title's terms as they are computed
+    now, or a body was indexed too, they are computed afresh.
+    """
+    keyed = []
+    for headline, stored in candidates:
+        title_terms = terms(headline.title)
+
+        def description_terms(headline: Headline = headline, stored: str | None = stored,
+                              title_terms: list[str] = title_terms) -> str:
+            if stored is not None and title_terms:
+                prefix = " ".join(title_terms)
+                if stored == prefix:
+                    return ""
+                if stored.startswith(prefix + " "):
+                    return stored[len(prefix) + 1:]
+            return " ".join(terms(headline.description))
+
+        value = blend(terms_relevance(query, title_terms, description_terms),
+                      headline.published_at, now)
+        keyed.append((-value, -headline.id, headline))
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    return [headline for _, _, headline in keyed]
 
 
 async def search_articles(
@@ -257,13 +306,9 @@ async def search_articles(
         return SearchResult([], "none")
     modes = ["all", "any"] if len(query.phrases) > 1 else ["all"]
     for mode in modes:
-        ids = await _candidate_ids(session, query, mode)
-        if ids:
-            candidates = await headlines_by_id(session, ids)
-            ranked = sorted(
-                candidates,
-                key=lambda h: (-score(query, h.title, h.description, h.published_at, now), -h.id),
-            )
+        candidates = await _candidates(session, query, mode)
+        if candidates:
+            ranked = _rank(query, candidates, now)
             page = ranked[offset : offset + limit]
             return SearchResult(
                 page,
