@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from bot.schedule import next_digest_at
 from bot.store.models import Chat, ChatTopic
@@ -29,9 +30,14 @@ class ChatDefaults:
     digest_size: int
 
 
+# A chat is read on every command: its topics come in the same query (a LEFT JOIN)
+# rather than in a second SELECT, one round trip to the store instead of two.
+_WITH_TOPICS = (joinedload(Chat.topics),)
+
+
 async def get_chat(session: AsyncSession, chat_id: int) -> Chat | None:
     """A chat by its Telegram id, or None if it never talked to the bot."""
-    return await session.get(Chat, chat_id)
+    return await session.get(Chat, chat_id, options=_WITH_TOPICS)
 
 
 async def ensure_chat(
@@ -39,7 +45,7 @@ async def ensure_chat(
     now: datetime,
 ) -> Chat:
     """The chat's row, created with the defaults the first time it talks to the bot."""
-    chat = await session.get(Chat, chat_id)
+    chat = await session.get(Chat, chat_id, options=_WITH_TOPICS)
     if chat is None:
         chat = Chat(
             id=chat_id, kind=kind, title=title[:300], timezone=defaults.timezone,
