@@ -12,6 +12,7 @@ from bot.news.abstractive import AbstractiveSummarizer
 from bot.news.http import SafeFetcher
 from bot.store.chats import ChatDefaults
 from bot.store.db import Database
+from bot.trends import TrendsCache
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Services:
     fetcher: SafeFetcher | None = None
     # Process pool that parses feeds off the event loop; None means a thread per parse.
     parse_executor: Executor | None = None
+    # Trending topics, recomputed every few minutes rather than on every /topic.
+    trends: TrendsCache = field(default_factory=TrendsCache)
     # The optional abstractive summarizer (SUMMARY_API_URL); None means extractive only.
     abstractive: AbstractiveSummarizer | None = None
     # Names this process in digest claims, so a crash's leftovers can be told apart.

@@ -10,7 +10,6 @@ from bot.render import headline_keyboard, headline_message, html_escape
 from bot import callbacks
 from bot.news.query import MAX_QUERY_CHARS, parse_query
 from bot.store.articles import latest_articles, search_articles
-from bot.trends import current_trends
 from bot.story_list import extra_sources, story_lines
 from bot.news.trending import Topic
 from handlers.common import NO_PREVIEW, args_text, load_chat, reply, services
@@ -125,7 +124,7 @@ async def _no_match(context: ContextTypes.DEFAULT_TYPE, shown: str) -> tuple[str
 
 async def _trending(context: ContextTypes.DEFAULT_TYPE) -> list[Topic]:
     svc = services(context)
-    return await current_trends(svc.database, svc.settings, now=svc.clock.now())
+    return await svc.trends.topics(svc.database, svc.settings, now=svc.clock.now())
 
 
 def _topic_buttons(topics: list[Topic]) -> InlineKeyboardMarkup | None:

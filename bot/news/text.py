@@ -45,6 +45,9 @@ def clean_text(value: str | None) -> str:
 
 def fold(value: str) -> str:
     """Lower-case and drop diacritics, so "José" and "jose" compare equal."""
+    if value.isascii():
+        # Nothing to decompose: the common case for English feeds, and a hot path.
+        return value.lower()
     decomposed = unicodedata.normalize("NFKD", value)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
