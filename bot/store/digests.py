@@ -96,6 +96,7 @@ async def claim_due_digests(
         .with_for_update(skip_locked=True, of=Chat)
     )
     chats = list((await session.scalars(statement)).all()) if len(claimed) < limit else []
+    taken: list[tuple[Digest, Chat]] = []
     for chat in chats:
         due_at = chat.next_digest_at
         assert due_at is not None
@@ -108,8 +109,12 @@ async def claim_due_digests(
         # Move on from now, not from due_at: after downtime, missed digests are not piled up.
         chat.next_digest_at = next_digest_at(chat_times(chat), chat.timezone, now)
         session.add(digest)
-        await session.flush()
-        if late:
+        taken.append((digest, chat))
+    # One flush for the whole batch (a multi-row INSERT ... RETURNING gives every id):
+    # a flush per chat kept SQLite's write lock through hundreds of round trips.
+    await session.flush()
+    for digest, chat in taken:
+        if digest.status == SKIPPED:
             skipped += 1
         else:
             claimed.append(_snapshot(digest, chat))
