@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from functools import lru_cache
+from functools import partial
+from typing import Any
 
 from bot.news.query import matches, parse_query
 from bot.render import headline_message, local_time_text
@@ -42,8 +45,41 @@ def compose_digest(
     muted = frozenset().union(*(_matching(m, unseen) for m in mutes))
     kept = tuple(h for h in unseen if h.id not in muted) if muted else unseen
     followed_ids = frozenset().union(*(_matching(f, unseen) for f in follows))
+    return _arrange(tuple(story_lines(kept)), followed_ids, only_followed=only_followed, size=size)
+
+
+async def build_digest(session: AsyncSession, digest: ClaimedDigest) -> DigestContent:
+    """The digest a chat gets now: its unseen items since its last digest, composed.
+
+    The same as `compose_digest` over `undelivered_headlines`, with its costly parts
+    shared: when many digests fall due together most chats have the same unseen items,
+    so the story grouping (~90 ms over 300 headlines) and each topic's matches are the
+    same for all of them. Each is computed once per distinct input, in a worker thread
+    (so the event loop, and the sends it paces, never stall behind it), and kept in a
+    small cache keyed by the articles' ids.
+    """
+    unseen = tuple(await undelivered_headlines(session, digest.chat_id, since=digest.since))
+    # Keyed by article ids: what these computations read of an article (title,
+    # description, source, publication time) never changes once it is stored.
+    unseen_ids = tuple(h.id for h in unseen)
+    muted = frozenset().union(*[
+        await _shared(("match", m, unseen_ids), partial(_matching, m, unseen)) for m in digest.mutes
+    ])
+    kept = tuple(h for h in unseen if h.id not in muted) if muted else unseen
+    followed_ids = frozenset().union(*[
+        await _shared(("match", f, unseen_ids), partial(_matching, f, unseen))
+        for f in digest.follows
+    ])
+    lines_key = ("lines", tuple(h.id for h in kept) if muted else unseen_ids)
+    lines = await _shared(lines_key, partial(_lines, kept))
+    return _arrange(lines, followed_ids, only_followed=digest.only_followed,
+                    size=digest.digest_size)
+
+
+def _arrange(lines: tuple[StoryLine, ...], followed_ids: frozenset[int], *, only_followed: bool,
+             size: int) -> DigestContent:
     stories: list[tuple[DigestStory, list[int]]] = []
-    for line in _story_lines(kept):
+    for line in lines:
         followed = any(m in followed_ids for m in line.member_ids)
         if only_followed and not followed:
             continue
@@ -55,18 +91,10 @@ def compose_digest(
     return DigestContent(chosen, article_ids)
 
 
-# When many digests fall due together, most chats have the same unseen items, so the
-# story grouping and each topic's matches are the same for all of them: computed once,
-# not once per chat (they cost tens of milliseconds over a few hundred headlines). The
-# keys are the headlines themselves, so different items never share an entry.
-
-
-@lru_cache(maxsize=32)
-def _story_lines(headlines: tuple[Headline, ...]) -> tuple[StoryLine, ...]:
+def _lines(headlines: tuple[Headline, ...]) -> tuple[StoryLine, ...]:
     return tuple(story_lines(headlines))
 
 
-@lru_cache(maxsize=256)
 def _matching(phrase: str, headlines: tuple[Headline, ...]) -> frozenset[int]:
     """Ids of the headlines that match a followed or muted phrase."""
     query = parse_query(phrase)
@@ -75,11 +103,30 @@ def _matching(phrase: str, headlines: tuple[Headline, ...]) -> frozenset[int]:
     return frozenset(h.id for h in headlines if matches(query, h.title, h.description))
 
 
-async def build_digest(session: AsyncSession, digest: ClaimedDigest) -> DigestContent:
-    """The digest a chat gets now: its unseen items since its last digest, composed."""
-    candidates = await undelivered_headlines(session, digest.chat_id, since=digest.since)
-    return compose_digest(candidates, follows=digest.follows, mutes=digest.mutes,
-                          only_followed=digest.only_followed, size=digest.digest_size)
+_SHARED_SIZE = 64
+_shared_results: OrderedDict[Hashable, Any] = OrderedDict()
+_shared_pending: dict[Hashable, asyncio.Future[Any]] = {}
+
+
+async def _shared(key: Hashable, compute: Callable[[], Any]) -> Any:
+    """`compute()` once per key however many digests ask at once, in a worker thread."""
+    if key in _shared_results:
+        _shared_results.move_to_end(key)
+        return _shared_results[key]
+    pending = _shared_pending.get(key)
+    if pending is None:
+        pending = asyncio.ensure_future(asyncio.to_thread(compute))
+        _shared_pending[key] = pending
+        pending.add_done_callback(partial(_keep_shared, key))
+    return await asyncio.shield(pending)
+
+
+def _keep_shared(key: Hashable, done: asyncio.Future[Any]) -> None:
+    _shared_pending.pop(key, None)
+    if not done.cancelled() and done.exception() is None:
+        _shared_results[key] = done.result()
+        while len(_shared_results) > _SHARED_SIZE:
+            _shared_results.popitem(last=False)
 
 
 def digest_message(content: DigestContent, *, due_at: datetime, now: datetime, zone: tzinfo) -> str:
