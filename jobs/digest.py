@@ -90,12 +90,16 @@ async def dispatch_digests(application: Application) -> DispatchReport:  # type:
                 log.exception("Delivering the digest of chat %s failed", digest.chat_id)
                 failures.append(exc)
 
-    async with _Recorder(services.database) as recorder:
+    # Claims and recorded outcomes are this pass's writes; taking turns here instead of in
+    # SQLite's busy handler keeps a claim that runs long on a busy event loop from timing
+    # out the recorder's transaction ("database is locked"), and the other way round.
+    writing = asyncio.Lock()
+    async with _Recorder(services.database, writing) as recorder:
         workers = [asyncio.create_task(send_worker(recorder)) for _ in range(SEND_CONCURRENCY)]
         try:
             while True:
                 now = services.clock.now()
-                async with services.database.session() as session:
+                async with writing, services.database.session() as session:
                     claim = await claim_due_digests(
                         session, now=now,
                         grace=timedelta(hours=services.settings.digest_grace_hours),
@@ -186,8 +190,9 @@ class _Recorder:
 
     BATCH = 200
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, writing: asyncio.Lock) -> None:
         self._database = database
+        self._writing = writing
         self._queue: asyncio.Queue[tuple[_Write, asyncio.Future[None]]] = asyncio.Queue()
         self._written: list[asyncio.Future[None]] = []
         self._task: asyncio.Task[None] | None = None
@@ -228,7 +233,7 @@ class _Recorder:
             while not self._queue.empty() and len(batch) < self.BATCH:
                 batch.append(self._queue.get_nowait())
             try:
-                async with self._database.session() as session:
+                async with self._writing, self._database.session() as session:
                     for write, _ in batch:
                         await write(session)
             except Exception:  # noqa: BLE001 - each outcome is tried again on its own
@@ -237,7 +242,7 @@ class _Recorder:
                                 "one by one", len(batch), exc_info=True)
                 for write, future in batch:
                     try:
-                        async with self._database.session() as session:
+                        async with self._writing, self._database.session() as session:
                             await write(session)
                     except Exception as exc:  # noqa: BLE001 - handed to that delivery
                         if not future.done():
