@@ -6,6 +6,7 @@ assertions anywhere), it reports.
 
 from __future__ import annotations
 
+import os
 import platform
 import resource
 import statistics
@@ -49,9 +50,18 @@ def current_rss_mb() -> float:
     return peak_rss_mb()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc), or nan."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def machine() -> str:
     """One line naming the machine the figures come from."""
-    return f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}"
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

@@ -31,13 +31,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, SEEDS, machine, peak_rss_mb, print_table, summary_line, verdict
+from bench.common import ROOT, SEEDS, cpu_seconds, machine, peak_rss_mb, print_table, summary_line, verdict
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SEED = 20261127
@@ -223,14 +223,6 @@ class RunFigures:
         return missed, duplicated
 
 
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
 async def run(chats: int, *, limited: bool, directory: Path) -> tuple[RunFigures, list[int]]:
     """One fresh store and application, `chats` due digests, one dispatch run timed."""
     import jobs.digest as dispatch
@@ -269,11 +261,11 @@ async def run(chats: int, *, limited: bool, directory: Path) -> tuple[RunFigures
                 phases.wrap(dispatch, "record_retry", "record"),
             ]
 
-            cpu_bot, cpu_fake = time.process_time(), _cpu_seconds(fake.pid)
+            cpu_bot, cpu_fake = time.process_time(), cpu_seconds(fake.pid)
             started = time.perf_counter()
             report = await dispatch.dispatch_digests(application)
             seconds = time.perf_counter() - started
-            cpu_bot, cpu_fake = time.process_time() - cpu_bot, _cpu_seconds(fake.pid) - cpu_fake
+            cpu_bot, cpu_fake = time.process_time() - cpu_bot, cpu_seconds(fake.pid) - cpu_fake
             accepted, failed = fake.ask("report")
             await application.post_shutdown(application)  # type: ignore[misc]
     finally:

@@ -44,6 +44,7 @@ import feedparser
 from bench.common import (
     CORPUS,
     SEEDS,
+    cpu_seconds,
     machine,
     peak_rss_mb,
     print_table,
@@ -347,15 +348,6 @@ def time_parse_feed(feeds: list[GeneratedFeed]) -> tuple[float, int]:
     return time.perf_counter() - started, entries
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
 def _vm_hwm_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -414,7 +406,7 @@ async def run_passes(server: FeedServerProcess, feeds: list[GeneratedFeed], dire
                      "feed server": [server.pid]}
 
         def cpu() -> dict[str, float]:
-            return {name: sum(_cpu_seconds(pid) for pid in pids) for name, pids in processes.items()}
+            return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in processes.items()}
 
         before = cpu()
         started = time.perf_counter()
