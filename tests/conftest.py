@@ -27,6 +27,8 @@ from bot.store.models import Base
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 SEEDS = ROOT / "seeds"
+# The seed document the product was created from: one article, then 16 headlines.
+SEED_DOCUMENT = SEEDS / "000_efc814114c7f461d.txt"
 POSTGRES_URL = os.environ.get(
     "NEWSBOT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )

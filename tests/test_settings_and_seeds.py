@@ -12,7 +12,7 @@ from bot.news.seeds import SeedError, derive_title, load_seed_file, parse_seed
 from bot.store.articles import count_articles
 from bot.store.db import Database
 
-from tests.conftest import SEEDS, FakeClock
+from tests.conftest import SEED_DOCUMENT, FakeClock
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_settings_defaults_and_lists(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_seed_document_shape() -> None:
-    document = load_seed_file(SEEDS / "000_efc814114c7f461d.txt")
+    document = load_seed_file(SEED_DOCUMENT)
     assert document.article is not None
     assert len(document.article.paragraphs) == 8
     assert document.article.title == (
@@ -99,7 +99,7 @@ async def test_bad_seed_files_fail_whole_and_name_the_file(
 ) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_bytes(content)
-    good = SEEDS / "000_efc814114c7f461d.txt"
+    good = SEED_DOCUMENT
     with pytest.raises(SeedError) as caught:
         await load_seeds(database, [good, bad], now=clock.now())
     assert str(bad) in str(caught.value) and reason in str(caught.value)

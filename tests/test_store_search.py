@@ -13,9 +13,9 @@ from bot.store.articles import NewArticle, add_articles, count_articles, latest_
 from bot.store.db import Database
 from bot.store.sources import add_source
 
-from tests.conftest import SEEDS, FakeClock
+from tests.conftest import SEED_DOCUMENT, FakeClock
 
-SEED = SEEDS / "000_efc814114c7f461d.txt"
+SEED = SEED_DOCUMENT
 
 
 async def seeded(database: Database, clock: FakeClock) -> None:

@@ -8,7 +8,6 @@ import random
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import feedparser
 import pytest
@@ -16,10 +15,9 @@ import pytest
 from bot.news.seeds import load_seed_file
 from bot.news.stories import group_stories
 from bot.news.text import clean_text
+from tests.conftest import CORPUS, SEED_DOCUMENT
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "seeds" / "000_efc814114c7f461d.txt"
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+SEED = SEED_DOCUMENT
 NEWS = CORPUS / "feeds" / "news"
 needs_corpus = pytest.mark.skipif(
     not NEWS.is_dir(), reason=f"real feeds not found at {NEWS} (shared test corpus absent)"

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 
 from bot.news.summarize import split_sentences, summarize
+from tests.conftest import CORPUS, SEED_DOCUMENT
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "seeds" / "000_efc814114c7f461d.txt"
-CNNDM = ROOT.parent / "shared" / "corpus" / "summaries" / "cnndm-summeval.jsonl"
+SEED = SEED_DOCUMENT
+CNNDM = CORPUS / "summaries" / "cnndm-summeval.jsonl"
 
 
 def _seed_article() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import feedparser
 import pytest
@@ -12,10 +11,9 @@ import pytest
 from bot.news.seeds import load_seed_file
 from bot.news.text import fold, stem
 from bot.news.trending import HEADLINE_FILLER, STOP_WORDS, Topic, trending_topics
+from tests.conftest import CORPUS, SEED_DOCUMENT
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "seeds" / "000_efc814114c7f461d.txt"
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+SEED = SEED_DOCUMENT
 NEWS = CORPUS / "feeds" / "news"
 needs_corpus = pytest.mark.skipif(
     not NEWS.is_dir(), reason=f"real feeds not found at {NEWS} (shared test corpus absent)"
