@@ -44,22 +44,20 @@ async def build_digest(session: AsyncSession, digest: ClaimedDigest) -> DigestCo
     so the story grouping (~90 ms over 300 headlines) and each topic's matches are the
     same for all of them. Each is computed once per distinct input, in a worker thread
     (so the event loop, and the sends it paces, never stall behind it), and kept in a
-    small cache keyed by the articles' ids.
+    small cache keyed by the headlines.
     """
     unseen = tuple(await undelivered_headlines(session, digest.chat_id, since=digest.since))
-    # Keyed by article ids: what these computations read of an article (title,
-    # description, source, publication time) never changes once it is stored.
-    unseen_ids = tuple(h.id for h in unseen)
+    # Keyed by the headlines themselves (every field), not by ids alone: ids repeat
+    # across stores (a second database in one process, a test's fresh store).
     muted = frozenset().union(*[
-        await _shared(("match", m, unseen_ids), partial(_matching, m, unseen)) for m in digest.mutes
+        await _shared(("match", m, unseen), partial(_matching, m, unseen)) for m in digest.mutes
     ])
     kept = tuple(h for h in unseen if h.id not in muted) if muted else unseen
     followed_ids = frozenset().union(*[
-        await _shared(("match", f, unseen_ids), partial(_matching, f, unseen))
+        await _shared(("match", f, unseen), partial(_matching, f, unseen))
         for f in digest.follows
     ])
-    lines_key = ("lines", tuple(h.id for h in kept) if muted else unseen_ids)
-    lines = await _shared(lines_key, partial(_lines, kept))
+    lines = await _shared(("lines", kept), partial(_lines, kept))
     return _arrange(lines, followed_ids, only_followed=digest.only_followed,
                     size=digest.digest_size)
 
