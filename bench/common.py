@@ -70,13 +70,15 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[obje
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     print(f"\n{title}")
     for index, row in enumerate(cells):
-        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        print(
+            "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        )
         if index == 0:
             print("  ".join("-" * w for w in widths))
 
 
 def verdict(measured: float, target: float, *, higher_is_better: bool) -> str:
-    """"met" or "MISSED", for the figure-beside-target column."""
+    """ "met" or "MISSED", for the figure-beside-target column."""
     met = measured >= target if higher_is_better else measured <= target
     return "met" if met else "MISSED"
 

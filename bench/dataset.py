@@ -74,19 +74,123 @@ BENCH_CHAT_NAME = "Bench Reader"
 
 _CHUNK = 20_000
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's SQLite DateTime stores a value
-_PROBE = ("U.S. Senators Debate the Economy’s “Soft Landing” in Zürich",
-          "José Seguro's running mates: drug prices, e-mail & 25% tariffs — São Paulo.")
-_SECTIONS = ["World", "Politics", "Business", "Markets", "Technology", "Science", "Health",
-             "Sport", "Culture", "Opinion", "Local", "Climate", "Europe", "Asia", "Americas",
-             "Africa", "Middle East", "Economy", "Travel", "Education"]
-_NO_HIT_WORDS = ["platypus", "xylophone", "marmalade", "kumquat", "narwhal", "quokka",
-                 "trombone", "origami", "yodeling", "zeppelin", "armadillo", "sassafras",
-                 "kaleidoscope", "wombat", "accordion", "chinchilla"]
-_STOP = frozenset("""about after again against also among because been before being below
-between both could does doing down during each from further have having here into itself
-more most once only other over same should some such than that their them then there
-these they this those through under until very were what when where which while will
-with would your says said will year years just like make made""".split())
+_PROBE = (
+    "U.S. Senators Debate the Economy’s “Soft Landing” in Zürich",
+    "José Seguro's running mates: drug prices, e-mail & 25% tariffs — São Paulo.",
+)
+_SECTIONS = [
+    "World",
+    "Politics",
+    "Business",
+    "Markets",
+    "Technology",
+    "Science",
+    "Health",
+    "Sport",
+    "Culture",
+    "Opinion",
+    "Local",
+    "Climate",
+    "Europe",
+    "Asia",
+    "Americas",
+    "Africa",
+    "Middle East",
+    "Economy",
+    "Travel",
+    "Education",
+]
+_NO_HIT_WORDS = [
+    "platypus",
+    "xylophone",
+    "marmalade",
+    "kumquat",
+    "narwhal",
+    "quokka",
+    "trombone",
+    "origami",
+    "yodeling",
+    "zeppelin",
+    "armadillo",
+    "sassafras",
+    "kaleidoscope",
+    "wombat",
+    "accordion",
+    "chinchilla",
+]
+_STOP = frozenset(
+    [
+        "about",
+        "after",
+        "again",
+        "against",
+        "also",
+        "among",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "could",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "from",
+        "further",
+        "have",
+        "having",
+        "here",
+        "into",
+        "itself",
+        "more",
+        "most",
+        "once",
+        "only",
+        "other",
+        "over",
+        "same",
+        "should",
+        "some",
+        "such",
+        "than",
+        "that",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "under",
+        "until",
+        "very",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "will",
+        "with",
+        "would",
+        "your",
+        "says",
+        "said",
+        "will",
+        "year",
+        "years",
+        "just",
+        "like",
+        "make",
+        "made",
+    ]
+)
 
 
 # ----------------------------------------------------------------------- vocabulary
@@ -140,9 +244,14 @@ def _feed_styles() -> list[Style]:
                 authors.append(clean_text(entry.get("author"))[:100])
         if len(titles) < 5:
             continue
-        host = urlsplit(parsed.feed.get("link") or "").netloc or f"{name.split('.')[0].lower()}.example"
+        host = (
+            urlsplit(parsed.feed.get("link") or "").netloc
+            or f"{name.split('.')[0].lower()}.example"
+        )
         outlet = index[name].get("outlet") or parsed.feed.get("title") or host
-        styles.append(Style(outlet, host.lower(), tuple(titles), tuple(descriptions), tuple(authors)))
+        styles.append(
+            Style(outlet, host.lower(), tuple(titles), tuple(descriptions), tuple(authors))
+        )
     return styles
 
 
@@ -156,8 +265,13 @@ def _seed_style() -> Style:
         if document.article is not None:
             titles.append(tuple(document.article.title.split()))
             descriptions += [tuple(p.split()) for p in document.article.paragraphs]
-    return Style("newsbot seeds", "seeds.example", tuple(t for t in titles if len(t) >= 3),
-                 tuple(descriptions) or ((),), ())
+    return Style(
+        "newsbot seeds",
+        "seeds.example",
+        tuple(t for t in titles if len(t) >= 3),
+        tuple(descriptions) or ((),),
+        (),
+    )
 
 
 def _prose() -> list[str]:
@@ -245,11 +359,16 @@ def sources(count: int = SOURCES) -> tuple[tuple[SourceRow, ...], tuple[float, .
         section = _SECTIONS[source_id % len(_SECTIONS)]
         host = data.styles[style].host
         slug = section.lower().replace(" ", "-")
-        rows.append(SourceRow(
-            id=source_id, style=style, url=f"https://{host}/rss/{slug}-{source_id}.xml",
-            title=f"{data.styles[style].outlet} · {section}", host=host,
-            uses_guid=source_id % 2 == 0,
-        ))
+        rows.append(
+            SourceRow(
+                id=source_id,
+                style=style,
+                url=f"https://{host}/rss/{slug}-{source_id}.xml",
+                title=f"{data.styles[style].outlet} · {section}",
+                host=host,
+                uses_guid=source_id % 2 == 0,
+            )
+        )
         weights.append(rng.lognormvariate(0.0, 1.0))
     return tuple(rows), tuple(accumulate(weights))
 
@@ -258,11 +377,17 @@ def _splice(rng: random.Random, texts: tuple[tuple[str, ...], ...]) -> list[str]
     first, second = rng.choice(texts), rng.choice(texts)
     if len(first) < 2 or len(second) < 2:
         return list(first)
-    return list(first[: rng.randint(1, len(first) - 1)] + second[rng.randint(1, len(second) - 1):])
+    return list(first[: rng.randint(1, len(first) - 1)] + second[rng.randint(1, len(second) - 1) :])
 
 
-def _swap(rng: random.Random, tokens: list[str], words: tuple[str, ...],
-          weights: tuple[float, ...], *, capitalised: bool) -> None:
+def _swap(
+    rng: random.Random,
+    tokens: list[str],
+    words: tuple[str, ...],
+    weights: tuple[float, ...],
+    *,
+    capitalised: bool,
+) -> None:
     """Put a Zipf-drawn word in place of one capitalised (or long lower-case) word."""
     if capitalised:
         spots = [i for i in range(1, len(tokens)) if tokens[i][:1].isupper()]
@@ -273,7 +398,7 @@ def _swap(rng: random.Random, tokens: list[str], words: tuple[str, ...],
     spot = rng.choice(spots)
     old = tokens[spot]
     core = old.rstrip(_PUNCTUATION)
-    tokens[spot] = words[bisect_left(weights, rng.random() * weights[-1])] + old[len(core):]
+    tokens[spot] = words[bisect_left(weights, rng.random() * weights[-1])] + old[len(core) :]
 
 
 _SLUG_WORD = re.compile(r"[a-z0-9]+")
@@ -305,8 +430,9 @@ def _search_text(*parts: list[str]) -> str:
     return " ".join(joined)
 
 
-def generate_chunk(chunk: int, total: int = ARTICLES, source_count: int = SOURCES,
-                   *, memoise: bool = True) -> list[tuple]:
+def generate_chunk(
+    chunk: int, total: int = ARTICLES, source_count: int = SOURCES, *, memoise: bool = True
+) -> list[tuple]:
     """Rows (SQLite column order of `_ARTICLE_COLUMNS`) of articles chunk*_CHUNK onwards."""
     from bot.news.text import search_document
     from bot.store.articles import article_key
@@ -340,18 +466,51 @@ def generate_chunk(chunk: int, total: int = ARTICLES, source_count: int = SOURCE
                 return generate_chunk(chunk, total, source_count, memoise=False)
         else:
             search_text = search_document(title, description)
-        rows.append((
-            index + 1, source.id, article_key(source.id, guid, url, title), guid, url, title,
-            description, None, author, published.strftime(_SQLITE_TIME),
-            fetched.strftime(_SQLITE_TIME), search_text,
-        ))
+        rows.append(
+            (
+                index + 1,
+                source.id,
+                article_key(source.id, guid, url, title),
+                guid,
+                url,
+                title,
+                description,
+                None,
+                author,
+                published.strftime(_SQLITE_TIME),
+                fetched.strftime(_SQLITE_TIME),
+                search_text,
+            )
+        )
     return rows
 
 
-_ARTICLE_COLUMNS = ("id", "source_id", "key", "guid", "url", "title", "description", "body",
-                    "author", "published_at", "fetched_at", "search_text")
-_SOURCE_COLUMNS = ("id", "url", "title", "kind", "active", "allow_private", "interval_seconds",
-                   "next_fetch_at", "error_count", "created_at")
+_ARTICLE_COLUMNS = (
+    "id",
+    "source_id",
+    "key",
+    "guid",
+    "url",
+    "title",
+    "description",
+    "body",
+    "author",
+    "published_at",
+    "fetched_at",
+    "search_text",
+)
+_SOURCE_COLUMNS = (
+    "id",
+    "url",
+    "title",
+    "kind",
+    "active",
+    "allow_private",
+    "interval_seconds",
+    "next_fetch_at",
+    "error_count",
+    "created_at",
+)
 
 
 def _source_records(count: int) -> list[tuple]:
@@ -360,8 +519,20 @@ def _source_records(count: int) -> list[tuple]:
     records = []
     for row in rows:
         next_fetch = NOW + timedelta(seconds=(row.id * 7919) % 900)
-        records.append((row.id, row.url, row.title, "feed", 1, 0, 900,
-                        next_fetch.strftime(_SQLITE_TIME), 0, created))
+        records.append(
+            (
+                row.id,
+                row.url,
+                row.title,
+                "feed",
+                1,
+                0,
+                900,
+                next_fetch.strftime(_SQLITE_TIME),
+                0,
+                created,
+            )
+        )
     return records
 
 
@@ -382,7 +553,9 @@ def schema_head() -> str:
 
 def cache_dir() -> Path:
     """Where generated stores are kept between runs."""
-    return Path(os.environ.get("NEWSBOT_BENCH_CACHE") or Path(tempfile.gettempdir()) / "newsbot-bench")
+    return Path(
+        os.environ.get("NEWSBOT_BENCH_CACHE") or Path(tempfile.gettempdir()) / "newsbot-bench"
+    )
 
 
 def store_name(count: int = ARTICLES) -> str:
@@ -451,11 +624,14 @@ def _build(count: int) -> None:
     # and the FTS5 index is filled by its 'rebuild' command from search_text.
     ddl = connection.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE tbl_name='articles' AND sql IS NOT NULL "
-        "AND (type='index' OR (type='trigger' AND sql LIKE '%AFTER INSERT%'))").fetchall()
+        "AND (type='index' OR (type='trigger' AND sql LIKE '%AFTER INSERT%'))"
+    ).fetchall()
     for kind, name, _ in ddl:
         connection.execute(f'DROP {kind.upper()} "{name}"')
-    insert = (f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)}) "
-              f"VALUES ({', '.join('?' * len(_ARTICLE_COLUMNS))})")
+    insert = (
+        f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(_ARTICLE_COLUMNS))})"
+    )
     chunks = math.ceil(count / _CHUNK)
     workers = max(1, min(2, os.cpu_count() or 1))
     done = 0
@@ -478,14 +654,23 @@ def _build(count: int) -> None:
 
         database = Database(f"sqlite+aiosqlite:///{building}")
         async with database.session() as session:
-            await ensure_chat(session, BENCH_CHAT_ID, kind="private", title=BENCH_CHAT_NAME,
-                              defaults=ChatDefaults("UTC", ["08:00"], 10), now=NOW)
+            await ensure_chat(
+                session,
+                BENCH_CHAT_ID,
+                kind="private",
+                title=BENCH_CHAT_NAME,
+                defaults=ChatDefaults("UTC", ["08:00"], 10),
+                now=NOW,
+            )
         await database.dispose()
 
     asyncio.run(bench_chat())
     building.replace(final)
-    print(f"built {final} ({final.stat().st_size / 1e6:,.0f} MB) in "
-          f"{time.monotonic() - started:.0f} s", flush=True)
+    print(
+        f"built {final} ({final.stat().st_size / 1e6:,.0f} MB) in "
+        f"{time.monotonic() - started:.0f} s",
+        flush=True,
+    )
 
 
 def _chunk_job(job: tuple[int, int]) -> list[tuple]:
@@ -498,20 +683,33 @@ def _choose_queries(connection: sqlite3.Connection, count: int) -> list[dict[str
     from bot.news.query import parse_query
 
     data = corpus()
-    connection.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, 'articles_fts', 'row')")
+    connection.execute(
+        "CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, 'articles_fts', 'row')"
+    )
     frequency = dict(connection.execute("SELECT term, doc FROM temp.vocab"))
     connection.execute("DROP TABLE temp.vocab")
 
     def usable(term: str) -> str | None:
         word = data.surfaces.get(term)
-        if (word and word.isascii() and word.isalpha() and len(word) >= 4 and word not in _STOP
-                and parse_query(word).phrases == ((term,),)):
+        if (
+            word
+            and word.isascii()
+            and word.isalpha()
+            and len(word) >= 4
+            and word not in _STOP
+            and parse_query(word).phrases == ((term,),)
+        ):
             return word
         return None
 
-    def pick(low: float, high: float, n: int, rng: random.Random, among: set[str] | None = None) -> list[str]:
-        found = sorted(w for t, d in frequency.items()
-                       if low <= d <= high and (w := usable(t)) and (among is None or w in among))
+    def pick(
+        low: float, high: float, n: int, rng: random.Random, among: set[str] | None = None
+    ) -> list[str]:
+        found = sorted(
+            w
+            for t, d in frequency.items()
+            if low <= d <= high and (w := usable(t)) and (among is None or w in among)
+        )
         return rng.sample(found, min(n, len(found)))
 
     rng = random.Random(f"{SEED}:queries")
@@ -527,10 +725,17 @@ def _choose_queries(connection: sqlite3.Connection, count: int) -> list[dict[str
         + [(f"{common[i]} {common[i + 1]}", "common") for i in (6, 8, 10)]
         + [(f"{common[0]} {common[7]} {common[9]}", "common")]
         + [(w, "rare") for w in rare[:6]]
-        + [(f"{rare[6]} {common[1]}", "rare"), (f"{common[2]} {rare[7]}", "rare"),
-           (f"{rare[8]} {rare[9]}", "rare"), (f"{rare[0]} {rare[1]} {common[3]}", "rare")]
+        + [
+            (f"{rare[6]} {common[1]}", "rare"),
+            (f"{common[2]} {rare[7]}", "rare"),
+            (f"{rare[8]} {rare[9]}", "rare"),
+            (f"{rare[0]} {rare[1]} {common[3]}", "rare"),
+        ]
         + [(w, "no-hit") for w in absent[:2]]
-        + [(f"{absent[2]} {absent[3]}", "no-hit"), (f"{absent[4]} {absent[5]} {absent[6]}", "no-hit")]
+        + [
+            (f"{absent[2]} {absent[3]}", "no-hit"),
+            (f"{absent[4]} {absent[5]} {absent[6]}", "no-hit"),
+        ]
         + [(f"{common[4]} {absent[1]}", "partial"), (f"{rare[2]} {absent[2]}", "partial")]
     )
     return [{"text": text, "kind": kind} for text, kind in mix]
@@ -539,8 +744,9 @@ def _choose_queries(connection: sqlite3.Connection, count: int) -> list[dict[str
 # ----------------------------------------------------------------------- PostgreSQL
 
 
-async def load_postgres(url: str, sqlite_path: Path, *, limit: int | None = None,
-                        progress: bool = True) -> int:
+async def load_postgres(
+    url: str, sqlite_path: Path, *, limit: int | None = None, progress: bool = True
+) -> int:
     """Fill an empty PostgreSQL database (migrated here) with the cached store's rows.
 
     COPY through asyncpg in batches, the articles' secondary indexes (B-tree and the GIN
@@ -558,9 +764,13 @@ async def load_postgres(url: str, sqlite_path: Path, *, limit: int | None = None
     parsed = make_url(url)
 
     async def connect() -> asyncpg.Connection:
-        connection = await asyncpg.connect(host=parsed.host, port=parsed.port or 5432,
-                                           user=parsed.username, password=parsed.password,
-                                           database=parsed.database)
+        connection = await asyncpg.connect(
+            host=parsed.host,
+            port=parsed.port or 5432,
+            user=parsed.username,
+            password=parsed.password,
+            database=parsed.database,
+        )
         await connection.execute("SET maintenance_work_mem = '512MB'")
         await connection.execute("SET synchronous_commit = off")
         return connection
@@ -571,32 +781,43 @@ async def load_postgres(url: str, sqlite_path: Path, *, limit: int | None = None
     source = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
     started = time.monotonic()
     try:
-        source_rows = [_pg_source(row) for row in source.execute(
-            f"SELECT {', '.join(_SOURCE_COLUMNS)} FROM sources ORDER BY id")]
-        await connection.copy_records_to_table("sources", records=source_rows,
-                                               columns=list(_SOURCE_COLUMNS))
+        source_rows = [
+            _pg_source(row)
+            for row in source.execute(
+                f"SELECT {', '.join(_SOURCE_COLUMNS)} FROM sources ORDER BY id"
+            )
+        ]
+        await connection.copy_records_to_table(
+            "sources", records=source_rows, columns=list(_SOURCE_COLUMNS)
+        )
         indexes = await connection.fetch(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'articles' AND indexname "
-            "NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'articles'::regclass)")
+            "NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'articles'::regclass)"
+        )
         for index in indexes:
             await connection.execute(f'DROP INDEX "{index["indexname"]}"')
         where = f" WHERE id <= {int(limit)}" if limit else ""
-        cursor = source.execute(f"SELECT {', '.join(_ARTICLE_COLUMNS)} FROM articles{where} ORDER BY id")
+        cursor = source.execute(
+            f"SELECT {', '.join(_ARTICLE_COLUMNS)} FROM articles{where} ORDER BY id"
+        )
         queue: asyncio.Queue[list[tuple] | None] = asyncio.Queue(maxsize=2)
         total = 0
 
         async def copier(stream: asyncpg.Connection) -> None:
             while (batch := await queue.get()) is not None:
-                await stream.copy_records_to_table("articles", records=batch,
-                                                   columns=list(_ARTICLE_COLUMNS))
+                await stream.copy_records_to_table(
+                    "articles", records=batch, columns=list(_ARTICLE_COLUMNS)
+                )
 
         copiers = [asyncio.create_task(copier(c)) for c in connections]
         while batch := cursor.fetchmany(25_000):
             await queue.put([_pg_article(row) for row in batch])
             total += len(batch)
             if progress and total % 250_000 == 0:
-                print(f"  PostgreSQL: {total:,} articles copied in {time.monotonic() - started:.0f} s",
-                      flush=True)
+                print(
+                    f"  PostgreSQL: {total:,} articles copied in {time.monotonic() - started:.0f} s",
+                    flush=True,
+                )
         for _ in copiers:
             await queue.put(None)
         await asyncio.gather(*copiers)
@@ -610,7 +831,8 @@ async def load_postgres(url: str, sqlite_path: Path, *, limit: int | None = None
         await asyncio.gather(*(indexer(c) for c in connections))
         for table in ("articles", "sources"):
             await connection.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
         await connection.execute("VACUUM ANALYZE")
     finally:
         source.close()
@@ -626,8 +848,14 @@ async def _postgres_bench_chat(url: str) -> None:
 
     database = Database(url)
     async with database.session() as session:
-        await ensure_chat(session, BENCH_CHAT_ID, kind="private", title=BENCH_CHAT_NAME,
-                          defaults=ChatDefaults("UTC", ["08:00"], 10), now=NOW)
+        await ensure_chat(
+            session,
+            BENCH_CHAT_ID,
+            kind="private",
+            title=BENCH_CHAT_NAME,
+            defaults=ChatDefaults("UTC", ["08:00"], 10),
+            now=NOW,
+        )
     await database.dispose()
 
 
@@ -636,8 +864,18 @@ def _aware(value: str | None) -> datetime | None:
 
 
 def _pg_source(row: tuple) -> tuple:
-    return (row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), row[6], _aware(row[7]),
-            row[8], _aware(row[9]))
+    return (
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        bool(row[4]),
+        bool(row[5]),
+        row[6],
+        _aware(row[7]),
+        row[8],
+        _aware(row[9]),
+    )
 
 
 def _pg_article(row: tuple) -> tuple:

@@ -37,7 +37,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, SEEDS, cpu_seconds, machine, peak_rss_mb, print_table, summary_line, verdict
+from bench.common import (
+    ROOT,
+    SEEDS,
+    cpu_seconds,
+    machine,
+    peak_rss_mb,
+    print_table,
+    summary_line,
+    verdict,
+)
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SEED = 20261127
@@ -49,11 +58,34 @@ TELEGRAM_RATE = 30
 TARGET_DIGESTS_PER_S = 400.0
 TARGET_RATE_FRACTION = 0.97
 
-_ZONES = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Moscow", "Asia/Kolkata", "Asia/Tokyo",
-          "Australia/Sydney", "America/New_York", "America/Chicago", "America/Los_Angeles",
-          "America/Sao_Paulo", "Africa/Lagos"]
-_FOLLOWS = ["election", "climate", "football", "bank", "police", "china", "ukraine", "trump",
-            "health", "court", "storm", "oil"]
+_ZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Africa/Lagos",
+]
+_FOLLOWS = [
+    "election",
+    "climate",
+    "football",
+    "bank",
+    "police",
+    "china",
+    "ukraine",
+    "trump",
+    "health",
+    "court",
+    "storm",
+    "oil",
+]
 
 
 # ------------------------------------------------------------------- fake Bot API
@@ -73,8 +105,10 @@ def _fake_process(conn: Any, rate_limit: int | None) -> None:
             conn.send(None)
         elif command == "report":
             accepted = [(call.chat_id, call.at) for call in fake.calls("sendMessage")]
-            failed = [(call.chat_id, call.error.error_code if call.error else 0)
-                      for call in fake.failed_calls("sendMessage")]
+            failed = [
+                (call.chat_id, call.error.error_code if call.error else 0)
+                for call in fake.failed_calls("sendMessage")
+            ]
             conn.send((accepted, failed))
         else:
             fake.stop()
@@ -88,8 +122,9 @@ class FakeBotProcess:
     def __init__(self, *, rate_limit: int | None) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_fake_process, args=(child, rate_limit),
-                                        daemon=True, name="bench-fakebot")
+        self._process = context.Process(
+            target=_fake_process, args=(child, rate_limit), daemon=True, name="bench-fakebot"
+        )
         self._process.start()
         if not self._conn.poll(60):
             raise RuntimeError("the fake Bot API did not start")
@@ -125,14 +160,22 @@ async def seed_generated_items(database: Any, count: int) -> int:
     stored = 0
     async with database.session() as session:
         for n, feed in enumerate(feeds):
-            parsed = parse_feed(feed.body, url=f"https://{feed.host}{feed.path}",
-                                headers={"Content-Type": feed.content_type}, now=NOW)
-            source = await add_source(session, f"https://{feed.host}{feed.path}", now=NOW,
-                                      title=parsed.title)
+            parsed = parse_feed(
+                feed.body,
+                url=f"https://{feed.host}{feed.path}",
+                headers={"Content-Type": feed.content_type},
+                now=NOW,
+            )
+            source = await add_source(
+                session, f"https://{feed.host}{feed.path}", now=NOW, title=parsed.title
+            )
             entries = parsed.entries[: count - stored]
             fetched = NOW - timedelta(hours=18) + timedelta(hours=3 * n)
-            stored += len(await add_articles(session, source.id, map(_article, entries),
-                                             now=min(fetched, NOW)))
+            stored += len(
+                await add_articles(
+                    session, source.id, map(_article, entries), now=min(fetched, NOW)
+                )
+            )
     return stored
 
 
@@ -149,15 +192,29 @@ async def add_due_chats(database: Any, count: int, *, first_id: int) -> list[int
         chat_id = -(1_000_000_000_000 + first_id + n) if group else first_id + n
         ids.append(chat_id)
         due = NOW - timedelta(seconds=rng.randint(0, 600))
-        chats.append({
-            "id": chat_id, "kind": "group" if group else "private", "title": f"chat {n}",
-            "thread_id": None, "timezone": rng.choice(_ZONES),
-            "digest_times": ",".join(sorted(rng.sample(["07:00", "08:00", "12:30", "18:00", "21:00"],
-                                                       rng.randint(1, 3)))),
-            "digest_size": rng.choice([5, 10, 10, 10, 15]), "only_followed": False,
-            "notify_empty": False, "subscribed": True, "active": True, "next_digest_at": due,
-            "last_digest_at": None, "created_at": NOW - timedelta(days=3), "updated_at": NOW,
-        })
+        chats.append(
+            {
+                "id": chat_id,
+                "kind": "group" if group else "private",
+                "title": f"chat {n}",
+                "thread_id": None,
+                "timezone": rng.choice(_ZONES),
+                "digest_times": ",".join(
+                    sorted(
+                        rng.sample(["07:00", "08:00", "12:30", "18:00", "21:00"], rng.randint(1, 3))
+                    )
+                ),
+                "digest_size": rng.choice([5, 10, 10, 10, 15]),
+                "only_followed": False,
+                "notify_empty": False,
+                "subscribed": True,
+                "active": True,
+                "next_digest_at": due,
+                "last_digest_at": None,
+                "created_at": NOW - timedelta(days=3),
+                "updated_at": NOW,
+            }
+        )
         if rng.random() < 0.1:
             topics.append({"chat_id": chat_id, "kind": "follow", "phrase": rng.choice(_FOLLOWS)})
         if rng.random() < 0.05:
@@ -184,6 +241,7 @@ class Phases:
         original = getattr(module, name)
 
         if asyncio.iscoroutinefunction(original):
+
             async def timed(*args: Any, **kwargs: Any) -> Any:
                 started = time.perf_counter()
                 try:
@@ -192,6 +250,7 @@ class Phases:
                     self.seconds[phase] += time.perf_counter() - started
                     self.calls[name] += 1
         else:
+
             def timed(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
                 started = time.perf_counter()
                 try:
@@ -236,8 +295,10 @@ async def run(chats: int, *, limited: bool, directory: Path) -> tuple[RunFigures
     database_url = f"sqlite+aiosqlite:///{directory / name}.db"
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        telegram_bot_token=fake.token, telegram_api_base_url=fake.base_url,
-        database_url=database_url, seeds_dir=str(SEEDS),
+        telegram_bot_token=fake.token,
+        telegram_api_base_url=fake.base_url,
+        database_url=database_url,
+        seeds_dir=str(SEEDS),
         sources_opml=str(ROOT / "seeds" / "sources.opml"),
         telegram_rate_limit=TELEGRAM_RATE if limited else 0,
     )
@@ -276,8 +337,10 @@ async def run(chats: int, *, limited: bool, directory: Path) -> tuple[RunFigures
 
 
 def main() -> int:
-    print(f"bench.fanout on {machine()}; load average before the run "
-          + " / ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(
+        f"bench.fanout on {machine()}; load average before the run "
+        + " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
         free, free_ids = asyncio.run(run(CHATS_UNLIMITED, limited=False, directory=Path(tmp)))
         capped, capped_ids = asyncio.run(run(CHATS_LIMITED, limited=True, directory=Path(tmp)))
@@ -287,61 +350,116 @@ def main() -> int:
     free_rate = len(free.accepted) / free.seconds
     free_missed, free_dup = free.per_chat(free_ids)
     building = ("claim", "compose", "render")
-    split = {"build": sum(free.phases.seconds[p] for p in building),
-             "send": free.phases.seconds["send"], "record": free.phases.seconds["record"]}
+    split = {
+        "build": sum(free.phases.seconds[p] for p in building),
+        "send": free.phases.seconds["send"],
+        "record": free.phases.seconds["record"],
+    }
     total = sum(split.values()) or 1.0
-    rows.append([f"(a) no limit, {free.chats:,} chats", f"{free.seconds:.1f} s",
-                 f"{free_rate:,.0f} digests/s", f">= {TARGET_DIGESTS_PER_S:,.0f}/s",
-                 verdict(free_rate, TARGET_DIGESTS_PER_S, higher_is_better=True),
-                 f"{free_missed} / {free_dup}"])
+    rows.append(
+        [
+            f"(a) no limit, {free.chats:,} chats",
+            f"{free.seconds:.1f} s",
+            f"{free_rate:,.0f} digests/s",
+            f">= {TARGET_DIGESTS_PER_S:,.0f}/s",
+            verdict(free_rate, TARGET_DIGESTS_PER_S, higher_is_better=True),
+            f"{free_missed} / {free_dup}",
+        ]
+    )
     capped_rate = len(capped.accepted) / capped.seconds
     fraction = capped_rate / TELEGRAM_RATE
     capped_missed, capped_dup = capped.per_chat(capped_ids)
     status_429 = sum(1 for _, code in capped.failed if code == 429)
-    rows.append([f"(b) fake at {TELEGRAM_RATE}/s, {capped.chats:,} chats", f"{capped.seconds:.1f} s",
-                 f"{capped_rate:.2f} msg/s = {fraction:.3f} of {TELEGRAM_RATE}/s",
-                 f">= {TARGET_RATE_FRACTION}", verdict(fraction, TARGET_RATE_FRACTION, higher_is_better=True),
-                 f"{capped_missed} / {capped_dup}"])
-    print_table("Digest fan-out (real application, loopback fake Bot API, SQLite)",
-                ["run", "dispatch time", "rate", "target", "verdict", "missed / duplicated"], rows)
-    print_table(f"Where (a)'s time goes: seconds spent inside each phase, summed over the "
-                f"{_concurrency()} deliveries that run at once (so they add up to more than the "
-                "dispatch time; the shares are what matters)",
-                ["phase", "summed s", "share", "per digest"],
-                [[name, f"{free.phases.seconds[name]:.1f}", f"{free.phases.seconds[name] / total:.0%}",
-                  f"{free.phases.seconds[name] / max(1, len(free.accepted)) * 1e3:.1f} ms"]
-                 for name in ("claim", "compose", "render", "send", "record")]
-                + [[f"= {name}", f"{seconds:.1f}", f"{seconds / total:.0%}",
-                    f"{seconds / max(1, len(free.accepted)) * 1e3:.1f} ms"]
-                   for name, seconds in split.items()])
-    print_table("Process CPU during dispatch",
-                ["run", "bot process", "fake Bot API process", "429 answers", "report"],
-                [[f"(a) {free.chats:,} chats", f"{free.cpu_bot:.1f} s "
-                  f"({free.cpu_bot / max(1, len(free.accepted)) * 1e3:.2f} ms/digest)",
-                  f"{free.cpu_fake:.1f} s", sum(1 for _, c in free.failed if c == 429),
-                  _report_text(free.report)],
-                 [f"(b) {capped.chats:,} chats", f"{capped.cpu_bot:.1f} s", f"{capped.cpu_fake:.1f} s",
-                  status_429, _report_text(capped.report)]])
+    rows.append(
+        [
+            f"(b) fake at {TELEGRAM_RATE}/s, {capped.chats:,} chats",
+            f"{capped.seconds:.1f} s",
+            f"{capped_rate:.2f} msg/s = {fraction:.3f} of {TELEGRAM_RATE}/s",
+            f">= {TARGET_RATE_FRACTION}",
+            verdict(fraction, TARGET_RATE_FRACTION, higher_is_better=True),
+            f"{capped_missed} / {capped_dup}",
+        ]
+    )
+    print_table(
+        "Digest fan-out (real application, loopback fake Bot API, SQLite)",
+        ["run", "dispatch time", "rate", "target", "verdict", "missed / duplicated"],
+        rows,
+    )
+    print_table(
+        f"Where (a)'s time goes: seconds spent inside each phase, summed over the "
+        f"{_concurrency()} deliveries that run at once (so they add up to more than the "
+        "dispatch time; the shares are what matters)",
+        ["phase", "summed s", "share", "per digest"],
+        [
+            [
+                name,
+                f"{free.phases.seconds[name]:.1f}",
+                f"{free.phases.seconds[name] / total:.0%}",
+                f"{free.phases.seconds[name] / max(1, len(free.accepted)) * 1e3:.1f} ms",
+            ]
+            for name in ("claim", "compose", "render", "send", "record")
+        ]
+        + [
+            [
+                f"= {name}",
+                f"{seconds:.1f}",
+                f"{seconds / total:.0%}",
+                f"{seconds / max(1, len(free.accepted)) * 1e3:.1f} ms",
+            ]
+            for name, seconds in split.items()
+        ],
+    )
+    print_table(
+        "Process CPU during dispatch",
+        ["run", "bot process", "fake Bot API process", "429 answers", "report"],
+        [
+            [
+                f"(a) {free.chats:,} chats",
+                f"{free.cpu_bot:.1f} s "
+                f"({free.cpu_bot / max(1, len(free.accepted)) * 1e3:.2f} ms/digest)",
+                f"{free.cpu_fake:.1f} s",
+                sum(1 for _, c in free.failed if c == 429),
+                _report_text(free.report),
+            ],
+            [
+                f"(b) {capped.chats:,} chats",
+                f"{capped.cpu_bot:.1f} s",
+                f"{capped.cpu_fake:.1f} s",
+                status_429,
+                _report_text(capped.report),
+            ],
+        ],
+    )
     if capped.chats < CHATS_UNLIMITED:
-        print(f"\n(b) runs {capped.chats:,} chats, not {CHATS_UNLIMITED:,}: at {TELEGRAM_RATE}/s that is "
-              f"{capped.chats / TELEGRAM_RATE:.0f} s instead of {CHATS_UNLIMITED / TELEGRAM_RATE:.0f} s; "
-              "the figure is a rate (BENCH_FANOUT_LIMITED_CHATS changes it).")
+        print(
+            f"\n(b) runs {capped.chats:,} chats, not {CHATS_UNLIMITED:,}: at {TELEGRAM_RATE}/s that is "
+            f"{capped.chats / TELEGRAM_RATE:.0f} s instead of {CHATS_UNLIMITED / TELEGRAM_RATE:.0f} s; "
+            "the figure is a rate (BENCH_FANOUT_LIMITED_CHATS changes it)."
+        )
     print(f"peak RSS of the bot process: {peak_rss_mb():.0f} MB")
-    for figures, missed, dup in ((free, free_missed, free_dup), (capped, capped_missed, capped_dup)):
+    for figures, missed, dup in (
+        (free, free_missed, free_dup),
+        (capped, capped_missed, capped_dup),
+    ):
         if missed or dup or figures.report.errors:
             ok = False
-            print(f"WARNING: {figures.chats} chats: {missed} missed, {dup} duplicated, "
-                  f"errors {figures.report.errors[:3]}")
-    summary_line("fanout", {
-        "unlimited": f"{free_rate:,.0f} digests/s over {free.chats:,} chats "
-                     f"(time split: build {split['build'] / total:.0%}, send "
-                     f"{split['send'] / total:.0%}, record {split['record'] / total:.0%}; "
-                     f"{free.cpu_bot / max(1, len(free.accepted)) * 1e3:.1f} ms CPU per digest; "
-                     f"target >= {TARGET_DIGESTS_PER_S:,.0f})",
-        f"at {TELEGRAM_RATE}/s": f"{fraction:.3f} of the limit over {capped.chats:,} chats, "
-                                 f"{status_429} x 429 (target >= {TARGET_RATE_FRACTION})",
-        "missed/duplicated": f"{free_missed + capped_missed}/{free_dup + capped_dup}",
-    })
+            print(
+                f"WARNING: {figures.chats} chats: {missed} missed, {dup} duplicated, "
+                f"errors {figures.report.errors[:3]}"
+            )
+    summary_line(
+        "fanout",
+        {
+            "unlimited": f"{free_rate:,.0f} digests/s over {free.chats:,} chats "
+            f"(time split: build {split['build'] / total:.0%}, send "
+            f"{split['send'] / total:.0%}, record {split['record'] / total:.0%}; "
+            f"{free.cpu_bot / max(1, len(free.accepted)) * 1e3:.1f} ms CPU per digest; "
+            f"target >= {TARGET_DIGESTS_PER_S:,.0f})",
+            f"at {TELEGRAM_RATE}/s": f"{fraction:.3f} of the limit over {capped.chats:,} chats, "
+            f"{status_429} x 429 (target >= {TARGET_RATE_FRACTION})",
+            "missed/duplicated": f"{free_missed + capped_missed}/{free_dup + capped_dup}",
+        },
+    )
     return 0 if ok else 1
 
 
@@ -352,8 +470,10 @@ def _concurrency() -> int:
 
 
 def _report_text(report: Any) -> str:
-    return (f"{report.sent} sent, {report.empty} empty, {report.retry} retry, "
-            f"{report.undeliverable} undeliverable")
+    return (
+        f"{report.sent} sent, {report.empty} empty, {report.retry} retry, "
+        f"{report.undeliverable} undeliverable"
+    )
 
 
 if __name__ == "__main__":

@@ -77,13 +77,43 @@ _FALLBACK_TITLES = [
 ]
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\u2018\u201c'\"])")
 _AUTHORS = [
-    "Anna Keller", "James Okafor", "Maria Rossi", "Chen Wei", "Sophie Martin", "David Cohen",
-    "Priya Natarajan", "Lucas Silva", "Emma Johansson", "Ahmed Hassan", "Olivia Brown",
-    "Tomasz Nowak", "Yuki Tanaka", "Isabel Fernandes", "Noah Williams", "Fatima Zahra",
-    "Reuters", "AP", "AFP", "Staff reporter",
+    "Anna Keller",
+    "James Okafor",
+    "Maria Rossi",
+    "Chen Wei",
+    "Sophie Martin",
+    "David Cohen",
+    "Priya Natarajan",
+    "Lucas Silva",
+    "Emma Johansson",
+    "Ahmed Hassan",
+    "Olivia Brown",
+    "Tomasz Nowak",
+    "Yuki Tanaka",
+    "Isabel Fernandes",
+    "Noah Williams",
+    "Fatima Zahra",
+    "Reuters",
+    "AP",
+    "AFP",
+    "Staff reporter",
 ]
-_SECTIONS = ["World", "Politics", "Business", "Technology", "Science", "Health", "Sport",
-             "Culture", "Climate", "Europe", "Asia", "Americas", "Africa", "Opinion"]
+_SECTIONS = [
+    "World",
+    "Politics",
+    "Business",
+    "Technology",
+    "Science",
+    "Health",
+    "Sport",
+    "Culture",
+    "Climate",
+    "Europe",
+    "Asia",
+    "Americas",
+    "Africa",
+    "Opinion",
+]
 
 
 @dataclass(frozen=True)
@@ -133,7 +163,7 @@ def _headline(rng: random.Random, vocabulary: Vocabulary) -> str:
         # Splice two real headlines at a word boundary: new text, same vocabulary and shape.
         other = rng.choice(vocabulary.titles).split()
         head = title.split()
-        title = " ".join(head[: max(2, len(head) // 2)] + other[len(other) // 2:])
+        title = " ".join(head[: max(2, len(head) // 2)] + other[len(other) // 2 :])
     return title
 
 
@@ -160,9 +190,15 @@ class GeneratedFeed:
         return f"application/{kind}+xml; charset=utf-8"
 
 
-def generate_feeds(count: int, *, items: int | tuple[int, int] = ITEMS, seed: int = SEED,
-                   now: datetime = NOW, feeds_per_host: int = FEEDS_PER_HOST,
-                   vocabulary: Vocabulary | None = None) -> list[GeneratedFeed]:
+def generate_feeds(
+    count: int,
+    *,
+    items: int | tuple[int, int] = ITEMS,
+    seed: int = SEED,
+    now: datetime = NOW,
+    feeds_per_host: int = FEEDS_PER_HOST,
+    vocabulary: Vocabulary | None = None,
+) -> list[GeneratedFeed]:
     """`count` feeds, about 60 % RSS 2.0 and 40 % Atom; `items` per feed or a (low, high) range."""
     vocabulary = vocabulary or load_vocabulary()
     rng = random.Random(seed)
@@ -180,8 +216,9 @@ def generate_feeds(count: int, *, items: int | tuple[int, int] = ITEMS, seed: in
     return feeds
 
 
-def _item(rng: random.Random, vocabulary: Vocabulary, host: str, feed: int, n: int,
-          now: datetime) -> dict[str, object]:
+def _item(
+    rng: random.Random, vocabulary: Vocabulary, host: str, feed: int, n: int, now: datetime
+) -> dict[str, object]:
     title = _headline(rng, vocabulary)
     published = now - timedelta(seconds=rng.randint(60, 72 * 3600))
     story = f"{feed * 1000 + n}"
@@ -189,8 +226,7 @@ def _item(rng: random.Random, vocabulary: Vocabulary, host: str, feed: int, n: i
     if rng.random() < 0.3:
         link += "?utm_source=rss&utm_medium=feed"
     lead = rng.sample(vocabulary.sentences, rng.randint(2, 4))
-    content = (rng.sample(vocabulary.sentences, rng.randint(4, 8))
-               if rng.random() < 0.15 else None)
+    content = rng.sample(vocabulary.sentences, rng.randint(4, 8)) if rng.random() < 0.15 else None
     return {
         "title": title,
         "link": link,
@@ -203,16 +239,24 @@ def _item(rng: random.Random, vocabulary: Vocabulary, host: str, feed: int, n: i
     }
 
 
-def _rss(rng: random.Random, title: str, host: str, section: str,
-         entries: list[dict[str, object]], now: datetime) -> bytes:
-    out = ['<?xml version="1.0" encoding="UTF-8"?>\n'
-           '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-           'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
-           'xmlns:atom="http://www.w3.org/2005/Atom">\n<channel>\n'
-           f"<title>{escape(title)}</title>\n<link>https://{host}/</link>\n"
-           f'<atom:link href="https://{host}/{_slug(section)}/rss" rel="self" type="application/rss+xml"/>\n'
-           f"<description>Latest {escape(section)} news</description>\n<language>en</language>\n"
-           f"<lastBuildDate>{format_datetime(now, usegmt=True)}</lastBuildDate>\n<ttl>15</ttl>\n"]
+def _rss(
+    rng: random.Random,
+    title: str,
+    host: str,
+    section: str,
+    entries: list[dict[str, object]],
+    now: datetime,
+) -> bytes:
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:atom="http://www.w3.org/2005/Atom">\n<channel>\n'
+        f"<title>{escape(title)}</title>\n<link>https://{host}/</link>\n"
+        f'<atom:link href="https://{host}/{_slug(section)}/rss" rel="self" type="application/rss+xml"/>\n'
+        f"<description>Latest {escape(section)} news</description>\n<language>en</language>\n"
+        f"<lastBuildDate>{format_datetime(now, usegmt=True)}</lastBuildDate>\n<ttl>15</ttl>\n"
+    ]
     for e in entries:
         out.append("<item>\n")
         out.append(f"<title>{escape(str(e['title']))}</title>\n")
@@ -231,13 +275,21 @@ def _rss(rng: random.Random, title: str, host: str, section: str,
     return "".join(out).encode("utf-8")
 
 
-def _atom(rng: random.Random, title: str, host: str, section: str,
-          entries: list[dict[str, object]], now: datetime) -> bytes:
-    out = ['<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">\n'
-           f"<title>{escape(title)}</title>\n<id>https://{host}/{_slug(section)}</id>\n"
-           f'<link rel="alternate" href="https://{host}/"/>\n'
-           f'<link rel="self" href="https://{host}/{_slug(section)}/atom"/>\n'
-           f"<updated>{now.isoformat()}</updated>\n"]
+def _atom(
+    rng: random.Random,
+    title: str,
+    host: str,
+    section: str,
+    entries: list[dict[str, object]],
+    now: datetime,
+) -> bytes:
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">\n'
+        f"<title>{escape(title)}</title>\n<id>https://{host}/{_slug(section)}</id>\n"
+        f'<link rel="alternate" href="https://{host}/"/>\n'
+        f'<link rel="self" href="https://{host}/{_slug(section)}/atom"/>\n'
+        f"<updated>{now.isoformat()}</updated>\n"
+    ]
     for e in entries:
         published = e["published"]
         out.append("<entry>\n")
@@ -261,7 +313,9 @@ def _atom(rng: random.Random, title: str, host: str, section: str,
 # --------------------------------------------------------------------- server
 
 
-def _serve(feeds: dict[str, tuple[bytes, str]], ready: multiprocessing.connection.Connection) -> None:
+def _serve(
+    feeds: dict[str, tuple[bytes, str]], ready: multiprocessing.connection.Connection
+) -> None:
     """The feed server process: each path's bytes, ETag and Last-Modified; 304 on a match."""
     from aiohttp import web
 
@@ -276,8 +330,7 @@ def _serve(feeds: dict[str, tuple[bytes, str]], ready: multiprocessing.connectio
         if found is None:
             return web.Response(status=404, text="not found")
         body, content_type, etag = found
-        validators = {"ETag": etag, "Last-Modified": last_modified,
-                      "Cache-Control": "max-age=300"}
+        validators = {"ETag": etag, "Last-Modified": last_modified, "Cache-Control": "max-age=300"}
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers=validators)
         return web.Response(body=body, headers={"Content-Type": content_type, **validators})
@@ -302,8 +355,9 @@ class FeedServerProcess:
         context = multiprocessing.get_context("spawn")
         receive, send = context.Pipe(duplex=False)
         table = {feed.path: (feed.body, feed.content_type) for feed in feeds}
-        self._process = context.Process(target=_serve, args=(table, send), daemon=True,
-                                        name="bench-feedserver")
+        self._process = context.Process(
+            target=_serve, args=(table, send), daemon=True, name="bench-feedserver"
+        )
         self._process.start()
         if not receive.poll(60):
             raise RuntimeError("the feed server did not start")
@@ -342,8 +396,12 @@ def time_parse_feed(feeds: list[GeneratedFeed]) -> tuple[float, int]:
     entries = 0
     started = time.perf_counter()
     for feed in feeds:
-        parsed = parse_feed(feed.body, url=f"https://{feed.host}{feed.path}",
-                            headers={"Content-Type": feed.content_type}, now=NOW)
+        parsed = parse_feed(
+            feed.body,
+            url=f"https://{feed.host}{feed.path}",
+            headers={"Content-Type": feed.content_type},
+            now=NOW,
+        )
         entries += len(parsed.entries)
     return time.perf_counter() - started, entries
 
@@ -369,8 +427,11 @@ class PassFigures:
     """CPU seconds spent in the pass by the ingesting process, the parse workers, the server."""
 
 
-async def run_passes(server: FeedServerProcess, feeds: list[GeneratedFeed], directory: Path,
-                     ) -> tuple[PassFigures, list[PassFigures], list[float]]:
+async def run_passes(
+    server: FeedServerProcess,
+    feeds: list[GeneratedFeed],
+    directory: Path,
+) -> tuple[PassFigures, list[PassFigures], list[float]]:
     """A fresh store, the feeds added, then one cold and WARM_PASSES warm ingest passes."""
     from bot.config import Settings
     from bot.ingest import ingest_all
@@ -385,25 +446,37 @@ async def run_passes(server: FeedServerProcess, feeds: list[GeneratedFeed], dire
     await database.upgrade()
     async with database.session() as session:
         for feed in feeds:
-            await add_source(session, server.url(feed), now=NOW, allow_private=True,
-                             interval_seconds=settings.feed_poll_interval)
+            await add_source(
+                session,
+                server.url(feed),
+                now=NOW,
+                allow_private=True,
+                interval_seconds=settings.feed_poll_interval,
+            )
 
     executor = make_parse_executor(min(2, os.cpu_count() or 1))
     worker_rss: list[float] = []
     fetcher = SafeFetcher(
-        timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes,
-        concurrency=settings.fetch_concurrency, per_host=settings.fetch_per_host,
-        allow_private=settings.fetch_allow_private, resolver=loopback_resolver,
+        timeout=settings.fetch_timeout,
+        max_bytes=settings.fetch_max_bytes,
+        concurrency=settings.fetch_concurrency,
+        per_host=settings.fetch_per_host,
+        allow_private=settings.fetch_allow_private,
+        resolver=loopback_resolver,
     )
     try:
         # The bot's pool is long-lived: start its workers before the clock does.
-        await asyncio.gather(*(
-            parse_feed_async(feeds[i].body, url="https://warm.up/", now=NOW, executor=executor)
-            for i in range(4)
-        ))
-        processes = {"ingesting process": [os.getpid()],
-                     "parse workers": list(getattr(executor, "_processes", {}) or []),
-                     "feed server": [server.pid]}
+        await asyncio.gather(
+            *(
+                parse_feed_async(feeds[i].body, url="https://warm.up/", now=NOW, executor=executor)
+                for i in range(4)
+            )
+        )
+        processes = {
+            "ingesting process": [os.getpid()],
+            "parse workers": list(getattr(executor, "_processes", {}) or []),
+            "feed server": [server.pid],
+        }
 
         def cpu() -> dict[str, float]:
             return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in processes.items()}
@@ -454,10 +527,12 @@ def main() -> int:
     total_bytes = sum(len(f.body) for f in feeds)
     total_items = sum(f.items for f in feeds)
     atom = sum(1 for f in feeds if f.kind == "atom")
-    print(f"data: {len(feeds)} feeds ({len(feeds) - atom} RSS 2.0, {atom} Atom) x {ITEMS} items "
-          f"= {total_items:,} items, {total_bytes / 1e6:.1f} MB ({total_bytes / total_items:,.0f} B/item), "
-          f"{len(vocabulary.titles):,} real headlines and {len(vocabulary.sentences):,} real sentences "
-          f"as vocabulary, seed {SEED}; generated in {time.perf_counter() - started:.1f} s")
+    print(
+        f"data: {len(feeds)} feeds ({len(feeds) - atom} RSS 2.0, {atom} Atom) x {ITEMS} items "
+        f"= {total_items:,} items, {total_bytes / 1e6:.1f} MB ({total_bytes / total_items:,.0f} B/item), "
+        f"{len(vocabulary.titles):,} real headlines and {len(vocabulary.sentences):,} real sentences "
+        f"as vocabulary, seed {SEED}; generated in {time.perf_counter() - started:.1f} s"
+    )
     server = FeedServerProcess(feeds)
     try:
         gc.collect()
@@ -480,46 +555,97 @@ def main() -> int:
     cold_ok = cold.failed == 0 and cold.new == total_items
 
     rows = [
-        ["yardstick: feedparser.parse(BytesIO), 1 process", f"{yard_s:.2f} s", f"{yard_rate:,.0f} items/s",
-         "1.00x", "", ""],
-        ["our parse_feed (feedparser + normalise), 1 process", f"{ours_s:.2f} s",
-         f"{ours_rate:,.0f} items/s", f"{ours_rate / yard_rate:.2f}x", "", ""],
-        [f"cold ingest_all ({cold.new:,} new, {cold.failed} failed)", f"{cold.seconds:.2f} s",
-         f"{cold_rate:,.0f} items/s", f"{ratio:.2f}x", f">= {TARGET_COLD_RATIO}x",
-         verdict(ratio, TARGET_COLD_RATIO, higher_is_better=True)],
-        [f"warm ingest_all, all 304 (median of {WARM_PASSES})",
-         " / ".join(f"{w.seconds:.2f}" for w in warm) + " s",
-         f"{warm_rate:,.0f} sources/s", "", f">= {TARGET_WARM_SOURCES_PER_S:,.0f}/s",
-         verdict(warm_rate, TARGET_WARM_SOURCES_PER_S, higher_is_better=True)],
-        ["peak RSS, ingesting process", "", f"{rss:.0f} MB", "", f"<= {TARGET_PEAK_RSS_MB:.0f} MB",
-         verdict(rss, TARGET_PEAK_RSS_MB, higher_is_better=False)],
+        [
+            "yardstick: feedparser.parse(BytesIO), 1 process",
+            f"{yard_s:.2f} s",
+            f"{yard_rate:,.0f} items/s",
+            "1.00x",
+            "",
+            "",
+        ],
+        [
+            "our parse_feed (feedparser + normalise), 1 process",
+            f"{ours_s:.2f} s",
+            f"{ours_rate:,.0f} items/s",
+            f"{ours_rate / yard_rate:.2f}x",
+            "",
+            "",
+        ],
+        [
+            f"cold ingest_all ({cold.new:,} new, {cold.failed} failed)",
+            f"{cold.seconds:.2f} s",
+            f"{cold_rate:,.0f} items/s",
+            f"{ratio:.2f}x",
+            f">= {TARGET_COLD_RATIO}x",
+            verdict(ratio, TARGET_COLD_RATIO, higher_is_better=True),
+        ],
+        [
+            f"warm ingest_all, all 304 (median of {WARM_PASSES})",
+            " / ".join(f"{w.seconds:.2f}" for w in warm) + " s",
+            f"{warm_rate:,.0f} sources/s",
+            "",
+            f">= {TARGET_WARM_SOURCES_PER_S:,.0f}/s",
+            verdict(warm_rate, TARGET_WARM_SOURCES_PER_S, higher_is_better=True),
+        ],
+        [
+            "peak RSS, ingesting process",
+            "",
+            f"{rss:.0f} MB",
+            "",
+            f"<= {TARGET_PEAK_RSS_MB:.0f} MB",
+            verdict(rss, TARGET_PEAK_RSS_MB, higher_is_better=False),
+        ],
     ]
     if worker_rss:
-        rows.append([f"peak RSS, each of {len(worker_rss)} parse workers", "",
-                     " / ".join(f"{r:.0f}" for r in worker_rss) + " MB", "", "", ""])
-    print_table("Feed ingestion (500 feeds x 50 items, loopback, SQLite)",
-                ["figure", "time", "rate", "vs yardstick", "target", "verdict"], rows)
+        rows.append(
+            [
+                f"peak RSS, each of {len(worker_rss)} parse workers",
+                "",
+                " / ".join(f"{r:.0f}" for r in worker_rss) + " MB",
+                "",
+                "",
+                "",
+            ]
+        )
+    print_table(
+        "Feed ingestion (500 feeds x 50 items, loopback, SQLite)",
+        ["figure", "time", "rate", "vs yardstick", "target", "verdict"],
+        rows,
+    )
     median_warm = sorted(warm, key=lambda w: w.seconds)[len(warm) // 2]
     cpu_rows = []
-    for label, figures, per, unit in (("cold pass", cold, cold.new, "item"),
-                                      ("warm pass (median)", median_warm, median_warm.sources, "source")):
+    for label, figures, per, unit in (
+        ("cold pass", cold, cold.new, "item"),
+        ("warm pass (median)", median_warm, median_warm.sources, "source"),
+    ):
         assert figures.cpu is not None
         total = sum(figures.cpu.values())
-        cpu_rows.append([label, f"{figures.seconds:.2f} s", f"{total / figures.seconds:.2f}"]
-                        + [f"{spent:.2f} s ({spent / per * 1e6:,.0f} us/{unit})"
-                           for spent in figures.cpu.values()])
-    print_table(f"Where the CPU went ({os.cpu_count()} cores; load average before the run "
-                f"{LOAD_BEFORE})",
-                ["pass", "wall", "cores busy", *cold.cpu], cpu_rows)
+        cpu_rows.append(
+            [label, f"{figures.seconds:.2f} s", f"{total / figures.seconds:.2f}"]
+            + [
+                f"{spent:.2f} s ({spent / per * 1e6:,.0f} us/{unit})"
+                for spent in figures.cpu.values()
+            ]
+        )
+    print_table(
+        f"Where the CPU went ({os.cpu_count()} cores; load average before the run {LOAD_BEFORE})",
+        ["pass", "wall", "cores busy", *cold.cpu],
+        cpu_rows,
+    )
     if not (cold_ok and warm_ok):
-        print(f"\nWARNING: cold pass stored {cold.new}/{total_items} items with {cold.failed} failures; "
-              f"warm passes answered 304 for {[w.not_modified for w in warm]} of {FEEDS}")
-    summary_line("ingest", {
-        "yardstick feedparser": f"{yard_rate:,.0f} items/s",
-        "cold": f"{cold_rate:,.0f} items/s ({ratio:.2f}x, target >= {TARGET_COLD_RATIO}x)",
-        "warm": f"{warm_rate:,.0f} sources/s (target >= {TARGET_WARM_SOURCES_PER_S:,.0f})",
-        "peak RSS": f"{rss:.0f} MB (target <= {TARGET_PEAK_RSS_MB:.0f})",
-    })
+        print(
+            f"\nWARNING: cold pass stored {cold.new}/{total_items} items with {cold.failed} failures; "
+            f"warm passes answered 304 for {[w.not_modified for w in warm]} of {FEEDS}"
+        )
+    summary_line(
+        "ingest",
+        {
+            "yardstick feedparser": f"{yard_rate:,.0f} items/s",
+            "cold": f"{cold_rate:,.0f} items/s ({ratio:.2f}x, target >= {TARGET_COLD_RATIO}x)",
+            "warm": f"{warm_rate:,.0f} sources/s (target >= {TARGET_WARM_SOURCES_PER_S:,.0f})",
+            "peak RSS": f"{rss:.0f} MB (target <= {TARGET_PEAK_RSS_MB:.0f})",
+        },
+    )
     return 0 if cold_ok and warm_ok else 1
 
 

@@ -47,9 +47,20 @@ CHATS = 100_000
 DUE_CHATS = 2_000
 FEED_ITEMS = 20
 NEW_PER_FEED = 2
-_ZONES = ["UTC", "Europe/London", "Europe/Berlin", "Europe/Moscow", "America/New_York",
-          "America/Chicago", "America/Los_Angeles", "America/Sao_Paulo", "Asia/Kolkata",
-          "Asia/Tokyo", "Asia/Singapore", "Australia/Sydney"]
+_ZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Australia/Sydney",
+]
 _TIMES = ["07:00", "08:00", "08:00,18:00", "09:30", "12:00", "07:30,19:30", "18:00"]
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -85,12 +96,25 @@ def _add_chats(connection: sqlite3.Connection, topics: list[str]) -> None:
         else:
             next_at = None
         last_at = now - timedelta(hours=24) if subscribed else None
-        chats.append((chat_id, "supergroup" if group else "private",
-                      f"Group {index}" if group else f"Reader {index}", None, rng.choice(_ZONES),
-                      rng.choice(_TIMES), rng.choice([5, 10, 10, 10, 15]), 0, 0, int(subscribed),
-                      int(active), _stamp(next_at) if next_at else None,
-                      _stamp(last_at) if last_at else None, _stamp(now - timedelta(days=20)),
-                      _stamp(now - timedelta(days=1))))
+        chats.append(
+            (
+                chat_id,
+                "supergroup" if group else "private",
+                f"Group {index}" if group else f"Reader {index}",
+                None,
+                rng.choice(_ZONES),
+                rng.choice(_TIMES),
+                rng.choice([5, 10, 10, 10, 15]),
+                0,
+                0,
+                int(subscribed),
+                int(active),
+                _stamp(next_at) if next_at else None,
+                _stamp(last_at) if last_at else None,
+                _stamp(now - timedelta(days=20)),
+                _stamp(now - timedelta(days=1)),
+            )
+        )
         if rng.random() < 0.1:
             for phrase in rng.sample(topics, rng.randint(1, 2)):
                 chat_topics.append((chat_id, "follow", phrase))
@@ -99,9 +123,12 @@ def _add_chats(connection: sqlite3.Connection, topics: list[str]) -> None:
     connection.executemany(
         "INSERT INTO chats (id, kind, title, thread_id, timezone, digest_times, digest_size, "
         "only_followed, notify_empty, subscribed, active, next_digest_at, last_digest_at, "
-        "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", chats)
+        "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        chats,
+    )
     connection.executemany(
-        "INSERT OR IGNORE INTO chat_topics (chat_id, kind, phrase) VALUES (?,?,?)", chat_topics)
+        "INSERT OR IGNORE INTO chat_topics (chat_id, kind, phrase) VALUES (?,?,?)", chat_topics
+    )
 
 
 def _feeds(connection: sqlite3.Connection) -> dict[int, bytes]:
@@ -114,7 +141,8 @@ def _feeds(connection: sqlite3.Connection) -> dict[int, bytes]:
         " SELECT source_id, guid, url, title, description, published_at, ROW_NUMBER() OVER "
         " (PARTITION BY source_id ORDER BY published_at DESC, id DESC) AS rank"
         " FROM articles WHERE published_at > ?) WHERE rank <= ?",
-        (since, FEED_ITEMS + NEW_PER_FEED)).fetchall()
+        (since, FEED_ITEMS + NEW_PER_FEED),
+    ).fetchall()
     by_source: dict[int, list[tuple]] = {}
     for row in rows:
         by_source.setdefault(row[0], []).append(row)
@@ -128,8 +156,12 @@ def _feeds(connection: sqlite3.Connection) -> dict[int, bytes]:
                 url = f"{url}-live"
                 guid = url if guid else None
                 when = dataset.NOW - timedelta(minutes=3 * (position - FEED_ITEMS + 1))
-            entry = {"title": title, "link": url, "description": description,
-                     "pubDate": format_datetime(when)}
+            entry = {
+                "title": title,
+                "link": url,
+                "description": description,
+                "pubDate": format_datetime(when),
+            }
             if guid:
                 entry["guid"] = guid
             entries.append(entry)
@@ -151,16 +183,25 @@ def _world(store: str, pipe) -> None:  # type: ignore[no-untyped-def]
     for source_id, body in feeds.items():
         path = f"/feeds/{source_id}.xml"
         server.add(path, body)
-        connection.execute("UPDATE sources SET url = ?, next_fetch_at = ? WHERE id = ?",
-                           (server.url(path), _stamp(dataset.NOW - timedelta(minutes=1)), source_id))
+        connection.execute(
+            "UPDATE sources SET url = ?, next_fetch_at = ? WHERE id = ?",
+            (server.url(path), _stamp(dataset.NOW - timedelta(minutes=1)), source_id),
+        )
     connection.execute("UPDATE sources SET active = 0 WHERE url NOT LIKE 'http://127.0.0.1:%'")
     topics = [q["text"] for q in dataset.query_mix() if q["kind"] == "common"][:8]
     _add_chats(connection, topics)
     connection.execute("COMMIT")
     connection.close()
     fake = FakeBotAPI().start()
-    pipe.send({"token": fake.token, "base_url": fake.base_url, "feeds": len(feeds),
-               "feed_bytes": sum(map(len, feeds.values())), "seconds": time.monotonic() - started})
+    pipe.send(
+        {
+            "token": fake.token,
+            "base_url": fake.base_url,
+            "feeds": len(feeds),
+            "feed_bytes": sum(map(len, feeds.values())),
+            "seconds": time.monotonic() - started,
+        }
+    )
     while True:
         command = pipe.recv()
         if command == "count":
@@ -198,8 +239,16 @@ async def _run_bot(settings, pipe) -> tuple[list[list[object]], dict[str, object
     workers = None
 
     def stage(name: str, seconds: float, what: str) -> None:
-        rows.append([name, current_rss_mb(), peak_rss_mb(),
-                     _children_rss_mb(workers) if workers else 0.0, f"{seconds:.1f}", what])
+        rows.append(
+            [
+                name,
+                current_rss_mb(),
+                peak_rss_mb(),
+                _children_rss_mb(workers) if workers else 0.0,
+                f"{seconds:.1f}",
+                what,
+            ]
+        )
 
     stage("imported", 0.0, "Python, PTB, SQLAlchemy, the bot's modules")
     started = time.monotonic()
@@ -216,8 +265,13 @@ async def _run_bot(settings, pipe) -> tuple[list[list[object]], dict[str, object
         started = time.monotonic()
         passes = fetched = new = 0
         while True:
-            report = await ingest_due(services.database, services.fetcher, settings,
-                                      now=dataset.NOW, executor=services.parse_executor)
+            report = await ingest_due(
+                services.database,
+                services.fetcher,
+                settings,
+                now=dataset.NOW,
+                executor=services.parse_executor,
+            )
             if not report.sources:
                 break
             passes += 1
@@ -225,16 +279,27 @@ async def _run_bot(settings, pipe) -> tuple[list[list[object]], dict[str, object
             new += report.new
             facts["ingest failed"] = facts.get("ingest failed", 0) + len(report.failed)  # type: ignore[operator]
         facts.update(passes=passes, fetched=fetched, new=new)
-        stage("after ingest", time.monotonic() - started,
-              f"{passes} poll passes: {fetched:,} feeds, {new:,} new items")
+        stage(
+            "after ingest",
+            time.monotonic() - started,
+            f"{passes} poll passes: {fetched:,} feeds, {new:,} new items",
+        )
         started = time.monotonic()
         dispatched = await dispatch_digests(application)
         pipe.send("count")
         sent_calls, _ = pipe.recv()
-        facts.update(sent=dispatched.sent, empty=dispatched.empty, messages=sent_calls,
-                     undeliverable=dispatched.undeliverable, retry=dispatched.retry)
-        stage("after fan-out", time.monotonic() - started,
-              f"{dispatched.sent:,} digests sent ({sent_calls:,} messages), {dispatched.empty} empty")
+        facts.update(
+            sent=dispatched.sent,
+            empty=dispatched.empty,
+            messages=sent_calls,
+            undeliverable=dispatched.undeliverable,
+            retry=dispatched.retry,
+        )
+        stage(
+            "after fan-out",
+            time.monotonic() - started,
+            f"{dispatched.sent:,} digests sent ({sent_calls:,} messages), {dispatched.empty} empty",
+        )
     finally:
         if application.updater.running:
             await application.updater.stop()
@@ -266,18 +331,25 @@ def main() -> int:
     world.start()
     try:
         ready = ours.recv()
-        print(f"store: {dataset.ARTICLES:,} articles ({'built in %.0f s, ' % built if built else ''}"
-              f"copied in {copied:.0f} s); {CHATS:,} chats ({DUE_CHATS:,} due) and "
-              f"{ready['feeds']:,} feeds ({ready['feed_bytes'] / ready['feeds'] / 1024:.0f} KB each) "
-              f"prepared in {ready['seconds']:.0f} s by the helper process", flush=True)
+        print(
+            f"store: {dataset.ARTICLES:,} articles ({'built in %.0f s, ' % built if built else ''}"
+            f"copied in {copied:.0f} s); {CHATS:,} chats ({DUE_CHATS:,} due) and "
+            f"{ready['feeds']:,} feeds ({ready['feed_bytes'] / ready['feeds'] / 1024:.0f} KB each) "
+            f"prepared in {ready['seconds']:.0f} s by the helper process",
+            flush=True,
+        )
         from bot.config import Settings
 
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             database_url=f"sqlite+aiosqlite:///{store}",
-            telegram_bot_token=ready["token"], telegram_api_base_url=ready["base_url"],
-            telegram_rate_limit=0, fetch_allow_private=True, fetch_per_host=16,
-            sources_opml=str(empty_opml), log_level="WARNING",
+            telegram_bot_token=ready["token"],
+            telegram_api_base_url=ready["base_url"],
+            telegram_rate_limit=0,
+            fetch_allow_private=True,
+            fetch_per_host=16,
+            sources_opml=str(empty_opml),
+            log_level="WARNING",
         )
         rows, facts = asyncio.run(_run_bot(settings, ours))
         ours.send("stop")
@@ -294,22 +366,36 @@ def main() -> int:
     print_table(
         f"Bot process memory: {dataset.ARTICLES:,} articles, {CHATS:,} chats, {dataset.SOURCES:,} sources "
         "(MB; parse workers are separate processes)",
-        ["stage", "RSS", "peak so far", "parse workers", "seconds", "what happened"], rows)
-    print_table("Peak", ["figure", "measured MB", "target MB", "verdict"],
-                [["peak RSS of the bot process", peak, f"<= {TARGET_PEAK_RSS_MB:g}",
-                  verdict(peak, TARGET_PEAK_RSS_MB, higher_is_better=False)]])
+        ["stage", "RSS", "peak so far", "parse workers", "seconds", "what happened"],
+        rows,
+    )
+    print_table(
+        "Peak",
+        ["figure", "measured MB", "target MB", "verdict"],
+        [
+            [
+                "peak RSS of the bot process",
+                peak,
+                f"<= {TARGET_PEAK_RSS_MB:g}",
+                verdict(peak, TARGET_PEAK_RSS_MB, higher_is_better=False),
+            ]
+        ],
+    )
     by_stage = {row[0]: row for row in rows}
-    summary_line("memory", {
-        "peak RSS": f"{peak:.0f} MB (target <= {TARGET_PEAK_RSS_MB:g}, "
-                    f"{verdict(peak, TARGET_PEAK_RSS_MB, higher_is_better=False)})",
-        "started": f"{by_stage['started'][1]:.0f} MB",
-        "after ingest": f"{by_stage['after ingest'][1]:.0f} MB",
-        "after fan-out": f"{by_stage['after fan-out'][1]:.0f} MB",
-        "parse workers": f"{by_stage['after fan-out'][3]:.0f} MB",
-        "ingest": f"{facts['fetched']:,} feeds/{facts['new']:,} new",
-        "fan-out": f"{facts['sent']:,} digests",
-        "bench total": f"{time.monotonic() - total_started:.0f} s",
-    })
+    summary_line(
+        "memory",
+        {
+            "peak RSS": f"{peak:.0f} MB (target <= {TARGET_PEAK_RSS_MB:g}, "
+            f"{verdict(peak, TARGET_PEAK_RSS_MB, higher_is_better=False)})",
+            "started": f"{by_stage['started'][1]:.0f} MB",
+            "after ingest": f"{by_stage['after ingest'][1]:.0f} MB",
+            "after fan-out": f"{by_stage['after fan-out'][1]:.0f} MB",
+            "parse workers": f"{by_stage['after fan-out'][3]:.0f} MB",
+            "ingest": f"{facts['fetched']:,} feeds/{facts['new']:,} new",
+            "fan-out": f"{facts['sent']:,} digests",
+            "bench total": f"{time.monotonic() - total_started:.0f} s",
+        },
+    )
     return 0
 
 

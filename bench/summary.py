@@ -58,7 +58,9 @@ def load_bodies() -> tuple[list[tuple[str, str, str]], list[float]]:
     for path in sorted(glob.glob(str(CORPUS / "feeds" / "news" / "*.xml"))):
         parsed = feedparser.parse(io.BytesIO(open(path, "rb").read()))
         for entry in parsed.entries:
-            parts = [entry.get("summary", "")] + [c.get("value", "") for c in entry.get("content", [])]
+            parts = [entry.get("summary", "")] + [
+                c.get("value", "") for c in entry.get("content", [])
+            ]
             html = max(parts, key=len)
             text = "\n".join(p for p in (clean_text(b) for b in _BLOCK_END.split(html)) if p)
             if len(text) >= MIN_FEED_BODY:
@@ -89,15 +91,22 @@ def main() -> int:
     if not bodies:
         print("no article bodies found (the shared corpus is missing)")
         return 1
-    kinds = {kind: sum(1 for k, _, _ in bodies if k == kind) for kind in ("cnndm", "page", "feed", "seed")}
+    kinds = {
+        kind: sum(1 for k, _, _ in bodies if k == kind)
+        for kind in ("cnndm", "page", "feed", "seed")
+    }
     chars = sorted(len(text) for _, _, text in bodies)
-    print(f"data: {len(bodies)} real article bodies ({kinds['cnndm']} CNN/DM, {kinds['page']} extracted "
-          f"pages, {kinds['feed']} full-content feed items, {kinds['seed']} seed), "
-          f"{chars[len(chars) // 2]:,} characters median, {chars[-1]:,} max; fastest of {REPEATS} runs each")
+    print(
+        f"data: {len(bodies)} real article bodies ({kinds['cnndm']} CNN/DM, {kinds['page']} extracted "
+        f"pages, {kinds['feed']} full-content feed items, {kinds['seed']} seed), "
+        f"{chars[len(chars) // 2]:,} characters median, {chars[-1]:,} max; fastest of {REPEATS} runs each"
+    )
 
     systems = [
-        ("summarize() (defaults: up to 5 sentences, 600 chars)",
-         lambda title, text: summarize(text, title=title or None)),
+        (
+            "summarize() (defaults: up to 5 sentences, 600 chars)",
+            lambda title, text: summarize(text, title=title or None),
+        ),
         ("yardstick: Lead-3 (split_sentences + first three)", lead3),
         ("yardstick: split_sentences alone", lambda title, text: split_sentences(text)),
     ]
@@ -108,22 +117,32 @@ def main() -> int:
     for name, values in timings.items():
         p50, p95, p99 = p50_p95_p99(values)
         rows.append([name, p50, p95, p99, max(values), sum(values) / len(values)])
-    print_table("Summarizer speed per article (ms)", ["system", "p50", "p95", "p99", "max", "mean"],
-                [[r[0]] + [f"{v:.3f}" for v in r[1:]] for r in rows])
+    print_table(
+        "Summarizer speed per article (ms)",
+        ["system", "p50", "p95", "p99", "max", "mean"],
+        [[r[0]] + [f"{v:.3f}" for v in r[1:]] for r in rows],
+    )
     ratios = sorted(o / y for o, y in zip(ours, lead))
-    print(f"\nsummarize / Lead-3 per article: median {ratios[len(ratios) // 2]:.2f}x, "
-          f"p99 {ratios[min(len(ratios) - 1, int(0.99 * len(ratios)))]:.2f}x; "
-          f"over the whole set {sum(ours) / sum(lead):.2f}x")
+    print(
+        f"\nsummarize / Lead-3 per article: median {ratios[len(ratios) // 2]:.2f}x, "
+        f"p99 {ratios[min(len(ratios) - 1, int(0.99 * len(ratios)))]:.2f}x; "
+        f"over the whole set {sum(ours) / sum(lead):.2f}x"
+    )
     e50, _, e99 = p50_p95_p99(extraction_ms)
-    print(f"for information, extract_article on the {len(extraction_ms)} pages: p50 {e50:.1f} ms, "
-          f"p99 {e99:.1f} ms (one run each, after one warm-up)")
+    print(
+        f"for information, extract_article on the {len(extraction_ms)} pages: p50 {e50:.1f} ms, "
+        f"p99 {e99:.1f} ms (one run each, after one warm-up)"
+    )
     o50, _, o99 = p50_p95_p99(ours)
     l50, _, l99 = p50_p95_p99(lead)
-    summary_line("summary", {
-        "summarize": f"p50 {o50:.2f} ms, p99 {o99:.2f} ms per article over {len(bodies)}",
-        "Lead-3 yardstick": f"p50 {l50:.2f} ms, p99 {l99:.2f} ms",
-        "ratio": f"{o50 / l50:.1f}x at p50, {o99 / l99:.1f}x at p99, {sum(ours) / sum(lead):.1f}x in total",
-    })
+    summary_line(
+        "summary",
+        {
+            "summarize": f"p50 {o50:.2f} ms, p99 {o99:.2f} ms per article over {len(bodies)}",
+            "Lead-3 yardstick": f"p50 {l50:.2f} ms, p99 {l99:.2f} ms",
+            "ratio": f"{o50 / l50:.1f}x at p50, {o99 / l99:.1f}x at p99, {sum(ours) / sum(lead):.1f}x in total",
+        },
+    )
     return 0
 
 

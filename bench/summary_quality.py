@@ -161,7 +161,9 @@ def extraction_table(pages: Path) -> list[ExtractionRow]:
                 absent += _normalise(snippet) not in text
         table.append(
             ExtractionRow(
-                name, 100 * found / expected, 100 * absent / unwanted,
+                name,
+                100 * found / expected,
+                100 * absent / unwanted,
                 1000 * statistics.median(times),
             )
         )

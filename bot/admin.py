@@ -13,6 +13,7 @@ from bot.store.meta import heartbeats
 from bot.store.models import Source
 from bot.store.sources import SourceExists, add_source, reactivate, remove_source, source_statuses
 
+
 @dataclass(frozen=True)
 class AdminReport:
     """The figures /stats shows."""
@@ -28,14 +29,21 @@ class AdminReport:
     errors: list[tuple[int, str, str]]
 
 
-async def add_feed(database: Database, url: str, *, now: datetime, added_by: int | None,
-                   interval_seconds: int) -> tuple[Source, bool]:
+async def add_feed(
+    database: Database, url: str, *, now: datetime, added_by: int | None, interval_seconds: int
+) -> tuple[Source, bool]:
     """Add a feed an admin trusts (it may be on a private address), or switch a known one
     back on; return it and whether it is new. SourceExists if it is known and running."""
     async with database.session() as session:
         try:
-            return await add_source(session, url, now=now, added_by=added_by, allow_private=True,
-                                    interval_seconds=interval_seconds), True
+            return await add_source(
+                session,
+                url,
+                now=now,
+                added_by=added_by,
+                allow_private=True,
+                interval_seconds=interval_seconds,
+            ), True
         except SourceExists as exc:
             if exc.source.active:
                 raise
@@ -59,9 +67,15 @@ async def admin_report(database: Database, *, now: datetime) -> AdminReport:
         beats = await heartbeats(session)
     failing = [s for s in statuses if s.error_count and s.active]
     return AdminReport(
-        chats=counts.chats, subscribers=counts.subscribers, inactive=counts.inactive,
-        sources=len(statuses), failing=len(failing),
-        disabled=sum(1 for s in statuses if not s.active), articles=articles,
+        chats=counts.chats,
+        subscribers=counts.subscribers,
+        inactive=counts.inactive,
+        sources=len(statuses),
+        failing=len(failing),
+        disabled=sum(1 for s in statuses if not s.active),
+        articles=articles,
         heartbeats=[(name, age_text(when, now)) for name, when in sorted(beats.items())],
-        errors=[(s.id, s.title or s.url, s.last_error or "") for s in statuses if s.last_error][:10],
+        errors=[(s.id, s.title or s.url, s.last_error or "") for s in statuses if s.last_error][
+            :10
+        ],
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import secrets
 import os
+import secrets
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -32,7 +32,10 @@ def file_base_url(base_url: str) -> str:
 
 
 def build_application(
-    settings: Settings, *, clock: Clock | None = None, database: Database | None = None,
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    database: Database | None = None,
     jobs: bool = True,
 ) -> Application:  # type: ignore[type-arg]
     """A ready-to-start application: handlers, jobs, rate limiter and HTML defaults."""
@@ -41,8 +44,11 @@ def build_application(
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(file_base_url(settings.telegram_api_base_url))
-        .defaults(Defaults(parse_mode=ParseMode.HTML,
-                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+        )
         .rate_limiter(ChatFairRateLimiter(overall_per_second=settings.telegram_rate_limit))
         .concurrent_updates(8)
         .post_init(_post_init)
@@ -69,7 +75,9 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     services.abstractive = make_abstractive(settings)
     # Two workers keep a huge feed from stalling the bot; on one core threads must do.
     services.parse_executor = make_parse_executor(min(2, os.cpu_count() or 1))
-    await application.bot.set_my_commands([BotCommand(name, about[:256]) for name, about in COMMANDS])
+    await application.bot.set_my_commands(
+        [BotCommand(name, about[:256]) for name, about in COMMANDS]
+    )
     log.info("newsbot started as @%s", application.bot.username)
 
 

@@ -47,14 +47,13 @@ def seed_items(document: SeedDocument, *, now: datetime) -> list[NewArticle]:
     if document.article is not None:
         article = document.article
         items.append(
-            NewArticle(title=article.title, description=article.lead, body=article.body,
-                       published_at=now)
+            NewArticle(
+                title=article.title, description=article.lead, body=article.body, published_at=now
+            )
         )
     for headline in document.headlines:
         items.append(NewArticle(title=headline, published_at=now))
-    return [
-        replace(item, published_at=now - timedelta(seconds=i)) for i, item in enumerate(items)
-    ]
+    return [replace(item, published_at=now - timedelta(seconds=i)) for i, item in enumerate(items)]
 
 
 async def load_seeds(database: Database, paths: Sequence[Path], *, now: datetime) -> SeedReport:
@@ -71,15 +70,25 @@ async def load_seeds(database: Database, paths: Sequence[Path], *, now: datetime
 
 
 async def import_feeds(
-    session: AsyncSession, feeds: Sequence[OutlineFeed], *, now: datetime, interval_seconds: int,
+    session: AsyncSession,
+    feeds: Sequence[OutlineFeed],
+    *,
+    now: datetime,
+    interval_seconds: int,
     added_by: int | None = None,
 ) -> tuple[int, int]:
     """Add feeds not yet known; return (added, already known)."""
     added = known = 0
     for feed in feeds:
         try:
-            await add_source(session, feed.url, now=now, title=feed.title,
-                             interval_seconds=interval_seconds, added_by=added_by)
+            await add_source(
+                session,
+                feed.url,
+                now=now,
+                title=feed.title,
+                interval_seconds=interval_seconds,
+                added_by=added_by,
+            )
             added += 1
         except SourceExists:
             known += 1
@@ -105,7 +114,8 @@ async def prepare_store(database: Database, settings: Settings, *, now: datetime
         except (OSError, OPMLError) as exc:
             log.error("Default source list %s not imported: %s", path, exc)
             return
-        added, _ = await import_feeds(session, feeds, now=now,
-                                      interval_seconds=settings.feed_poll_interval)
+        added, _ = await import_feeds(
+            session, feeds, now=now, interval_seconds=settings.feed_poll_interval
+        )
         await set_meta(session, OPML_IMPORTED, str(path), now=now)
         log.info("Imported %d default sources from %s", added, path)

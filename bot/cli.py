@@ -10,26 +10,26 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from bot.admin import add_feed
+from bot.bootstrap import import_feeds, load_seeds, open_database, prepare_store
 from bot.clock import SystemClock
-from bot.logs import configure_logging
 from bot.config import Settings, SettingsError, load_settings
-from bot.ingest import IngestReport, SourceReport, ingest_all
 from bot.digest import build_digest
-from bot.schedule import zone_info
-from bot.services import make_abstractive, make_fetcher
-from bot.store.chats import get_chat
-from bot.store.digests import preview_digest
-from bot.summaries import article_summary
-from bot.trends import current_trends
+from bot.ingest import IngestReport, SourceReport, ingest_all
+from bot.logs import configure_logging
 from bot.news.opml import OPMLError, OutlineFeed, parse_opml, render_opml
 from bot.news.query import parse_query
 from bot.news.seeds import SeedError, seed_files
-from bot.bootstrap import import_feeds, load_seeds, open_database, prepare_store
 from bot.render import age_text, local_time_text, more_sources_text
+from bot.schedule import zone_info
+from bot.services import make_abstractive, make_fetcher
 from bot.store.articles import Headline, get_article, latest_articles, search_articles
+from bot.store.chats import get_chat
 from bot.store.db import Database
-from bot.admin import add_feed
+from bot.store.digests import preview_digest
 from bot.store.sources import SourceExists, remove_source, source_statuses
+from bot.summaries import article_summary
+from bot.trends import current_trends
 
 TOKEN_HELP = (
     "newsbot: no bot token. Create a bot with @BotFather in Telegram (/newbot), then put "
@@ -50,8 +50,13 @@ def _headline_json(headline: Headline) -> dict[str, object]:
     }
 
 
-def _print_headlines(headlines: Sequence[Headline], *, as_json: bool, now: datetime,
-                     notes: dict[int, str] | None = None) -> None:
+def _print_headlines(
+    headlines: Sequence[Headline],
+    *,
+    as_json: bool,
+    now: datetime,
+    notes: dict[int, str] | None = None,
+) -> None:
     if as_json:
         print(json.dumps([_headline_json(h) for h in headlines], ensure_ascii=False, indent=2))
         return
@@ -100,8 +105,10 @@ async def cmd_topic(args: argparse.Namespace, settings: Settings) -> int:
         elif result.mode == "none":
             print(f"No headlines match {query.text!r}.", file=sys.stderr)
         elif result.mode == "any":
-            print(f"No headline has all of {query.text!r}; these have some of the words:",
-                  file=sys.stderr)
+            print(
+                f"No headline has all of {query.text!r}; these have some of the words:",
+                file=sys.stderr,
+            )
     _print_headlines(result.headlines, as_json=args.json, now=now)
     return 0
 
@@ -141,8 +148,9 @@ async def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
             return await _add_source(database, args.url.strip(), settings, now)
         async with database.session() as session:
             if args.action == "import":
-                added, known = await import_feeds(session, feeds, now=now,
-                                                  interval_seconds=settings.feed_poll_interval)
+                added, known = await import_feeds(
+                    session, feeds, now=now, interval_seconds=settings.feed_poll_interval
+                )
                 print(f"Imported {args.file}: {added} new sources, {known} already known.")
                 return 0
             if args.action == "remove":
@@ -160,14 +168,28 @@ async def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(render_opml(feeds))
         return 0
     if args.json:
-        print(json.dumps([
-            {"id": s.id, "title": s.title, "url": s.url, "source": s.title or s.url,
-             "kind": s.kind, "active": s.active, "error_count": s.error_count,
-             "last_error": s.last_error, "articles": s.articles,
-             "published_at": None,
-             "last_ok_at": s.last_ok_at.isoformat() if s.last_ok_at else None}
-            for s in statuses
-        ], ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": s.id,
+                        "title": s.title,
+                        "url": s.url,
+                        "source": s.title or s.url,
+                        "kind": s.kind,
+                        "active": s.active,
+                        "error_count": s.error_count,
+                        "last_error": s.last_error,
+                        "articles": s.articles,
+                        "published_at": None,
+                        "last_ok_at": s.last_ok_at.isoformat() if s.last_ok_at else None,
+                    }
+                    for s in statuses
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     for s in statuses:
         health = "ok" if s.error_count == 0 else f"{s.error_count} errors: {s.last_error}"
@@ -183,13 +205,17 @@ async def _add_source(database: Database, url: str, settings: Settings, now: dat
         print(f"newsbot: {url!r} is not an http(s) feed URL", file=sys.stderr)
         return 1
     try:
-        source, new = await add_feed(database, url, now=now, added_by=None,
-                                     interval_seconds=settings.feed_poll_interval)
+        source, new = await add_feed(
+            database, url, now=now, added_by=None, interval_seconds=settings.feed_poll_interval
+        )
     except SourceExists as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 1
-    print(f"Added source {source.id}: {source.url}" if new
-          else f"Source {source.id} was switched off after failing; it is back on: {source.url}")
+    print(
+        f"Added source {source.id}: {source.url}"
+        if new
+        else f"Source {source.id} was switched off after failing; it is back on: {source.url}"
+    )
     return 0
 
 
@@ -210,14 +236,18 @@ async def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     try:
         async with make_fetcher(settings) as fetcher:
             progress = _Progress(sys.stderr)
-            report = await ingest_all(database, fetcher, settings, now=SystemClock().now(),
-                                      progress=progress.step)
+            report = await ingest_all(
+                database, fetcher, settings, now=SystemClock().now(), progress=progress.step
+            )
             progress.done()
     finally:
         await database.dispose()
     if args.json:
-        print(json.dumps([_source_report_json(s) for s in report.sources], ensure_ascii=False,
-                         indent=2))
+        print(
+            json.dumps(
+                [_source_report_json(s) for s in report.sources], ensure_ascii=False, indent=2
+            )
+        )
     else:
         _print_ingest_table(report)
     return 0
@@ -235,8 +265,11 @@ class _Progress:
 
     def step(self, source: SourceReport, done: int, total: int) -> None:
         if not self.tty:
-            print(f"{done}/{total} {source.name}: {_outcome_text(source)}", file=self.stream,
-                  flush=True)
+            print(
+                f"{done}/{total} {source.name}: {_outcome_text(source)}",
+                file=self.stream,
+                flush=True,
+            )
             return
         filled = self.WIDTH * done // total
         self.stream.write(f"\r[{'#' * filled}{'-' * (self.WIDTH - filled)}] {done}/{total} sources")
@@ -274,9 +307,15 @@ def _print_ingest_table(report: IngestReport) -> None:
 
 def _source_report_json(source: SourceReport) -> dict[str, object]:
     return {
-        "id": source.id, "url": source.url, "title": source.title, "outcome": source.outcome,
-        "new": source.new, "unchanged": source.unchanged, "skipped": source.skipped,
-        "error": source.error, "turned_off": source.newly_deactivated,
+        "id": source.id,
+        "url": source.url,
+        "title": source.title,
+        "outcome": source.outcome,
+        "new": source.new,
+        "unchanged": source.unchanged,
+        "skipped": source.skipped,
+        "error": source.error,
+        "turned_off": source.newly_deactivated,
     }
 
 
@@ -290,24 +329,43 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             if args.chat is not None and chat is None:
                 print(f"newsbot: no chat {args.chat} in the store", file=sys.stderr)
                 return 1
-            snapshot = preview_digest(chat, now=now, size=settings.default_digest_size,
-                                      zone=settings.default_timezone)
+            snapshot = preview_digest(
+                chat, now=now, size=settings.default_digest_size, zone=settings.default_timezone
+            )
             content = await build_digest(session, snapshot)
     finally:
         await database.dispose()
     if args.json:
-        print(json.dumps([{**_headline_json(s.lead), "extra_sources": s.extra_sources,
-                           "followed": s.followed} for s in content.stories],
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        **_headline_json(s.lead),
+                        "extra_sources": s.extra_sources,
+                        "followed": s.followed,
+                    }
+                    for s in content.stories
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     who = f"chat {args.chat}" if args.chat is not None else "a new subscriber"
     print(f"Digest for {who} · {local_time_text(now, zone_info(snapshot.timezone))}")
     if not content.stories:
         print("No new headlines.")
         return 0
-    _print_headlines([s.lead for s in content.stories], as_json=False, now=now,
-                     notes={s.lead.id: more_sources_text(s.extra_sources) for s in content.stories
-                            if s.extra_sources})
+    _print_headlines(
+        [s.lead for s in content.stories],
+        as_json=False,
+        now=now,
+        notes={
+            s.lead.id: more_sources_text(s.extra_sources)
+            for s in content.stories
+            if s.extra_sources
+        },
+    )
     return 0
 
 
@@ -317,9 +375,13 @@ async def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
     abstractive = make_abstractive(settings)
     try:
         async with make_fetcher(settings) as fetcher:
-            summary = await article_summary(database, args.id, fetcher=fetcher,
-                                            allow_private=settings.fetch_allow_private,
-                                            abstractive=abstractive)
+            summary = await article_summary(
+                database,
+                args.id,
+                fetcher=fetcher,
+                allow_private=settings.fetch_allow_private,
+                abstractive=abstractive,
+            )
     finally:
         if abstractive is not None:
             await abstractive.aclose()
@@ -328,10 +390,21 @@ async def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
         print(f"newsbot: no article {args.id}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({"id": summary.article_id, "title": summary.title, "url": summary.url,
-                          "source": summary.source, "published_at": summary.published_at.isoformat(),
-                          "summary": summary.summary, "note": summary.note or None},
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "id": summary.article_id,
+                    "title": summary.title,
+                    "url": summary.url,
+                    "source": summary.source,
+                    "published_at": summary.published_at.isoformat(),
+                    "summary": summary.summary,
+                    "note": summary.note or None,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     print(summary.title)
     print(f"{summary.source} · {summary.published_at:%d %b %Y %H:%M} UTC")
@@ -359,10 +432,22 @@ async def cmd_article(args: argparse.Namespace, settings: Settings) -> int:
         print(f"newsbot: no article {args.id}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({"id": article.id, "title": article.title, "url": article.url,
-                          "source": source, "published_at": article.published_at.isoformat(),
-                          "description": article.description, "body": article.body,
-                          "summary": summary.summary}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "id": article.id,
+                    "title": article.title,
+                    "url": article.url,
+                    "source": source,
+                    "published_at": article.published_at.isoformat(),
+                    "description": article.description,
+                    "body": article.body,
+                    "summary": summary.summary,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     print(article.title)
     print(f"{source} · {article.published_at:%d %b %Y %H:%M} UTC · id {article.id}")
@@ -381,8 +466,13 @@ async def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await database.dispose()
     if args.json:
-        print(json.dumps([{"topic": t.label, "count": t.count, "query": t.query} for t in topics],
-                         ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                [{"topic": t.label, "count": t.count, "query": t.query} for t in topics],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     if not topics:
         print(f"Nothing trending in the last {settings.trending_window_hours} hours.")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import time
 from functools import lru_cache
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing import Annotated
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/newsbot.db"
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")

@@ -49,21 +49,25 @@ async def build_digest(session: AsyncSession, digest: ClaimedDigest) -> DigestCo
     unseen = tuple(await undelivered_headlines(session, digest.chat_id, since=digest.since))
     # Keyed by the headlines themselves (every field), not by ids alone: ids repeat
     # across stores (a second database in one process, a test's fresh store).
-    muted = frozenset().union(*[
-        await _shared(("match", m, unseen), partial(_matching, m, unseen)) for m in digest.mutes
-    ])
+    muted = frozenset().union(
+        *[await _shared(("match", m, unseen), partial(_matching, m, unseen)) for m in digest.mutes]
+    )
     kept = tuple(h for h in unseen if h.id not in muted) if muted else unseen
-    followed_ids = frozenset().union(*[
-        await _shared(("match", f, unseen), partial(_matching, f, unseen))
-        for f in digest.follows
-    ])
+    followed_ids = frozenset().union(
+        *[
+            await _shared(("match", f, unseen), partial(_matching, f, unseen))
+            for f in digest.follows
+        ]
+    )
     lines = await _shared(("lines", kept), partial(_lines, kept))
-    return _arrange(lines, followed_ids, only_followed=digest.only_followed,
-                    size=digest.digest_size)
+    return _arrange(
+        lines, followed_ids, only_followed=digest.only_followed, size=digest.digest_size
+    )
 
 
-def _arrange(lines: tuple[StoryLine, ...], followed_ids: frozenset[int], *, only_followed: bool,
-             size: int) -> DigestContent:
+def _arrange(
+    lines: tuple[StoryLine, ...], followed_ids: frozenset[int], *, only_followed: bool, size: int
+) -> DigestContent:
     stories: list[tuple[DigestStory, list[int]]] = []
     for line in lines:
         followed = any(m in followed_ids for m in line.member_ids)
@@ -123,7 +127,10 @@ def digest_message(content: DigestContent, *, due_at: datetime, now: datetime, z
     if followed:
         footer = f"<i>The first {followed} match topics you follow.</i> " + footer
     return headline_message(
-        heading, [s.lead for s in content.stories], now=now, zone=zone,
+        heading,
+        [s.lead for s in content.stories],
+        now=now,
+        zone=zone,
         extra_sources={s.lead.id: s.extra_sources for s in content.stories if s.extra_sources},
         footer=footer,
     )

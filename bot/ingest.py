@@ -79,38 +79,58 @@ class IngestReport:
 
     def summary(self) -> str:
         """One line for logs and the heartbeat."""
-        return (f"{len(self.sources)} feeds, {self.new} new items, {len(self.failed)} failed, "
-                f"{len(self.deactivated)} turned off")
+        return (
+            f"{len(self.sources)} feeds, {self.new} new items, {len(self.failed)} failed, "
+            f"{len(self.deactivated)} turned off"
+        )
 
 
 async def ingest_due(
-    database: Database, fetcher: SafeFetcher, settings: Settings, *, now: datetime,
-    executor: Executor | None = None, limit: int = DUE_LIMIT, progress: Progress | None = None,
+    database: Database,
+    fetcher: SafeFetcher,
+    settings: Settings,
+    *,
+    now: datetime,
+    executor: Executor | None = None,
+    limit: int = DUE_LIMIT,
+    progress: Progress | None = None,
 ) -> IngestReport:
     """One poll pass: the feeds due now, then the heartbeat the watchdog looks for."""
     async with database.session() as session:
         claimed = await claim_due_sources(session, now=now, limit=limit)
-    report = await _ingest(database, fetcher, settings, claimed, now=now, executor=executor,
-                           progress=progress)
+    report = await _ingest(
+        database, fetcher, settings, claimed, now=now, executor=executor, progress=progress
+    )
     async with database.session() as session:
         await record_heartbeat(session, "poll", report.summary(), now=now)
     return report
 
 
 async def ingest_all(
-    database: Database, fetcher: SafeFetcher, settings: Settings, *, now: datetime,
-    executor: Executor | None = None, progress: Progress | None = None,
+    database: Database,
+    fetcher: SafeFetcher,
+    settings: Settings,
+    *,
+    now: datetime,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
 ) -> IngestReport:
     """Fetch every active feed now, due or not (`newsbot ingest`)."""
     async with database.session() as session:
         claimed = await claim_all_feeds(session, now=now)
-    return await _ingest(database, fetcher, settings, claimed, now=now, executor=executor,
-                         progress=progress)
+    return await _ingest(
+        database, fetcher, settings, claimed, now=now, executor=executor, progress=progress
+    )
 
 
 async def _ingest(
-    database: Database, fetcher: SafeFetcher, settings: Settings,
-    claimed: Sequence[ClaimedSource], *, now: datetime, executor: Executor | None,
+    database: Database,
+    fetcher: SafeFetcher,
+    settings: Settings,
+    claimed: Sequence[ClaimedSource],
+    *,
+    now: datetime,
+    executor: Executor | None,
     progress: Progress | None,
 ) -> IngestReport:
     # SQLite has one writer at a time: queueing here beats waiting in its busy timeout.
@@ -119,8 +139,9 @@ async def _ingest(
 
     async def one(source: ClaimedSource) -> SourceReport:
         nonlocal done
-        report = await _ingest_source(fetcher, settings, source, now=now, executor=executor,
-                                      writer=writer)
+        report = await _ingest_source(
+            fetcher, settings, source, now=now, executor=executor, writer=writer
+        )
         done += 1
         if progress is not None:
             progress(report, done, len(claimed))
@@ -131,14 +152,23 @@ async def _ingest(
 
 
 async def _ingest_source(
-    fetcher: SafeFetcher, settings: Settings, source: ClaimedSource, *,
-    now: datetime, executor: Executor | None, writer: _Writer,
+    fetcher: SafeFetcher,
+    settings: Settings,
+    source: ClaimedSource,
+    *,
+    now: datetime,
+    executor: Executor | None,
+    writer: _Writer,
 ) -> SourceReport:
     """Fetch one feed and hand it to the writer; whatever goes wrong is recorded as its error."""
     try:
         result = await fetch_feed(
-            fetcher, source.url, etag=source.etag, last_modified=source.last_modified,
-            allow_private=source.allow_private or settings.fetch_allow_private, now=now,
+            fetcher,
+            source.url,
+            etag=source.etag,
+            last_modified=source.last_modified,
+            allow_private=source.allow_private or settings.fetch_allow_private,
+            now=now,
             executor=executor,
         )
     except Exception as exc:  # a bug must not stop the other feeds
@@ -163,8 +193,9 @@ class _Writer:
     that breaks the store still never takes another feed's items (or fetch state) with it.
     """
 
-    def __init__(self, database: Database, settings: Settings, *, now: datetime,
-                 workers: int) -> None:
+    def __init__(
+        self, database: Database, settings: Settings, *, now: datetime, workers: int
+    ) -> None:
         self._database = database
         self._settings = settings
         self._now = now
@@ -194,8 +225,7 @@ class _Writer:
         while True:
             batch = [await self._queue.get()]
             items = len(batch[0][1].entries)
-            while (not self._queue.empty() and len(batch) < BATCH_FEEDS
-                   and items < BATCH_ITEMS):
+            while not self._queue.empty() and len(batch) < BATCH_FEEDS and items < BATCH_ITEMS:
                 batch.append(self._queue.get_nowait())
                 items += len(batch[-1][1].entries)
             await self._write(batch)
@@ -205,20 +235,28 @@ class _Writer:
         try:
             async with self._database.session() as session:
                 for source, result, _ in batch:
-                    reports.append(await _store(session, self._settings, source, result,
-                                                now=self._now))
+                    reports.append(
+                        await _store(session, self._settings, source, result, now=self._now)
+                    )
         except Exception:
             if len(batch) > 1:
-                log.warning("Storing %d feeds together failed; storing them one by one",
-                            len(batch), exc_info=True)
+                log.warning(
+                    "Storing %d feeds together failed; storing them one by one",
+                    len(batch),
+                    exc_info=True,
+                )
             reports = [await self._store_alone(source, result) for source, result, _ in batch]
         for (_, _, future), report in zip(batch, reports):
             if not future.done():
                 future.set_result(report)
         for (source, result, _), report in zip(batch, reports):
             if report.newly_deactivated:
-                log.warning("Source %d (%s) turned off after repeated failures: %s",
-                            source.id, source.url, report.error)
+                log.warning(
+                    "Source %d (%s) turned off after repeated failures: %s",
+                    source.id,
+                    source.url,
+                    report.error,
+                )
 
     async def _store_alone(self, source: ClaimedSource, result: FeedResult) -> SourceReport:
         try:
@@ -236,19 +274,37 @@ class _Writer:
                 return _report(source, failure)
 
 
-async def _store(session: AsyncSession, settings: Settings, source: ClaimedSource,
-                 result: FeedResult, *, now: datetime) -> SourceReport:
-    record = await record_fetch(session, source.id, result, now=now,
-                                max_failures=settings.source_max_failures)
+async def _store(
+    session: AsyncSession,
+    settings: Settings,
+    source: ClaimedSource,
+    result: FeedResult,
+    *,
+    now: datetime,
+) -> SourceReport:
+    record = await record_fetch(
+        session, source.id, result, now=now, max_failures=settings.source_max_failures
+    )
     if record is None:  # removed while it was being fetched
         return _report(source, result)
     new_ids = await add_articles(session, source.id, map(_article, result.entries), now=now)
-    return _report(source, result, new=len(new_ids), url=record.moved_to or source.url,
-                   newly_deactivated=record.newly_deactivated)
+    return _report(
+        source,
+        result,
+        new=len(new_ids),
+        url=record.moved_to or source.url,
+        newly_deactivated=record.newly_deactivated,
+    )
 
 
-def _report(source: ClaimedSource, result: FeedResult, *, new: int = 0, url: str | None = None,
-            newly_deactivated: bool = False) -> SourceReport:
+def _report(
+    source: ClaimedSource,
+    result: FeedResult,
+    *,
+    new: int = 0,
+    url: str | None = None,
+    newly_deactivated: bool = False,
+) -> SourceReport:
     return SourceReport(
         id=source.id,
         url=url or source.url,

@@ -43,9 +43,15 @@ class Pacer:
     Callers go one at a time, in the order they came.
     """
 
-    def __init__(self, per_second: float, *, margin: float = 0.015, spacing: float = 0.9,
-                 clock: Callable[[], float] | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        margin: float = 0.015,
+        spacing: float = 0.9,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         if per_second <= 0:
             raise ValueError("per_second must be positive")
         self.limit = max(1, int(per_second))
@@ -73,16 +79,25 @@ class Pacer:
                 await self._sleep(wait)
             self._sent.append(clock())
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         return None
 
 
 class ChatFairRateLimiter(BaseRateLimiter[int]):
     """Overall and per-group rate limits; a RetryAfter delays only its own request."""
 
-    def __init__(self, *, overall_per_second: float = 30.0, group_per_minute: float = 20.0,
-                 max_retries: int = 3) -> None:
+    def __init__(
+        self,
+        *,
+        overall_per_second: float = 30.0,
+        group_per_minute: float = 20.0,
+        max_retries: int = 3,
+    ) -> None:
         self._overall = Pacer(overall_per_second) if overall_per_second > 0 else None
         self._group_per_minute = group_per_minute
         self._groups: OrderedDict[int | str, AsyncLimiter] = OrderedDict()
@@ -131,6 +146,8 @@ class ChatFairRateLimiter(BaseRateLimiter[int]):
                 if attempt == retries:
                     raise
                 delay = exc._retry_after.total_seconds() + 0.1  # noqa: SLF001 - avoids a deprecation warning
-                log.info("Flood limit on %s for chat %s: retrying in %.1f s", endpoint, chat_id, delay)
+                log.info(
+                    "Flood limit on %s for chat %s: retrying in %.1f s", endpoint, chat_id, delay
+                )
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")

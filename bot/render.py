@@ -17,6 +17,8 @@ MESSAGE_LIMIT = 4096
 def html_escape(text: str) -> str:
     """Escape feed or user text for Telegram HTML (quotes need no escaping outside attributes)."""
     return escape(text, quote=False)
+
+
 BUTTONS_PER_ROW = 5
 
 
@@ -49,7 +51,11 @@ def local_time_text(when: datetime, zone: tzinfo) -> str:
 
 
 def headline_lines(
-    headlines: Sequence[Headline], *, now: datetime, zone: tzinfo, start: int = 1,
+    headlines: Sequence[Headline],
+    *,
+    now: datetime,
+    zone: tzinfo,
+    start: int = 1,
     extra_sources: dict[int, int] | None = None,
 ) -> list[str]:
     """Numbered HTML lines: linked title, then source and age."""
@@ -67,8 +73,14 @@ def headline_lines(
 
 
 def headline_message(
-    heading: str, headlines: Sequence[Headline], *, now: datetime, zone: tzinfo, start: int = 1,
-    extra_sources: dict[int, int] | None = None, footer: str = "",
+    heading: str,
+    headlines: Sequence[Headline],
+    *,
+    now: datetime,
+    zone: tzinfo,
+    start: int = 1,
+    extra_sources: dict[int, int] | None = None,
+    footer: str = "",
 ) -> str:
     """A whole list message: bold heading, the lines, an optional footer."""
     parts = [f"<b>{html_escape(heading)}</b>", ""]
@@ -119,12 +131,20 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 def summary_message(
-    *, title: str, source: str, published_at: datetime, url: str | None, summary: str,
-    note: str = "", zone: tzinfo,
+    *,
+    title: str,
+    source: str,
+    published_at: datetime,
+    url: str | None,
+    summary: str,
+    note: str = "",
+    zone: tzinfo,
 ) -> str:
     """The full summary of one article: title, source and date, the summary, the link."""
-    lines = [f"<b>{html_escape(title or '(untitled)')}</b>",
-             f"<i>{html_escape(source)} · {published_at.astimezone(zone).strftime('%d %b %Y, %H:%M')}</i>"]
+    lines = [
+        f"<b>{html_escape(title or '(untitled)')}</b>",
+        f"<i>{html_escape(source)} · {published_at.astimezone(zone).strftime('%d %b %Y, %H:%M')}</i>",
+    ]
     if summary:
         lines += ["", html_escape(summary)]
     if note:

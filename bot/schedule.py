@@ -7,7 +7,7 @@ zone and converted to UTC, so an 08:00 digest stays at 08:00 across a DST change
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import parse_clock_time
@@ -60,7 +60,7 @@ def zone_info(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
+        return UTC
 
 
 def parse_times(words: list[str]) -> list[str]:
@@ -91,7 +91,7 @@ def next_digest_at(times: list[str], zone_name: str, after: datetime) -> datetim
         for clock in clock_times:
             candidate = _local_instant(date, clock, zone)
             if candidate > after:
-                return candidate.astimezone(timezone.utc)
+                return candidate.astimezone(UTC)
     return None
 
 

@@ -49,8 +49,10 @@ SERVICES_KEY = "newsbot.services"
 def make_fetcher(settings: Settings) -> SafeFetcher:
     """The one HTTP client for feeds and article pages, with the configured limits."""
     return SafeFetcher(
-        timeout=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes,
-        concurrency=settings.fetch_concurrency, per_host=settings.fetch_per_host,
+        timeout=settings.fetch_timeout,
+        max_bytes=settings.fetch_max_bytes,
+        concurrency=settings.fetch_concurrency,
+        per_host=settings.fetch_per_host,
         allow_private=settings.fetch_allow_private,
     )
 
@@ -59,5 +61,9 @@ def make_abstractive(settings: Settings) -> AbstractiveSummarizer | None:
     """The abstractive summarizer when an endpoint is configured, else None."""
     if not settings.summary_api_url:
         return None
-    return AbstractiveSummarizer(settings.summary_api_url, api_key=settings.summary_api_key,
-                                 model=settings.summary_model, timeout=settings.summary_api_timeout)
+    return AbstractiveSummarizer(
+        settings.summary_api_url,
+        api_key=settings.summary_api_key,
+        model=settings.summary_model,
+        timeout=settings.summary_api_timeout,
+    )

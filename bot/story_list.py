@@ -28,8 +28,9 @@ def story_lines(headlines: Sequence[Headline]) -> list[StoryLine]:
     by_id = {h.id: h for h in headlines}
     position = {h.id: index for index, h in enumerate(headlines)}
     lines = [
-        StoryLine(by_id[story.lead_id], list(story.member_ids),
-                  min(position[m] for m in story.member_ids))
+        StoryLine(
+            by_id[story.lead_id], list(story.member_ids), min(position[m] for m in story.member_ids)
+        )
         for story in group_stories(headlines)
     ]
     return sorted(lines, key=lambda line: line.first_position)

@@ -15,8 +15,8 @@ from bot.news.abstractive import AbstractiveError, AbstractiveSummarizer
 from bot.news.extract import extract_article
 from bot.news.http import FetchError, SafeFetcher
 from bot.news.summarize import summarize
-from bot.store.db import Database
 from bot.store.articles import get_article, store_body, store_summary
+from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,12 @@ def _text_hash(text: str) -> str:
 
 
 async def article_summary(
-    database: Database, article_id: int, *, fetcher: SafeFetcher | None,
-    allow_private: bool = False, abstractive: AbstractiveSummarizer | None = None,
+    database: Database,
+    article_id: int,
+    *,
+    fetcher: SafeFetcher | None,
+    allow_private: bool = False,
+    abstractive: AbstractiveSummarizer | None = None,
 ) -> SummaryView | None:
     """The summary of an article, fetching its page first if only a headline is stored."""
     async with database.session() as session:
@@ -77,7 +81,11 @@ async def article_summary(
 
 
 async def _summarize(
-    body: str, title: str, description: str, digest: str, abstractive: AbstractiveSummarizer | None,
+    body: str,
+    title: str,
+    description: str,
+    digest: str,
+    abstractive: AbstractiveSummarizer | None,
 ) -> tuple[str, str]:
     """The abstractive summary when configured and working, else the extractive one."""
     if abstractive is not None:

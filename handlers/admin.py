@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.render import age_text, html_escape
 from bot.admin import AdminReport, add_feed, admin_report, remove_feed
+from bot.render import age_text, html_escape
 from bot.store.sources import SourceExists, source_statuses
 from handlers.common import args_text, is_bot_admin, reply, services
 
@@ -21,7 +20,11 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async with svc.database.session() as session:
         statuses = [s for s in await source_statuses(session) if s.kind == "feed"]
     if not statuses:
-        await reply(update, "No feeds yet." + (" Add one with /addsource URL." if is_bot_admin(update, context) else ""))
+        await reply(
+            update,
+            "No feeds yet."
+            + (" Add one with /addsource URL." if is_bot_admin(update, context) else ""),
+        )
         return
     lines = [f"<b>Sources ({len(statuses)})</b>"]
     for s in statuses:
@@ -51,17 +54,27 @@ async def addsource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     user = update.effective_user
     try:
-        source, new = await add_feed(svc.database, url, now=svc.clock.now(),
-                                     added_by=user.id if user else None,
-                                     interval_seconds=svc.settings.feed_poll_interval)
+        source, new = await add_feed(
+            svc.database,
+            url,
+            now=svc.clock.now(),
+            added_by=user.id if user else None,
+            interval_seconds=svc.settings.feed_poll_interval,
+        )
     except SourceExists as exc:
         await reply(update, f"Already reading that feed (source {exc.source_id}).")
         return
     if new:
-        await reply(update, f"Added source {source.id}: {html_escape(url)}\nIt will be fetched within a minute.")
+        await reply(
+            update,
+            f"Added source {source.id}: {html_escape(url)}\nIt will be fetched within a minute.",
+        )
     else:
-        await reply(update, f"Source {source.id} was switched off after failing; it is back on "
-                            "and will be fetched within a minute.")
+        await reply(
+            update,
+            f"Source {source.id} was switched off after failing; it is back on "
+            "and will be fetched within a minute.",
+        )
 
 
 async def removesource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -92,7 +105,10 @@ def stats_text(report: AdminReport) -> str:
         lines.append(f"Last {html_escape(name)}: {html_escape(when)}")
     if report.errors:
         lines += ["", "<b>Last fetch errors</b>"]
-        lines += [f"{sid}. {html_escape(title)}: {html_escape(error[:150])}" for sid, title, error in report.errors]
+        lines += [
+            f"{sid}. {html_escape(title)}: {html_escape(error[:150])}"
+            for sid, title, error in report.errors
+        ]
     return "\n".join(lines)
 
 

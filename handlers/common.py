@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import ContextTypes
 
 from bot.render import split_message
@@ -43,15 +43,20 @@ def _chat_title(chat: TelegramChat) -> str:
     return chat.title or chat.full_name or chat.username or ""
 
 
-async def current_chat(session: AsyncSession, update: Update,
-                       context: ContextTypes.DEFAULT_TYPE) -> Chat:
+async def current_chat(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> Chat:
     """The row of the chat an update came from, created with the defaults on first contact."""
     svc = services(context)
     telegram_chat = update.effective_chat
     assert telegram_chat is not None
     return await ensure_chat(
-        session, telegram_chat.id, kind=telegram_chat.type, title=_chat_title(telegram_chat),
-        defaults=svc.chat_defaults, now=svc.clock.now(),
+        session,
+        telegram_chat.id,
+        kind=telegram_chat.type,
+        title=_chat_title(telegram_chat),
+        defaults=svc.chat_defaults,
+        now=svc.clock.now(),
     )
 
 
@@ -68,7 +73,11 @@ async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE
     if chat is None or chat.type == ChatType.PRIVATE:
         return True
     message = update.effective_message
-    if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+    if (
+        message is not None
+        and message.sender_chat is not None
+        and message.sender_chat.id == chat.id
+    ):
         return True  # an anonymous administrator posting as the group
     user = update.effective_user
     if user is None:
@@ -95,7 +104,9 @@ async def reply(
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
         sent = await message.reply_text(
-            part, reply_markup=keyboard if last else None, link_preview_options=NO_PREVIEW,
+            part,
+            reply_markup=keyboard if last else None,
+            link_preview_options=NO_PREVIEW,
             do_quote=False,
         )
     return sent

@@ -23,8 +23,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         async with services(context).database.session() as session:
             await set_chat_active(session, chat.id, False, now=services(context).clock.now())
         return
-    log.error("Error while handling update %s in chat %s",
-              getattr(update, "update_id", None), chat.id if chat else None, exc_info=context.error)
+    log.error(
+        "Error while handling update %s in chat %s",
+        getattr(update, "update_id", None),
+        chat.id if chat else None,
+        exc_info=context.error,
+    )
     if not isinstance(update, Update):
         return
     try:

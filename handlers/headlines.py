@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.render import headline_keyboard, headline_message, html_escape
 from bot import callbacks
 from bot.news.query import MAX_QUERY_CHARS, parse_query
+from bot.news.trending import Topic
+from bot.render import headline_keyboard, headline_message, html_escape
 from bot.store.articles import latest_articles, search_articles
 from bot.story_list import extra_sources, story_lines
-from bot.news.trending import Topic
 from handlers.common import NO_PREVIEW, args_text, load_chat, reply, services
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 50
-LATEST_USAGE = f"Usage: /latest [N] — the N newest headlines, 1 to {MAX_COUNT} (default {DEFAULT_COUNT})."
+LATEST_USAGE = (
+    f"Usage: /latest [N] — the N newest headlines, 1 to {MAX_COUNT} (default {DEFAULT_COUNT})."
+)
 
 
 class CountError(ValueError):
@@ -49,8 +50,9 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, f"{note}\n{text}" if note else text, keyboard=keyboard)
 
 
-async def latest_page(context: ContextTypes.DEFAULT_TYPE, update: Update, *, offset: int,
-                      size: int) -> tuple[str, InlineKeyboardMarkup | None]:
+async def latest_page(
+    context: ContextTypes.DEFAULT_TYPE, update: Update, *, offset: int, size: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of /latest, one line per story, as text and buttons."""
     svc = services(context)
     view = await load_chat(update, context)
@@ -71,8 +73,14 @@ async def latest_page(context: ContextTypes.DEFAULT_TYPE, update: Update, *, off
     page = [line.lead for line in shown]
     # Numbers run on across pages by the story's place in the newest-first list.
     start = offset + 1
-    text = headline_message("Latest headlines", page, now=svc.clock.now(), zone=view.zone,
-                            start=start, extra_sources=extra_sources(shown))
+    text = headline_message(
+        "Latest headlines",
+        page,
+        now=svc.clock.now(),
+        zone=view.zone,
+        start=start,
+        extra_sources=extra_sources(shown),
+    )
     return text, headline_keyboard(page, start=start, more=more)
 
 
@@ -86,18 +94,23 @@ async def topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, text, keyboard=keyboard)
 
 
-async def topic_page(context: ContextTypes.DEFAULT_TYPE, update: Update, words: str, *,
-                     offset: int, size: int) -> tuple[str, InlineKeyboardMarkup | None]:
+async def topic_page(
+    context: ContextTypes.DEFAULT_TYPE, update: Update, words: str, *, offset: int, size: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of /topic results as text and buttons."""
     svc = services(context)
     view = await load_chat(update, context)
     query = parse_query(words)
     shown = html_escape(query.text if len(query.text) <= 60 else query.text[:60] + "…")
     if query.is_empty:
-        return ("Give me some words to look for, e.g. <code>/topic iran nuclear</code> "
-                "or a phrase in quotes."), None
+        return (
+            "Give me some words to look for, e.g. <code>/topic iran nuclear</code> "
+            "or a phrase in quotes."
+        ), None
     async with svc.database.session() as session:
-        result = await search_articles(session, query, limit=size, offset=offset, now=svc.clock.now())
+        result = await search_articles(
+            session, query, limit=size, offset=offset, now=svc.clock.now()
+        )
     if not result.headlines:
         if offset:
             return "No more matches.", None
@@ -107,14 +120,24 @@ async def topic_page(context: ContextTypes.DEFAULT_TYPE, update: Update, words: 
     if len(words) > MAX_QUERY_CHARS:
         footer = f"<i>Only the first {MAX_QUERY_CHARS} characters were searched.</i>"
     if result.mode == "any":
-        footer = (f"<i>Nothing has all of “{shown}”; these match some of the words.</i>\n" + footer).strip()
+        footer = (
+            f"<i>Nothing has all of “{shown}”; these match some of the words.</i>\n" + footer
+        ).strip()
     more = callbacks.TopicPage(offset + size, size, query.text) if result.has_more else None
-    text = headline_message(heading, result.headlines, now=svc.clock.now(), zone=view.zone,
-                            start=offset + 1, footer=footer)
+    text = headline_message(
+        heading,
+        result.headlines,
+        now=svc.clock.now(),
+        zone=view.zone,
+        start=offset + 1,
+        footer=footer,
+    )
     return text, headline_keyboard(result.headlines, start=offset + 1, more=more)
 
 
-async def _no_match(context: ContextTypes.DEFAULT_TYPE, shown: str) -> tuple[str, InlineKeyboardMarkup | None]:
+async def _no_match(
+    context: ContextTypes.DEFAULT_TYPE, shown: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
     topics = await _trending(context)
     text = f"Nothing matches “{shown}”."
     if topics:
@@ -142,15 +165,24 @@ async def trending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     topics = await _trending(context)
     hours = services(context).settings.trending_window_hours
     if not topics:
-        await reply(update, f"Nothing is trending in the last {hours} hours yet. "
-                            "Try <code>/topic WORDS</code> or /latest.")
+        await reply(
+            update,
+            f"Nothing is trending in the last {hours} hours yet. "
+            "Try <code>/topic WORDS</code> or /latest.",
+        )
         return
-    await reply(update, f"<b>Trending in the last {hours} hours</b>\nTap a topic to see its headlines.",
-                keyboard=_topic_buttons(topics))
+    await reply(
+        update,
+        f"<b>Trending in the last {hours} hours</b>\nTap a topic to see its headlines.",
+        keyboard=_topic_buttons(topics),
+    )
 
 
-async def show_page(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                    action: callbacks.LatestPage | callbacks.TopicPage) -> None:
+async def show_page(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    action: callbacks.LatestPage | callbacks.TopicPage,
+) -> None:
     """A "More" or topic button: edit the list in place rather than sending a new message."""
     query = update.callback_query
     assert query is not None
@@ -158,9 +190,13 @@ async def show_page(update: Update, context: ContextTypes.DEFAULT_TYPE,
     if isinstance(action, callbacks.LatestPage):
         text, keyboard = await latest_page(context, update, offset=action.offset, size=size)
     else:
-        text, keyboard = await topic_page(context, update, action.query, offset=action.offset, size=size)
+        text, keyboard = await topic_page(
+            context, update, action.query, offset=action.offset, size=size
+        )
     await query.answer()
     if query.message is not None and action.offset > 0:
-        await query.edit_message_text(text[:4096], reply_markup=keyboard, link_preview_options=NO_PREVIEW)
+        await query.edit_message_text(
+            text[:4096], reply_markup=keyboard, link_preview_options=NO_PREVIEW
+        )
     else:
         await reply(update, text, keyboard=keyboard)

@@ -62,6 +62,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List every command, one line each, so nothing has to be guessed."""
     lines = ["<b>Commands</b>"] + [f"/{name} — {about}" for name, about in COMMANDS]
-    lines += ["", "<b>For the bot's admins</b>"] + [f"/{name} — {about}" for name, about in ADMIN_COMMANDS]
+    lines += ["", "<b>For the bot's admins</b>"] + [
+        f"/{name} — {about}" for name, about in ADMIN_COMMANDS
+    ]
     lines += ["", "In groups, only administrators change the group's digest settings."]
     await reply(update, "\n".join(lines))

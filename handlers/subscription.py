@@ -7,19 +7,29 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.render import html_escape, local_time_text
 from bot import callbacks
+from bot.render import html_escape, local_time_text
 from bot.schedule import ScheduleError, parse_times, parse_zone, zone_info
-from bot.store.chats import FOLLOW, MUTE, chat_times, reschedule, subscribe as subscribe_chat
-from bot.store.chats import topics_of, unsubscribe as unsubscribe_chat
+from bot.store.chats import FOLLOW, MUTE, chat_times, reschedule, topics_of
+from bot.store.chats import subscribe as subscribe_chat
+from bot.store.chats import unsubscribe as unsubscribe_chat
 from bot.store.models import Chat
-from handlers.common import ADMINS_ONLY, NO_PREVIEW, current_chat, may_change_settings, reply, services
+from handlers.common import (
+    ADMINS_ONLY,
+    NO_PREVIEW,
+    current_chat,
+    may_change_settings,
+    reply,
+    services,
+)
 
 _TIME_LIKE = re.compile(r"^[\d:.,]+$")
 SIZE_STEP = 5
 TIME_PRESETS = ["07:00", "08:00", "08:00,18:00", "12:00"]
-SUBSCRIBE_USAGE = ("Usage: /subscribe [HH:MM ...] [ZONE], e.g. <code>/subscribe 07:30 18:00 "
-                   "Europe/Berlin</code> or <code>/subscribe 08:00 +05:30</code>.")
+SUBSCRIBE_USAGE = (
+    "Usage: /subscribe [HH:MM ...] [ZONE], e.g. <code>/subscribe 07:30 18:00 "
+    "Europe/Berlin</code> or <code>/subscribe 08:00 +05:30</code>."
+)
 
 
 def split_schedule_args(words: list[str]) -> tuple[list[str], str | None]:
@@ -67,8 +77,13 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, f"{html_escape(str(exc))}.\n{SUBSCRIBE_USAGE}")
         return
     thread_id = _thread_of(update)
-    chat = await _update_chat(update, context, lambda chat, now: subscribe_chat(
-        chat, times=times or None, zone=zone, thread_id=thread_id, now=now))
+    chat = await _update_chat(
+        update,
+        context,
+        lambda chat, now: subscribe_chat(
+            chat, times=times or None, zone=zone, thread_id=thread_id, now=now
+        ),
+    )
     await reply(update, f"✅ Subscribed. {schedule_text(chat)}\nChange it any time with /settings.")
 
 
@@ -78,7 +93,10 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await reply(update, ADMINS_ONLY)
         return
     await _update_chat(update, context, lambda chat, now: unsubscribe_chat(chat, now=now))
-    await reply(update, "Digests stopped. Your times, zone and topics are kept: /subscribe brings them back.")
+    await reply(
+        update,
+        "Digests stopped. Your times, zone and topics are kept: /subscribe brings them back.",
+    )
 
 
 async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -87,8 +105,11 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, ADMINS_ONLY)
         return
     if not context.args:
-        await reply(update, "Usage: /timezone ZONE, e.g. <code>/timezone Europe/Berlin</code> "
-                            "or <code>/timezone +05:30</code>.")
+        await reply(
+            update,
+            "Usage: /timezone ZONE, e.g. <code>/timezone Europe/Berlin</code> "
+            "or <code>/timezone +05:30</code>.",
+        )
         return
     try:
         zone = parse_zone(" ".join(context.args))
@@ -115,7 +136,10 @@ async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await reply(update, html_escape(str(exc)) + ".")
         return
     if not times:
-        await reply(update, "Usage: /digesttime HH:MM ..., up to 6 times, e.g. <code>/digesttime 07:30 18:00</code>.")
+        await reply(
+            update,
+            "Usage: /digesttime HH:MM ..., up to 6 times, e.g. <code>/digesttime 07:30 18:00</code>.",
+        )
         return
 
     def change(chat: Chat, now) -> None:  # type: ignore[no-untyped-def]
@@ -123,8 +147,11 @@ async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         reschedule(chat, now=now)
 
     chat = await _update_chat(update, context, change)
-    await reply(update, f"Digest times set. {schedule_text(chat)}" +
-                ("" if chat.subscribed else "\nDigests are off: /subscribe to turn them on."))
+    await reply(
+        update,
+        f"Digest times set. {schedule_text(chat)}"
+        + ("" if chat.subscribed else "\nDigests are off: /subscribe to turn them on."),
+    )
 
 
 def settings_text(chat: Chat) -> str:
@@ -132,34 +159,57 @@ def settings_text(chat: Chat) -> str:
     on_off = {True: "on", False: "off"}
     followed = ", ".join(html_escape(p) for p in topics_of(chat, FOLLOW)) or "none"
     muted = ", ".join(html_escape(p) for p in topics_of(chat, MUTE)) or "none"
-    return "\n".join([
-        "<b>Settings</b>",
-        f"Digests: {on_off[chat.subscribed]}. {schedule_text(chat)}",
-        f"Digest size: {chat.digest_size} headlines",
-        f"Following: {followed}",
-        f"Muted: {muted}",
-        f"Only followed topics: {on_off[chat.only_followed]}",
-        f"Say so when there is nothing new: {on_off[chat.notify_empty]}",
-        "",
-        "Zone: /timezone ZONE · times: /digesttime HH:MM ... · topics: /follow, /mute",
-    ])
+    return "\n".join(
+        [
+            "<b>Settings</b>",
+            f"Digests: {on_off[chat.subscribed]}. {schedule_text(chat)}",
+            f"Digest size: {chat.digest_size} headlines",
+            f"Following: {followed}",
+            f"Muted: {muted}",
+            f"Only followed topics: {on_off[chat.only_followed]}",
+            f"Say so when there is nothing new: {on_off[chat.notify_empty]}",
+            "",
+            "Zone: /timezone ZONE · times: /digesttime HH:MM ... · topics: /follow, /mute",
+        ]
+    )
 
 
 def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
     """Buttons that change the settings in place."""
-    def button(label: str, name: str, value: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(label, callback_data=callbacks.encode(callbacks.Setting(name, value)))
 
-    return InlineKeyboardMarkup([
-        [button(f"Size −{SIZE_STEP}", "size", "-"), button(f"Size +{SIZE_STEP}", "size", "+")],
-        [button(f"Times {preset.replace(',', ' + ')}", "times", preset) for preset in TIME_PRESETS],
-        [button(f"Only followed: {'on' if chat.only_followed else 'off'}", "only",
-                "0" if chat.only_followed else "1"),
-         button(f"Empty notice: {'on' if chat.notify_empty else 'off'}", "empty",
-                "0" if chat.notify_empty else "1")],
-        [button("Unsubscribe" if chat.subscribed else "Subscribe", "sub",
-                "off" if chat.subscribed else "on")],
-    ])
+    def button(label: str, name: str, value: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            label, callback_data=callbacks.encode(callbacks.Setting(name, value))
+        )
+
+    return InlineKeyboardMarkup(
+        [
+            [button(f"Size −{SIZE_STEP}", "size", "-"), button(f"Size +{SIZE_STEP}", "size", "+")],
+            [
+                button(f"Times {preset.replace(',', ' + ')}", "times", preset)
+                for preset in TIME_PRESETS
+            ],
+            [
+                button(
+                    f"Only followed: {'on' if chat.only_followed else 'off'}",
+                    "only",
+                    "0" if chat.only_followed else "1",
+                ),
+                button(
+                    f"Empty notice: {'on' if chat.notify_empty else 'off'}",
+                    "empty",
+                    "0" if chat.notify_empty else "1",
+                ),
+            ],
+            [
+                button(
+                    "Unsubscribe" if chat.subscribed else "Subscribe",
+                    "sub",
+                    "off" if chat.subscribed else "on",
+                )
+            ],
+        ]
+    )
 
 
 async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -196,8 +246,9 @@ def apply_setting(chat: Chat, action: callbacks.Setting, now) -> None:  # type: 
         raise ValueError(action.name)
 
 
-async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                          action: callbacks.Setting) -> None:
+async def settings_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, action: callbacks.Setting
+) -> None:
     """A /settings (or /start "Subscribe") button: change the setting, then show the result."""
     query = update.callback_query
     assert query is not None
@@ -205,14 +256,20 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
         await query.answer(ADMINS_ONLY, show_alert=True)
         return
     try:
-        chat = await _update_chat(update, context, lambda chat, now: apply_setting(chat, action, now))
+        chat = await _update_chat(
+            update, context, lambda chat, now: apply_setting(chat, action, now)
+        )
     except (ValueError, KeyError):
         await query.answer("This button has expired.")
         return
     await query.answer("Saved.")
     if action.name == "start":
-        await reply(update, (f"✅ Subscribed. {schedule_text(chat)}" if chat.subscribed
-                             else "Digests stopped.") + "\nChange it any time with /settings.")
+        await reply(
+            update,
+            (f"✅ Subscribed. {schedule_text(chat)}" if chat.subscribed else "Digests stopped.")
+            + "\nChange it any time with /settings.",
+        )
         return
-    await query.edit_message_text(settings_text(chat), reply_markup=settings_keyboard(chat),
-                                  link_preview_options=NO_PREVIEW)
+    await query.edit_message_text(
+        settings_text(chat), reply_markup=settings_keyboard(chat), link_preview_options=NO_PREVIEW
+    )

@@ -20,18 +20,30 @@ def parse_article_id(text: str) -> int | None:
     return int(text)
 
 
-async def summary_text(update: Update, context: ContextTypes.DEFAULT_TYPE, article_id: int) -> str | None:
+async def summary_text(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, article_id: int
+) -> str | None:
     """The summary message of an article in the chat's zone, or None if there is no such article."""
     svc = services(context)
     view = await load_chat(update, context)
-    summary = await article_summary(svc.database, article_id, fetcher=svc.fetcher,
-                                    allow_private=svc.settings.fetch_allow_private,
-                                    abstractive=svc.abstractive)
+    summary = await article_summary(
+        svc.database,
+        article_id,
+        fetcher=svc.fetcher,
+        allow_private=svc.settings.fetch_allow_private,
+        abstractive=svc.abstractive,
+    )
     if summary is None:
         return None
-    return summary_message(title=summary.title, source=summary.source,
-                           published_at=summary.published_at, url=summary.url,
-                           summary=summary.summary, note=summary.note, zone=view.zone)
+    return summary_message(
+        title=summary.title,
+        source=summary.source,
+        published_at=summary.published_at,
+        url=summary.url,
+        summary=summary.summary,
+        note=summary.note,
+        zone=view.zone,
+    )
 
 
 async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -44,7 +56,9 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, text or f"There is no article {article_id}; it may have been removed.")
 
 
-async def summary_button(update: Update, context: ContextTypes.DEFAULT_TYPE, article_id: int) -> None:
+async def summary_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, article_id: int
+) -> None:
     """A numbered button under a list: send that item's summary as a new message."""
     query = update.callback_query
     assert query is not None

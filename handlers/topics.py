@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.render import html_escape
 from bot.news.query import parse_query
+from bot.render import html_escape
 from bot.store.chats import FOLLOW, MUTE, TooManyTopics, add_topic, remove_topic, topics_of
-from handlers.common import ADMINS_ONLY, args_text, current_chat, may_change_settings, reply, services
+from handlers.common import (
+    ADMINS_ONLY,
+    args_text,
+    current_chat,
+    may_change_settings,
+    reply,
+    services,
+)
 
 MAX_PHRASE_CHARS = 100
 
@@ -22,22 +28,33 @@ def topic_phrase(text: str) -> str | None:
     return phrase.lower()
 
 
-async def _change(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, adding: bool) -> None:
-    command = ("follow" if adding else "unfollow") if kind == FOLLOW else ("mute" if adding else "unmute")
+async def _change(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, adding: bool
+) -> None:
+    command = (
+        ("follow" if adding else "unfollow") if kind == FOLLOW else ("mute" if adding else "unmute")
+    )
     if not await may_change_settings(update, context):
         await reply(update, ADMINS_ONLY)
         return
     phrase = topic_phrase(args_text(context))
     if phrase is None:
-        await reply(update, f"Usage: /{command} WORDS, e.g. <code>/{command} climate change</code>.")
+        await reply(
+            update, f"Usage: /{command} WORDS, e.g. <code>/{command} climate change</code>."
+        )
         return
     try:
         async with services(context).database.session() as session:
             chat = await current_chat(session, update, context)
-            changed = (await add_topic(session, chat, kind, phrase) if adding
-                       else await remove_topic(session, chat, kind, phrase))
+            changed = (
+                await add_topic(session, chat, kind, phrase)
+                if adding
+                else await remove_topic(session, chat, kind, phrase)
+            )
     except TooManyTopics as exc:
-        await reply(update, f"Sorry: {html_escape(str(exc))}. Remove some with /unfollow or /unmute.")
+        await reply(
+            update, f"Sorry: {html_escape(str(exc))}. Remove some with /unfollow or /unmute."
+        )
         return
     shown = html_escape(phrase)
     messages = {
@@ -79,8 +96,11 @@ async def following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = await current_chat(session, update, context)
         followed, muted = topics_of(chat, FOLLOW), topics_of(chat, MUTE)
     if not followed and not muted:
-        await reply(update, "You follow no topics yet. Try <code>/follow iran</code>; "
-                            "<code>/mute football</code> hides a topic.")
+        await reply(
+            update,
+            "You follow no topics yet. Try <code>/follow iran</code>; "
+            "<code>/mute football</code> hides a topic.",
+        )
         return
     lines = ["<b>Following</b>"] + [f"• {html_escape(p)}" for p in followed or ["none"]]
     lines += ["", "<b>Muted</b>"] + [f"• {html_escape(p)}" for p in muted or ["none"]]

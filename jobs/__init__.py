@@ -21,5 +21,6 @@ def schedule_jobs(application: Application) -> None:  # type: ignore[type-arg]
     queue.run_repeating(poll_feeds, interval=POLL_INTERVAL, first=5, name="poll")
     queue.run_repeating(send_due_digests, interval=DISPATCH_INTERVAL, first=10, name="dispatch")
     queue.run_repeating(prune_old_articles, interval=PRUNE_INTERVAL, first=60, name="prune")
-    queue.run_repeating(watch_heartbeats, interval=WATCH_INTERVAL, first=WATCH_INTERVAL,
-                        name="watchdog")
+    queue.run_repeating(
+        watch_heartbeats, interval=WATCH_INTERVAL, first=WATCH_INTERVAL, name="watchdog"
+    )

@@ -41,8 +41,15 @@ SEND_CONCURRENCY = 16
 # A claim older than this is taken to be abandoned by a crashed instance.
 CLAIM_LEASE = timedelta(minutes=5)
 NETWORK_RETRIES = 3
-_GONE = ("chat not found", "bot was kicked", "user is deactivated", "group chat was deleted",
-         "have no rights to send", "not enough rights", "chat_write_forbidden")
+_GONE = (
+    "chat not found",
+    "bot was kicked",
+    "user is deactivated",
+    "group chat was deleted",
+    "have no rights to send",
+    "not enough rights",
+    "chat_write_forbidden",
+)
 
 
 @dataclass
@@ -65,8 +72,14 @@ async def send_due_digests(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.exception("Digest dispatch pass failed")
         return
     if report.sent or report.skipped or report.undeliverable or report.retry:
-        log.info("Digests: %d sent, %d empty, %d skipped as too late, %d undeliverable, %d to retry",
-                 report.sent, report.empty, report.skipped, report.undeliverable, report.retry)
+        log.info(
+            "Digests: %d sent, %d empty, %d skipped as too late, %d undeliverable, %d to retry",
+            report.sent,
+            report.empty,
+            report.skipped,
+            report.undeliverable,
+            report.retry,
+        )
 
 
 async def dispatch_digests(application: Application) -> DispatchReport:  # type: ignore[type-arg]
@@ -101,9 +114,12 @@ async def dispatch_digests(application: Application) -> DispatchReport:  # type:
                 now = services.clock.now()
                 async with writing, services.database.session() as session:
                     claim = await claim_due_digests(
-                        session, now=now,
+                        session,
+                        now=now,
                         grace=timedelta(hours=services.settings.digest_grace_hours),
-                        lease=CLAIM_LEASE, instance=services.instance_id, limit=CLAIM_BATCH,
+                        lease=CLAIM_LEASE,
+                        instance=services.instance_id,
+                        limit=CLAIM_BATCH,
                     )
                 report.skipped += claim.skipped
                 if not claim.digests:
@@ -133,8 +149,9 @@ async def dispatch_digests(application: Application) -> DispatchReport:  # type:
     return report
 
 
-async def _deliver(bot: Bot, services: Services, digest: ClaimedDigest, report: DispatchReport,
-                   recorder: _Recorder) -> None:
+async def _deliver(
+    bot: Bot, services: Services, digest: ClaimedDigest, report: DispatchReport, recorder: _Recorder
+) -> None:
     now = services.clock.now()
     async with services.database.session() as session:
         content = await build_digest(session, digest)
@@ -154,19 +171,24 @@ async def _deliver(bot: Bot, services: Services, digest: ClaimedDigest, report: 
         if isinstance(exc, BadRequest) and not any(g in exc.message.lower() for g in _GONE):
             report.errors.append(f"chat {digest.chat_id}: {exc.message}")
             log.error("Digest for chat %s rejected: %s", digest.chat_id, exc.message)
-        recorder.write(partial(record_undeliverable, digest=digest, error=exc.message,
-                                     now=services.clock.now()))
+        recorder.write(
+            partial(
+                record_undeliverable, digest=digest, error=exc.message, now=services.clock.now()
+            )
+        )
         report.undeliverable += 1
         return
     except (NetworkError, RetryAfter, TelegramError) as exc:
         not_before = services.clock.now() + timedelta(seconds=DISPATCH_INTERVAL)
-        recorder.write(partial(record_retry, digest=digest, error=str(exc),
-                                     not_before=not_before))
+        recorder.write(partial(record_retry, digest=digest, error=str(exc), not_before=not_before))
         report.retry += 1
         log.warning("Digest for chat %s not sent yet (%s); it stays due", digest.chat_id, exc)
         return
-    recorder.write(partial(record_sent, digest=digest, article_ids=content.article_ids,
-                                 now=services.clock.now()))
+    recorder.write(
+        partial(
+            record_sent, digest=digest, article_ids=content.article_ids, now=services.clock.now()
+        )
+    )
     if content.stories:
         report.sent += 1
     else:
@@ -238,8 +260,11 @@ class _Recorder:
                         await write(session)
             except Exception:  # noqa: BLE001 - each outcome is tried again on its own
                 if len(batch) > 1:
-                    log.warning("Recording %d deliveries together failed; recording them "
-                                "one by one", len(batch), exc_info=True)
+                    log.warning(
+                        "Recording %d deliveries together failed; recording them one by one",
+                        len(batch),
+                        exc_info=True,
+                    )
                 for write, future in batch:
                     try:
                         async with self._writing, self._database.session() as session:
@@ -263,8 +288,9 @@ async def _send(bot: Bot, digest: ClaimedDigest, text: str, keyboard) -> None:  
         markup = keyboard if index == len(parts) - 1 else None
         for attempt in range(NETWORK_RETRIES + 1):
             try:
-                await bot.send_message(digest.chat_id, part, message_thread_id=digest.thread_id,
-                                       reply_markup=markup)
+                await bot.send_message(
+                    digest.chat_id, part, message_thread_id=digest.thread_id, reply_markup=markup
+                )
                 break
             except RetryAfter as exc:
                 # The limiter already retried; wait this chat's turn again without blocking others.

@@ -27,8 +27,11 @@ async def poll_feeds(context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         report = await ingest_due(
-            services.database, services.fetcher, services.settings,
-            now=services.clock.now(), executor=services.parse_executor,
+            services.database,
+            services.fetcher,
+            services.settings,
+            now=services.clock.now(),
+            executor=services.parse_executor,
         )
     except Exception:  # noqa: BLE001 - the next pass tries again
         log.exception("Feed poll failed")
@@ -55,5 +58,9 @@ async def _tell_admins(bot: Bot, admin_ids: list[int], source: SourceReport) -> 
         try:
             await bot.send_message(chat_id=admin_id, text=text)
         except TelegramError as exc:  # an admin who never started the bot, say
-            log.warning("Could not tell admin %d that source %d was turned off: %s",
-                        admin_id, source.id, exc)
+            log.warning(
+                "Could not tell admin %d that source %d was turned off: %s",
+                admin_id,
+                source.id,
+                exc,
+            )

@@ -36,9 +36,11 @@ async def prune_old_articles(context: ContextTypes.DEFAULT_TYPE) -> None:
     services: Services = context.application.bot_data[SERVICES_KEY]
     now = services.clock.now()
     try:
-        removed = await prune(services.database,
-                              older_than=now - timedelta(days=services.settings.retention_days),
-                              now=now)
+        removed = await prune(
+            services.database,
+            older_than=now - timedelta(days=services.settings.retention_days),
+            now=now,
+        )
     except Exception:  # noqa: BLE001 - the next pass tries again
         log.exception("Pruning old articles failed")
         return

@@ -13,7 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ class FakeClock:
     """A clock tests move by hand."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+        self.current = start or datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
     def now(self) -> datetime:
         """The time the test has set."""
@@ -80,9 +80,12 @@ async def _postgres_admin(url: str, statement: str) -> None:
 
     parsed = make_url(url)
     connection = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
-        user=parsed.username or "postgres", password=parsed.password,
-        database=parsed.database or "postgres", timeout=5,
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
+        timeout=5,
     )
     try:
         await connection.execute(statement)

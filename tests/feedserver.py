@@ -72,7 +72,9 @@ def rss_feed(
 ) -> bytes:
     """An RSS 2.0 document. Item keys: title, link, guid, description, pubDate, author;
     values are inserted escaped; use `raw_rss` for deliberately broken markup."""
-    parts = [f"<rss version=\"2.0\"><channel><title>{escape(title)}</title><link>{escape(link)}</link>"]
+    parts = [
+        f'<rss version="2.0"><channel><title>{escape(title)}</title><link>{escape(link)}</link>'
+    ]
     if ttl is not None:
         parts.append(f"<ttl>{ttl}</ttl>")
     for item in items:
@@ -159,7 +161,9 @@ class FeedServer:
 
     def start(self) -> FeedServer:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="feedserver", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="feedserver", daemon=True
+        )
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
         return self
@@ -190,7 +194,9 @@ class FeedServer:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         # handler_cancellation: a client that gives up ends the handler (timeout, drip).
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
@@ -220,7 +226,9 @@ class FeedServer:
 
             async def handler(request: web.Request) -> web.StreamResponse:
                 return web.Response(
-                    body=payload, status=status, headers={"Content-Type": content_type, **(headers or {})}
+                    body=payload,
+                    status=status,
+                    headers={"Content-Type": content_type, **(headers or {})},
                 )
 
             self._routes[path] = handler

@@ -27,9 +27,14 @@ def free_port() -> int:
 
 async def test_webhook_mode_checks_the_secret(settings: Settings, clock: FakeClock) -> None:
     port = free_port()
-    settings = settings.model_copy(update={
-        "webhook_url": f"http://127.0.0.1:{port}/telegram/hook", "webhook_listen": "127.0.0.1",
-        "webhook_port": port, "webhook_secret": "s3cret_token-1"})
+    settings = settings.model_copy(
+        update={
+            "webhook_url": f"http://127.0.0.1:{port}/telegram/hook",
+            "webhook_listen": "127.0.0.1",
+            "webhook_port": port,
+            "webhook_secret": "s3cret_token-1",
+        }
+    )
     options = webhook_options(settings)
     with FakeBotAPI() as fake:
         async with running_bot(settings, clock, fake=fake, polling=False) as user:
@@ -38,17 +43,32 @@ async def test_webhook_mode_checks_the_secret(settings: Settings, clock: FakeClo
             (registered,) = fake.calls("setWebhook")
             assert registered.params["secret_token"] == "s3cret_token-1"
             assert registered.params["url"] == f"http://127.0.0.1:{port}/telegram/hook"
-            update = {"update_id": 1, "message": {
-                "message_id": 1, "date": 0, "text": "/help",
-                "chat": {"id": 99, "type": "private"}, "from": {"id": 99, "is_bot": False, "first_name": "A"},
-                "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+            update = {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "text": "/help",
+                    "chat": {"id": 99, "type": "private"},
+                    "from": {"id": 99, "is_bot": False, "first_name": "A"},
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+                },
+            }
             async with httpx.AsyncClient() as client:
-                forged = await client.post(f"http://127.0.0.1:{port}/telegram/hook", json=update,
-                                           headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+                forged = await client.post(
+                    f"http://127.0.0.1:{port}/telegram/hook",
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+                )
                 assert forged.status_code == 403
-                genuine = await client.post(f"http://127.0.0.1:{port}/telegram/hook", content=json.dumps(update),
-                                            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret_token-1",
-                                                     "Content-Type": "application/json"})
+                genuine = await client.post(
+                    f"http://127.0.0.1:{port}/telegram/hook",
+                    content=json.dumps(update),
+                    headers={
+                        "X-Telegram-Bot-Api-Secret-Token": "s3cret_token-1",
+                        "Content-Type": "application/json",
+                    },
+                )
                 assert genuine.status_code == 200
             (reply,) = await fake.wait_for("sendMessage", lambda c: c.chat_id == 99)
             assert reply.params["text"].startswith("<b>Commands</b>")
@@ -56,12 +76,16 @@ async def test_webhook_mode_checks_the_secret(settings: Settings, clock: FakeClo
 
 
 def test_a_generated_secret_when_none_is_configured(settings: Settings) -> None:
-    options = webhook_options(settings.model_copy(update={"webhook_url": "https://bot.example/hook"}))
+    options = webhook_options(
+        settings.model_copy(update={"webhook_url": "https://bot.example/hook"})
+    )
     assert options["url_path"] == "hook"
     assert len(str(options["secret_token"])) >= 32
 
 
-async def test_stalled_jobs_are_reported_and_stats_show_heartbeats(settings: Settings, clock: FakeClock) -> None:
+async def test_stalled_jobs_are_reported_and_stats_show_heartbeats(
+    settings: Settings, clock: FakeClock
+) -> None:
     async with running_bot(settings, clock) as user:
         services = user.application.bot_data[SERVICES_KEY]
         await dispatch_digests(user.application)

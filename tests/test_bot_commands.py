@@ -32,7 +32,9 @@ async def test_start_welcomes_and_subscribes_with_one_tap(user: BotUser) -> None
     assert buttons(welcome) == [[("Subscribe to the daily digest", "c:start:on")]]
     answer = await user.press(welcome, "c:start:on")
     assert answer.params.get("text") == "Saved."
-    confirmation = (await user.fake.wait_for("sendMessage", lambda c: c.chat_id == USER_ID, count=2))[-1]
+    confirmation = (
+        await user.fake.wait_for("sendMessage", lambda c: c.chat_id == USER_ID, count=2)
+    )[-1]
     assert confirmation.params["text"] == (
         "✅ Subscribed. Digests at 08:00 (UTC). Next one: Fri 27 Nov, 08:00.\n"
         "Change it any time with /settings."
@@ -82,7 +84,9 @@ async def test_latest_lists_numbered_headlines_with_buttons_and_pages(user: BotU
         ("/latest 0", "N must be at least 1."),
     ],
 )
-async def test_latest_bad_counts_get_a_helpful_reply(user: BotUser, command: str, expected: str) -> None:
+async def test_latest_bad_counts_get_a_helpful_reply(
+    user: BotUser, command: str, expected: str
+) -> None:
     assert expected in await user.reply_to(command)
 
 
@@ -114,8 +118,16 @@ async def test_topic_without_words_lists_trending_buttons(user: BotUser) -> None
 
 @pytest.mark.parametrize(
     "words",
-    ["x" * 5000, '"', "NEAR(iran", "iran OR -trump*", "'; DROP TABLE articles; --", "🙂🔥", "إيران",
-     "<b>bold</b> & co"],
+    [
+        "x" * 5000,
+        '"',
+        "NEAR(iran",
+        "iran OR -trump*",
+        "'; DROP TABLE articles; --",
+        "🙂🔥",
+        "إيران",
+        "<b>bold</b> & co",
+    ],
 )
 async def test_topic_odd_input_gets_a_plain_answer(user: BotUser, words: str) -> None:
     text = await user.reply_to(f"/topic {words}")
@@ -135,7 +147,8 @@ async def test_summary_by_id_and_by_button(user: BotUser) -> None:
     shown = (await user.fake.wait_for("sendMessage", lambda c: c.chat_id == USER_ID, count=3))[-1]
     assert shown.params["text"].startswith("<b>Trump Allows Commercial Fishing")
     assert shown.params["text"].endswith(
-        "</i>\n\n<i>No full text or description is available for this item.</i>")
+        "</i>\n\n<i>No full text or description is available for this item.</i>"
+    )
 
 
 @pytest.mark.parametrize(
@@ -154,15 +167,18 @@ async def test_forged_and_stale_buttons_expire_politely(user: BotUser) -> None:
     (listing,) = await user.command("/latest 2")
     for data in ["zzz", "s:abc", "s:99999999", "l:-1:5", "c:size:999", "t:0:0:x"]:
         answer = await user.press(listing, data)
-        assert answer.params.get("text") in {"This button has expired.",
-                                              "This item is no longer available."}, data
+        assert answer.params.get("text") in {
+            "This button has expired.",
+            "This item is no longer available.",
+        }, data
 
 
 async def test_subscribe_with_times_and_zone(user: BotUser, settings: Settings) -> None:
     text = await user.reply_to("/subscribe 07:30 18:00 Europe/Berlin")
     # 09:00 UTC is 10:00 in Berlin: the next digest is today's 18:00.
-    assert text.startswith("✅ Subscribed. Digests at 07:30, 18:00 (Europe/Berlin). "
-                           "Next one: Thu 26 Nov, 18:00.")
+    assert text.startswith(
+        "✅ Subscribed. Digests at 07:30, 18:00 (Europe/Berlin). Next one: Thu 26 Nov, 18:00."
+    )
     offset = await user.reply_to("/subscribe 08:00 +05:30")
     assert "Digests at 08:00 (UTC+05:30). Next one: Fri 27 Nov, 08:00." in offset
 
@@ -195,7 +211,9 @@ async def test_settings_buttons_change_in_place_and_unsubscribe_keeps_them(user:
     again = await user.reply_to("/subscribe")
     assert "Digests at 06:45 (Asia/Tokyo)" in again
     moved = await user.reply_to("/timezone America/New_York")
-    assert moved.startswith("Time zone set to America/New_York. Digests at 06:45 (America/New_York).")
+    assert moved.startswith(
+        "Time zone set to America/New_York. Digests at 06:45 (America/New_York)."
+    )
     times = await user.reply_to("/digesttime 7:05 21:00")
     assert "Digests at 07:05, 21:00 (America/New_York)" in times
 
@@ -213,9 +231,11 @@ async def test_follow_mute_and_following(user: BotUser) -> None:
 
 async def test_admin_commands_are_for_admins_only(user: BotUser) -> None:
     assert await user.reply_to("/addsource https://example.org/feed.xml") == (
-        "This command is for the bot's administrators.")
-    added = await user.reply_to("/addsource https://example.org/feed.xml", chat_id=ADMIN_ID,
-                                user_id=ADMIN_ID)
+        "This command is for the bot's administrators."
+    )
+    added = await user.reply_to(
+        "/addsource https://example.org/feed.xml", chat_id=ADMIN_ID, user_id=ADMIN_ID
+    )
     assert added.startswith("Added source ")
     source_id = added.split()[2].rstrip(":")
     sources = await user.reply_to("/sources")
@@ -224,21 +244,26 @@ async def test_admin_commands_are_for_admins_only(user: BotUser) -> None:
     assert "Sources: 1 (0 failing, 0 off)" in stats and "Articles: 17" in stats
     async with user.application.bot_data["newsbot.services"].database.session() as session:
         (await get_source(session, int(source_id))).active = False  # it failed too often
-    revived = await user.reply_to("/addsource https://example.org/feed.xml", chat_id=ADMIN_ID,
-                                  user_id=ADMIN_ID)
+    revived = await user.reply_to(
+        "/addsource https://example.org/feed.xml", chat_id=ADMIN_ID, user_id=ADMIN_ID
+    )
     assert revived.startswith(f"Source {source_id} was switched off after failing; it is back on")
-    again = await user.reply_to("/addsource https://example.org/feed.xml", chat_id=ADMIN_ID,
-                                user_id=ADMIN_ID)
+    again = await user.reply_to(
+        "/addsource https://example.org/feed.xml", chat_id=ADMIN_ID, user_id=ADMIN_ID
+    )
     assert again == f"Already reading that feed (source {source_id})."
     bad = await user.reply_to("/addsource ftp://example.org/x", chat_id=ADMIN_ID, user_id=ADMIN_ID)
     assert bad.startswith("Usage: /addsource URL")
     removed = await user.reply_to(f"/removesource {source_id}", chat_id=ADMIN_ID, user_id=ADMIN_ID)
     assert removed == f"Removed source {source_id}: https://example.org/feed.xml"
-    assert "There is no source 999" in await user.reply_to("/removesource 999", chat_id=ADMIN_ID,
-                                                           user_id=ADMIN_ID)
+    assert "There is no source 999" in await user.reply_to(
+        "/removesource 999", chat_id=ADMIN_ID, user_id=ADMIN_ID
+    )
 
 
-async def test_groups_only_admins_change_settings_anyone_reads(user: BotUser, settings: Settings) -> None:
+async def test_groups_only_admins_change_settings_anyone_reads(
+    user: BotUser, settings: Settings
+) -> None:
     user.fake.set_admins(GROUP_ID, [ADMIN_IN_GROUP])
     group = {"chat_id": GROUP_ID, "chat_type": "supergroup"}
     refused = await user.reply_to("/subscribe", user_id=MEMBER_IN_GROUP, **group)
@@ -246,7 +271,8 @@ async def test_groups_only_admins_change_settings_anyone_reads(user: BotUser, se
     ok = await user.reply_to("/subscribe 09:00", user_id=ADMIN_IN_GROUP, **group)
     assert ok.startswith("✅ Subscribed. Digests at 09:00 (UTC).")
     assert (await user.reply_to("/latest 2", user_id=MEMBER_IN_GROUP, **group)).startswith(
-        "<b>Latest headlines</b>")
+        "<b>Latest headlines</b>"
+    )
 
 
 async def test_commands_for_another_bot_are_ignored(user: BotUser) -> None:
@@ -260,8 +286,14 @@ async def test_forum_topic_subscription_and_replies_stay_in_the_thread(
     user: BotUser, settings: Settings
 ) -> None:
     user.fake.set_admins(GROUP_ID, [ADMIN_IN_GROUP])
-    (answer,) = await user.command("/subscribe 08:00", chat_id=GROUP_ID, chat_type="supergroup",
-                                   is_forum=True, message_thread_id=55, user_id=ADMIN_IN_GROUP)
+    (answer,) = await user.command(
+        "/subscribe 08:00",
+        chat_id=GROUP_ID,
+        chat_type="supergroup",
+        is_forum=True,
+        message_thread_id=55,
+        user_id=ADMIN_IN_GROUP,
+    )
     assert answer.params["message_thread_id"] == 55
     async with user.application.bot_data["newsbot.services"].database.session() as session:
         chat = await get_chat(session, GROUP_ID)
@@ -296,7 +328,9 @@ async def test_the_token_never_reaches_a_log_line(
             configure_logging("DEBUG", secrets=[bot_user.fake.token])
             logging.getLogger("httpx").setLevel(logging.DEBUG)
             await bot_user.reply_to("/latest 1")
-            logging.getLogger("demo").error("failed calling %s", bot_user.fake.base_url + bot_user.fake.token)
+            logging.getLogger("demo").error(
+                "failed calling %s", bot_user.fake.base_url + bot_user.fake.token
+            )
         err = capfd.readouterr().err
     finally:
         root.handlers[:], _ = saved[0], root.setLevel(saved[1])

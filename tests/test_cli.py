@@ -8,13 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from bot.config import Settings
 from tests.conftest import ROOT
 
 
-def newsbot(settings: Settings, *args: str, env: dict[str, str] | None = None,
-            cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def newsbot(
+    settings: Settings, *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))},
         "DATABASE_URL": settings.database_url,
@@ -22,8 +22,14 @@ def newsbot(settings: Settings, *args: str, env: dict[str, str] | None = None,
         "SOURCES_OPML": settings.sources_opml,
         **(env or {}),
     }
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
-                          env=environment, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def test_seed_then_latest_prints_all_seventeen(settings: Settings) -> None:
@@ -122,15 +128,23 @@ def test_run_serves_users_until_interrupted(settings: Settings, tmp_path: Path) 
     with FakeBotAPI() as fake:
         environment = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))},
-            "DATABASE_URL": settings.database_url, "SEEDS_DIR": settings.seeds_dir,
-            "SOURCES_OPML": settings.sources_opml, "TELEGRAM_BOT_TOKEN": fake.token,
-            "TELEGRAM_API_BASE_URL": fake.base_url, "LOG_LEVEL": "DEBUG",
+            "DATABASE_URL": settings.database_url,
+            "SEEDS_DIR": settings.seeds_dir,
+            "SOURCES_OPML": settings.sources_opml,
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_API_BASE_URL": fake.base_url,
+            "LOG_LEVEL": "DEBUG",
         }
         # A file, not a pipe: a full pipe would block the bot's logging.
         log_path = tmp_path / "newsbot.log"
         with log_path.open("w") as log_file:
-            process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=environment,
-                                       cwd=tmp_path, stdout=log_file, stderr=log_file)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"],
+                env=environment,
+                cwd=tmp_path,
+                stdout=log_file,
+                stderr=log_file,
+            )
             try:
                 fake.wait_for_sync("setMyCommands", timeout=60)
                 fake.send_command(4242, "/latest 2")

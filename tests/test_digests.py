@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,21 +20,30 @@ from tests.botharness import BotUser, running_bot
 from tests.conftest import FakeClock
 from tests.fakebot import FakeBotAPI
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def services_of(user: BotUser) -> Services:
     return user.application.bot_data[SERVICES_KEY]
 
 
-async def subscribe_chats(user: BotUser, chat_ids: list[int], *, times: list[str], zone: str,
-                          follows: list[str] = (), mutes: list[str] = ()) -> None:  # type: ignore[assignment]
+async def subscribe_chats(
+    user: BotUser,
+    chat_ids: list[int],
+    *,
+    times: list[str],
+    zone: str,
+    follows: list[str] = (),
+    mutes: list[str] = (),
+) -> None:  # type: ignore[assignment]
     svc = services_of(user)
     now = svc.clock.now()
     defaults = ChatDefaults("UTC", ["08:00"], 10)
     async with svc.database.session() as session:
         for chat_id in chat_ids:
-            chat = await ensure_chat(session, chat_id, kind="private", title="", defaults=defaults, now=now)
+            chat = await ensure_chat(
+                session, chat_id, kind="private", title="", defaults=defaults, now=now
+            )
             subscribe(chat, times=times, zone=zone, thread_id=None, now=now)
             for phrase in follows:
                 await add_topic(session, chat, "follow", phrase)
@@ -42,15 +51,22 @@ async def subscribe_chats(user: BotUser, chat_ids: list[int], *, times: list[str
                 await add_topic(session, chat, "mute", phrase)
 
 
-async def add_items(user: BotUser, titles: list[str], *, feed: str = "https://wire.example/feed") -> None:
+async def add_items(
+    user: BotUser, titles: list[str], *, feed: str = "https://wire.example/feed"
+) -> None:
     svc = services_of(user)
     now = svc.clock.now()
     async with svc.database.session() as session:
         source = await add_source(session, feed, now=now, title="Wire")
-        await add_articles(session, source.id, [
-            NewArticle(title=t, url=f"https://wire.example/{abs(hash(t))}", published_at=now)
-            for t in titles
-        ], now=now)
+        await add_articles(
+            session,
+            source.id,
+            [
+                NewArticle(title=t, url=f"https://wire.example/{abs(hash(t))}", published_at=now)
+                for t in titles
+            ],
+            now=now,
+        )
 
 
 def digests_to(fake: FakeBotAPI, chat_id: int) -> list[str]:
@@ -69,13 +85,19 @@ def test_next_digest_keeps_local_time_across_dst() -> None:
     assert berlin == datetime(2026, 10, 25, 7, 0, tzinfo=UTC)  # 08:00 CET, UTC+1
     before = next_digest_at(["08:00"], "Europe/Berlin", datetime(2026, 10, 23, 7, 0, tzinfo=UTC))
     assert before == datetime(2026, 10, 24, 6, 0, tzinfo=UTC)  # 08:00 CEST, UTC+2
-    new_york = next_digest_at(["07:30"], "America/New_York", datetime(2026, 11, 1, 0, 0, tzinfo=UTC))
+    new_york = next_digest_at(
+        ["07:30"], "America/New_York", datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+    )
     assert new_york == datetime(2026, 11, 1, 12, 30, tzinfo=UTC)
-    kolkata = next_digest_at(["08:00", "20:00"], "Asia/Kolkata", datetime(2026, 11, 26, 3, 0, tzinfo=UTC))
+    kolkata = next_digest_at(
+        ["08:00", "20:00"], "Asia/Kolkata", datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
+    )
     assert kolkata == datetime(2026, 11, 26, 14, 30, tzinfo=UTC)
 
 
-async def test_digests_arrive_at_the_local_instant_in_several_zones(user: BotUser, clock: FakeClock) -> None:
+async def test_digests_arrive_at_the_local_instant_in_several_zones(
+    user: BotUser, clock: FakeClock
+) -> None:
     await subscribe_chats(user, [1], times=["08:00"], zone="Europe/Berlin")
     await subscribe_chats(user, [2], times=["08:00"], zone="Asia/Tokyo")
     await subscribe_chats(user, [3], times=["08:00"], zone="America/New_York")
@@ -90,14 +112,16 @@ async def test_digests_arrive_at_the_local_instant_in_several_zones(user: BotUse
     assert sent_at == {
         3: datetime(2026, 11, 26, 13, 0, tzinfo=UTC),  # 08:00 in New York, the same day
         2: datetime(2026, 11, 26, 23, 0, tzinfo=UTC),  # 08:00 in Tokyo
-        1: datetime(2026, 11, 27, 7, 0, tzinfo=UTC),   # 08:00 in Berlin
+        1: datetime(2026, 11, 27, 7, 0, tzinfo=UTC),  # 08:00 in Berlin
     }
     assert all(len(user.fake.sent_messages(c)) == 1 for c in (1, 2, 3))
     berlin = digests_to(user.fake, 1)[0]
     assert berlin.startswith("<b>Your news digest · Fri 27 Nov, 08:00</b>")
 
 
-async def test_digest_content_merges_stories_and_skips_nothing(user: BotUser, clock: FakeClock) -> None:
+async def test_digest_content_merges_stories_and_skips_nothing(
+    user: BotUser, clock: FakeClock
+) -> None:
     await subscribe_chats(user, [10], times=["10:00"], zone="UTC")
     clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
     await dispatch_digests(user.application)
@@ -118,15 +142,21 @@ async def test_no_repeat_across_two_digests(user: BotUser, clock: FakeClock) -> 
     await add_items(user, ["Storm Closes Alpine Passes", "Central Bank Holds Rates Steady"])
     clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
     await dispatch_digests(user.application)
-    second = digests_to(user.fake, 20)[len(first):]
+    second = digests_to(user.fake, 20)[len(first) :]
     assert len(second) == 1
-    assert "Storm Closes Alpine Passes" in second[0] and "Central Bank Holds Rates Steady" in second[0]
+    assert (
+        "Storm Closes Alpine Passes" in second[0] and "Central Bank Holds Rates Steady" in second[0]
+    )
     assert "North Korean" not in second[0] and "TrumpRx" not in second[0]
     assert "1. " in second[0] and "\n3. " not in second[0]
 
 
-async def test_followed_topics_lead_and_muted_words_never_arrive(user: BotUser, clock: FakeClock) -> None:
-    await subscribe_chats(user, [30], times=["10:00"], zone="UTC", follows=["iran"], mutes=["trumprx"])
+async def test_followed_topics_lead_and_muted_words_never_arrive(
+    user: BotUser, clock: FakeClock
+) -> None:
+    await subscribe_chats(
+        user, [30], times=["10:00"], zone="UTC", follows=["iran"], mutes=["trumprx"]
+    )
     clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
     await dispatch_digests(user.application)
     (text,) = digests_to(user.fake, 30)
@@ -153,7 +183,9 @@ async def test_only_followed_and_nothing_new(user: BotUser, clock: FakeClock) ->
     assert empty == "No new headlines since your last digest."
 
 
-async def test_catch_up_after_downtime_sends_once_late_and_skips_older(user: BotUser, clock: FakeClock) -> None:
+async def test_catch_up_after_downtime_sends_once_late_and_skips_older(
+    user: BotUser, clock: FakeClock
+) -> None:
     await subscribe_chats(user, [50], times=["08:00"], zone="UTC")
     await subscribe_chats(user, [51], times=["06:00"], zone="UTC")
     # The bot was down from before 06:00 until 09:30: 08:00 is within the 2 h grace, 06:00 is not.
@@ -168,15 +200,23 @@ async def test_catch_up_after_downtime_sends_once_late_and_skips_older(user: Bot
     assert late is not None and late.next_digest_at == datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
 
-async def test_restart_mid_fan_out_resends_only_what_was_not_recorded(user: BotUser, clock: FakeClock) -> None:
+async def test_restart_mid_fan_out_resends_only_what_was_not_recorded(
+    user: BotUser, clock: FakeClock
+) -> None:
     chats = list(range(100, 110))
     await subscribe_chats(user, chats, times=["12:00"], zone="UTC")
     clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
     svc = services_of(user)
     # A first instance claims all ten, delivers and records four, then dies.
     async with svc.database.session() as session:
-        claim = await claim_due_digests(session, now=clock.now(), grace=timedelta(hours=2),
-                                        lease=CLAIM_LEASE, instance="crashed", limit=100)
+        claim = await claim_due_digests(
+            session,
+            now=clock.now(),
+            grace=timedelta(hours=2),
+            lease=CLAIM_LEASE,
+            instance="crashed",
+            limit=100,
+        )
     assert len(claim.digests) == 10
     for digest in claim.digests[:4]:
         async with svc.database.session() as session:
@@ -197,12 +237,16 @@ async def test_two_instances_never_send_the_same_digest(
     settings: Settings, clock: FakeClock, backend: str
 ) -> None:
     with FakeBotAPI() as fake:
-        async with running_bot(settings, clock, fake=fake) as first, \
-                running_bot(settings, clock, fake=fake) as second:
+        async with (
+            running_bot(settings, clock, fake=fake) as first,
+            running_bot(settings, clock, fake=fake) as second,
+        ):
             chats = list(range(1000, 1300))
             await subscribe_chats(first, chats, times=["12:00"], zone="UTC")
             clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
-            await asyncio.gather(dispatch_digests(first.application), dispatch_digests(second.application))
+            await asyncio.gather(
+                dispatch_digests(first.application), dispatch_digests(second.application)
+            )
         per_chat = Counter(c.chat_id for c in fake.sent_messages())
     assert set(per_chat) == set(chats)
     assert max(per_chat.values()) == 1
@@ -211,7 +255,9 @@ async def test_two_instances_never_send_the_same_digest(
 async def test_429_and_403_mid_fan_out(user: BotUser, clock: FakeClock) -> None:
     chats = list(range(200, 220))
     await subscribe_chats(user, chats, times=["12:00"], zone="UTC")
-    user.fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, chat_id=205)
+    user.fake.fail_next(
+        "sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, chat_id=205
+    )
     user.fake.block_chat(210)
     user.fake.fail_next("sendMessage", 400, "Bad Request: chat not found", chat_id=215)
     clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
@@ -274,14 +320,24 @@ async def test_an_0800_digest_stays_at_0800_local_across_the_dst_change(
             sent_at.append(clock.now())
     # Summer time (UTC+2) ends on Sunday 25 October: 08:00 local moves from 06:00 to 07:00 UTC.
     assert [t.astimezone(UTC).strftime("%d %H:%M") for t in sent_at][:4] == [
-        "23 06:00", "24 06:00", "25 07:00", "26 07:00"]
+        "23 06:00",
+        "24 06:00",
+        "25 07:00",
+        "26 07:00",
+    ]
 
 
 async def test_forum_digests_go_into_the_topic_thread(user: BotUser, clock: FakeClock) -> None:
     svc = services_of(user)
     async with svc.database.session() as session:
-        chat = await ensure_chat(session, -1005, kind="supergroup", title="Newsroom",
-                                 defaults=ChatDefaults("UTC", ["08:00"], 10), now=clock.now())
+        chat = await ensure_chat(
+            session,
+            -1005,
+            kind="supergroup",
+            title="Newsroom",
+            defaults=ChatDefaults("UTC", ["08:00"], 10),
+            now=clock.now(),
+        )
         subscribe(chat, times=["10:00"], zone="UTC", thread_id=77, now=clock.now())
     clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
     await dispatch_digests(user.application)

@@ -145,9 +145,7 @@ async def test_forum_topic_reply_stays_in_thread(fake: FakeBotAPI) -> None:
 
 
 async def test_injected_429_is_retried_by_aio_rate_limiter(fake: FakeBotAPI) -> None:
-    fake.fail_next(
-        "sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, chat_id=7
-    )
+    fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, chat_id=7)
     application = build_application(fake, rate_limiter=AIORateLimiter(max_retries=1))
     async with application:
         message = await application.bot.send_message(7, "digest")

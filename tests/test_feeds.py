@@ -60,7 +60,9 @@ def server() -> Iterator[FeedServer]:
 
 @pytest.fixture
 async def fetcher():
-    async with SafeFetcher(allow_private=True, timeout=5, connect_timeout=2, read_timeout=2) as client:
+    async with SafeFetcher(
+        allow_private=True, timeout=5, connect_timeout=2, read_timeout=2
+    ) as client:
         yield client
 
 
@@ -112,7 +114,11 @@ async def test_server_error_500(fetcher, server):
 
 async def test_not_found_404(fetcher, server):
     result = await poll(fetcher, server, "/status/404")
-    assert (result.outcome, result.error, result.status_code) == ("error", "HTTP 404 Not Found", 404)
+    assert (result.outcome, result.error, result.status_code) == (
+        "error",
+        "HTTP 404 Not Found",
+        404,
+    )
 
 
 async def test_429_retry_after_is_honoured(fetcher, server):
@@ -203,7 +209,9 @@ async def test_not_modified_304_does_no_parsing(fetcher, server):
     assert result.etag == ETAG and result.last_modified == LAST_MODIFIED
     assert server.requests_to("/fault/etag")[-1].headers["if-none-match"] == ETAG
 
-    by_date = await poll(fetcher, server, "/fault/etag", last_modified=LAST_MODIFIED, executor=NoParsing())
+    by_date = await poll(
+        fetcher, server, "/fault/etag", last_modified=LAST_MODIFIED, executor=NoParsing()
+    )
     assert by_date.outcome == "not_modified"
     assert server.requests_to("/fault/etag")[-1].headers["if-modified-since"] == LAST_MODIFIED
 
@@ -212,15 +220,22 @@ async def test_freshness_hints_from_headers_and_ttl(fetcher, server):
     max_age = await poll(fetcher, server, "/fault/max-age")
     assert max_age.refresh_hint_seconds == 1800
 
-    server.add("/ttl.xml", rss_feed([{"title": "t", "link": "https://n.example/t"}], ttl=90),
-               headers={"Cache-Control": "max-age=600"})
+    server.add(
+        "/ttl.xml",
+        rss_feed([{"title": "t", "link": "https://n.example/t"}], ttl=90),
+        headers={"Cache-Control": "max-age=600"},
+    )
     ttl = await poll(fetcher, server, "/ttl.xml")
     assert ttl.refresh_hint_seconds == 90 * 60  # the larger of ttl and max-age
 
-    server.add("/expires.xml", SAMPLE_FEED, headers={
-        "Date": "Mon, 01 Jan 2024 00:00:00 GMT",
-        "Expires": "Mon, 01 Jan 2024 02:00:00 GMT",
-    })
+    server.add(
+        "/expires.xml",
+        SAMPLE_FEED,
+        headers={
+            "Date": "Mon, 01 Jan 2024 00:00:00 GMT",
+            "Expires": "Mon, 01 Jan 2024 02:00:00 GMT",
+        },
+    )
     expires = await poll(fetcher, server, "/expires.xml")
     assert expires.refresh_hint_seconds == 7200  # measured from the server's Date
 
@@ -274,10 +289,19 @@ async def test_feed_served_with_a_non_xml_content_type_is_accepted(fetcher, serv
     [
         (b"", "empty document"),
         (b"  \n\t ", "empty document"),
-        (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', "got a JSON document, not an RSS or Atom feed"),
+        (
+            b'{"version": "https://jsonfeed.org/version/1.1", "items": []}',
+            "got a JSON document, not an RSS or Atom feed",
+        ),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not an RSS or Atom feed"),
-        (gzip.compress(SAMPLE_FEED), "got compressed (gzip) data the server did not label, not a feed"),
-        (b'<?xml version="1.0"?><catalog><book>x</book></catalog>', "not an RSS or Atom feed (the document is <catalog>)"),
+        (
+            gzip.compress(SAMPLE_FEED),
+            "got compressed (gzip) data the server did not label, not a feed",
+        ),
+        (
+            b'<?xml version="1.0"?><catalog><book>x</book></catalog>',
+            "not an RSS or Atom feed (the document is <catalog>)",
+        ),
         (HTML_PAGE, "got an HTML page, not a feed"),
     ],
 )
@@ -288,12 +312,14 @@ def test_not_a_feed(body, message):
 
 
 def test_missing_dates_guids_and_links():
-    feed = rss_feed([
-        {"title": "No date, guid or link"},
-        {"link": "https://news.example/only-link", "description": "Only a link and some text"},
-        {"description": "Neither a title nor a link"},
-        {"title": "<b></b>"},  # no text once cleaned: counts as no title
-    ])
+    feed = rss_feed(
+        [
+            {"title": "No date, guid or link"},
+            {"link": "https://news.example/only-link", "description": "Only a link and some text"},
+            {"description": "Neither a title nor a link"},
+            {"title": "<b></b>"},  # no text once cleaned: counts as no title
+        ]
+    )
     parsed = parse_feed(feed, url="https://news.example/feed", now=NOW)
 
     assert parsed.skipped == 2
@@ -314,18 +340,30 @@ def test_missing_dates_guids_and_links():
 
 
 def test_future_dates_are_clamped_to_now():
-    feed = rss_feed([{"title": "From the future", "link": "https://n.example/f",
-                      "pubDate": "Fri, 01 Jan 2100 00:00:00 GMT"}])
+    feed = rss_feed(
+        [
+            {
+                "title": "From the future",
+                "link": "https://n.example/f",
+                "pubDate": "Fri, 01 Jan 2100 00:00:00 GMT",
+            }
+        ]
+    )
     (entry,) = parse_feed(feed, url="https://n.example/feed", now=NOW).entries
     assert entry.published_at == NOW
 
 
 def test_long_text_unsafe_links_and_entities():
     long_text = " ".join(["word"] * 2000)
-    feed = rss_feed([
-        {"title": "Fish &amp; chips", "link": "javascript:alert(1)",
-         "description": f"<script>steal()</script><p>{long_text}</p>"},
-    ])
+    feed = rss_feed(
+        [
+            {
+                "title": "Fish &amp; chips",
+                "link": "javascript:alert(1)",
+                "description": f"<script>steal()</script><p>{long_text}</p>",
+            },
+        ]
+    )
     (entry,) = parse_feed(feed, url="https://n.example/feed", now=NOW).entries
     assert entry.title == "Fish & chips"
     assert entry.url is None  # never a javascript: link in a chat
@@ -338,8 +376,12 @@ def test_feedparser_never_opens_a_path_or_url(tmp_path, server):
     feed_file.write_bytes(SAMPLE_FEED)
 
     # Were these read as a file name or fetched as a URL, a valid feed would come back.
-    for body in (str(feed_file).encode(), b"/etc/hostname", server.url("/fault/etag").encode(),
-                 feed_file.as_uri().encode()):
+    for body in (
+        str(feed_file).encode(),
+        b"/etc/hostname",
+        server.url("/fault/etag").encode(),
+        feed_file.as_uri().encode(),
+    ):
         server.clear()
         with pytest.raises(NotAFeed):
             parse_feed(body, url="https://n.example/feed", now=NOW)
@@ -363,10 +405,14 @@ async def test_parsing_in_a_process_pool():
     executor = make_parse_executor(2)
     assert executor is not None and make_parse_executor(1) is None
     try:
-        parsed = await parse_feed_async(SAMPLE_FEED, url="https://n.example/feed", now=NOW, executor=executor)
+        parsed = await parse_feed_async(
+            SAMPLE_FEED, url="https://n.example/feed", now=NOW, executor=executor
+        )
         assert len(parsed.entries) == 2
         with pytest.raises(NotAFeed):
-            await parse_feed_async(HTML_PAGE, url="https://n.example/feed", now=NOW, executor=executor)
+            await parse_feed_async(
+                HTML_PAGE, url="https://n.example/feed", now=NOW, executor=executor
+            )
     finally:
         executor.shutdown()
 
@@ -428,7 +474,14 @@ async def test_names_are_checked_by_what_they_resolve_to_and_pinned(server):
 
 
 @pytest.mark.parametrize(
-    "url", ["file:///etc/passwd", "ftp://example.com/feed.xml", "javascript:alert(1)", "gopher://x/", "//example.com/feed"]
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://example.com/feed.xml",
+        "javascript:alert(1)",
+        "gopher://x/",
+        "//example.com/feed",
+    ],
 )
 async def test_non_http_schemes_are_refused(fetcher, url):
     with pytest.raises(BadScheme):
@@ -446,7 +499,9 @@ async def test_redirect_to_a_non_http_scheme_is_refused(fetcher, server):
 async def test_per_host_concurrency_cap(server):
     async with SafeFetcher(allow_private=True, per_host=1) as fetcher:
         server.clear()
-        results = await asyncio.gather(*(poll(fetcher, server, "/fault/concurrency") for _ in range(4)))
+        results = await asyncio.gather(
+            *(poll(fetcher, server, "/fault/concurrency") for _ in range(4))
+        )
     assert all(r.outcome == "ok" for r in results)
     assert server.max_in_flight == 1
 
@@ -490,7 +545,10 @@ def test_next_fetch_delay_jitter_is_injected_and_only_adds():
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
     """Fail instead of hanging (POSIX main thread only; elsewhere no guard)."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
         yield
         return
 
@@ -509,7 +567,9 @@ def deadline(seconds: float) -> Iterator[None]:
 def corpus_files(folder: str) -> list:
     root = CORPUS / "feeds" / folder
     if not root.is_dir():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"feed corpus not found at {root}"))]
+        return [
+            pytest.param(None, marks=pytest.mark.skip(reason=f"feed corpus not found at {root}"))
+        ]
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix not in (".md", ".json"))
     return [pytest.param(p, id=str(p.relative_to(root))) for p in files]
 
@@ -554,7 +614,13 @@ def test_corpus_illformed_feeds(path: Path):
 
 
 async def test_corpus_gzipped_response_served_as_http(fetcher, server):
-    path = CORPUS / "feeds" / "illformed" / "realworld" / "node-feedparser__invalid-characters-gzipped.xml"
+    path = (
+        CORPUS
+        / "feeds"
+        / "illformed"
+        / "realworld"
+        / "node-feedparser__invalid-characters-gzipped.xml"
+    )
     if not path.is_file():
         pytest.skip(f"feed corpus not found at {path}")
     server.add("/nshipster.xml", path.read_bytes(), headers={"Content-Encoding": "gzip"})

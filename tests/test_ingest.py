@@ -44,7 +44,9 @@ def server() -> Iterator[FeedServer]:
 @pytest.fixture
 async def fetcher() -> AsyncIterator[SafeFetcher]:
     # Public addresses only by default: the sources' own allow_private flag must open loopback.
-    async with SafeFetcher(timeout=5, connect_timeout=2, read_timeout=2, max_bytes=1024 * 1024) as client:
+    async with SafeFetcher(
+        timeout=5, connect_timeout=2, read_timeout=2, max_bytes=1024 * 1024
+    ) as client:
         yield client
 
 
@@ -66,8 +68,9 @@ async def articles_of(database: Database, source_id: int) -> list[Article]:
         return list((await session.scalars(statement)).all())
 
 
-async def poll(database: Database, fetcher: SafeFetcher, settings: Settings,
-               clock: FakeClock) -> IngestReport:
+async def poll(
+    database: Database, fetcher: SafeFetcher, settings: Settings, clock: FakeClock
+) -> IngestReport:
     return await ingest_due(database, fetcher, settings, now=clock.now())
 
 
@@ -83,8 +86,9 @@ def waits(source: Source, now: datetime, seconds: float) -> bool:
     return timedelta(seconds=seconds) <= delay <= timedelta(seconds=seconds * 1.1)
 
 
-async def fails_with(database: Database, fetcher: SafeFetcher, settings: Settings,
-                     clock: FakeClock, url: str) -> tuple[SourceReport, Source]:
+async def fails_with(
+    database: Database, fetcher: SafeFetcher, settings: Settings, clock: FakeClock, url: str
+) -> tuple[SourceReport, Source]:
     source_id = await add_feed(database, url, clock)
     report = only(await poll(database, fetcher, settings, clock), source_id)
     source = await source_row(database, source_id)
@@ -99,8 +103,9 @@ async def fails_with(database: Database, fetcher: SafeFetcher, settings: Setting
 # ----------------------------------------------------------------- happy path
 
 
-async def test_corpus_feeds_are_stored_once_in_one_concurrent_pass(database, fetcher, settings,
-                                                                   clock, server):
+async def test_corpus_feeds_are_stored_once_in_one_concurrent_pass(
+    database, fetcher, settings, clock, server
+):
     if not NEWS_CORPUS.is_dir():
         pytest.skip(f"feed corpus not found at {NEWS_CORPUS}")
     index = json.loads((NEWS_CORPUS / "index.json").read_text())
@@ -142,11 +147,14 @@ async def test_reingesting_the_same_feed_adds_nothing(database, fetcher, setting
     assert (first.new, first.unchanged) == (2, 0)
     assert (second.outcome, second.new, second.unchanged) == ("ok", 0, 2)
     assert [a.title for a in await articles_of(database, source_id)] == [
-        "Parliament passes the budget", "Storm warning for the coast"]
+        "Parliament passes the budget",
+        "Storm warning for the coast",
+    ]
 
 
-async def test_only_due_feeds_are_polled_and_a_claim_is_not_taken_twice(database, fetcher,
-                                                                        settings, clock, server):
+async def test_only_due_feeds_are_polled_and_a_claim_is_not_taken_twice(
+    database, fetcher, settings, clock, server
+):
     source_id = await add_feed(database, server.add("/due.xml", SAMPLE_FEED), clock)
     async with database.session() as session:
         (claimed,) = await claim_due_sources(session, now=clock.now(), limit=10)
@@ -173,15 +181,18 @@ async def test_not_found_404(database, fetcher, settings, clock, server):
 
 async def test_timeout(database, settings, clock, server):
     async with SafeFetcher(timeout=5, read_timeout=0.2) as fetcher:
-        report, _ = await fails_with(database, fetcher, settings, clock, server.url("/fault/timeout"))
+        report, _ = await fails_with(
+            database, fetcher, settings, clock, server.url("/fault/timeout")
+        )
     assert report.error == "timed out after 0.2 s"
 
 
 async def test_slow_drip(database, settings, clock, server):
     # Each byte comes well within the read timeout; only the total limit ends the fetch.
     async with SafeFetcher(timeout=0.3, read_timeout=2) as fetcher:
-        report, _ = await fails_with(database, fetcher, settings, clock,
-                                     server.url("/fault/slow?interval=0.05&size=5000"))
+        report, _ = await fails_with(
+            database, fetcher, settings, clock, server.url("/fault/slow?interval=0.05&size=5000")
+        )
     assert report.error == "timed out after 0.3 s"
 
 
@@ -196,8 +207,9 @@ async def test_gzip_bomb(database, fetcher, settings, clock, server):
 
 
 async def test_redirect_loop(database, fetcher, settings, clock, server):
-    report, _ = await fails_with(database, fetcher, settings, clock,
-                                 server.url("/fault/redirect-loop"))
+    report, _ = await fails_with(
+        database, fetcher, settings, clock, server.url("/fault/redirect-loop")
+    )
     assert report.error == "redirect loop"
 
 
@@ -220,7 +232,12 @@ async def test_304_not_modified_counts_as_ok(database, fetcher, settings, clock,
     second = only(await poll(database, fetcher, settings, clock), source_id)
 
     assert (first.outcome, first.new) == ("ok", 2)
-    assert (second.outcome, second.new, second.unchanged, second.error) == ("not_modified", 0, 0, None)
+    assert (second.outcome, second.new, second.unchanged, second.error) == (
+        "not_modified",
+        0,
+        0,
+        None,
+    )
     assert server.requests_to("/fault/etag")[-1].headers["if-none-match"] == '"v1-feed"'
     source = await source_row(database, source_id)
     assert source.error_count == 0 and source.last_ok_at == clock.now()
@@ -242,8 +259,9 @@ async def test_301_move_updates_the_source_url(database, fetcher, settings, cloc
     assert server.requests_to("/fault/moved") == [] and server.requests_to("/feeds/moved.xml")
 
 
-async def test_a_move_onto_a_feed_already_read_keeps_the_url(database, fetcher, settings, clock,
-                                                            server):
+async def test_a_move_onto_a_feed_already_read_keeps_the_url(
+    database, fetcher, settings, clock, server
+):
     await add_feed(database, server.url("/feeds/moved.xml"), clock)
     source_id = await add_feed(database, server.url("/fault/moved"), clock)
     report = only(await poll(database, fetcher, settings, clock), source_id)
@@ -260,8 +278,9 @@ async def test_html_page_instead_of_a_feed(database, fetcher, settings, clock, s
 
 
 async def test_invalid_xml(database, fetcher, settings, clock, server):
-    report, _ = await fails_with(database, fetcher, settings, clock,
-                                 server.url("/fault/invalid-xml"))
+    report, _ = await fails_with(
+        database, fetcher, settings, clock, server.url("/fault/invalid-xml")
+    )
     assert report.error is not None
     assert report.error.startswith("feed is not well-formed XML")
 
@@ -274,12 +293,14 @@ async def test_wrong_encoding_is_recovered(database, fetcher, settings, clock, s
 
 
 async def test_missing_dates_guids_and_links(database, fetcher, settings, clock, server):
-    feed = rss_feed([
-        {"title": "No date and no guid", "link": "https://news.example/nodate"},
-        {"title": "Only a title"},
-        {"link": "https://news.example/untitled", "description": "A link without a headline."},
-        {"description": "Neither a title nor a link"},
-    ])
+    feed = rss_feed(
+        [
+            {"title": "No date and no guid", "link": "https://news.example/nodate"},
+            {"title": "Only a title"},
+            {"link": "https://news.example/untitled", "description": "A link without a headline."},
+            {"description": "Neither a title nor a link"},
+        ]
+    )
     source_id = await add_feed(database, server.add("/sparse.xml", feed), clock)
     report = only(await poll(database, fetcher, settings, clock), source_id)
     stored = await articles_of(database, source_id)
@@ -296,8 +317,15 @@ async def test_missing_dates_guids_and_links(database, fetcher, settings, clock,
 
 
 async def test_future_dates_are_clamped_to_now(database, fetcher, settings, clock, server):
-    feed = rss_feed([{"title": "From the future", "link": "https://news.example/future",
-                      "pubDate": "Fri, 01 Jan 2100 00:00:00 GMT"}])
+    feed = rss_feed(
+        [
+            {
+                "title": "From the future",
+                "link": "https://news.example/future",
+                "pubDate": "Fri, 01 Jan 2100 00:00:00 GMT",
+            }
+        ]
+    )
     source_id = await add_feed(database, server.add("/future.xml", feed), clock)
     await poll(database, fetcher, settings, clock)
     (article,) = await articles_of(database, source_id)
@@ -324,8 +352,7 @@ async def test_a_fixed_feed_resets_its_failure_count(database, fetcher, settings
     assert waits(fixed, clock.now(), INTERVAL)
 
 
-async def test_one_failing_feed_does_not_affect_another(database, fetcher, settings, clock,
-                                                        server):
+async def test_one_failing_feed_does_not_affect_another(database, fetcher, settings, clock, server):
     broken = await add_feed(database, server.url("/fault/invalid-xml"), clock)
     healthy = await add_feed(database, server.add("/healthy.xml", SAMPLE_FEED), clock)
     report = await poll(database, fetcher, settings, clock)
@@ -336,13 +363,16 @@ async def test_one_failing_feed_does_not_affect_another(database, fetcher, setti
 
 
 async def test_a_feed_that_breaks_the_store_does_not_take_its_batch_with_it(
-        database, fetcher, settings, clock, server, monkeypatch):
+    database, fetcher, settings, clock, server, monkeypatch
+):
     # Feeds are stored several to a transaction; one whose items make the store fail must
     # cost only itself: the batch is stored again feed by feed.
     import bot.ingest
 
-    healthy = [await add_feed(database, server.add(f"/batch-{n}.xml", SAMPLE_FEED), clock)
-               for n in range(4)]
+    healthy = [
+        await add_feed(database, server.add(f"/batch-{n}.xml", SAMPLE_FEED), clock)
+        for n in range(4)
+    ]
     broken = await add_feed(database, server.add("/batch-broken.xml", SAMPLE_FEED), clock)
     real_add_articles = bot.ingest.add_articles
 
@@ -355,7 +385,9 @@ async def test_a_feed_that_breaks_the_store_does_not_take_its_batch_with_it(
     monkeypatch.setattr(bot.ingest, "add_articles", add_articles)
     report = await poll(database, fetcher, settings, clock)
     assert (only(report, broken).outcome, only(report, broken).error) == (
-        "error", "internal error: RuntimeError")
+        "error",
+        "internal error: RuntimeError",
+    )
     assert (await source_row(database, broken)).error_count == 1
     assert await articles_of(database, broken) == []
     for source_id in healthy:
@@ -364,8 +396,9 @@ async def test_a_feed_that_breaks_the_store_does_not_take_its_batch_with_it(
         assert len(await articles_of(database, source_id)) == 2
 
 
-async def test_a_feed_failing_too_often_is_turned_off_once(database, fetcher, settings, clock,
-                                                           server):
+async def test_a_feed_failing_too_often_is_turned_off_once(
+    database, fetcher, settings, clock, server
+):
     settings = settings.model_copy(update={"source_max_failures": 3})
     source_id = await add_feed(database, server.url("/status/500"), clock)
     server.clear()
@@ -382,8 +415,9 @@ async def test_a_feed_failing_too_often_is_turned_off_once(database, fetcher, se
 
 async def test_admins_hear_once_that_a_feed_was_turned_off(database, settings, clock, server):
     settings = settings.model_copy(update={"source_max_failures": 3})
-    source_id = await add_feed(database, server.url("/status/500"), clock,
-                               title="Tom & Jerry <news>")
+    source_id = await add_feed(
+        database, server.url("/status/500"), clock, title="Tom & Jerry <news>"
+    )
     async with running_bot(settings, clock) as user:
         context = SimpleNamespace(application=user.application)
         for _ in range(5):
@@ -423,7 +457,9 @@ def test_cli_ingest_reports_dead_feeds_as_data(settings, server):
 
     listed = json.loads(newsbot(settings, "ingest", "--json").stdout)
     assert sorted((s["outcome"], s["new"], s["unchanged"]) for s in listed) == [
-        ("error", 0, 0), ("ok", 0, 2)]
+        ("error", 0, 0),
+        ("ok", 0, 2),
+    ]
 
 
 def test_cli_sources_import_export_round_trip(settings, tmp_path: Path):
@@ -432,7 +468,9 @@ def test_cli_sources_import_export_round_trip(settings, tmp_path: Path):
         '<?xml version="1.0"?><opml version="2.0"><head/><body>'
         '<outline text="World &amp; more" xmlUrl="https://feeds.example.org/world.xml"/>'
         '<outline text="Tech" xmlUrl="https://feeds.example.org/tech.xml"/>'
-        '</body></opml>', encoding="utf-8")
+        "</body></opml>",
+        encoding="utf-8",
+    )
 
     first = newsbot(settings, "sources", "import", str(opml))
     again = newsbot(settings, "sources", "import", str(opml))

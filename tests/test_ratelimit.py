@@ -21,8 +21,9 @@ class Clock:
         await asyncio.sleep(0)
 
 
-async def admissions(pacer: Pacer, clock: Clock, count: int, *,
-                     stall_after: int | None = None, stall: float = 0.0) -> list[float]:
+async def admissions(
+    pacer: Pacer, clock: Clock, count: int, *, stall_after: int | None = None, stall: float = 0.0
+) -> list[float]:
     times: list[float] = []
     for n in range(count):
         if n == stall_after:

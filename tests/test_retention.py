@@ -46,9 +46,14 @@ async def add_items(database: Database, clock: FakeClock, ages_in_days: dict[str
     now = clock.now()
     async with database.session() as session:
         source = await add_source(session, "https://news.example/feed.xml", now=now)
-        items = [NewArticle(title=title, url=f"https://news.example/{title.replace(' ', '-')}",
-                            published_at=now - timedelta(days=age))
-                 for title, age in ages_in_days.items()]
+        items = [
+            NewArticle(
+                title=title,
+                url=f"https://news.example/{title.replace(' ', '-')}",
+                published_at=now - timedelta(days=age),
+            )
+            for title, age in ages_in_days.items()
+        ]
         await add_articles(session, source.id, items, now=now)
     return source.id
 
@@ -63,7 +68,8 @@ async def test_old_articles_go_recent_ones_stay(database, settings, clock):
         tombstones = (await session.scalars(select(SeenKey))).all()
         heartbeat = await get_meta(session, "heartbeat:prune")
     assert [(t.source_id, t.key, t.pruned_at) for t in tombstones] == [
-        (source_id, "u:https://news.example/last-month", clock.now())]
+        (source_id, "u:https://news.example/last-month", clock.now())
+    ]
     assert heartbeat is not None and heartbeat.updated_at == clock.now()
 
 
@@ -78,8 +84,9 @@ async def test_pruning_goes_in_batches(database, clock):
 
 async def test_a_pruned_item_still_in_its_feed_never_comes_back(database, settings, clock, server):
     async with database.session() as session:
-        source = await add_source(session, server.url("/feed.xml"), now=clock.now(),
-                                  allow_private=True)
+        source = await add_source(
+            session, server.url("/feed.xml"), now=clock.now(), allow_private=True
+        )
     async with SafeFetcher(timeout=5) as fetcher:
         first = await ingest_due(database, fetcher, settings, now=clock.now())
         await run_job(database, settings, clock)  # the sample items date from 2024

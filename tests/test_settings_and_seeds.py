@@ -11,7 +11,6 @@ from bot.config import SettingsError, load_settings
 from bot.news.seeds import SeedError, derive_title, load_seed_file, parse_seed
 from bot.store.articles import count_articles
 from bot.store.db import Database
-
 from tests.conftest import SEED_DOCUMENT, FakeClock
 
 
@@ -61,7 +60,10 @@ def test_seed_document_shape() -> None:
         "activities, and sharing South Korean media"
     )
     assert len(document.headlines) == 16
-    assert "Antonio José Seguro Poised for Landslide Win in Portugal Presidential Runoff" in document.headlines
+    assert (
+        "Antonio José Seguro Poised for Landslide Win in Portugal Presidential Runoff"
+        in document.headlines
+    )
 
 
 def test_headlines_only_and_article_only_documents() -> None:
@@ -78,8 +80,10 @@ def test_headlines_only_and_article_only_documents() -> None:
 
 
 def test_long_leads_get_a_short_title_cut_at_a_word() -> None:
-    lead = ("Officials in the northern province said on Tuesday that heavy rains, which began late "
-            "last week and intensified over the weekend, had displaced thousands of residents. More follows.")
+    lead = (
+        "Officials in the northern province said on Tuesday that heavy rains, which began late "
+        "last week and intensified over the weekend, had displaced thousands of residents. More follows."
+    )
     title = derive_title(lead)
     assert len(title) <= 120 and title.endswith("…")
     assert lead.startswith(title.rstrip("…").rstrip())
@@ -107,7 +111,9 @@ async def test_bad_seed_files_fail_whole_and_name_the_file(
         assert await count_articles(session) == 0
 
 
-async def test_missing_seed_file_is_named(database: Database, clock: FakeClock, tmp_path: Path) -> None:
+async def test_missing_seed_file_is_named(
+    database: Database, clock: FakeClock, tmp_path: Path
+) -> None:
     missing = tmp_path / "nope.txt"
     with pytest.raises(SeedError, match="nope.txt: no such file"):
         await load_seeds(database, [missing], now=clock.now())

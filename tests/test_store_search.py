@@ -9,10 +9,15 @@ import pytest
 
 from bot.bootstrap import load_seeds
 from bot.news.query import parse_query
-from bot.store.articles import NewArticle, add_articles, count_articles, latest_articles, search_articles
+from bot.store.articles import (
+    NewArticle,
+    add_articles,
+    count_articles,
+    latest_articles,
+    search_articles,
+)
 from bot.store.db import Database
 from bot.store.sources import add_source
-
 from tests.conftest import SEED_DOCUMENT, FakeClock
 
 SEED = SEED_DOCUMENT
@@ -22,7 +27,9 @@ async def seeded(database: Database, clock: FakeClock) -> None:
     await load_seeds(database, [SEED], now=clock.now())
 
 
-async def titles_for(database: Database, words: str, clock: FakeClock, limit: int = 50) -> list[str]:
+async def titles_for(
+    database: Database, words: str, clock: FakeClock, limit: int = 50
+) -> list[str]:
     async with database.session() as session:
         result = await search_articles(session, parse_query(words), limit=limit, now=clock.now())
     return [h.title for h in result.headlines]
@@ -41,7 +48,9 @@ async def test_seeding_twice_leaves_seventeen_items(database: Database, clock: F
     )
 
 
-async def test_iran_finds_exactly_the_three_iran_headlines(database: Database, clock: FakeClock) -> None:
+async def test_iran_finds_exactly_the_three_iran_headlines(
+    database: Database, clock: FakeClock
+) -> None:
     await seeded(database, clock)
     assert sorted(await titles_for(database, "iran", clock)) == [
         "Iran–U.S. Nuclear Talks in Oman Face Major Hurdles Amid Rising Regional Tensions",
@@ -50,7 +59,9 @@ async def test_iran_finds_exactly_the_three_iran_headlines(database: Database, c
     ]
 
 
-async def test_phrase_and_body_search_find_the_article(database: Database, clock: FakeClock) -> None:
+async def test_phrase_and_body_search_find_the_article(
+    database: Database, clock: FakeClock
+) -> None:
     await seeded(database, clock)
     north_korea = await titles_for(database, '"north korea"', clock)
     assert north_korea and north_korea[0].startswith("North Korean authorities")
@@ -59,19 +70,34 @@ async def test_phrase_and_body_search_find_the_article(database: Database, clock
     nuclear = await titles_for(database, "nuclear", clock)
     assert len(nuclear) == 3
     assert any(t.startswith("North Korean") for t in nuclear)
-    assert "Iran–U.S. Nuclear Talks in Oman Face Major Hurdles Amid Rising Regional Tensions" in nuclear
+    assert (
+        "Iran–U.S. Nuclear Talks in Oman Face Major Hurdles Amid Rising Regional Tensions"
+        in nuclear
+    )
 
 
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
-        ("drug", "TrumpRx Website Launches to Offer Discounted Prescription Drugs for Cash-Paying Americans"),
+        (
+            "drug",
+            "TrumpRx Website Launches to Offer Discounted Prescription Drugs for Cash-Paying Americans",
+        ),
         ("jose", "Antonio José Seguro Poised for Landslide Win in Portugal Presidential Runoff"),
-        ("JOSÉ seguro", "Antonio José Seguro Poised for Landslide Win in Portugal Presidential Runoff"),
+        (
+            "JOSÉ seguro",
+            "Antonio José Seguro Poised for Landslide Win in Portugal Presidential Runoff",
+        ),
         ("ukraine", "US Pushes Ukraine-Russia Peace Talks Before Summer Amid Escalating Attacks"),
-        ("“very good talks”", "Trump Says “Very Good Talks” Underway on Russia-Ukraine War as Peace Efforts Continue"),
+        (
+            "“very good talks”",
+            "Trump Says “Very Good Talks” Underway on Russia-Ukraine War as Peace Efforts Continue",
+        ),
         ("voters", "Trump’s Inflation Claims Clash With Voters’ Cost-of-Living Reality"),
-        ("trumprx.gov", "TrumpRx.gov Highlights GLP-1 Drug Discounts but Offers Limited Savings for Most Americans"),
+        (
+            "trumprx.gov",
+            "TrumpRx.gov Highlights GLP-1 Drug Discounts but Offers Limited Savings for Most Americans",
+        ),
     ],
 )
 async def test_word_forms_diacritics_compounds_and_quotes(
@@ -98,10 +124,28 @@ async def test_all_words_first_then_any_labelled(database: Database, clock: Fake
 
 @pytest.mark.parametrize(
     "words",
-    ['"', "*", "NEAR(", "iran OR", "-iran", "'; DROP TABLE articles; --", "AND", "a:b", "^iran",
-     "(((", "\\", "🙂🙂", "שלום", "x" * 5000, 'iran"', "iran*"],
+    [
+        '"',
+        "*",
+        "NEAR(",
+        "iran OR",
+        "-iran",
+        "'; DROP TABLE articles; --",
+        "AND",
+        "a:b",
+        "^iran",
+        "(((",
+        "\\",
+        "🙂🙂",
+        "שלום",
+        "x" * 5000,
+        'iran"',
+        "iran*",
+    ],
 )
-async def test_fts_syntax_is_treated_as_words(database: Database, clock: FakeClock, words: str) -> None:
+async def test_fts_syntax_is_treated_as_words(
+    database: Database, clock: FakeClock, words: str
+) -> None:
     await seeded(database, clock)
     async with database.session() as session:
         result = await search_articles(session, parse_query(words), limit=10, now=clock.now())
@@ -115,29 +159,50 @@ async def test_recency_beats_a_stale_better_match(database: Database, clock: Fak
     async with database.session() as session:
         source = await add_source(session, "https://example.org/feed", now=clock.now())
         week_old = clock.now() - timedelta(days=7)
-        await add_articles(session, source.id, [
-            NewArticle(title="Iran Talks", url="https://example.org/a", published_at=week_old),
-            NewArticle(title="Markets rally as Iran talks resume in Geneva", url="https://example.org/b",
-                       published_at=clock.now() - timedelta(hours=1)),
-        ], now=clock.now())
+        await add_articles(
+            session,
+            source.id,
+            [
+                NewArticle(title="Iran Talks", url="https://example.org/a", published_at=week_old),
+                NewArticle(
+                    title="Markets rally as Iran talks resume in Geneva",
+                    url="https://example.org/b",
+                    published_at=clock.now() - timedelta(hours=1),
+                ),
+            ],
+            now=clock.now(),
+        )
     titles = await titles_for(database, "iran talks", clock)
     assert titles[0] == "Markets rally as Iran talks resume in Geneva"
 
 
 async def test_reingesting_a_feed_never_duplicates(database: Database, clock: FakeClock) -> None:
     items = [
-        NewArticle(title="With guid", guid="tag:x,1", url="https://x.org/1?utm_source=rss",
-                   published_at=clock.now()),
-        NewArticle(title="Link only", url="https://x.org/2?utm_medium=feed#top", published_at=clock.now()),
+        NewArticle(
+            title="With guid",
+            guid="tag:x,1",
+            url="https://x.org/1?utm_source=rss",
+            published_at=clock.now(),
+        ),
+        NewArticle(
+            title="Link only", url="https://x.org/2?utm_medium=feed#top", published_at=clock.now()
+        ),
         NewArticle(title="Neither guid nor link", published_at=clock.now()),
     ]
     async with database.session() as session:
         source = await add_source(session, "https://x.org/feed", now=clock.now())
         first = await add_articles(session, source.id, items, now=clock.now())
         again = await add_articles(session, source.id, items, now=clock.advance(hours=1))
-        relinked = await add_articles(session, source.id, [
-            NewArticle(title="Link only (edited)", url="https://x.org/2", published_at=clock.now()),
-        ], now=clock.now())
+        relinked = await add_articles(
+            session,
+            source.id,
+            [
+                NewArticle(
+                    title="Link only (edited)", url="https://x.org/2", published_at=clock.now()
+                ),
+            ],
+            now=clock.now(),
+        )
         assert await count_articles(session) == 3
     assert len(first) == 3 and again == [] and relinked == []
 
@@ -162,11 +227,15 @@ async def test_search_parity_between_backends_on_real_headlines(
         for index, entry in enumerate(parsed.entries[:40]):
             title = clean_text(entry.get("title"))
             if title:
-                items.append(NewArticle(
-                    title=title, url=entry.get("link"), guid=entry.get("id"),
-                    description=clean_text(entry.get("summary"))[:500],
-                    published_at=clock.now() - timedelta(minutes=number * 50 + index),
-                ))
+                items.append(
+                    NewArticle(
+                        title=title,
+                        url=entry.get("link"),
+                        guid=entry.get("id"),
+                        description=clean_text(entry.get("summary"))[:500],
+                        published_at=clock.now() - timedelta(minutes=number * 50 + index),
+                    )
+                )
     assert len(items) >= 200
     sqlite = Database(f"sqlite+aiosqlite:///{tmp_path / 'parity.db'}")
     await sqlite.upgrade()
@@ -174,8 +243,21 @@ async def test_search_parity_between_backends_on_real_headlines(
 
     postgres = Database(request.getfixturevalue("postgres_url"))
     await _truncate(postgres)
-    queries = ["trump", "police", "apple", "election", "world cup", '"new york"', "climate change",
-               "china trade", "iran", "the", "brexit deal", "berlin", "nothingmatcheshere"]
+    queries = [
+        "trump",
+        "police",
+        "apple",
+        "election",
+        "world cup",
+        '"new york"',
+        "climate change",
+        "china trade",
+        "iran",
+        "the",
+        "brexit deal",
+        "berlin",
+        "nothingmatcheshere",
+    ]
     answers: dict[str, list[list[str]]] = {}
     try:
         for database in (sqlite, postgres):
@@ -184,7 +266,9 @@ async def test_search_parity_between_backends_on_real_headlines(
                 await add_articles(session, source.id, items, now=clock.now())
             for query in queries:
                 async with database.session() as session:
-                    result = await search_articles(session, parse_query(query), limit=25, now=clock.now())
+                    result = await search_articles(
+                        session, parse_query(query), limit=25, now=clock.now()
+                    )
                 answers.setdefault(query, []).append([h.title for h in result.headlines])
     finally:
         await sqlite.dispose()

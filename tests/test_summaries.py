@@ -41,14 +41,27 @@ async def fetcher() -> Iterator[SafeFetcher]:  # type: ignore[misc]
 
 async def store_item(database: Database, clock: FakeClock, **fields: object) -> int:
     async with database.session() as session:
-        source = await add_source(session, "https://news.example/feed", now=clock.now(), title="Example News")
-        (article_id,) = await add_articles(session, source.id, [NewArticle(
-            title=str(fields.pop("title", "Bridge to close")), published_at=clock.now(), **fields)],
-            now=clock.now())
+        source = await add_source(
+            session, "https://news.example/feed", now=clock.now(), title="Example News"
+        )
+        (article_id,) = await add_articles(
+            session,
+            source.id,
+            [
+                NewArticle(
+                    title=str(fields.pop("title", "Bridge to close")),
+                    published_at=clock.now(),
+                    **fields,
+                )
+            ],
+            now=clock.now(),
+        )
     return article_id
 
 
-async def test_body_is_summarised_and_cached_until_it_changes(database: Database, clock: FakeClock) -> None:
+async def test_body_is_summarised_and_cached_until_it_changes(
+    database: Database, clock: FakeClock
+) -> None:
     article_id = await store_item(database, clock, body=BODY, url="https://news.example/bridge")
     first = await article_summary(database, article_id, fetcher=None)
     assert first is not None and first.note == ""
@@ -57,7 +70,9 @@ async def test_body_is_summarised_and_cached_until_it_changes(database: Database
         article = await get_article(session, article_id)
         assert article is not None and article.summary == first.summary
         article.summary = "A cached summary."  # what is cached is what is served
-    assert (await article_summary(database, article_id, fetcher=None)).summary == "A cached summary."
+    assert (
+        await article_summary(database, article_id, fetcher=None)
+    ).summary == "A cached summary."
     async with database.session() as session:
         article = await get_article(session, article_id)
         article.body = "A new body replaces the old one entirely. " + BODY
@@ -71,7 +86,9 @@ async def test_headline_page_is_fetched_extracted_stored_and_summarised(
 ) -> None:
     expectations = json.loads((PAGES / "expectations.json").read_text())
     name = "bbc.com.52241221.html"
-    url = server.add("/story.html", (PAGES / "html" / name).read_bytes(), content_type="text/html; charset=utf-8")
+    url = server.add(
+        "/story.html", (PAGES / "html" / name).read_bytes(), content_type="text/html; charset=utf-8"
+    )
     article_id = await store_item(database, clock, url=url, description="Feed blurb.")
     summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=True)
     assert summary is not None and summary.note == ""
@@ -95,11 +112,18 @@ async def test_headline_page_is_fetched_extracted_stored_and_summarised(
     ],
 )
 async def test_unusable_pages_fall_back_to_the_description(
-    database: Database, clock: FakeClock, server: FeedServer, fetcher: SafeFetcher, path: str, note: str
+    database: Database,
+    clock: FakeClock,
+    server: FeedServer,
+    fetcher: SafeFetcher,
+    path: str,
+    note: str,
 ) -> None:
     server.add("/data.json", b'{"not": "an article"}', content_type="application/json")
     server.add("/empty.html", b"", content_type="text/html")
-    article_id = await store_item(database, clock, url=server.url(path), description="What the feed said.")
+    article_id = await store_item(
+        database, clock, url=server.url(path), description="What the feed said."
+    )
     summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=True)
     assert summary is not None
     assert summary.summary == "What the feed said."
@@ -109,8 +133,14 @@ async def test_unusable_pages_fall_back_to_the_description(
 async def test_links_to_private_addresses_are_refused(
     database: Database, clock: FakeClock, server: FeedServer, fetcher: SafeFetcher
 ) -> None:
-    server.add("/story.html", b"<html><body><p>" + BODY.encode() + b"</p></body></html>", content_type="text/html")
-    article_id = await store_item(database, clock, url=server.url("/story.html"), description="Blurb.")
+    server.add(
+        "/story.html",
+        b"<html><body><p>" + BODY.encode() + b"</p></body></html>",
+        content_type="text/html",
+    )
+    article_id = await store_item(
+        database, clock, url=server.url("/story.html"), description="Blurb."
+    )
     summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=False)
     assert summary is not None and summary.summary == "Blurb."
     assert "loopback" in summary.note
@@ -131,8 +161,17 @@ def chat_completions(answer: web.Response | None) -> web.Application:
     async def handler(request: web.Request) -> web.StreamResponse:
         payload = await request.json()
         request.app[ASKED].append(payload)
-        return answer or web.json_response({"choices": [{"message": {
-            "content": f"An abstract of {len(payload['messages'][1]['content'])} characters."}}]})
+        return answer or web.json_response(
+            {
+                "choices": [
+                    {
+                        "message": {
+                            "content": f"An abstract of {len(payload['messages'][1]['content'])} characters."
+                        }
+                    }
+                ]
+            }
+        )
 
     app = web.Application()
     app[ASKED] = []
@@ -142,7 +181,10 @@ def chat_completions(answer: web.Response | None) -> web.Application:
 
 @pytest.mark.parametrize("failure", [None, "500", "garbage", "empty"])
 async def test_abstractive_endpoint_with_extractive_fallback(
-    database: Database, clock: FakeClock, aiohttp_server_factory, failure: str | None  # type: ignore[no-untyped-def]
+    database: Database,
+    clock: FakeClock,
+    aiohttp_server_factory,
+    failure: str | None,  # type: ignore[no-untyped-def]
 ) -> None:
     answers = {
         None: None,

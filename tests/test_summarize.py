@@ -149,9 +149,21 @@ def test_boilerplate_never_reaches_the_summary() -> None:
         lines += [junk, story]
     summary = summarize("\n".join(lines + _JUNK[len(_STORY) :]))
     assert summary.startswith("The Senate passed a sweeping climate bill")
-    for marker in ("(CNN)", "By Jane", "PUBLISHED", "UPDATED", "Scroll down", "Read more",
-                   "Click here", "Sign up", "Follow us", "Share this", "(pictured)",
-                   "file photo", "Getty"):
+    for marker in (
+        "(CNN)",
+        "By Jane",
+        "PUBLISHED",
+        "UPDATED",
+        "Scroll down",
+        "Read more",
+        "Click here",
+        "Sign up",
+        "Follow us",
+        "Share this",
+        "(pictured)",
+        "file photo",
+        "Getty",
+    ):
         assert marker not in summary
 
 

@@ -57,8 +57,9 @@ def shown(call: Call) -> str:
     return "\n".join(lines)
 
 
-async def test_tour_of_every_command(settings: Settings, clock: FakeClock, backend: str,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+async def test_tour_of_every_command(
+    settings: Settings, clock: FakeClock, backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     transcript = [f"\n===== newsbot, as a user sees it ({backend}) ====="]
     async with running_bot(settings, clock) as user:
         user.fake.set_admins(GROUP, [GROUP_ADMIN])
@@ -78,6 +79,11 @@ async def _press_summary_button(user: BotUser) -> str:
     (listing,) = await user.command("/latest 2")
     data = buttons(listing)[0][1][1]
     await user.press(listing, data)
-    summary = (await user.fake.wait_for("sendMessage", lambda c: c.chat_id == USER_ID,
-                                        count=len(user.fake.sent_messages(USER_ID)) + 1))[-1]
+    summary = (
+        await user.fake.wait_for(
+            "sendMessage",
+            lambda c: c.chat_id == USER_ID,
+            count=len(user.fake.sent_messages(USER_ID)) + 1,
+        )
+    )[-1]
     return f"\n[private] (taps button 2 under /latest 2)\n{shown(summary)}"

@@ -44,7 +44,8 @@ def seed_items() -> list[Item]:
     document = load_seed_file(SEED)
     assert document.article is not None
     return [Item(document.article.title, document.article.body)] + [
-        Item(headline) for headline in document.headlines]
+        Item(headline) for headline in document.headlines
+    ]
 
 
 def feed_items(filenames: list[str]) -> list[Item]:

@@ -24,7 +24,9 @@ class AbstractiveError(Exception):
 class AbstractiveSummarizer:
     """A client for one chat-completions endpoint and model."""
 
-    def __init__(self, url: str, *, api_key: str = "", model: str = "", timeout: float = 20.0) -> None:
+    def __init__(
+        self, url: str, *, api_key: str = "", model: str = "", timeout: float = 20.0
+    ) -> None:
         base = url.rstrip("/")
         self.url = base if base.endswith("/chat/completions") else base + "/chat/completions"
         self.model = model or "gpt-4o-mini"
@@ -41,8 +43,10 @@ class AbstractiveSummarizer:
         article = (f"Title: {title}\n\n" if title else "") + text[:MAX_INPUT_CHARS]
         payload = {
             "model": self.model,
-            "messages": [{"role": "system", "content": PROMPT},
-                         {"role": "user", "content": article}],
+            "messages": [
+                {"role": "system", "content": PROMPT},
+                {"role": "user", "content": article},
+            ],
             "temperature": 0.2,
         }
         try:

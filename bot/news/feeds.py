@@ -165,7 +165,9 @@ def parse_feed(
 
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     # feedparser resolves relative links against Content-Location, which must be absolute.
-    response_headers["content-location"] = urljoin(url, response_headers.get("content-location", ""))
+    response_headers["content-location"] = urljoin(
+        url, response_headers.get("content-location", "")
+    )
     result = feedparser.parse(
         io.BytesIO(data),  # a stream: never a path or URL to open
         response_headers=response_headers,
@@ -191,7 +193,9 @@ def parse_feed(
             entries.append(entry)
 
     if not entries:
-        _reject_if_unusable(data, version=result.get("version") or "", hard_error=hard_error, reason=reason)
+        _reject_if_unusable(
+            data, version=result.get("version") or "", hard_error=hard_error, reason=reason
+        )
     if bozo_exc is not None:
         log.debug("feed %s is ill-formed but usable: %s", url, reason)
 
@@ -397,7 +401,9 @@ async def fetch_feed(
     now = _utc(now)
 
     def failed(message: str, **extra: Any) -> FeedResult:
-        return FeedResult("error", url, etag=etag, last_modified=last_modified, error=message, **extra)
+        return FeedResult(
+            "error", url, etag=etag, last_modified=last_modified, error=message, **extra
+        )
 
     try:
         response = await fetcher.fetch(
@@ -445,7 +451,9 @@ async def fetch_feed(
         return failed(str(exc), status_code=response.status_code)
     except Exception as exc:
         log.exception("unexpected error parsing feed %s", url)
-        return failed(f"could not parse the feed ({type(exc).__name__})", status_code=response.status_code)
+        return failed(
+            f"could not parse the feed ({type(exc).__name__})", status_code=response.status_code
+        )
 
     hints = [h for h in (parsed.ttl_seconds, fresh) if h is not None]
     return FeedResult(

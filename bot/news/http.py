@@ -222,7 +222,9 @@ class SafeFetcher:
         if timeout <= 0 or max_bytes <= 0 or concurrency < 1 or per_host < 1:
             raise ValueError("timeout, max_bytes, concurrency and per_host must be positive")
         self.timeout = timeout
-        self.connect_timeout = connect_timeout if connect_timeout is not None else min(10.0, timeout)
+        self.connect_timeout = (
+            connect_timeout if connect_timeout is not None else min(10.0, timeout)
+        )
         self.read_timeout = read_timeout if read_timeout is not None else min(15.0, timeout)
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
@@ -366,7 +368,9 @@ class SafeFetcher:
         assert failure is not None
         raise self._transport_error(failure, str(url)) from failure
 
-    async def _read(self, url: httpx.URL, response: httpx.Response, limit: int) -> _Final | _Redirect:
+    async def _read(
+        self, url: httpx.URL, response: httpx.Response, limit: int
+    ) -> _Final | _Redirect:
         status = response.status_code
         location = response.headers.get("Location")
         if status in _REDIRECT_STATUSES and location:
@@ -382,7 +386,8 @@ class SafeFetcher:
                 status,
                 response.reason_phrase,
                 retry_after=parse_retry_after(
-                    response.headers.get("Retry-After"), now=parse_http_date(response.headers.get("Date"))
+                    response.headers.get("Retry-After"),
+                    now=parse_http_date(response.headers.get("Date")),
                 ),
                 url=str(url),
             )
@@ -443,7 +448,9 @@ class SafeFetcher:
             return ConnectFailed(f"cannot connect: {reason}", url=url)
         if isinstance(exc, httpx.RemoteProtocolError):
             return ConnectFailed(f"broken HTTP response: {_first_line(str(exc))}", url=url)
-        return ConnectFailed(f"connection failed: {_first_line(str(exc)) or type(exc).__name__}", url=url)
+        return ConnectFailed(
+            f"connection failed: {_first_line(str(exc)) or type(exc).__name__}", url=url
+        )
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ def render_opml(feeds: list[OutlineFeed], *, title: str = "newsbot sources") -> 
     ]
     for feed in feeds:
         name = quoteattr(feed.title or feed.url)
-        lines.append(f'    <outline type="rss" text={name} title={name} xmlUrl={quoteattr(feed.url)}/>')
+        lines.append(
+            f'    <outline type="rss" text={name} title={name} xmlUrl={quoteattr(feed.url)}/>'
+        )
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines)
 

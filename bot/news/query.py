@@ -62,8 +62,9 @@ def relevance(query: SearchQuery, title: str, description: str) -> float:
     return terms_relevance(query, terms(title), lambda: " ".join(terms(description)))
 
 
-def terms_relevance(query: SearchQuery, title_terms: Sequence[str],
-                    description_terms: Callable[[], str]) -> float:
+def terms_relevance(
+    query: SearchQuery, title_terms: Sequence[str], description_terms: Callable[[], str]
+) -> float:
     """`relevance` from an item's title terms and its description's terms joined by spaces
     (as search_document writes them).
 
@@ -94,8 +95,9 @@ def recency_weight(published_at: datetime, now: datetime) -> float:
     return math.pow(0.5, age_hours / RECENCY_HALF_LIFE_HOURS)
 
 
-def score(query: SearchQuery, title: str, description: str, published_at: datetime,
-          now: datetime) -> float:
+def score(
+    query: SearchQuery, title: str, description: str, published_at: datetime, now: datetime
+) -> float:
     """Relevance blended with recency: the order /topic shows results in."""
     return blend(relevance(query, title, description), published_at, now)
 

@@ -15,7 +15,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.news.text import clean_text
@@ -133,7 +133,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     """Feeds mix naive and aware times; naive ones are taken as UTC so they compare."""
     if moment is None or moment.tzinfo is not None:
         return moment
-    return moment.replace(tzinfo=timezone.utc)
+    return moment.replace(tzinfo=UTC)
 
 
 def _vector(entry: _Item, idf: dict[str, float]) -> dict[str, float]:
@@ -234,7 +234,7 @@ def _lead(items: Sequence[StoryInput], members: list[int]) -> int:
         return (
             -len(clean_text(items[index].description)),
             published is None,
-            published or datetime.min.replace(tzinfo=timezone.utc),
+            published or datetime.min.replace(tzinfo=UTC),
             index,
         )
 

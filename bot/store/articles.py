@@ -170,18 +170,24 @@ class ArticleText:
 _BODY_PREFIX_CHARS = 4000
 
 
-async def recent_texts(session: AsyncSession, *, since: datetime,
-                       limit: int = 5000) -> list[ArticleText]:
+async def recent_texts(
+    session: AsyncSession, *, since: datetime, limit: int = 5000
+) -> list[ArticleText]:
     """The text of items published since a moment, newest first (what trending reads)."""
-    text = Article.description + " " + func.coalesce(
-        func.substr(Article.body, 1, _BODY_PREFIX_CHARS), "")
+    text = (
+        Article.description
+        + " "
+        + func.coalesce(func.substr(Article.body, 1, _BODY_PREFIX_CHARS), "")
+    )
     statement = (
         select(Article.title, text)
         .where(Article.published_at >= since)
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(limit)
     )
-    return [ArticleText(title, description) for title, description in await session.execute(statement)]
+    return [
+        ArticleText(title, description) for title, description in await session.execute(statement)
+    ]
 
 
 async def headlines_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Headline]:
@@ -210,7 +216,9 @@ async def store_body(session: AsyncSession, article_id: int, body: str) -> None:
         article.search_text = search_document(article.title, article.description, body)
 
 
-async def store_summary(session: AsyncSession, article_id: int, summary: str, made_from: str) -> None:
+async def store_summary(
+    session: AsyncSession, article_id: int, summary: str, made_from: str
+) -> None:
     """Cache a summary with the hash of the text it was made from."""
     article = await session.get(Article, article_id)
     if article is not None:
@@ -259,8 +267,7 @@ async def _candidates(
     when those are exactly its title's and description's (no body was indexed with them)."""
     newest, match = _newest_matches(session, query, mode)
     statement = (
-        select(*_headline_columns(), Article.search_text,
-               func.coalesce(Article.body, "") == "")
+        select(*_headline_columns(), Article.search_text, func.coalesce(Article.body, "") == "")
         .join(Source, Source.id == Article.source_id)
         .where(Article.id.in_(newest.columns(column("id", Integer))))
     )
@@ -268,8 +275,9 @@ async def _candidates(
     return [(Headline(*row[:6]), row[6] if row[7] else None) for row in rows]
 
 
-def _rank(query: SearchQuery, candidates: Sequence[tuple[Headline, str | None]],
-          now: datetime) -> list[Headline]:
+def _rank(
+    query: SearchQuery, candidates: Sequence[tuple[Headline, str | None]], now: datetime
+) -> list[Headline]:
     """Best first by bot.news.query's score, newest first among equals.
 
     The description's terms are read from the stored search text (the title's terms, then
@@ -281,18 +289,22 @@ def _rank(query: SearchQuery, candidates: Sequence[tuple[Headline, str | None]],
     for headline, stored in candidates:
         title_terms = terms(headline.title)
 
-        def description_terms(headline: Headline = headline, stored: str | None = stored,
-                              title_terms: list[str] = title_terms) -> str:
+        def description_terms(
+            headline: Headline = headline,
+            stored: str | None = stored,
+            title_terms: list[str] = title_terms,
+        ) -> str:
             if stored is not None and title_terms:
                 prefix = " ".join(title_terms)
                 if stored == prefix:
                     return ""
                 if stored.startswith(prefix + " "):
-                    return stored[len(prefix) + 1:]
+                    return stored[len(prefix) + 1 :]
             return " ".join(terms(headline.description))
 
-        value = blend(terms_relevance(query, title_terms, description_terms),
-                      headline.published_at, now)
+        value = blend(
+            terms_relevance(query, title_terms, description_terms), headline.published_at, now
+        )
         keyed.append((-value, -headline.id, headline))
     keyed.sort(key=lambda item: (item[0], item[1]))
     return [headline for _, _, headline in keyed]
@@ -337,7 +349,9 @@ async def prune_articles(
     rows = (await session.execute(statement)).all()
     if not rows:
         return 0
-    tombstones = [{"source_id": source_id, "key": key, "pruned_at": now} for _, source_id, key in rows]
+    tombstones = [
+        {"source_id": source_id, "key": key, "pruned_at": now} for _, source_id, key in rows
+    ]
     await session.execute(
         _insert(session)(SeenKey).on_conflict_do_nothing(index_elements=["source_id", "key"]),
         tombstones,

@@ -41,17 +41,31 @@ async def get_chat(session: AsyncSession, chat_id: int) -> Chat | None:
 
 
 async def ensure_chat(
-    session: AsyncSession, chat_id: int, *, kind: str, title: str, defaults: ChatDefaults,
+    session: AsyncSession,
+    chat_id: int,
+    *,
+    kind: str,
+    title: str,
+    defaults: ChatDefaults,
     now: datetime,
 ) -> Chat:
     """The chat's row, created with the defaults the first time it talks to the bot."""
     chat = await session.get(Chat, chat_id, options=_WITH_TOPICS)
     if chat is None:
         chat = Chat(
-            id=chat_id, kind=kind, title=title[:300], timezone=defaults.timezone,
-            digest_times=",".join(defaults.digest_times), digest_size=defaults.digest_size,
-            only_followed=False, notify_empty=False, subscribed=False, active=True,
-            created_at=now, updated_at=now, topics=[],
+            id=chat_id,
+            kind=kind,
+            title=title[:300],
+            timezone=defaults.timezone,
+            digest_times=",".join(defaults.digest_times),
+            digest_size=defaults.digest_size,
+            only_followed=False,
+            notify_empty=False,
+            subscribed=False,
+            active=True,
+            created_at=now,
+            updated_at=now,
+            topics=[],
         )
         session.add(chat)
         await session.flush()
@@ -76,8 +90,9 @@ def reschedule(chat: Chat, *, now: datetime) -> None:
     chat.updated_at = now
 
 
-def subscribe(chat: Chat, *, times: list[str] | None, zone: str | None, thread_id: int | None,
-              now: datetime) -> None:
+def subscribe(
+    chat: Chat, *, times: list[str] | None, zone: str | None, thread_id: int | None, now: datetime
+) -> None:
     """Turn digests on, optionally with new times, zone and the forum topic to post into."""
     if times:
         chat.digest_times = ",".join(times)
@@ -95,8 +110,9 @@ def unsubscribe(chat: Chat, *, now: datetime) -> None:
     reschedule(chat, now=now)
 
 
-async def set_chat_active(session: AsyncSession, chat_id: int, active: bool, *,
-                          now: datetime) -> None:
+async def set_chat_active(
+    session: AsyncSession, chat_id: int, active: bool, *, now: datetime
+) -> None:
     """Record that Telegram will (not) deliver to this chat, e.g. after it blocked the bot."""
     await session.execute(
         update(Chat).where(Chat.id == chat_id).values(active=active, updated_at=now)
@@ -140,9 +156,13 @@ class ChatCounts:
 
 async def chat_counts(session: AsyncSession) -> ChatCounts:
     """Counts for /stats."""
-    row = (await session.execute(select(
-        func.count(),
-        func.count().filter(Chat.subscribed.is_(True), Chat.active.is_(True)),
-        func.count().filter(Chat.active.is_(False)),
-    ).select_from(Chat))).one()
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count().filter(Chat.subscribed.is_(True), Chat.active.is_(True)),
+                func.count().filter(Chat.active.is_(False)),
+            ).select_from(Chat)
+        )
+    ).one()
     return ChatCounts(int(row[0]), int(row[1]), int(row[2]))

@@ -18,9 +18,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.schedule import next_digest_at
 from bot.store.articles import Headline, _headline_columns, _headlines
 from bot.store.chats import FOLLOW, MUTE, chat_times, topics_of
-from bot.schedule import next_digest_at
 from bot.store.models import Article, Chat, Delivery, Digest, Source
 
 CLAIMED = "claimed"
@@ -62,10 +62,17 @@ class ClaimResult:
 def _snapshot(digest: Digest, chat: Chat) -> ClaimedDigest:
     since = chat.last_digest_at or (digest.due_at - FIRST_DIGEST_WINDOW)
     return ClaimedDigest(
-        digest_id=digest.id, chat_id=chat.id, thread_id=chat.thread_id, due_at=digest.due_at,
-        timezone=chat.timezone, digest_size=chat.digest_size, only_followed=chat.only_followed,
-        notify_empty=chat.notify_empty, since=since,
-        follows=tuple(topics_of(chat, FOLLOW)), mutes=tuple(topics_of(chat, MUTE)),
+        digest_id=digest.id,
+        chat_id=chat.id,
+        thread_id=chat.thread_id,
+        due_at=digest.due_at,
+        timezone=chat.timezone,
+        digest_size=chat.digest_size,
+        only_followed=chat.only_followed,
+        notify_empty=chat.notify_empty,
+        since=since,
+        follows=tuple(topics_of(chat, FOLLOW)),
+        mutes=tuple(topics_of(chat, MUTE)),
     )
 
 
@@ -73,20 +80,34 @@ def preview_digest(chat: Chat | None, *, now: datetime, size: int, zone: str) ->
     """A digest as if due now for a chat (None: a new subscriber); nothing is claimed."""
     if chat is None:
         return ClaimedDigest(
-            digest_id=0, chat_id=0, thread_id=None, due_at=now, timezone=zone, digest_size=size,
-            only_followed=False, notify_empty=False, since=now - FIRST_DIGEST_WINDOW,
-            follows=(), mutes=(),
+            digest_id=0,
+            chat_id=0,
+            thread_id=None,
+            due_at=now,
+            timezone=zone,
+            digest_size=size,
+            only_followed=False,
+            notify_empty=False,
+            since=now - FIRST_DIGEST_WINDOW,
+            follows=(),
+            mutes=(),
         )
     return _snapshot(Digest(id=0, due_at=now), chat)
 
 
 async def claim_due_digests(
-    session: AsyncSession, *, now: datetime, grace: timedelta, lease: timedelta,
-    instance: str, limit: int,
+    session: AsyncSession,
+    *,
+    now: datetime,
+    grace: timedelta,
+    lease: timedelta,
+    instance: str,
+    limit: int,
 ) -> ClaimResult:
     """Claim up to `limit` due digests: abandoned claims first, then chats whose time came."""
-    claimed = await _take_over_abandoned(session, now=now, grace=grace, lease=lease,
-                                         instance=instance, limit=limit)
+    claimed = await _take_over_abandoned(
+        session, now=now, grace=grace, lease=lease, instance=instance, limit=limit
+    )
     skipped = 0
     statement = (
         select(Chat)
@@ -102,8 +123,12 @@ async def claim_due_digests(
         assert due_at is not None
         late = due_at < now - grace
         digest = Digest(
-            chat_id=chat.id, due_at=due_at, status=SKIPPED if late else CLAIMED,
-            claimed_by=instance, claimed_at=now, item_count=0,
+            chat_id=chat.id,
+            due_at=due_at,
+            status=SKIPPED if late else CLAIMED,
+            claimed_by=instance,
+            claimed_at=now,
+            item_count=0,
             error="missed by more than the grace period" if late else None,
         )
         # Move on from now, not from due_at: after downtime, missed digests are not piled up.
@@ -122,7 +147,12 @@ async def claim_due_digests(
 
 
 async def _take_over_abandoned(
-    session: AsyncSession, *, now: datetime, grace: timedelta, lease: timedelta, instance: str,
+    session: AsyncSession,
+    *,
+    now: datetime,
+    grace: timedelta,
+    lease: timedelta,
+    instance: str,
     limit: int,
 ) -> list[ClaimedDigest]:
     """Claims whose owner died (or that asked to be retried), still worth sending."""
@@ -131,22 +161,39 @@ async def _take_over_abandoned(
         and_(Digest.status == RETRY, Digest.claimed_at <= now),
     )
     await session.execute(
-        update(Digest).where(stale, Digest.due_at < now - grace)
+        update(Digest)
+        .where(stale, Digest.due_at < now - grace)
         .values(status=EXPIRED, error="not delivered within the grace period")
     )
-    taken = (await session.execute(
-        update(Digest)
-        .where(stale, Digest.due_at >= now - grace,
-               Digest.id.in_(select(Digest.id).where(stale).order_by(Digest.due_at).limit(limit)
-                             .scalar_subquery()))
-        .values(status=CLAIMED, claimed_by=instance, claimed_at=now)
-        .returning(Digest.id)
-    )).scalars().all()
+    taken = (
+        (
+            await session.execute(
+                update(Digest)
+                .where(
+                    stale,
+                    Digest.due_at >= now - grace,
+                    Digest.id.in_(
+                        select(Digest.id)
+                        .where(stale)
+                        .order_by(Digest.due_at)
+                        .limit(limit)
+                        .scalar_subquery()
+                    ),
+                )
+                .values(status=CLAIMED, claimed_by=instance, claimed_at=now)
+                .returning(Digest.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     if not taken:
         return []
-    rows = (await session.execute(
-        select(Digest, Chat).join(Chat, Chat.id == Digest.chat_id).where(Digest.id.in_(taken))
-    )).all()
+    rows = (
+        await session.execute(
+            select(Digest, Chat).join(Chat, Chat.id == Digest.chat_id).where(Digest.id.in_(taken))
+        )
+    ).all()
     return [_snapshot(digest, chat) for digest, chat in rows if chat.active and chat.subscribed]
 
 
@@ -173,31 +220,47 @@ async def record_sent(
         insert = sqlite_insert if session.bind.dialect.name == "sqlite" else pg_insert
         await session.execute(
             insert(Delivery).on_conflict_do_nothing(),
-            [{"chat_id": digest.chat_id, "article_id": a, "digest_id": digest.digest_id,
-              "delivered_at": now} for a in dict.fromkeys(article_ids)],
+            [
+                {
+                    "chat_id": digest.chat_id,
+                    "article_id": a,
+                    "digest_id": digest.digest_id,
+                    "delivered_at": now,
+                }
+                for a in dict.fromkeys(article_ids)
+            ],
         )
     await session.execute(
-        update(Digest).where(Digest.id == digest.digest_id)
-        .values(status=SENT if article_ids else EMPTY, sent_at=now, item_count=len(article_ids),
-                error=None)
+        update(Digest)
+        .where(Digest.id == digest.digest_id)
+        .values(
+            status=SENT if article_ids else EMPTY,
+            sent_at=now,
+            item_count=len(article_ids),
+            error=None,
+        )
     )
     await session.execute(update(Chat).where(Chat.id == digest.chat_id).values(last_digest_at=now))
 
 
-async def record_retry(session: AsyncSession, digest: ClaimedDigest, *, error: str,
-                       not_before: datetime) -> None:
+async def record_retry(
+    session: AsyncSession, digest: ClaimedDigest, *, error: str, not_before: datetime
+) -> None:
     """Sending failed for a passing reason: leave the digest due for a later pass."""
     await session.execute(
-        update(Digest).where(Digest.id == digest.digest_id)
+        update(Digest)
+        .where(Digest.id == digest.digest_id)
         .values(status=RETRY, claimed_at=not_before, error=error[:500])
     )
 
 
-async def record_undeliverable(session: AsyncSession, digest: ClaimedDigest, *, error: str,
-                               now: datetime) -> None:
+async def record_undeliverable(
+    session: AsyncSession, digest: ClaimedDigest, *, error: str, now: datetime
+) -> None:
     """Telegram will not deliver to this chat (blocked, deleted): stop sending to it."""
     await session.execute(
-        update(Digest).where(Digest.id == digest.digest_id)
+        update(Digest)
+        .where(Digest.id == digest.digest_id)
         .values(status=UNDELIVERABLE, error=error[:500])
     )
     await session.execute(

@@ -42,5 +42,7 @@ async def record_heartbeat(session: AsyncSession, job: str, detail: str, *, now:
 
 async def heartbeats(session: AsyncSession) -> dict[str, datetime]:
     """When each job last finished a pass, by job name."""
-    return {m.key.removeprefix(HEARTBEAT_PREFIX): m.updated_at
-            for m in await meta_with_prefix(session, HEARTBEAT_PREFIX)}
+    return {
+        m.key.removeprefix(HEARTBEAT_PREFIX): m.updated_at
+        for m in await meta_with_prefix(session, HEARTBEAT_PREFIX)
+    }

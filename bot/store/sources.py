@@ -106,9 +106,7 @@ async def remove_source(session: AsyncSession, source_id: int) -> Source | None:
 async def source_statuses(session: AsyncSession) -> list[SourceStatus]:
     """Every source with its health and article count, feeds first then seeds, by id."""
     counts = (
-        select(Article.source_id, func.count().label("n"))
-        .group_by(Article.source_id)
-        .subquery()
+        select(Article.source_id, func.count().label("n")).group_by(Article.source_id).subquery()
     )
     statement = (
         select(
@@ -176,7 +174,11 @@ async def claim_all_feeds(
 
 
 async def _claim(
-    session: AsyncSession, condition: ColumnElement[bool], *, now: datetime, limit: int | None,
+    session: AsyncSession,
+    condition: ColumnElement[bool],
+    *,
+    now: datetime,
+    limit: int | None,
     lease_seconds: int,
 ) -> list[ClaimedSource]:
     # One UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING: PostgreSQL
@@ -194,8 +196,14 @@ async def _claim(
         .where(Source.id.in_(chosen.scalar_subquery()))
         .values(next_fetch_at=now + timedelta(seconds=lease_seconds))
         .returning(
-            Source.id, Source.url, Source.title, Source.etag, Source.last_modified,
-            Source.allow_private, Source.interval_seconds, Source.error_count,
+            Source.id,
+            Source.url,
+            Source.title,
+            Source.etag,
+            Source.last_modified,
+            Source.allow_private,
+            Source.interval_seconds,
+            Source.error_count,
         )
         .execution_options(synchronize_session=False)
     )
@@ -250,7 +258,9 @@ def _record_failure(
 def _delay(source: Source, hint_seconds: float | None) -> timedelta:
     # Jitter keyed on the source spreads feeds imported together over the interval.
     seconds = next_fetch_delay(
-        source.interval_seconds, hint_seconds, error_count=source.error_count,
+        source.interval_seconds,
+        hint_seconds,
+        error_count=source.error_count,
         jitter=stable_jitter(f"source:{source.id}"),
     )
     return timedelta(seconds=seconds)
@@ -262,8 +272,12 @@ async def _follow_move(session: AsyncSession, source: Source, new_url: str | Non
     owner = await session.scalar(select(Source.id).where(Source.url == new_url))
     if owner is not None:
         # Two entries for one feed would store every item twice; the admin decides.
-        log.warning("Source %d moved to %s, which source %d already reads; URL kept",
-                    source.id, new_url, owner)
+        log.warning(
+            "Source %d moved to %s, which source %d already reads; URL kept",
+            source.id,
+            new_url,
+            owner,
+        )
         return None
     log.info("Source %d moved permanently: %s -> %s", source.id, source.url, new_url)
     source.url = new_url
