@@ -19,7 +19,7 @@ the local ``test`` database, beside which a database of this run's own is made a
   every match as a ranking search must see them all; run once in this process for one
   query of each kind and length (a full scan costs about the same whatever it finds).
   The speed-up is the scan's median over the /topic median.
-* A query that finds nothing is answered with what is trending (``bot.trends``), which
+* A query that finds nothing is answered with what is trending (``bot.trends_cache``), which
   takes seconds; such queries run twice instead of 25 times and count as 25 runs.
 """
 

@@ -28,7 +28,7 @@ import feedparser
 
 from bench.common import CORPUS, SEEDS, machine, p50_p95_p99, print_table, summary_line
 from bot.news.extract import extract_article
-from bot.news.summarize import split_sentences, summarize
+from bot.news.extractive import split_sentences, summarize
 from bot.news.text import clean_text
 
 REPEATS = 5

@@ -25,7 +25,7 @@ import trafilatura
 from rouge_score import rouge_scorer
 
 from bot.news.extract import extract_article
-from bot.news.summarize import split_sentences, summarize
+from bot.news.extractive import split_sentences, summarize
 from bot.news.text import words
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"

@@ -11,10 +11,11 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.admin import add_feed
+from bot.article_summary import article_summary
 from bot.bootstrap import import_feeds, load_seeds, open_database, prepare_store
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, load_settings
-from bot.digest import build_digest
+from bot.digest_content import build_digest
 from bot.ingest import IngestReport, SourceReport, ingest_all
 from bot.logs import configure_logging
 from bot.news.opml import OPMLError, OutlineFeed, parse_opml, render_opml
@@ -28,8 +29,7 @@ from bot.store.chats import get_chat
 from bot.store.db import Database
 from bot.store.digests import preview_digest
 from bot.store.sources import SourceExists, remove_source, source_statuses
-from bot.summaries import article_summary
-from bot.trends import current_trends
+from bot.trends_cache import current_trends
 
 TOKEN_HELP = (
     "newsbot: no bot token. Create a bot with @BotFather in Telegram (/newbot), then put "

@@ -12,7 +12,7 @@ from bot.news.abstractive import AbstractiveSummarizer
 from bot.news.http import SafeFetcher
 from bot.store.chats import ChatDefaults
 from bot.store.db import Database
-from bot.trends import TrendsCache
+from bot.trends_cache import TrendsCache
 
 
 @dataclass

@@ -8,16 +8,16 @@ from telegram.ext import ContextTypes
 from bot.admin import AdminReport, add_feed, admin_report, remove_feed
 from bot.render import age_text, html_escape
 from bot.store.sources import SourceExists, source_statuses
-from handlers.common import args_text, is_bot_admin, reply, services
+from handlers.common import args_text, is_bot_admin, reply, services_of
 
 ADMIN_ONLY = "This command is for the bot's administrators."
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the feeds with their health, so readers know where headlines come from."""
-    svc = services(context)
-    now = svc.clock.now()
-    async with svc.database.session() as session:
+    services = services_of(context)
+    now = services.clock.now()
+    async with services.database.session() as session:
         statuses = [s for s in await source_statuses(session) if s.kind == "feed"]
     if not statuses:
         await reply(
@@ -51,15 +51,15 @@ async def addsource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not url.startswith(("http://", "https://")) or " " in url or len(url) > 2000:
         await reply(update, "Usage: /addsource URL — an http(s) address of an RSS or Atom feed.")
         return
-    svc = services(context)
+    services = services_of(context)
     user = update.effective_user
     try:
         source, new = await add_feed(
-            svc.database,
+            services.database,
             url,
-            now=svc.clock.now(),
+            now=services.clock.now(),
             added_by=user.id if user else None,
-            interval_seconds=svc.settings.feed_poll_interval,
+            interval_seconds=services.settings.feed_poll_interval,
         )
     except SourceExists as exc:
         await reply(update, f"Already reading that feed (source {exc.source_id}).")
@@ -86,7 +86,7 @@ async def removesource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not text.isdigit() or len(text) > 12:
         await reply(update, "Usage: /removesource ID — the ID is shown by /sources.")
         return
-    removed = await remove_feed(services(context).database, int(text))
+    removed = await remove_feed(services_of(context).database, int(text))
     if removed is None:
         await reply(update, f"There is no source {text}. See /sources.")
         return
@@ -117,5 +117,5 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not is_bot_admin(update, context):
         await reply(update, ADMIN_ONLY)
         return
-    svc = services(context)
-    await reply(update, stats_text(await admin_report(svc.database, now=svc.clock.now())))
+    services = services_of(context)
+    await reply(update, stats_text(await admin_report(services.database, now=services.clock.now())))

@@ -21,7 +21,7 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 ADMINS_ONLY = "Only this group's administrators can change its digest settings."
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     """The shared services the application was built with."""
     return context.application.bot_data[SERVICES_KEY]
 
@@ -47,7 +47,7 @@ async def current_chat(
     session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
 ) -> Chat:
     """The row of the chat an update came from, created with the defaults on first contact."""
-    svc = services(context)
+    services = services_of(context)
     telegram_chat = update.effective_chat
     assert telegram_chat is not None
     return await ensure_chat(
@@ -55,14 +55,14 @@ async def current_chat(
         telegram_chat.id,
         kind=telegram_chat.type,
         title=_chat_title(telegram_chat),
-        defaults=svc.chat_defaults,
-        now=svc.clock.now(),
+        defaults=services.chat_defaults,
+        now=services.clock.now(),
     )
 
 
 async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatView:
     """The chat's row and its zone, for rendering a reply."""
-    async with services(context).database.session() as session:
+    async with services_of(context).database.session() as session:
         chat = await current_chat(session, update, context)
     return ChatView(chat, zone_info(chat.timezone))
 
@@ -89,7 +89,7 @@ async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE
 def is_bot_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     """Whether the user is one of the bot's own administrators (ADMIN_IDS)."""
     user = update.effective_user
-    return user is not None and user.id in services(context).settings.admin_ids
+    return user is not None and user.id in services_of(context).settings.admin_ids
 
 
 async def reply(

@@ -9,7 +9,7 @@ from telegram.error import Forbidden
 from telegram.ext import ContextTypes
 
 from bot.store.chats import set_chat_active
-from handlers.common import services
+from handlers.common import services_of
 
 log = logging.getLogger(__name__)
 SORRY = "Something went wrong, please try again."
@@ -20,8 +20,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat if isinstance(update, Update) else None
     if isinstance(context.error, Forbidden) and chat is not None:
         log.info("Chat %s blocked the bot or removed it: %s", chat.id, context.error)
-        async with services(context).database.session() as session:
-            await set_chat_active(session, chat.id, False, now=services(context).clock.now())
+        async with services_of(context).database.session() as session:
+            await set_chat_active(session, chat.id, False, now=services_of(context).clock.now())
         return
     log.error(
         "Error while handling update %s in chat %s",

@@ -10,8 +10,8 @@ from bot.news.query import MAX_QUERY_CHARS, parse_query
 from bot.news.trending import Topic
 from bot.render import headline_keyboard, headline_message, html_escape
 from bot.store.articles import latest_articles, search_articles
-from bot.story_list import extra_sources, story_lines
-from handlers.common import NO_PREVIEW, args_text, load_chat, reply, services
+from bot.story_lines import extra_sources, story_lines
+from handlers.common import NO_PREVIEW, args_text, load_chat, reply, services_of
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 50
@@ -54,13 +54,13 @@ async def latest_page(
     context: ContextTypes.DEFAULT_TYPE, update: Update, *, offset: int, size: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of /latest, one line per story, as text and buttons."""
-    svc = services(context)
+    services = services_of(context)
     view = await load_chat(update, context)
     # Read ahead so that later copies of a story fold into its line, and read back so
     # that copies of a story shown on an earlier page are not shown again.
     window = size * 2 + 1
     back = min(offset, size * 2)
-    async with svc.database.session() as session:
+    async with services.database.session() as session:
         items = await latest_articles(session, limit=back + window, offset=offset - back)
     lines = [line for line in story_lines(items) if line.first_position >= back]
     if not lines:
@@ -76,7 +76,7 @@ async def latest_page(
     text = headline_message(
         "Latest headlines",
         page,
-        now=svc.clock.now(),
+        now=services.clock.now(),
         zone=view.zone,
         start=start,
         extra_sources=extra_sources(shown),
@@ -98,7 +98,7 @@ async def topic_page(
     context: ContextTypes.DEFAULT_TYPE, update: Update, words: str, *, offset: int, size: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of /topic results as text and buttons."""
-    svc = services(context)
+    services = services_of(context)
     view = await load_chat(update, context)
     query = parse_query(words)
     shown = html_escape(query.text if len(query.text) <= 60 else query.text[:60] + "…")
@@ -107,9 +107,9 @@ async def topic_page(
             "Give me some words to look for, e.g. <code>/topic iran nuclear</code> "
             "or a phrase in quotes."
         ), None
-    async with svc.database.session() as session:
+    async with services.database.session() as session:
         result = await search_articles(
-            session, query, limit=size, offset=offset, now=svc.clock.now()
+            session, query, limit=size, offset=offset, now=services.clock.now()
         )
     if not result.headlines:
         if offset:
@@ -127,7 +127,7 @@ async def topic_page(
     text = headline_message(
         heading,
         result.headlines,
-        now=svc.clock.now(),
+        now=services.clock.now(),
         zone=view.zone,
         start=offset + 1,
         footer=footer,
@@ -146,8 +146,10 @@ async def _no_match(
 
 
 async def _trending(context: ContextTypes.DEFAULT_TYPE) -> list[Topic]:
-    svc = services(context)
-    return await svc.trends.topics(svc.database, svc.settings, now=svc.clock.now())
+    services = services_of(context)
+    return await services.trends.topics(
+        services.database, services.settings, now=services.clock.now()
+    )
 
 
 def _topic_buttons(topics: list[Topic]) -> InlineKeyboardMarkup | None:
@@ -163,7 +165,7 @@ def _topic_buttons(topics: list[Topic]) -> InlineKeyboardMarkup | None:
 async def trending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the topics of the last hours as buttons, so a tap searches them."""
     topics = await _trending(context)
-    hours = services(context).settings.trending_window_hours
+    hours = services_of(context).settings.trending_window_hours
     if not topics:
         await reply(
             update,

@@ -20,7 +20,7 @@ from handlers.common import (
     current_chat,
     may_change_settings,
     reply,
-    services,
+    services_of,
 )
 
 _TIME_LIKE = re.compile(r"^[\d:.,]+$")
@@ -52,10 +52,10 @@ def schedule_text(chat: Chat) -> str:
 
 async def _update_chat(update: Update, context: ContextTypes.DEFAULT_TYPE, change) -> Chat:  # type: ignore[no-untyped-def]
     """Apply `change(chat, now)` to the chat's row in one transaction and return the row."""
-    svc = services(context)
-    async with svc.database.session() as session:
+    services = services_of(context)
+    async with services.database.session() as session:
         chat = await current_chat(session, update, context)
-        change(chat, svc.clock.now())
+        change(chat, services.clock.now())
     return chat
 
 

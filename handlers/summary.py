@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.article_summary import article_summary
 from bot.render import summary_message
-from bot.summaries import article_summary
-from handlers.common import args_text, load_chat, reply, services
+from handlers.common import args_text, load_chat, reply, services_of
 
 USAGE = "Usage: /summary ID — the ID is shown by <code>newsbot latest</code>, or tap a number under a list."
 
@@ -24,14 +24,14 @@ async def summary_text(
     update: Update, context: ContextTypes.DEFAULT_TYPE, article_id: int
 ) -> str | None:
     """The summary message of an article in the chat's zone, or None if there is no such article."""
-    svc = services(context)
+    services = services_of(context)
     view = await load_chat(update, context)
     summary = await article_summary(
-        svc.database,
+        services.database,
         article_id,
-        fetcher=svc.fetcher,
-        allow_private=svc.settings.fetch_allow_private,
-        abstractive=svc.abstractive,
+        fetcher=services.fetcher,
+        allow_private=services.settings.fetch_allow_private,
+        abstractive=services.abstractive,
     )
     if summary is None:
         return None

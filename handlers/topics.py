@@ -14,7 +14,7 @@ from handlers.common import (
     current_chat,
     may_change_settings,
     reply,
-    services,
+    services_of,
 )
 
 MAX_PHRASE_CHARS = 100
@@ -44,7 +44,7 @@ async def _change(
         )
         return
     try:
-        async with services(context).database.session() as session:
+        async with services_of(context).database.session() as session:
             chat = await current_chat(session, update, context)
             changed = (
                 await add_topic(session, chat, kind, phrase)
@@ -92,7 +92,7 @@ async def unmute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List followed and muted topics, so a reader knows what shapes their digest."""
-    async with services(context).database.session() as session:
+    async with services_of(context).database.session() as session:
         chat = await current_chat(session, update, context)
         followed, muted = topics_of(chat, FOLLOW), topics_of(chat, MUTE)
     if not followed and not muted:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from jobs.digest import DISPATCH_INTERVAL, send_due_digests
+from jobs.dispatch import DISPATCH_INTERVAL, send_due_digests
 from jobs.ingest import POLL_INTERVAL, poll_feeds
 from jobs.retention import PRUNE_INTERVAL, prune_old_articles
 from jobs.watchdog import WATCH_INTERVAL, watch_heartbeats

@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.services import SERVICES_KEY, Services
 from bot.store.meta import heartbeats
-from jobs.digest import DISPATCH_INTERVAL
+from jobs.dispatch import DISPATCH_INTERVAL
 from jobs.ingest import POLL_INTERVAL
 from jobs.retention import PRUNE_INTERVAL
 

@@ -12,7 +12,7 @@ from bot.app import webhook_options
 from bot.config import Settings
 from bot.services import SERVICES_KEY
 from bot.store.meta import record_heartbeat
-from jobs.digest import dispatch_digests
+from jobs.dispatch import dispatch_digests
 from jobs.watchdog import stalled_jobs
 from tests.botharness import ADMIN_ID, running_bot
 from tests.conftest import FakeClock

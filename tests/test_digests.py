@@ -15,7 +15,7 @@ from bot.store.articles import NewArticle, add_articles
 from bot.store.chats import ChatDefaults, add_topic, ensure_chat, get_chat, subscribe
 from bot.store.digests import claim_due_digests, record_sent, undelivered_headlines
 from bot.store.sources import add_source
-from jobs.digest import CLAIM_LEASE, dispatch_digests
+from jobs.dispatch import CLAIM_LEASE, dispatch_digests
 from tests.botharness import BotUser, running_bot
 from tests.conftest import FakeClock
 from tests.fakebot import FakeBotAPI
@@ -36,10 +36,10 @@ async def subscribe_chats(
     follows: list[str] = (),
     mutes: list[str] = (),
 ) -> None:  # type: ignore[assignment]
-    svc = services_of(user)
-    now = svc.clock.now()
+    services = services_of(user)
+    now = services.clock.now()
     defaults = ChatDefaults("UTC", ["08:00"], 10)
-    async with svc.database.session() as session:
+    async with services.database.session() as session:
         for chat_id in chat_ids:
             chat = await ensure_chat(
                 session, chat_id, kind="private", title="", defaults=defaults, now=now
@@ -54,9 +54,9 @@ async def subscribe_chats(
 async def add_items(
     user: BotUser, titles: list[str], *, feed: str = "https://wire.example/feed"
 ) -> None:
-    svc = services_of(user)
-    now = svc.clock.now()
-    async with svc.database.session() as session:
+    services = services_of(user)
+    now = services.clock.now()
+    async with services.database.session() as session:
         source = await add_source(session, feed, now=now, title="Wire")
         await add_articles(
             session,
@@ -168,8 +168,8 @@ async def test_followed_topics_lead_and_muted_words_never_arrive(
 
 async def test_only_followed_and_nothing_new(user: BotUser, clock: FakeClock) -> None:
     await subscribe_chats(user, [40], times=["10:00", "11:00"], zone="UTC", follows=["oman"])
-    svc = services_of(user)
-    async with svc.database.session() as session:
+    services = services_of(user)
+    async with services.database.session() as session:
         chat = await get_chat(session, 40)
         assert chat is not None
         chat.only_followed = True
@@ -194,8 +194,8 @@ async def test_catch_up_after_downtime_sends_once_late_and_skips_older(
     await dispatch_digests(user.application)
     assert len(user.fake.sent_messages(50)) == 1
     assert user.fake.sent_messages(51) == []
-    svc = services_of(user)
-    async with svc.database.session() as session:
+    services = services_of(user)
+    async with services.database.session() as session:
         late = await get_chat(session, 51)
     assert late is not None and late.next_digest_at == datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
@@ -206,9 +206,9 @@ async def test_restart_mid_fan_out_resends_only_what_was_not_recorded(
     chats = list(range(100, 110))
     await subscribe_chats(user, chats, times=["12:00"], zone="UTC")
     clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
-    svc = services_of(user)
+    services = services_of(user)
     # A first instance claims all ten, delivers and records four, then dies.
-    async with svc.database.session() as session:
+    async with services.database.session() as session:
         claim = await claim_due_digests(
             session,
             now=clock.now(),
@@ -219,7 +219,7 @@ async def test_restart_mid_fan_out_resends_only_what_was_not_recorded(
         )
     assert len(claim.digests) == 10
     for digest in claim.digests[:4]:
-        async with svc.database.session() as session:
+        async with services.database.session() as session:
             items = await undelivered_headlines(session, digest.chat_id, since=digest.since)
             await record_sent(session, digest, [h.id for h in items], now=clock.now())
     # Within the lease nobody touches the dead instance's claims.
@@ -266,8 +266,8 @@ async def test_429_and_403_mid_fan_out(user: BotUser, clock: FakeClock) -> None:
     for chat_id in chats:
         expected = 0 if chat_id in (210, 215) else 1
         assert len(user.fake.sent_messages(chat_id)) == expected, chat_id
-    svc = services_of(user)
-    async with svc.database.session() as session:
+    services = services_of(user)
+    async with services.database.session() as session:
         blocked = await get_chat(session, 210)
         gone = await get_chat(session, 215)
     assert blocked is not None and not blocked.active and gone is not None and not gone.active
@@ -328,8 +328,8 @@ async def test_an_0800_digest_stays_at_0800_local_across_the_dst_change(
 
 
 async def test_forum_digests_go_into_the_topic_thread(user: BotUser, clock: FakeClock) -> None:
-    svc = services_of(user)
-    async with svc.database.session() as session:
+    services = services_of(user)
+    async with services.database.session() as session:
         chat = await ensure_chat(
             session,
             -1005,

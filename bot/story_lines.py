@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.news.stories import group_stories
+from bot.news.grouping import group_stories
 from bot.store.articles import Headline
 
 

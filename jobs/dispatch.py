@@ -19,7 +19,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.digest import NOTHING_NEW, build_digest, digest_message
+from bot.digest_content import NOTHING_NEW, build_digest, digest_message
 from bot.render import headline_keyboard, split_message
 from bot.schedule import zone_info
 from bot.services import SERVICES_KEY, Services

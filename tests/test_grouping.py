@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import feedparser
 import pytest
 
+from bot.news.grouping import group_stories
 from bot.news.seeds import load_seed_file
-from bot.news.stories import group_stories
 from bot.news.text import clean_text
 from tests.conftest import CORPUS, SEED_DOCUMENT
 

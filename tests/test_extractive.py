@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.news.summarize import split_sentences, summarize
+from bot.news.extractive import split_sentences, summarize
 from tests.conftest import CORPUS, SEED_DOCUMENT
 
 SEED = SEED_DOCUMENT

@@ -16,7 +16,7 @@ from bot.news.query import matches, parse_query
 from bot.render import headline_message, local_time_text
 from bot.store.articles import Headline
 from bot.store.digests import ClaimedDigest, undelivered_headlines
-from bot.story_list import StoryLine, story_lines
+from bot.story_lines import StoryLine, story_lines
 
 
 @dataclass(frozen=True)

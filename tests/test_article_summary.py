@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import pytest
 from aiohttp import web
 
+from bot.article_summary import article_summary
 from bot.news.abstractive import AbstractiveSummarizer
 from bot.news.http import SafeFetcher
 from bot.store.articles import NewArticle, add_articles, get_article
 from bot.store.db import Database
 from bot.store.sources import add_source
-from bot.summaries import article_summary
 from tests.conftest import CORPUS, FakeClock
 from tests.feedserver import FeedServer
 
