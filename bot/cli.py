@@ -21,6 +21,7 @@ from bot.logs import configure_logging
 from bot.news.opml import OPMLError, OutlineFeed, parse_opml, render_opml
 from bot.news.query import parse_query
 from bot.news.seeds import SeedError, seed_files
+from bot.news.text import truncate
 from bot.render import age_text, local_time_text, more_sources_text
 from bot.schedule import zone_info
 from bot.services import make_abstractive, make_fetcher
@@ -290,18 +291,16 @@ def _outcome_text(source: SourceReport) -> str:
     return f"{source.new} new, {source.unchanged} unchanged"
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def _print_ingest_table(report: IngestReport) -> None:
     if not report.sources:
         print("No active feeds. Add one with `newsbot sources add URL`.")
         return
     print(f"{'id':>4}  {'source':<40}  {'new':>5}  {'unchanged':>9}  error")
     for s in sorted(report.sources, key=lambda s: s.id):
-        error = _cut(s.error or "", 70) + (" (turned off)" if s.newly_deactivated else "")
-        print(f"{s.id:>4}  {_cut(s.name, 40):<40}  {s.new:>5}  {s.unchanged:>9}  {error}".rstrip())
+        error = truncate(s.error or "", 70) + (" (turned off)" if s.newly_deactivated else "")
+        print(
+            f"{s.id:>4}  {truncate(s.name, 40):<40}  {s.new:>5}  {s.unchanged:>9}  {error}".rstrip()
+        )
     print(f"{len(report.sources)} feeds: {report.new} new items, {len(report.failed)} failed.")
 
 

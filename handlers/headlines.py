@@ -7,6 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks
 from bot.news.query import MAX_QUERY_CHARS, parse_query
+from bot.news.text import truncate
 from bot.news.trending import Topic
 from bot.render import headline_keyboard, headline_message, html_escape
 from bot.store.articles import latest_articles, search_articles
@@ -101,7 +102,7 @@ async def topic_page(
     services = services_of(context)
     view = await load_chat(update, context)
     query = parse_query(words)
-    shown = html_escape(query.text if len(query.text) <= 60 else query.text[:60] + "…")
+    shown = html_escape(truncate(query.text, 60))
     if query.is_empty:
         return (
             "Give me some words to look for, e.g. <code>/topic iran nuclear</code> "
@@ -115,7 +116,7 @@ async def topic_page(
         if offset:
             return "No more matches.", None
         return await _no_match(context, shown)
-    heading = f"Topic: {query.text[:60]}"
+    heading = f"Topic: {truncate(query.text, 60)}"
     footer = ""
     if len(words) > MAX_QUERY_CHARS:
         footer = f"<i>Only the first {MAX_QUERY_CHARS} characters were searched.</i>"

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from bot.news.text import clean_text, terms
+from bot.news.text import STOP_WORDS, clean_text, terms, truncate
 
 __all__ = ["split_sentences", "summarize"]
 
@@ -29,193 +29,26 @@ __all__ = ["split_sentences", "summarize"]
 
 # Abbreviations that precede a name and never end a sentence.
 _TITLES = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "messrs",
-        "mme",
-        "mlle",
-        "dr",
-        "prof",
-        "rev",
-        "fr",
-        "sr",
-        "sra",
-        "srta",
-        "st",
-        "mt",
-        "ft",
-        "gen",
-        "col",
-        "lt",
-        "maj",
-        "capt",
-        "cmdr",
-        "adm",
-        "sgt",
-        "cpl",
-        "pvt",
-        "gov",
-        "sen",
-        "rep",
-        "hon",
-        "pres",
-        "supt",
-        "insp",
-        "det",
-        "amb",
-        "atty",
-        "vs",
-        "v",
-        "approx",
-        "cf",
-    ]
+    """mr mrs ms messrs mme mlle dr prof rev fr sr sra srta st mt ft gen col lt maj capt
+    cmdr adm sgt cpl pvt gov sen rep hon pres supt insp det amb atty vs v approx cf""".split()
 )
 # Abbreviations only before a number ("No. 5", "ca. 1900"); "the answer was no." ends.
-_NUMBER_ABBREVIATIONS = frozenset(
-    ["no", "nos", "vol", "pp", "p", "fig", "figs", "art", "sec", "ch", "ca"]
-)
+_NUMBER_ABBREVIATIONS = frozenset("no nos vol pp p fig figs art sec ch ca".split())
 # Abbreviations that can also end a sentence ("... Apple Inc. The company ...").
 _SOFT_ABBREVIATIONS = frozenset(
-    [
-        "inc",
-        "corp",
-        "co",
-        "ltd",
-        "llc",
-        "plc",
-        "bros",
-        "jr",
-        "esq",
-        "etc",
-        "al",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "mon",
-        "tue",
-        "tues",
-        "wed",
-        "thu",
-        "thur",
-        "thurs",
-        "fri",
-        "sat",
-        "sun",
-        "ave",
-        "blvd",
-        "rd",
-        "dept",
-        "univ",
-        "assn",
-        "est",
-        "dist",
-        "govt",
-        "intl",
-        "natl",
-    ]
+    """inc corp co ltd llc plc bros jr esq etc al jan feb mar apr jun jul aug sep sept
+    oct nov dec mon tue tues wed thu thur thurs fri sat sun ave blvd rd dept univ assn
+    est dist govt intl natl""".split()
 )
 # Words that start sentences far more often than they follow an abbreviation: after
 # "U.S." or "Inc." they mark a real boundary ("... in the U.S. The talks ...").
 _SENTENCE_STARTERS = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "he",
-        "she",
-        "it",
-        "they",
-        "we",
-        "i",
-        "you",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "here",
-        "but",
-        "and",
-        "or",
-        "so",
-        "yet",
-        "in",
-        "on",
-        "at",
-        "for",
-        "as",
-        "if",
-        "when",
-        "while",
-        "after",
-        "before",
-        "his",
-        "her",
-        "its",
-        "their",
-        "our",
-        "my",
-        "some",
-        "many",
-        "most",
-        "one",
-        "two",
-        "three",
-        "meanwhile",
-        "however",
-        "also",
-        "still",
-        "now",
-        "then",
-        "what",
-        "who",
-        "why",
-        "how",
-        "where",
-        "no",
-        "not",
-        "all",
-        "both",
-        "each",
-        "another",
-        "other",
-        "such",
-        "since",
-        "although",
-        "though",
-        "because",
-        "with",
-        "without",
-        "from",
-        "to",
-        "more",
-        "despite",
-        "during",
-        "under",
-        "over",
-        "until",
-        "among",
-        "instead",
-        "even",
-        "only",
-        "earlier",
-        "later",
-        "last",
-        "according",
-        "officials",
-        "police",
-    ]
+    """the a an he she it they we i you this that these those there here but and or so
+    yet in on at for as if when while after before his her its their our my some many
+    most one two three meanwhile however also still now then what who why how where no
+    not all both each another other such since although though because with without
+    from to more despite during under over until among instead even only earlier later
+    last according officials police""".split()
 )
 
 # A candidate boundary: terminal punctuation, any closing quotes/brackets, whitespace.
@@ -412,166 +245,9 @@ def _is_fragment(sentence: str) -> bool:
 # the essentials first. Measured with `python -m bench.summary_quality`.
 # --------------------------------------------------------------------------------------
 
-# Function words carry no topic; without them similarity is "shares many 'the's".
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "out",
-        "over",
-        "own",
-        "said",
-        "same",
-        "says",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-        "one",
-        "two",
-        "new",
-        "year",
-        "years",
-        "last",
-        "told",
-        "like",
-        "get",
-        "got",
-        "s",
-        "t",
-        "don",
-        "didn",
-        "doesn",
-        "isn",
-        "wasn",
-        "weren",
-        "won",
-        "wouldn",
-        "couldn",
-        "shouldn",
-        "ve",
-        "ll",
-        "re",
-        "d",
-        "m",
-    ]
-)
+# Function words carry no topic; without them similarity is "shares many 'the's". Every
+# story is "said", "told" and "new": reporting words count as function words here too.
+_REPORTING_WORDS = frozenset("said says told new year years like get got".split())
 # Reported speech in the first or second person is a quote or an opinion, rarely the
 # news itself ("'I was staggered,' he said").
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|my|me|we|we're|we've|our|us|you|your)\b")
@@ -601,7 +277,11 @@ class _Sentence:
 
 def _content_terms(sentence: str) -> list[str]:
     """Stemmed terms without function words or bare numbers."""
-    return [t for t in terms(sentence) if t not in _STOPWORDS and not t.isdigit()]
+    return [
+        t
+        for t in terms(sentence)
+        if t not in STOP_WORDS and t not in _REPORTING_WORDS and not t.isdigit()
+    ]
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
@@ -691,13 +371,6 @@ def _select(
     return sorted(chosen, key=lambda s: s.position)
 
 
-def _truncate(text: str, limit: int) -> str:
-    """Cut at a word boundary with an ellipsis, for text that has no usable sentences."""
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
-
-
 def summarize(
     text: str, *, title: str | None = None, max_sentences: int = 5, target_chars: int = 600
 ) -> str:
@@ -707,7 +380,7 @@ def summarize(
     if not sentences:
         # Nothing reads as a full sentence (a teaser without stops, a one-liner): show
         # what there is rather than nothing, within the target.
-        return _truncate(" ".join(readable), target_chars)
+        return truncate(" ".join(readable), target_chars)
     vectors = _vectorise(sentences)
     chosen = _select(vectors, _scores(vectors, title), max(1, max_sentences), target_chars)
     return " ".join(s.text for s in chosen)

@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from bot.news.http import FetchError, HTTPStatusError, SafeFetcher, parse_http_date
-from bot.news.text import canonical_url, clean_text
+from bot.news.text import as_utc, canonical_url, clean_text, truncate
 
 __all__ = [
     "FEED_ACCEPT",
@@ -161,7 +161,7 @@ def parse_feed(
     data = bytes(content)
     if not data.strip():
         raise NotAFeed("empty document")
-    now = _utc(now)
+    now = _aware(now)
 
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     # feedparser resolves relative links against Content-Location, which must be absolute.
@@ -201,7 +201,7 @@ def parse_feed(
 
     feed = result.get("feed", {})
     return ParsedFeed(
-        title=_cap(clean_text(feed.get("title")), TITLE_MAX_CHARS),
+        title=truncate(clean_text(feed.get("title")), TITLE_MAX_CHARS),
         link=_web_link(feed.get("link")),
         entries=entries,
         skipped=skipped,
@@ -251,17 +251,17 @@ def _entry(raw: Mapping[str, Any], now: datetime) -> FeedEntry | None:
         return None
     if not title:
         # A link without a headline still is news; its text's opening stands in.
-        title = _cap(description, 120)
+        title = truncate(description, 120)
     guid = (raw.get("id") or "").strip() or None
     author_detail = raw.get("author_detail") or {}
     author = clean_text(author_detail.get("name") or raw.get("author"))
     return FeedEntry(
         guid=guid,
         url=url,
-        title=_cap(title, TITLE_MAX_CHARS),
-        description=_cap(description, DESCRIPTION_MAX_CHARS),
+        title=truncate(title, TITLE_MAX_CHARS),
+        description=truncate(description, DESCRIPTION_MAX_CHARS),
         published_at=_published(raw, now),
-        author=_cap(author, AUTHOR_MAX_CHARS) or None,
+        author=truncate(author, AUTHOR_MAX_CHARS) or None,
     )
 
 
@@ -310,21 +310,10 @@ def _ttl(value: object) -> int | None:
     return int(minutes * 60)
 
 
-def _cap(text: str, limit: int) -> str:
-    """At most `limit` characters (plus an ellipsis), cut at a word boundary."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    if space > limit * 0.6:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:-\u2013\u2014") + "\u2026"
-
-
-def _utc(value: datetime) -> datetime:
+def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    return value.astimezone(UTC)
+    return as_utc(value)
 
 
 def _describe(exc: BaseException) -> str:
@@ -398,7 +387,7 @@ async def fetch_feed(
     `allow_private` defaults to True because feeds are added by admins; pass False
     for a URL that came from anyone else.
     """
-    now = _utc(now)
+    now = _aware(now)
 
     def failed(message: str, **extra: Any) -> FeedResult:
         return FeedResult(
@@ -493,7 +482,7 @@ def freshness_seconds(headers: Mapping[str, str], *, now: datetime) -> float | N
     expires = parse_http_date(lowered.get("expires"))
     if expires is None:
         return None
-    date = parse_http_date(lowered.get("date")) or _utc(now)
+    date = parse_http_date(lowered.get("date")) or _aware(now)
     return max(0.0, (expires - date).total_seconds())
 
 

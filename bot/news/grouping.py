@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bot.news.text import clean_text
+from bot.news.text import as_utc, clean_text
 from bot.news.trending import NameEvidence, Word, read_words
 
 DEFAULT_WINDOW = timedelta(hours=48)
@@ -99,7 +99,7 @@ def group_stories(
                 title_keys=title_keys,
                 title_phrases=_phrases(title_words),
                 body_keys={w.key for w in body_words if not w.filler} - title_keys,
-                published_at=_utc(item.published_at),
+                published_at=as_utc(item.published_at) if item.published_at else None,
             )
         )
     names = evidence.names()
@@ -127,13 +127,6 @@ def _phrases(words: list[Word]) -> set[tuple[str, str]]:
         for previous, word in zip(words, words[1:])
         if not (word.phrase_break_before or word.filler or previous.filler)
     }
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """Feeds mix naive and aware times; naive ones are taken as UTC so they compare."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def _vector(entry: _Item, idf: dict[str, float]) -> dict[str, float]:
@@ -230,7 +223,8 @@ def _lead(items: Sequence[StoryInput], members: list[int]) -> int:
         return members[0]
 
     def rank(index: int) -> tuple:
-        published = _utc(items[index].published_at)
+        moment = items[index].published_at
+        published = as_utc(moment) if moment else None
         return (
             -len(clean_text(items[index].description)),
             published is None,

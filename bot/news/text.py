@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -26,6 +27,36 @@ WORD = re.compile(r"[^\W_]+")
 # "U.S.", "U.N.": one word, so that "US" finds "U.S." and the other way round.
 _DOTTED_ACRONYM = re.compile(r"(?<![\w.])(?:[^\W\d_]\.){2,}")
 _STEMMER = Stemmer.Stemmer("english")
+
+# A standard English stop-word list: function words that never name a topic, never tell
+# two stories apart and never make a sentence central. Folded, not stemmed.
+STOP_WORDS = frozenset(
+    """
+    a about above across after afterwards again against ago all almost alone along
+    already also although always am among amongst an and another any anybody anyhow
+    anyone anything anyway anywhere are aren around as at be became because become
+    becomes becoming been before beforehand behind being below beside besides between
+    beyond both but by can cannot could couldn did didn do does doesn doing don done
+    down during each either else elsewhere enough etc even ever every everybody everyone
+    everything everywhere except few for former formerly from further had hadn has
+    hasn have haven having he hence her here hereafter hereby herein hers herself him
+    himself his how however i ie if in indeed into is isn it its itself just least less
+    ll many may me meanwhile might mine more moreover most mostly much must my myself
+    namely neither never nevertheless no nobody none nor not nothing now nowhere of off
+    often on once only onto or other others otherwise our ours ourselves out over own
+    per perhaps please quite rather re really same shall she should shouldn since so
+    some somehow someone something sometime sometimes somewhere still such than that
+    the their theirs them themselves then thence there thereafter thereby therefore
+    therein thereupon these they this those though through throughout thru thus to
+    together too toward towards under unless until up upon us very via vs was wasn we
+    well were weren what whatever when whence whenever where whereas whereby wherever
+    whether which while whither who whoever whole whom whose why will with within
+    without won would wouldn yet you your yours yourself yourselves
+    ain d ll m o s t ve y
+    one two three four five six seven eight nine ten hundred thousand million billion
+    first second third last next
+    """.split()
+)
 
 _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ocid", "cmpid")
 
@@ -97,3 +128,21 @@ def canonical_url(url: str | None) -> str | None:
     return urlunsplit(
         (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query), "")
     )
+
+
+def truncate(text: str, limit: int) -> str:
+    """At most `limit` characters: cut at a word boundary, with an ellipsis, when too long."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 1)]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-\u2013\u2014") + "\u2026"
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware instant in UTC; a naive one is taken to be UTC already (feeds mix both)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
