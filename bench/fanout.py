@@ -151,7 +151,7 @@ async def seed_generated_items(database: Any, count: int) -> int:
     """`count` feed items from bench.ingest's generator, fetched over the last 18 hours."""
     from bench.ingest import generate_feeds
     from bot.ingest import _article
-    from bot.news.feeds import parse_feed
+    from bot.news.feeds.parse import parse_feed
     from bot.store.articles import add_articles
     from bot.store.sources import add_source
 

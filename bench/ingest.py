@@ -391,7 +391,7 @@ def yardstick_feedparser(bodies: list[bytes]) -> tuple[float, int]:
 
 def time_parse_feed(feeds: list[GeneratedFeed]) -> tuple[float, int]:
     """Seconds and entries for our parse_feed (feedparser + normalisation), one process."""
-    from bot.news.feeds import parse_feed
+    from bot.news.feeds.parse import parse_feed
 
     entries = 0
     started = time.perf_counter()
@@ -435,8 +435,8 @@ async def run_passes(
     """A fresh store, the feeds added, then one cold and WARM_PASSES warm ingest passes."""
     from bot.config import Settings
     from bot.ingest import ingest_all
-    from bot.news.feeds import make_parse_executor, parse_feed_async
-    from bot.news.http import SafeFetcher
+    from bot.news.feeds.parse import make_parse_executor, parse_feed_async
+    from bot.news.http.fetcher import SafeFetcher
     from bot.store.db import Database
     from bot.store.sources import add_source
 

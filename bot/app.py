@@ -15,7 +15,7 @@ import handlers
 from bot.bootstrap import prepare_store
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.news.feeds import make_parse_executor
+from bot.news.feeds.parse import make_parse_executor
 from bot.ratelimit import ChatFairRateLimiter
 from bot.services import SERVICES_KEY, Services, make_abstractive, make_fetcher
 from bot.store.db import Database

@@ -14,7 +14,8 @@ from datetime import datetime
 from bot.news.abstractive import AbstractiveError, AbstractiveSummarizer
 from bot.news.extract import extract_article
 from bot.news.extractive import summarize
-from bot.news.http import FetchError, SafeFetcher
+from bot.news.http.errors import FetchError
+from bot.news.http.fetcher import SafeFetcher
 from bot.store.articles import get_article, store_body, store_summary
 from bot.store.db import Database
 

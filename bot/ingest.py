@@ -18,8 +18,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.news.feeds import FeedEntry, FeedResult, Outcome, fetch_feed
-from bot.news.http import SafeFetcher
+from bot.news.feeds.fetch import FeedResult, Outcome, fetch_feed
+from bot.news.feeds.parse import FeedEntry
+from bot.news.http.fetcher import SafeFetcher
 from bot.store.articles import NewArticle, add_articles
 from bot.store.db import Database
 from bot.store.meta import record_heartbeat

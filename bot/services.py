@@ -9,7 +9,7 @@ from uuid import uuid4
 from bot.clock import Clock
 from bot.config import Settings
 from bot.news.abstractive import AbstractiveSummarizer
-from bot.news.http import SafeFetcher
+from bot.news.http.fetcher import SafeFetcher
 from bot.store.chats import ChatDefaults
 from bot.store.db import Database
 from bot.trends_cache import TrendsCache

@@ -21,8 +21,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
+from bot.news.http.fetcher import SafeFetcher
 from bot.store.db import Database
 from bot.store.models import Base
+from tests.feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -168,3 +170,19 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         seeds_dir=str(SEEDS),
         sources_opml=str(empty_opml),
     )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FeedServer]:
+    """One loopback feed server per test module, with every fault route."""
+    with FeedServer() as feed_server:
+        yield feed_server
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[SafeFetcher]:
+    """A SafeFetcher that may reach the loopback server, with short timeouts."""
+    async with SafeFetcher(
+        allow_private=True, timeout=5, connect_timeout=2, read_timeout=2
+    ) as client:
+        yield client

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.article_summary import article_summary
 from bot.news.abstractive import AbstractiveSummarizer
-from bot.news.http import SafeFetcher
+from bot.news.http.fetcher import SafeFetcher
 from bot.store.articles import NewArticle, add_articles, get_article
 from bot.store.db import Database
 from bot.store.sources import add_source

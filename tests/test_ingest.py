@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.ingest import IngestReport, SourceReport, ingest_all, ingest_due
-from bot.news.http import SafeFetcher
+from bot.news.http.fetcher import SafeFetcher
 from bot.news.opml import parse_opml
 from bot.store.articles import count_articles
 from bot.store.db import Database

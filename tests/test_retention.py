@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.bootstrap import prepare_store
 from bot.config import Settings
 from bot.ingest import ingest_due
-from bot.news.http import SafeFetcher
+from bot.news.http.fetcher import SafeFetcher
 from bot.services import SERVICES_KEY, Services
 from bot.store.articles import NewArticle, add_articles, count_articles, prune_articles
 from bot.store.db import Database

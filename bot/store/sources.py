@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.news.feeds import FeedResult, next_fetch_delay, stable_jitter
+from bot.news.feeds.fetch import FeedResult
+from bot.news.feeds.poll_schedule import next_fetch_delay, stable_jitter
 from bot.store.models import Article, Source
 
 log = logging.getLogger(__name__)

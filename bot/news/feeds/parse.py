@@ -1,7 +1,4 @@
-"""Fetch one RSS/Atom feed, parse it and normalise its items.
-
-No database and no Telegram here: the poll job stores what `fetch_feed` returns and
-schedules the next poll with `next_fetch_delay`.
+"""Parse the bytes of an RSS/Atom response into normalised entries, or say why they are no feed.
 
 feedparser is only ever given the bytes of a response wrapped in a stream. Given a
 str (or even bytes) it first tries to open it as a URL or a local file.
@@ -11,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import io
 import json
 import logging
@@ -19,39 +15,16 @@ import multiprocessing
 import re
 from collections.abc import Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from bot.news.http import FetchError, HTTPStatusError, SafeFetcher, parse_http_date
 from bot.news.text import as_utc, canonical_url, clean_text, truncate
 
-__all__ = [
-    "FEED_ACCEPT",
-    "FeedEntry",
-    "FeedError",
-    "FeedResult",
-    "MalformedFeed",
-    "NotAFeed",
-    "ParsedFeed",
-    "fetch_feed",
-    "freshness_seconds",
-    "make_parse_executor",
-    "next_fetch_delay",
-    "parse_feed",
-    "parse_feed_async",
-    "stable_jitter",
-]
-
 log = logging.getLogger(__name__)
-
-FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
-    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
-)
 
 TITLE_MAX_CHARS = 300
 DESCRIPTION_MAX_CHARS = 2000
@@ -63,9 +36,6 @@ _FEED_ROOTS = {"rss", "feed", "rdf", "channel"}
 _HTML_ROOTS = {"html", "head", "body"}
 _ROOT = re.compile(r"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
 _SKIP = re.compile(r"<\?.*?\?>|<!--.*?-->|<!\[CDATA\[.*?\]\]>|<![^>]*>", re.S)
-
-
-# -------------------------------------------------------------------------- errors
 
 
 class FeedError(ValueError):
@@ -80,11 +50,10 @@ class MalformedFeed(FeedError):
     """Looks like a feed, but is broken so badly that no item can be read."""
 
 
-# --------------------------------------------------------------------------- model
-
-
 @dataclass(frozen=True)
 class FeedEntry:
+    """One item of a feed, cleaned to plain text and safe links, ready to store."""
+
     guid: str | None
     url: str | None
     """Canonical http(s) link, or None (other schemes are dropped, never shown)."""
@@ -97,6 +66,8 @@ class FeedEntry:
 
 @dataclass(frozen=True)
 class ParsedFeed:
+    """What one feed document holds: its title and link, its usable items, its ttl."""
+
     title: str
     link: str | None
     entries: list[FeedEntry]
@@ -104,42 +75,6 @@ class ParsedFeed:
     """Items dropped because they had neither a title nor a link."""
     ttl_seconds: int | None
     """RSS <ttl>: how long the publisher asks readers to wait between polls."""
-    bozo: bool = False
-    """The document was not well-formed (or mislabelled) but still yielded items."""
-    bozo_reason: str | None = None
-
-
-Outcome = Literal["ok", "not_modified", "error"]
-
-
-@dataclass(frozen=True)
-class FeedResult:
-    """One poll of one feed. On "error" the conditional-GET validators passed in are
-    handed back unchanged, so the caller can store these fields whatever happened."""
-
-    outcome: Outcome
-    url: str
-    entries: list[FeedEntry] = field(default_factory=list)
-    skipped: int = 0
-    title: str = ""
-    link: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    permanent_url: str | None = None
-    """Set when the feed moved for good (every redirect was 301/308): update the source."""
-    status_code: int | None = None
-    error: str | None = None
-    retry_after: float | None = None
-    refresh_hint_seconds: float | None = None
-    """What the server says about freshness: RSS ttl, Cache-Control max-age, Expires,
-    or Retry-After on 429/503. Feed it to `next_fetch_delay`."""
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome != "error"
-
-
-# ------------------------------------------------------------------------- parsing
 
 
 def parse_feed(
@@ -161,7 +96,7 @@ def parse_feed(
     data = bytes(content)
     if not data.strip():
         raise NotAFeed("empty document")
-    now = _aware(now)
+    now = require_aware(now)
 
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     # feedparser resolves relative links against Content-Location, which must be absolute.
@@ -206,8 +141,6 @@ def parse_feed(
         entries=entries,
         skipped=skipped,
         ttl_seconds=_ttl(feed.get("ttl")),
-        bozo=bozo_exc is not None,
-        bozo_reason=reason,
     )
 
 
@@ -243,7 +176,7 @@ def make_parse_executor(workers: int) -> Executor | None:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _entry(raw: Mapping[str, Any], now: datetime) -> FeedEntry | None:
+def _entry(raw: dict[str, Any], now: datetime) -> FeedEntry | None:
     title = clean_text(raw.get("title"))
     url = _web_link(raw.get("link"))
     description = _description(raw, title)
@@ -277,14 +210,16 @@ def _description(raw: Mapping[str, Any], title: str) -> str:
     return fallback
 
 
-def _published(raw: Mapping[str, Any], now: datetime) -> datetime:
+def _published(raw: dict[str, Any], now: datetime) -> datetime:
     # dict.get: FeedParserDict maps a missing "updated" to "published" with a warning.
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = dict.get(raw, key)  # type: ignore[arg-type]
+        parsed = dict.get(raw, key)
         if not parsed:
             continue
         try:
-            when = datetime(*parsed[:6], tzinfo=UTC)  # feedparser normalises to UTC
+            year, month, day, hour, minute, second = parsed[:6]
+            # feedparser has already converted the time to UTC.
+            when = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except (TypeError, ValueError, OverflowError):
             continue
         return min(when, now)  # clocks are wrong and drafts leak: never in the future
@@ -310,7 +245,8 @@ def _ttl(value: object) -> int | None:
     return int(minutes * 60)
 
 
-def _aware(value: datetime) -> datetime:
+def require_aware(value: datetime) -> datetime:
+    """`value` in UTC; a naive time is refused, since its zone would be a guess."""
     if value.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     return as_utc(value)
@@ -367,163 +303,3 @@ def _is_json(data: bytes) -> bool:
     except (ValueError, UnicodeDecodeError, RecursionError):
         return False
     return True
-
-
-# ------------------------------------------------------------------------ fetching
-
-
-async def fetch_feed(
-    fetcher: SafeFetcher,
-    url: str,
-    *,
-    etag: str | None = None,
-    last_modified: str | None = None,
-    allow_private: bool = True,
-    now: datetime,
-    executor: Executor | None = None,
-) -> FeedResult:
-    """Fetch and parse one feed. Never raises for feed or network problems.
-
-    `allow_private` defaults to True because feeds are added by admins; pass False
-    for a URL that came from anyone else.
-    """
-    now = _aware(now)
-
-    def failed(message: str, **extra: Any) -> FeedResult:
-        return FeedResult(
-            "error", url, etag=etag, last_modified=last_modified, error=message, **extra
-        )
-
-    try:
-        response = await fetcher.fetch(
-            url,
-            etag=etag,
-            last_modified=last_modified,
-            allow_private=allow_private,
-            accept=FEED_ACCEPT,
-        )
-    except HTTPStatusError as exc:
-        waits = exc.status_code in (429, 503) and exc.retry_after is not None
-        return failed(
-            str(exc),
-            status_code=exc.status_code,
-            retry_after=exc.retry_after,
-            refresh_hint_seconds=exc.retry_after if waits else None,
-        )
-    except FetchError as exc:
-        return failed(str(exc))
-    except Exception as exc:  # a bug must not stop the poll of every other feed
-        log.exception("unexpected error fetching feed %s", url)
-        return failed(f"unexpected error: {type(exc).__name__}")
-
-    fresh = freshness_seconds(response.headers, now=now)
-    if response.not_modified:
-        return FeedResult(
-            "not_modified",
-            url,
-            etag=response.headers.get("ETag") or etag,
-            last_modified=response.headers.get("Last-Modified") or last_modified,
-            permanent_url=response.permanent_redirect,
-            status_code=response.status_code,
-            refresh_hint_seconds=fresh,
-        )
-
-    try:
-        parsed = await parse_feed_async(
-            response.content,
-            url=response.final_url,
-            headers=response.headers,
-            now=now,
-            executor=executor,
-        )
-    except FeedError as exc:
-        return failed(str(exc), status_code=response.status_code)
-    except Exception as exc:
-        log.exception("unexpected error parsing feed %s", url)
-        return failed(
-            f"could not parse the feed ({type(exc).__name__})", status_code=response.status_code
-        )
-
-    hints = [h for h in (parsed.ttl_seconds, fresh) if h is not None]
-    return FeedResult(
-        "ok",
-        url,
-        entries=parsed.entries,
-        skipped=parsed.skipped,
-        title=parsed.title,
-        link=parsed.link,
-        etag=response.headers.get("ETag"),
-        last_modified=response.headers.get("Last-Modified"),
-        permanent_url=response.permanent_redirect,
-        status_code=response.status_code,
-        refresh_hint_seconds=float(max(hints)) if hints else None,
-    )
-
-
-def freshness_seconds(headers: Mapping[str, str], *, now: datetime) -> float | None:
-    """How long the response stays fresh by its caching headers, or None if unsaid.
-
-    max-age (less Age) wins over Expires, as in HTTP caching; Expires is measured
-    against the server's own Date so clock skew between us does not matter.
-    """
-    lowered = {k.lower(): v for k, v in headers.items()}
-    for directive in lowered.get("cache-control", "").split(","):
-        name, _, value = directive.strip().partition("=")
-        if name.lower() == "max-age":
-            try:
-                max_age = int(value.strip().strip('"'))
-            except ValueError:
-                break
-            try:
-                age = int(lowered.get("age", "0").strip())
-            except ValueError:
-                age = 0
-            return float(max(0, max_age - age))
-    expires = parse_http_date(lowered.get("expires"))
-    if expires is None:
-        return None
-    date = parse_http_date(lowered.get("date")) or _aware(now)
-    return max(0.0, (expires - date).total_seconds())
-
-
-# ---------------------------------------------------------------------- scheduling
-
-
-def next_fetch_delay(
-    interval_seconds: float,
-    hint_seconds: float | None,
-    *,
-    error_count: int,
-    min_seconds: float = 60,
-    max_backoff: float = 86400,
-    jitter: float = 0.0,
-) -> float:
-    """Seconds until a source is polled again.
-
-    - healthy: our interval, stretched to what the server asks (ttl, max-age) but
-      never beyond 4x our interval: a server cannot make us poll faster, nor
-      silence a feed with a year-long max-age;
-    - failing: interval * 2**errors, capped at `max_backoff`; a Retry-After hint
-      (429/503) may ask for more, up to the same cap;
-    - `jitter` (0 to 0.25) stretches the delay by that fraction so that sources
-      do not fire in lockstep; derive it from the source (`stable_jitter`) to keep
-      schedules reproducible. It only ever adds time.
-    """
-    interval = max(float(interval_seconds), float(min_seconds))
-    upper = max(float(max_backoff), interval)
-    if error_count > 0:
-        delay = min(interval * 2 ** min(error_count, 32), upper)
-        if hint_seconds is not None and hint_seconds > 0:
-            delay = max(delay, min(float(hint_seconds), upper))
-    else:
-        delay = interval
-        if hint_seconds is not None and hint_seconds > 0:
-            delay = max(interval, min(float(hint_seconds), 4 * interval))
-    delay *= 1 + min(max(jitter, 0.0), 0.25)
-    return min(max(delay, float(min_seconds)), upper)
-
-
-def stable_jitter(key: str, spread: float = 0.1) -> float:
-    """A fraction in [0, spread) that is always the same for the same key."""
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 * spread

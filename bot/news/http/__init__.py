@@ -1,0 +1,1 @@
+"""Fetching untrusted URLs safely: errors, address policy, bounded decoding, the fetcher."""

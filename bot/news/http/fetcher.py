@@ -1,0 +1,346 @@
+"""SafeFetcher: the one HTTP client for untrusted URLs, feeds added by admins and article links.
+
+One `SafeFetcher` (one `httpx.AsyncClient`) serves the whole process. Every fetch is
+bounded in time, size, redirects and concurrency, and each hop's address is checked
+against the caller's address policy before anything is sent.
+
+Why the address is pinned: checking what a name resolves to and then letting httpx
+resolve it again leaves a window in which DNS can answer differently (DNS rebinding).
+So we resolve once, check, and connect to the checked address itself, sending the real
+name in the Host header and as the TLS server name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import sys
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from importlib.metadata import PackageNotFoundError, version
+from types import TracebackType
+
+import httpx
+
+from bot.news.http.decoding import ACCEPT_ENCODING, BoundedDecoder
+from bot.news.http.errors import (
+    ConnectFailed,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    TooLarge,
+    TooManyRedirects,
+)
+from bot.news.http.headers import parse_http_date, parse_retry_after
+from bot.news.http.policy import Resolver, allowed_addresses, checked_url, system_resolver
+
+# httpcore imports sniffio inside a function, on every request and for every lock it makes.
+# Where sniffio is not installed (anyio no longer needs it) each of those failed imports
+# searches sys.path again: about a fifth of a fetch's CPU time. Record its absence once;
+# httpcore and anyio then take asyncio, which is what runs them.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    # None in sys.modules is how Python marks a module as absent; typeshed has no room for it.
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+try:
+    _VERSION = version("newsbot")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    _VERSION = "0"
+
+USER_AGENT = f"newsbot/{_VERSION} (+https://github.com/newsbot/newsbot)"
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+_REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+_PERMANENT_STATUSES = (301, 308)
+# A name may resolve to many addresses; trying a few covers a dead IPv6 route
+# without letting one fetch spend its whole time budget on connection attempts.
+_MAX_ADDRESSES_TRIED = 3
+
+
+@dataclass(frozen=True)
+class FetchResponse:
+    """What one successful fetch brought back, after redirects and decoding."""
+
+    url: str
+    """The URL asked for."""
+    final_url: str
+    """Where the content came from, after redirects."""
+    status_code: int
+    """2xx, or 304 when a conditional request matched (then `content` is empty)."""
+    headers: httpx.Headers
+    """The final response's headers. `content` is already decoded (no Content-Encoding)."""
+    content: bytes
+    permanent_redirect: str | None
+    """The final URL when every redirect hop was permanent (301/308), else None."""
+
+    @property
+    def not_modified(self) -> bool:
+        """The server confirmed the cached copy (304): there is no new content."""
+        return self.status_code == 304
+
+
+class SafeFetcher:
+    """The process-wide HTTP client for untrusted URLs.
+
+    Use as an async context manager (or call `aclose()`). `fetch()` raises only
+    `FetchError` subclasses for network, policy and HTTP problems.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 20.0,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_redirects: int = 5,
+        concurrency: int = 16,
+        per_host: int = 2,
+        allow_private: bool = False,
+        user_agent: str = USER_AGENT,
+        resolver: Resolver | None = None,
+    ) -> None:
+        if timeout <= 0 or max_bytes <= 0 or concurrency < 1 or per_host < 1:
+            raise ValueError("timeout, max_bytes, concurrency and per_host must be positive")
+        self.timeout = timeout
+        self.connect_timeout = (
+            connect_timeout if connect_timeout is not None else min(10.0, timeout)
+        )
+        self.read_timeout = read_timeout if read_timeout is not None else min(15.0, timeout)
+        self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
+        self.allow_private = allow_private
+        self.user_agent = user_agent
+        self._resolver: Resolver = resolver or system_resolver
+        self._slots = asyncio.Semaphore(concurrency)
+        self._per_host = per_host
+        self._host_slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = (
+            weakref.WeakValueDictionary()
+        )
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                connect=self.connect_timeout,
+                read=self.read_timeout,
+                write=self.read_timeout,
+                pool=self.timeout,
+            ),
+            # Redirects are followed by hand so that every hop is checked again.
+            follow_redirects=False,
+            # Environment proxies would route around the address check, and .netrc
+            # credentials must never go to a URL a stranger chose.
+            trust_env=False,
+            # No keep-alive: connections are made to the checked IP, so a pooled TLS
+            # connection to one name could otherwise be reused for another name
+            # served from the same address (CDNs). Feed polls are minutes apart anyway.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+            # No cookies: one site's state must not follow us to another.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+        )
+
+    async def __aenter__(self) -> SafeFetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the underlying client and its connections; the fetcher is done after this."""
+        await self._client.aclose()
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        allow_private: bool | None = None,
+        accept: str | None = None,
+        max_bytes: int | None = None,
+    ) -> FetchResponse:
+        """GET `url` within every limit; conditional when `etag`/`last_modified` are given.
+
+        `allow_private` overrides the fetcher's default for this call: True for feeds
+        an admin added (an intranet feed is legitimate), False for third-party links.
+        """
+        allow_private = self.allow_private if allow_private is None else allow_private
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        headers = {"Accept": accept or "*/*"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+
+        current = checked_url(url)
+        seen = {str(current)}
+        all_permanent = True
+        redirects = 0
+        # The per-host slot is taken first and the clock starts last: twenty feeds on
+        # one site must queue politely without burning their time budget or holding
+        # global slots that fetches to other sites could use. Redirect targets are
+        # not capped separately; the slot belongs to the site that was asked for.
+        async with self._host_slot(current.raw_host.decode("ascii")), self._slots:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    while True:
+                        outcome = await self._hop(current, headers, allow_private, limit)
+                        if isinstance(outcome, _Final):
+                            break
+                        redirects += 1
+                        if redirects > self.max_redirects:
+                            raise TooManyRedirects(
+                                f"too many redirects (more than {self.max_redirects})", url=url
+                            )
+                        if str(outcome.location) in seen:
+                            raise TooManyRedirects("redirect loop", url=url)
+                        seen.add(str(outcome.location))
+                        all_permanent = all_permanent and outcome.permanent
+                        current = outcome.location
+            except TimeoutError:
+                raise FetchTimeout(self.timeout, url=url) from None
+
+        final_url = str(current)
+        return FetchResponse(
+            url=url,
+            final_url=final_url,
+            status_code=outcome.status_code,
+            headers=outcome.headers,
+            content=outcome.content,
+            permanent_redirect=final_url if redirects and all_permanent else None,
+        )
+
+    async def _hop(
+        self, url: httpx.URL, headers: dict[str, str], allow_private: bool, limit: int
+    ) -> _Final | _Redirect:
+        host = url.raw_host.decode("ascii")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        addresses = await allowed_addresses(
+            host, port, resolver=self._resolver, allow_private=allow_private, url=str(url)
+        )
+        hop_headers = {**headers, "Host": url.netloc.decode("ascii")}
+
+        failure: httpx.TransportError | None = None
+        for address in addresses[:_MAX_ADDRESSES_TRIED]:
+            request = self._client.build_request(
+                "GET",
+                url.copy_with(host=address),
+                headers=hop_headers,
+                extensions={"sni_hostname": host},
+            )
+            try:
+                response = await self._client.send(request, stream=True)
+            except httpx.ConnectError as exc:
+                failure = exc  # try the next address of this name
+                continue
+            except httpx.HTTPError as exc:
+                raise self._transport_error(exc, str(url)) from exc
+            try:
+                return await self._read(url, response, limit)
+            except httpx.HTTPError as exc:
+                raise self._transport_error(exc, str(url)) from exc
+            finally:
+                await response.aclose()
+        assert failure is not None
+        raise self._transport_error(failure, str(url)) from failure
+
+    async def _read(
+        self, url: httpx.URL, response: httpx.Response, limit: int
+    ) -> _Final | _Redirect:
+        status = response.status_code
+        location = response.headers.get("Location")
+        if status in _REDIRECT_STATUSES and location:
+            try:
+                target = url.join(location.strip()).copy_with(fragment=None)
+            except (httpx.InvalidURL, UnicodeError, ValueError):
+                raise FetchError("redirect to an invalid URL", url=str(url)) from None
+            return _Redirect(checked_url(str(target)), permanent=status in _PERMANENT_STATUSES)
+        if status == 304:
+            return _Final(status, response.headers, b"")
+        if not 200 <= status < 300:
+            raise HTTPStatusError(
+                status,
+                response.reason_phrase,
+                retry_after=parse_retry_after(
+                    response.headers.get("Retry-After"),
+                    now=parse_http_date(response.headers.get("Date")),
+                ),
+                url=str(url),
+            )
+
+        declared = response.headers.get("Content-Length", "")
+        if declared.strip().isdigit() and int(declared) > limit:
+            raise TooLarge(limit, url=str(url))
+        decoder = BoundedDecoder(response.headers.get("Content-Encoding", ""), limit, str(url))
+        received = 0
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            if received > limit:  # compressed bytes count too
+                raise TooLarge(limit, url=str(url))
+            decoder.feed(chunk)
+        return _Final(status, response.headers, decoder.finish())
+
+    @asynccontextmanager
+    async def _host_slot(self, host: str) -> AsyncIterator[None]:
+        slot = self._host_slots.get(host)
+        if slot is None:
+            slot = asyncio.Semaphore(self._per_host)
+            self._host_slots[host] = slot
+        async with slot:  # the local reference keeps the weak entry alive while in use
+            yield
+
+    def _transport_error(self, exc: httpx.HTTPError, url: str) -> FetchError:
+        if isinstance(exc, httpx.ConnectTimeout):
+            return FetchTimeout(self.connect_timeout, url=url)
+        if isinstance(exc, httpx.TimeoutException):
+            return FetchTimeout(self.read_timeout, url=url)
+        if isinstance(exc, httpx.ConnectError):
+            reason = _root_cause(exc)
+            if "CERTIFICATE_VERIFY_FAILED" in reason:
+                return ConnectFailed("TLS certificate verification failed", url=url)
+            return ConnectFailed(f"cannot connect: {reason}", url=url)
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return ConnectFailed(f"broken HTTP response: {_first_line(str(exc))}", url=url)
+        return ConnectFailed(
+            f"connection failed: {_first_line(str(exc)) or type(exc).__name__}", url=url
+        )
+
+
+@dataclass(frozen=True)
+class _Final:
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+@dataclass(frozen=True)
+class _Redirect:
+    location: httpx.URL
+    permanent: bool
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The most specific reason in an exception chain: "Connection refused", not
+    httpx's "All connection attempts failed"."""
+    reason = _first_line(str(exc)) or type(exc).__name__
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and (current.errno or current.strerror):
+            return os.strerror(current.errno) if current.errno else str(current.strerror)
+        current = current.__cause__ or current.__context__
+    return reason
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:200] if text.strip() else ""

@@ -1,0 +1,109 @@
+"""Which URLs and addresses may be fetched: http(s) only, and no private networks for strangers.
+
+Third-party input must not reach the bot's own network (loopback, the LAN, a cloud
+metadata address), so every address a name resolves to is checked before connecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from bot.news.http.errors import BadScheme, BlockedAddress, ConnectFailed, InvalidURL
+
+# host, port -> IP address strings, in the order to try them.
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+_SCHEMES = ("http", "https")
+
+
+def checked_url(url: str) -> httpx.URL:
+    """`url` parsed, without its fragment; InvalidURL or BadScheme unless http(s) with a host."""
+    if not isinstance(url, str):
+        raise InvalidURL("URL must be a string")
+    text = url.strip()
+    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
+    if scheme not in _SCHEMES:
+        raise BadScheme(scheme, url=url)
+    try:
+        parsed = httpx.URL(text)
+        host = parsed.raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        raise InvalidURL("not a valid URL", url=url) from None
+    if not host:
+        raise InvalidURL("URL has no host", url=url)
+    return parsed.copy_with(fragment=None)
+
+
+async def allowed_addresses(
+    host: str, port: int, *, resolver: Resolver, allow_private: bool, url: str
+) -> list[str]:
+    """The addresses to connect to, after the policy has accepted every one of them."""
+    literal = _ip(host)
+    if literal is not None:
+        host = host.strip("[]")  # messages then say "is", not "resolves to"
+        addresses = [str(literal)]
+    else:
+        try:
+            addresses = await resolver(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise ConnectFailed(f"cannot resolve host {host}", url=url) from exc
+        if not addresses:
+            raise ConnectFailed(f"cannot resolve host {host}", url=url)
+    if not allow_private:
+        # All of them, not just the first: the connection may use any.
+        for address in addresses:
+            kind = forbidden_kind(address)
+            if kind:
+                resolved = _ip(host) != _ip(address)
+                raise BlockedAddress(host, address, kind, resolved=resolved, url=url)
+    return addresses
+
+
+def forbidden_kind(address: str) -> str | None:
+    """Why an address may not be fetched from third-party input, or None if it may."""
+    ip = _ip(address)
+    if ip is None:
+        return "invalid"
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv4 address wrapped in IPv6 reaches the IPv4 host.
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return forbidden_kind(str(embedded))
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_private:
+        return "private"
+    if ip.is_reserved:
+        return "reserved"
+    if not ip.is_global:  # carrier-grade NAT and other special-purpose ranges
+        return "non-public"
+    return None
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The operating system's answer for `host`, IPv4 and IPv6, without duplicates."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    addresses: list[str] = []
+    for family, *_rest, sockaddr in infos:
+        if family in (socket.AF_INET, socket.AF_INET6) and sockaddr[0] not in addresses:
+            addresses.append(str(sockaddr[0]))
+    return addresses
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
