@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiohttp import web
@@ -34,12 +34,12 @@ def server() -> Iterator[FeedServer]:
 
 
 @pytest.fixture
-async def fetcher() -> Iterator[SafeFetcher]:  # type: ignore[misc]
+async def fetcher() -> AsyncIterator[SafeFetcher]:
     async with SafeFetcher(timeout=3, max_redirects=5) as client:
         yield client
 
 
-async def store_item(database: Database, clock: FakeClock, **fields: object) -> int:
+async def store_item(database: Database, clock: FakeClock, **fields: str) -> int:
     async with database.session() as session:
         source = await add_source(
             session, "https://news.example/feed", now=clock.now(), title="Example News"
@@ -70,13 +70,14 @@ async def test_body_is_summarised_and_cached_until_it_changes(
         article = await get_article(session, article_id)
         assert article is not None and article.summary == first.summary
         article.summary = "A cached summary."  # what is cached is what is served
-    assert (
-        await article_summary(database, article_id, fetcher=None)
-    ).summary == "A cached summary."
+    cached = await article_summary(database, article_id, fetcher=None)
+    assert cached is not None and cached.summary == "A cached summary."
     async with database.session() as session:
         article = await get_article(session, article_id)
+        assert article is not None
         article.body = "A new body replaces the old one entirely. " + BODY
     changed = await article_summary(database, article_id, fetcher=None)
+    assert changed is not None
     assert changed.summary.startswith("A new body replaces the old one entirely.")
 
 
@@ -161,17 +162,9 @@ def chat_completions(answer: web.Response | None) -> web.Application:
     async def handler(request: web.Request) -> web.StreamResponse:
         payload = await request.json()
         request.app[ASKED].append(payload)
-        return answer or web.json_response(
-            {
-                "choices": [
-                    {
-                        "message": {
-                            "content": f"An abstract of {len(payload['messages'][1]['content'])} characters."
-                        }
-                    }
-                ]
-            }
-        )
+        asked_for = len(payload["messages"][1]["content"])
+        content = f"An abstract of {asked_for} characters."
+        return answer or web.json_response({"choices": [{"message": {"content": content}}]})
 
     app = web.Application()
     app[ASKED] = []
@@ -184,7 +177,7 @@ async def test_abstractive_endpoint_with_extractive_fallback(
     database: Database,
     clock: FakeClock,
     aiohttp_server_factory,
-    failure: str | None,  # type: ignore[no-untyped-def]
+    failure: str | None,
 ) -> None:
     answers = {
         None: None,
@@ -209,7 +202,7 @@ async def test_abstractive_endpoint_with_extractive_fallback(
 
 
 @pytest.fixture
-async def aiohttp_server_factory():  # type: ignore[no-untyped-def]
+async def aiohttp_server_factory():
     runners: list[web.AppRunner] = []
 
     async def start(app: web.Application) -> str:

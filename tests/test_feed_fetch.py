@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from bot.news.feeds.fetch import FeedResult, fetch_feed
 from bot.news.feeds.poll_schedule import next_fetch_delay
 from bot.news.http.fetcher import SafeFetcher
-from tests.conftest import CORPUS
 from tests.feedserver import ETAG, LAST_MODIFIED, SAMPLE_FEED, FeedServer, rss_feed
 
-ILLFORMED_FEEDS = CORPUS / "feeds" / "illformed"
+ILLFORMED_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds" / "illformed"
 NOW = datetime(2024, 1, 3, 12, 0, tzinfo=UTC)
 
 

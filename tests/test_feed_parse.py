@@ -22,11 +22,10 @@ from bot.news.feeds.parse import (
     parse_feed,
     parse_feed_async,
 )
-from tests.conftest import CORPUS
 from tests.feedserver import HTML_PAGE, SAMPLE_FEED, rss_feed
 
-NEWS_FEEDS = CORPUS / "feeds" / "news"
-ILLFORMED_FEEDS = CORPUS / "feeds" / "illformed"
+NEWS_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds" / "news"
+ILLFORMED_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds" / "illformed"
 NOW = datetime(2024, 1, 3, 12, 0, tzinfo=UTC)
 TAG = re.compile(r"<[A-Za-z/!][^>]*>")
 ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z]+);")
