@@ -33,14 +33,19 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench import dataset
 from bench.common import machine, p50_p95_p99, print_table, summary_line, verdict
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 TARGET_LATEST_P99_MS = 5.0
 TARGET_TOPIC_P99_MS = 30.0
@@ -59,7 +64,7 @@ POSTGRES_URL = os.environ.get(
 class FixedClock:
     """The bench's "now": the end of the generated 30 days."""
 
-    def now(self):  # type: ignore[no-untyped-def]
+    def now(self) -> datetime:
         return dataset.NOW
 
 
@@ -86,12 +91,12 @@ class Figures:
         return [v for kind, values in self.topic_ms.items() if kind != "no-hit" for v in values]
 
 
-def _handler_context(database_url: str):  # type: ignore[no-untyped-def]
+def _handler_context(database_url: str) -> tuple[Services, Any, Any]:
     """What latest_page/topic_page read from PTB: the services and the chat."""
     from telegram import Chat
 
     from bot.config import Settings
-    from bot.services import SERVICES_KEY, Services
+    from bot.services import SERVICES_KEY
     from bot.store.db import Database
 
     settings = Settings(
@@ -222,7 +227,8 @@ def _rows(figures: Figures) -> list[list[object]]:
         hits = figures.hits.get(kind, [])
         rows.append(
             [
-                f"  {kind}: {len(values) // TOPIC_ROUNDS} queries, ~{sum(hits) // max(1, len(hits))} cand.",
+                f"  {kind}: {len(values) // TOPIC_ROUNDS} queries, "
+                f"~{sum(hits) // max(1, len(hits))} cand.",
                 *p50_p95_p99(values),
                 "",
                 "",
@@ -247,7 +253,8 @@ def _rows(figures: Figures) -> list[list[object]]:
 def _report(figures: Figures) -> dict[str, str]:
     per_article = figures.bytes_on_disk / max(1, figures.articles)
     print_table(
-        f"{figures.backend}: {figures.articles:,} articles, {figures.bytes_on_disk / 1e6:,.0f} MB on "
+        f"{figures.backend}: {figures.articles:,} articles, {figures.bytes_on_disk / 1e6:,.0f} "
+        "MB on "
         f"disk = {per_article:,.0f} bytes/article (latency in ms)",
         ["figure", "p50", "p95", "p99", "target", "verdict"],
         _rows(figures),
@@ -331,7 +338,7 @@ def main() -> int:
     started = time.monotonic()
     print(f"bench.query on {machine()}")
     store, built = dataset.sqlite_store(options.articles)
-    print(f"store: {store} ({'built in %.0f s' % built if built else 'cached'})", flush=True)
+    print(f"store: {store} ({f'built in {built:.0f} s' if built else 'cached'})", flush=True)
     mix = dataset.query_mix(options.articles)
     print(
         f"/topic mix ({len(mix)} queries): " + ", ".join(f"{q['text']} [{q['kind']}]" for q in mix)

@@ -23,6 +23,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import feedparser
 
@@ -47,16 +48,16 @@ def load_bodies() -> tuple[list[tuple[str, str, str]], list[float]]:
     extraction_ms: list[float] = []
     pages = sorted(glob.glob(str(CORPUS / "pages" / "html" / "*.html")))
     if pages:
-        extract_article(open(pages[0], "rb").read())  # trafilatura loads lazily on first use
+        extract_article(Path(pages[0]).read_bytes())  # trafilatura loads lazily on first use
     for path in pages:
-        html = open(path, "rb").read()
+        html = Path(path).read_bytes()
         started = time.perf_counter()
         article = extract_article(html)
         extraction_ms.append((time.perf_counter() - started) * 1000)
         if article is not None:
             bodies.append(("page", article.title or "", article.text))
     for path in sorted(glob.glob(str(CORPUS / "feeds" / "news" / "*.xml"))):
-        parsed = feedparser.parse(io.BytesIO(open(path, "rb").read()))
+        parsed = feedparser.parse(io.BytesIO(Path(path).read_bytes()))
         for entry in parsed.entries:
             parts = [entry.get("summary", "")] + [
                 c.get("value", "") for c in entry.get("content", [])
@@ -65,8 +66,8 @@ def load_bodies() -> tuple[list[tuple[str, str, str]], list[float]]:
             text = "\n".join(p for p in (clean_text(b) for b in _BLOCK_END.split(html)) if p)
             if len(text) >= MIN_FEED_BODY:
                 bodies.append(("feed", clean_text(entry.get("title", "")), text))
-    for path in sorted(SEEDS.glob("*.txt")):
-        bodies.append(("seed", "", path.read_text(encoding="utf-8")))
+    for seed in sorted(SEEDS.glob("*.txt")):
+        bodies.append(("seed", "", seed.read_text(encoding="utf-8")))
     return bodies, extraction_ms
 
 
@@ -97,9 +98,11 @@ def main() -> int:
     }
     chars = sorted(len(text) for _, _, text in bodies)
     print(
-        f"data: {len(bodies)} real article bodies ({kinds['cnndm']} CNN/DM, {kinds['page']} extracted "
+        f"data: {len(bodies)} real article bodies ({kinds['cnndm']} CNN/DM, {kinds['page']} "
+        "extracted "
         f"pages, {kinds['feed']} full-content feed items, {kinds['seed']} seed), "
-        f"{chars[len(chars) // 2]:,} characters median, {chars[-1]:,} max; fastest of {REPEATS} runs each"
+        f"{chars[len(chars) // 2]:,} characters median, {chars[-1]:,} max; fastest of {REPEATS} "
+        "runs each"
     )
 
     systems = [
@@ -122,7 +125,7 @@ def main() -> int:
         ["system", "p50", "p95", "p99", "max", "mean"],
         [[r[0]] + [f"{v:.3f}" for v in r[1:]] for r in rows],
     )
-    ratios = sorted(o / y for o, y in zip(ours, lead))
+    ratios = sorted(o / y for o, y in zip(ours, lead, strict=True))
     print(
         f"\nsummarize / Lead-3 per article: median {ratios[len(ratios) // 2]:.2f}x, "
         f"p99 {ratios[min(len(ratios) - 1, int(0.99 * len(ratios)))]:.2f}x; "
@@ -140,7 +143,8 @@ def main() -> int:
         {
             "summarize": f"p50 {o50:.2f} ms, p99 {o99:.2f} ms per article over {len(bodies)}",
             "Lead-3 yardstick": f"p50 {l50:.2f} ms, p99 {l99:.2f} ms",
-            "ratio": f"{o50 / l50:.1f}x at p50, {o99 / l99:.1f}x at p99, {sum(ours) / sum(lead):.1f}x in total",
+            "ratio": f"{o50 / l50:.1f}x at p50, {o99 / l99:.1f}x at p99, "
+            "{sum(ours) / sum(lead):.1f}x in total",
         },
     )
     return 0

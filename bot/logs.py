@@ -33,7 +33,7 @@ class RedactSecrets(logging.Filter):
 
 
 def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
-    """Log to stderr at `level`; quiet chatty libraries (httpx logs request URLs, token included)."""
+    """Log to stderr at `level`; quiet chatty libraries (httpx logs request URLs with the token)."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))

@@ -39,6 +39,7 @@ async def test_webhook_mode_checks_the_secret(settings: Settings, clock: FakeClo
     with FakeBotAPI() as fake:
         async with running_bot(settings, clock, fake=fake, polling=False) as user:
             updater = user.application.updater
+            assert updater is not None
             await updater.start_webhook(**options)
             (registered,) = fake.calls("setWebhook")
             assert registered.params["secret_token"] == "s3cret_token-1"

@@ -145,7 +145,7 @@ _JUNK = [
 
 def test_boilerplate_never_reaches_the_summary() -> None:
     lines = ["(CNN) -- " + _STORY[0]]
-    for junk, story in zip(_JUNK, _STORY[1:] + _STORY[1:]):
+    for junk, story in zip(_JUNK, _STORY[1:] + _STORY[1:], strict=False):
         lines += [junk, story]
     summary = summarize("\n".join(lines + _JUNK[len(_STORY) :]))
     assert summary.startswith("The Senate passed a sweeping climate bill")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from itertools import pairwise
 
 from bot.ratelimit import Pacer
 
@@ -42,7 +43,7 @@ async def test_never_more_than_the_limit_in_any_second_and_no_burst() -> None:
     pacer = Pacer(30, clock=clock, sleep=clock.sleep)
     times = await admissions(pacer, clock, 300)
     assert most_in_one_second(times) <= 30
-    assert min(b - a for a, b in zip(times, times[1:])) >= 0.9 / 30 - 1e-9
+    assert min(b - a for a, b in pairwise(times)) >= 0.9 / 30 - 1e-9
     # Close to the limit over the long run: 30 per (1 s + the 15 ms margin).
     assert (len(times) - 1) / (times[-1] - times[0]) >= 0.98 * 30
 
@@ -52,7 +53,7 @@ async def test_a_stall_is_caught_up_without_breaking_the_window() -> None:
     pacer = Pacer(30, clock=clock, sleep=clock.sleep)
     times = await admissions(pacer, clock, 300, stall_after=100, stall=0.5)
     assert most_in_one_second(times) <= 30
-    assert min(b - a for a, b in zip(times, times[1:])) >= 0.9 / 30 - 1e-9
+    assert min(b - a for a, b in pairwise(times)) >= 0.9 / 30 - 1e-9
     # The stall costs no more than itself: the sends behind it are not spread out further.
     assert times[-1] - times[0] <= 299 / 30 / 0.98 + 0.5
 

@@ -82,7 +82,8 @@ def test_headlines_only_and_article_only_documents() -> None:
 def test_long_leads_get_a_short_title_cut_at_a_word() -> None:
     lead = (
         "Officials in the northern province said on Tuesday that heavy rains, which began late "
-        "last week and intensified over the weekend, had displaced thousands of residents. More follows."
+        "last week and intensified over the weekend, had displaced thousands of residents. More "
+        "follows."
     )
     title = derive_title(lead)
     assert len(title) <= 120 and title.endswith("…")

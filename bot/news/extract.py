@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 import trafilatura
+from trafilatura.settings import Document
 
 __all__ = ["ExtractedArticle", "extract_article"]
 
@@ -121,7 +122,8 @@ def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedAr
     except (ValueError, TypeError, UnicodeError):
         # Malformed input that slips past the sniff; treat like "no article here".
         return None
-    if document is None or not document.text:
+    # bare_extraction answers a Document (a dict only with as_dict=True).
+    if not isinstance(document, Document) or not document.text:
         return None
     text = _drop_furniture(document.text)
     if len(text.split()) < _MIN_WORDS:

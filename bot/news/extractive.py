@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.news.text import STOP_WORDS, clean_text, terms, truncate
@@ -284,7 +285,7 @@ def _content_terms(sentence: str) -> list[str]:
     ]
 
 
-def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+def _dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     """Dot product of two sparse vectors (cosine, as vectors are unit length)."""
     if len(a) > len(b):
         a, b = b, a
@@ -317,7 +318,7 @@ def _vectorise(sentences: list[str]) -> list[_Sentence]:
     k = _TF_SATURATION
     return [
         _Sentence(i, s, _unit({t: idf[t] * tf * (k + 1) / (tf + k) for t, tf in bag.items()}))
-        for i, (s, bag) in enumerate(zip(sentences, bags))
+        for i, (s, bag) in enumerate(zip(sentences, bags, strict=True))
     ]
 
 

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Protocol
 
 from bot.news.text import as_utc, clean_text
@@ -124,7 +125,7 @@ def _phrases(words: list[Word]) -> set[tuple[str, str]]:
     """Adjacent word pairs of a headline, so "Donald Trump" counts once when shared."""
     return {
         (previous.key, word.key)
-        for previous, word in zip(words, words[1:])
+        for previous, word in pairwise(words)
         if not (word.phrase_break_before or word.filler or previous.filler)
     }
 
@@ -151,20 +152,22 @@ def _candidate_pairs(
         for rank, key in enumerate(by_rarity):
             if rank < RAREST_WORDS or document_frequency[key] <= limit:
                 postings[key].append(index)
-    pairs = set()
+    pairs: set[tuple[int, int]] = set()
     for members in postings.values():
         undated = [index for index in members if read[index].published_at is None]
         dated = sorted(
-            (index for index in members if read[index].published_at is not None),
-            key=lambda index: read[index].published_at,
+            (moment, index) for index in members if (moment := read[index].published_at) is not None
         )
+        dated_indexes = [index for _, index in dated]
         # An unknown time rules nothing out; known times pair only within the window.
         for position, first in enumerate(undated):
-            pairs.update(_ordered(first, other) for other in undated[position + 1 :] + dated)
-        for position, first in enumerate(dated):
-            latest = read[first].published_at + window
-            for second in dated[position + 1 :]:
-                if read[second].published_at > latest:
+            pairs.update(
+                _ordered(first, other) for other in undated[position + 1 :] + dated_indexes
+            )
+        for position, (moment, first) in enumerate(dated):
+            latest = moment + window
+            for later, second in dated[position + 1 :]:
+                if later > latest:
                     break
                 pairs.add(_ordered(first, second))
     return pairs

@@ -127,25 +127,29 @@ def trending_topics(items: Sequence[TopicInput], *, limit: int = 10) -> list[Top
                 _record(stats[token.key], token)
                 if not token.filler:
                     mentions.add((token.key,), index, is_title)
-                if previous is not None and not token.phrase_break_before:
-                    if not (previous.filler and token.filler):
-                        key, order = _phrase_key(previous, token)
-                        mentions.add(key, index, is_title)
-                        phrase_orders[key][order] += 1
-                        if previous.filler or token.filler:
-                            phrase_names[key][_written_as_name(previous, token)] += 1
+                if (
+                    previous is not None
+                    and not token.phrase_break_before
+                    and not (previous.filler and token.filler)
+                ):
+                    key, order = _phrase_key(previous, token)
+                    mentions.add(key, index, is_title)
+                    phrase_orders[key][order] += 1
+                    if previous.filler or token.filler:
+                        phrase_names[key][_written_as_name(previous, token)] += 1
                 previous = token
 
     fillers = {key for key, votes in phrase_names.items() if votes[True] <= votes[False]}
     classes = {key: _word_class(word) for key, word in stats.items()}
     candidates = _candidates(mentions, classes, len(items), excluded=fillers)
     topics = []
-    for key, members in _select(candidates, classes, limit):
-        if len(key) == 1:
-            label = _spell(key[0], _commonest_form(stats[key[0]]), stats)
+    for topic_key, members in _select(candidates, classes, limit):
+        if len(topic_key) == 1:
+            word = topic_key[0]
+            label = _spell(word, _commonest_form(stats[word]), stats)
             query = label
         else:
-            label, query = _phrase_label(phrase_orders[key], stats)
+            label, query = _phrase_label(phrase_orders[(topic_key[0], topic_key[1])], stats)
         topics.append(Topic(label=label, count=len(members), query=query))
     return sorted(topics, key=lambda t: (-t.count, t.label.casefold(), t.label))
 
@@ -165,7 +169,7 @@ def read_words(text: str | None, *, is_title: bool) -> list[Word]:
 
     words: list[Word] = []
     broken = True
-    for index, (gap, surface) in enumerate(zip(gaps, surfaces)):
+    for index, (gap, surface) in enumerate(zip(gaps, surfaces, strict=True)):
         form, key, stop, filler, mixed, acronym = _analyse(surface)
         if acronym and not shouting:
             key, stop, filler = form, False, form in HEADLINE_FILLER
@@ -269,12 +273,17 @@ def _written_as_name(first: Word, second: Word) -> bool | None:
     return first.surface[0].isupper() and second.surface[0].isupper()
 
 
-def _phrase_key(first: Word, second: Word) -> tuple[tuple[str, str], tuple]:
+# How a two-word phrase was written: (stem, form) of each word and the separator between.
+_PhraseOrder = tuple[tuple[str, str], str, tuple[str, str]]
+
+
+def _phrase_key(first: Word, second: Word) -> tuple[tuple[str, str], _PhraseOrder]:
     """Key and written order of a two-word phrase; dashed pairs ("Russia-Ukraine") are unordered."""
     separator = "-" if second.dash_before else " "
     order = ((first.key, first.form), separator, (second.key, second.form))
     if second.dash_before:
-        return tuple(sorted((first.key, second.key))), order
+        low, high = sorted((first.key, second.key))
+        return (low, high), order
     return (first.key, second.key), order
 
 
@@ -306,8 +315,9 @@ def _spell(key: str, form: str, stats: dict[str, _WordStats]) -> str:
 
 def _phrase_label(orders: Counter, stats: dict[str, _WordStats]) -> tuple[str, str]:
     """Label and search query of a phrase, in its commonest order and spelling."""
-    (first, separator, second), _count = min(orders.items(), key=lambda kv: (-kv[1], kv[0]))
-    words = [_spell(*first, stats), _spell(*second, stats)]
+    order: _PhraseOrder = min(orders.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    (first_key, first_form), separator, (second_key, second_form) = order
+    words = [_spell(first_key, first_form, stats), _spell(second_key, second_form, stats)]
     # Both words, unquoted: "Donald J. Trump" and "Ukraine-Russia" must still be found.
     return separator.join(words), " ".join(words)
 
