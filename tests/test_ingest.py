@@ -166,6 +166,23 @@ async def test_only_due_feeds_are_polled_and_a_claim_is_not_taken_twice(
     assert [(s.id, s.new) for s in report.sources] == [(source_id, 2)]
 
 
+async def test_a_feed_claimed_by_a_process_that_died_is_fetched_within_two_minutes(
+    database, fetcher, settings, clock, server
+):
+    source_id = await add_feed(database, server.add("/orphan.xml", SAMPLE_FEED), clock)
+    async with database.session() as session:  # a process claims it, then is killed
+        assert [s.id for s in await claim_due_sources(session, now=clock.now(), limit=10)] == [
+            source_id
+        ]
+    clock.advance(seconds=60)
+    assert (await poll(database, fetcher, settings, clock)).sources == []  # still leased
+    clock.advance(seconds=61)
+    report = await poll(database, fetcher, settings, clock)
+    assert [(s.id, s.new) for s in report.sources] == [(source_id, 2)]
+    source = await source_row(database, source_id)
+    assert source.claimed_until is None and source.last_ok_at == clock.now()
+
+
 # ------------------------------------------------------------------- HTTP faults
 
 

@@ -57,7 +57,9 @@ class Source(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     allow_private: Mapped[bool] = mapped_column(Boolean, default=False)
     interval_seconds: Mapped[int] = mapped_column(Integer, default=900)
+    # When the feed is due; a claim leaves it alone and leases the feed until claimed_until.
     next_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     etag: Mapped[str | None] = mapped_column(String(512))
     last_modified: Mapped[str | None] = mapped_column(String(128))
     error_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.news.feeds.fetch import FeedResult
@@ -79,6 +79,7 @@ def reactivate(source: Source, *, now: datetime) -> None:
     source.active = True
     source.error_count = 0
     source.next_fetch_at = now
+    source.claimed_until = None
 
 
 async def seed_source(session: AsyncSession, name: str, *, now: datetime) -> Source:
@@ -130,9 +131,10 @@ async def source_statuses(session: AsyncSession) -> list[SourceStatus]:
 
 # ------------------------------------------------------------------ fetch state
 
-# How long a claimed feed stays out of other passes: longer than any fetch of it can
-# take, short enough that a crash mid-fetch only delays that feed by this much.
-CLAIM_LEASE_SECONDS = 900
+# How long a claimed feed stays out of other passes: longer than a fetch can take (its
+# total deadline, parsing and storing), short enough that a process killed mid-fetch
+# delays the feed by a minute or two, not by its interval.
+CLAIM_LEASE_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,8 @@ class ClaimedSource:
     allow_private: bool
     interval_seconds: int
     error_count: int
+    due_at: datetime | None
+    """When the feed was due (None: never scheduled), so its cadence does not drift."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,10 @@ async def claim_due_sources(
     session: AsyncSession, *, now: datetime, limit: int, lease_seconds: int = CLAIM_LEASE_SECONDS
 ) -> list[ClaimedSource]:
     """Take the active feeds due by `now`, most overdue first, so no other pass fetches them."""
-    due = or_(Source.next_fetch_at.is_(None), Source.next_fetch_at <= now)
+    due = and_(
+        or_(Source.next_fetch_at.is_(None), Source.next_fetch_at <= now),
+        or_(Source.claimed_until.is_(None), Source.claimed_until <= now),
+    )
     return await _claim(session, due, now=now, limit=limit, lease_seconds=lease_seconds)
 
 
@@ -195,7 +202,7 @@ async def _claim(
     statement = (
         update(Source)
         .where(Source.id.in_(chosen.scalar_subquery()))
-        .values(next_fetch_at=now + timedelta(seconds=lease_seconds))
+        .values(claimed_until=now + timedelta(seconds=lease_seconds))
         .returning(
             Source.id,
             Source.url,
@@ -205,6 +212,7 @@ async def _claim(
             Source.allow_private,
             Source.interval_seconds,
             Source.error_count,
+            Source.next_fetch_at,
         )
         .execution_options(synchronize_session=False)
     )
@@ -220,6 +228,7 @@ async def record_fetch(
     if source is None:
         return None
     source.last_fetched_at = now
+    source.claimed_until = None
     if result.ok:
         outcome = _record_success(source, result, now=now)
         moved_to = await _follow_move(session, source, result.permanent_url)
