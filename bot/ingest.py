@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 # Feeds taken per poll pass; at the fetcher's default caps a pass of dead feeds still
 # ends well within the claim lease.
 DUE_LIMIT = 100
+# How often the poll job runs a pass; feeds are scheduled so that none misses one.
+POLL_PASS_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -284,7 +286,12 @@ async def _store(
     now: datetime,
 ) -> SourceReport:
     record = await record_fetch(
-        session, source.id, result, now=now, max_failures=settings.source_max_failures
+        session,
+        source,
+        result,
+        now=now,
+        max_failures=settings.source_max_failures,
+        pass_seconds=POLL_PASS_SECONDS,
     )
     if record is None:  # removed while it was being fetched
         return _report(source, result)

@@ -8,7 +8,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.ingest import SourceReport, ingest_due
+from bot.ingest import POLL_PASS_SECONDS, SourceReport, ingest_due
 from bot.render import html_escape
 from bot.services import SERVICES_KEY, Services
 
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 # Each pass only takes what is due, so a short interval costs little and new feeds
 # added with /addsource are read within a minute.
-POLL_INTERVAL = 60
+POLL_INTERVAL = POLL_PASS_SECONDS
 
 
 async def poll_feeds(context: ContextTypes.DEFAULT_TYPE) -> None:

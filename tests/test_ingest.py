@@ -183,6 +183,24 @@ async def test_a_feed_claimed_by_a_process_that_died_is_fetched_within_two_minut
     assert source.claimed_until is None and source.last_ok_at == clock.now()
 
 
+async def test_a_60_second_feed_is_fetched_by_every_60_second_pass(
+    database, fetcher, settings, clock, server
+):
+    url = server.add("/minutely.xml", SAMPLE_FEED)
+    async with database.session() as session:
+        source = await add_source(session, url, now=clock.now(), allow_private=True)
+        source.interval_seconds = 60  # FEED_POLL_INTERVAL=60
+        source_id = source.id
+    start = clock.now()
+    fetched = []
+    # Passes run every 60 s, each starting a little late by its own amount, as jobs do.
+    for number, late in enumerate([0.2, 0.9, 0.1, 0.5, 0.05, 0.7, 0.3, 0.0, 0.8, 0.4]):
+        clock.set(start + timedelta(seconds=60 * number + late))
+        report = await poll(database, fetcher, settings, clock)
+        fetched += [number for s in report.sources if s.id == source_id]
+    assert fetched == list(range(10))
+
+
 # ------------------------------------------------------------------- HTTP faults
 
 

@@ -10,7 +10,11 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.news.feeds.fetch import FeedResult
-from bot.news.feeds.poll_schedule import next_fetch_delay, stable_jitter
+from bot.news.feeds.poll_schedule import (
+    next_fetch_after_success,
+    next_fetch_delay,
+    stable_jitter,
+)
 from bot.store.models import Article, Source
 
 log = logging.getLogger(__name__)
@@ -221,22 +225,41 @@ async def _claim(
 
 
 async def record_fetch(
-    session: AsyncSession, source_id: int, result: FeedResult, *, now: datetime, max_failures: int
+    session: AsyncSession,
+    claimed: ClaimedSource,
+    result: FeedResult,
+    *,
+    now: datetime,
+    max_failures: int,
+    pass_seconds: float,
 ) -> FetchRecord | None:
-    """Save what one fetch taught about a feed and when to fetch it next; None if it is gone."""
-    source = await session.get(Source, source_id, with_for_update=True)
+    """Save what one fetch taught about a feed and when to fetch it next; None if it is gone.
+
+    `pass_seconds` is how often poll passes run: a healthy feed's next fetch is counted
+    from when it was due and kept clear of the pass after that.
+    """
+    source = await session.get(Source, claimed.id, with_for_update=True)
     if source is None:
         return None
     source.last_fetched_at = now
     source.claimed_until = None
     if result.ok:
-        outcome = _record_success(source, result, now=now)
+        outcome = _record_success(
+            source, result, due_at=claimed.due_at, now=now, pass_seconds=pass_seconds
+        )
         moved_to = await _follow_move(session, source, result.permanent_url)
         return replace(outcome, moved_to=moved_to)
     return _record_failure(source, result, now=now, max_failures=max_failures)
 
 
-def _record_success(source: Source, result: FeedResult, *, now: datetime) -> FetchRecord:
+def _record_success(
+    source: Source,
+    result: FeedResult,
+    *,
+    due_at: datetime | None,
+    now: datetime,
+    pass_seconds: float,
+) -> FetchRecord:
     source.error_count = 0
     source.last_error = None  # last_error_at stays as history
     source.last_ok_at = now
@@ -244,7 +267,10 @@ def _record_success(source: Source, result: FeedResult, *, now: datetime) -> Fet
     source.last_modified = result.last_modified
     if not source.title and result.title:
         source.title = result.title[:300]
-    source.next_fetch_at = now + _delay(source, result.refresh_hint_seconds)
+    delay = next_fetch_delay(source.interval_seconds, result.refresh_hint_seconds, error_count=0)
+    source.next_fetch_at = next_fetch_after_success(
+        due_at, now, delay, jitter=_jitter(source), pass_seconds=pass_seconds
+    )
     return FetchRecord(error_count=0, next_fetch_at=source.next_fetch_at)
 
 
@@ -266,14 +292,18 @@ def _record_failure(
 
 
 def _delay(source: Source, hint_seconds: float | None) -> timedelta:
-    # Jitter keyed on the source spreads feeds imported together over the interval.
     seconds = next_fetch_delay(
         source.interval_seconds,
         hint_seconds,
         error_count=source.error_count,
-        jitter=stable_jitter(f"source:{source.id}"),
+        jitter=_jitter(source),
     )
     return timedelta(seconds=seconds)
+
+
+def _jitter(source: Source) -> float:
+    # Keyed on the source, so feeds imported together spread out and stay spread.
+    return stable_jitter(f"source:{source.id}")
 
 
 async def _follow_move(session: AsyncSession, source: Source, new_url: str | None) -> str | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+from datetime import datetime, timedelta
 
 
 def next_fetch_delay(
@@ -37,6 +39,34 @@ def next_fetch_delay(
             delay = max(interval, min(float(hint_seconds), 4 * interval))
     delay *= 1 + min(max(jitter, 0.0), 0.25)
     return min(max(delay, float(min_seconds)), upper)
+
+
+def next_fetch_after_success(
+    due_at: datetime | None,
+    now: datetime,
+    delay_seconds: float,
+    *,
+    jitter: float = 0.0,
+    pass_seconds: float,
+) -> datetime:
+    """When a feed fetched at `now` is due again, counted from when it was due.
+
+    Counting from the pass that fetched it would add that pass's lateness to every
+    interval, so a 60-second feed polled by 60-second passes came due just after the
+    next pass and was read every 120 seconds. The jitter fraction still spreads feeds,
+    but only up to a margin before the pass (every `pass_seconds` from `now`) that would
+    take the unjittered time, so it never costs a pass. A feed overdue by more than its
+    delay (the bot was down) starts a fresh cadence from `now`.
+    """
+    start = due_at if due_at is not None and due_at <= now else now
+    target = start + timedelta(seconds=delay_seconds)
+    if target <= now:
+        target = now + timedelta(seconds=delay_seconds)
+    passes = math.ceil((target - now).total_seconds() / pass_seconds)
+    # Passes start a little late and by varying amounts; stay a tenth of one clear of it.
+    latest = now + timedelta(seconds=(passes - 0.1) * pass_seconds)
+    stretched = target + timedelta(seconds=delay_seconds * min(max(jitter, 0.0), 0.25))
+    return max(target, min(stretched, latest))
 
 
 def stable_jitter(key: str, spread: float = 0.1) -> float:
