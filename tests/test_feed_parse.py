@@ -232,3 +232,37 @@ def test_corpus_illformed_feeds(path: Path):
     for entry in parsed.entries:
         assert entry.title or entry.url
         assert entry.published_at.tzinfo is not None
+
+
+ZURICH_ITEMS = [
+    {"title": "Zürich votes on the new tram line", "guid": "tram"},
+    {"title": "Genève: lake festival moved", "guid": "lake"},
+]
+
+
+def test_one_invalid_utf8_byte_costs_only_that_byte():
+    feed = rss_feed(ZURICH_ITEMS).replace(b"festival", b"fest\xffival")
+    parsed = parse_feed(feed, url="https://news.example/feed", now=NOW)
+    assert [e.title for e in parsed.entries] == [
+        "Zürich votes on the new tram line",
+        "Genève: lake fest\ufffdival moved",
+    ]
+
+
+def test_windows_1252_labelled_utf8_is_still_read_as_windows_1252():
+    feed = rss_feed(ZURICH_ITEMS, encoding="windows-1252").replace(
+        b'encoding="windows-1252"', b'encoding="utf-8"'
+    )
+    parsed = parse_feed(feed, url="https://news.example/feed", now=NOW)
+    assert [e.title for e in parsed.entries][0] == "Zürich votes on the new tram line"
+
+
+def test_a_broken_byte_is_not_mended_when_the_server_names_another_charset():
+    feed = rss_feed(ZURICH_ITEMS, encoding="iso-8859-1", declare_encoding=False)
+    parsed = parse_feed(
+        feed,
+        url="https://news.example/feed",
+        headers={"Content-Type": "application/rss+xml; charset=iso-8859-1"},
+        now=NOW,
+    )
+    assert [e.title for e in parsed.entries][1] == "Genève: lake festival moved"

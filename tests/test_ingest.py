@@ -327,6 +327,42 @@ async def test_wrong_encoding_is_recovered(database, fetcher, settings, clock, s
     assert [a.title for a in await articles_of(database, source_id)] == ["Café crème à la gare"]
 
 
+async def test_an_item_stored_with_broken_text_is_mended_by_a_later_fetch(
+    database, fetcher, settings, clock, server
+):
+    items = [
+        {"title": "Zürich votes on the tram", "guid": "tram", "description": "Ja or nein."},
+        {"title": "Genève festival", "guid": "fest", "description": "Crème brûlée."},
+    ]
+    good = rss_feed(items)
+    broken = good.replace(b"Ja or", b"Ja \xff or")
+    url = server.add("/zurich.xml", broken)
+    source_id = await add_feed(database, url, clock)
+    await poll(database, fetcher, settings, clock)
+    first = await articles_of(database, source_id)
+    assert [(a.title, a.description) for a in first] == [
+        ("Zürich votes on the tram", "Ja \ufffd or nein."),
+        ("Genève festival", "Crème brûlée."),
+    ]
+    # What the bot stored before it mended bytes itself: UTF-8 read as windows-1252.
+    async with database.session() as session:
+        festival = first[1]
+        row = await session.get(Article, festival.id)
+        assert row is not None
+        row.title = "GenÃ¨ve festival"
+        row.description = "Crème brûlée.".encode().decode("iso8859-15")  # chardet guessed
+
+    server.add("/zurich.xml", good)
+    clock.advance(hours=1)
+    await poll(database, fetcher, settings, clock)
+    assert [(a.id, a.title, a.description) for a in await articles_of(database, source_id)] == [
+        (first[0].id, "Zürich votes on the tram", "Ja or nein."),
+        (first[1].id, "Genève festival", "Crème brûlée."),
+    ]
+    async with database.session() as session:
+        assert await count_articles(session) == 2
+
+
 async def test_missing_dates_guids_and_links(database, fetcher, settings, clock, server):
     feed = rss_feed(
         [

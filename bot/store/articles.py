@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import Integer, TextClause, column, delete, func, select, text
+from sqlalchemy import Insert, Integer, Table, TextClause, column, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,9 @@ from bot.news.query import SearchQuery, blend, terms_relevance
 from bot.news.text import canonical_url, fold, search_document, terms
 from bot.store.models import Article, SeenKey, Source
 
+REPLACEMENT_CHARACTER = "\ufffd"
+# What feedparser (and the chardet guess it asks) fall back to when UTF-8 fails to decode.
+_MISREAD_AS = ("cp1252", "iso8859-15", "latin-1", "iso8859-2", "cp1250", "cp1251", "koi8-r")
 # How many of the newest matches are ranked; keeps /topic fast on a store of millions.
 SEARCH_CANDIDATES = 300
 _BATCH = 500
@@ -70,8 +73,16 @@ def article_key(source_id: int, guid: str | None, url: str | None, title: str) -
     return f"h:{digest}"
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return sqlite_insert if session.bind.dialect.name == "sqlite" else pg_insert
+def _is_sqlite(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _insert_new_keys(session: AsyncSession, table: Table) -> Insert:
+    """INSERT into a table keyed by (source_id, key) that skips the keys it already has."""
+    keys = ["source_id", "key"]
+    if _is_sqlite(session):
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
+    return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 async def add_articles(
@@ -84,7 +95,9 @@ async def add_articles(
     if not by_key:
         return []
     # Most of a feed is already stored (or was pruned): only the rest is worth indexing.
-    known = await _pruned_keys(session, source_id, list(by_key))
+    stored, pruned = await _known_keys(session, source_id, list(by_key))
+    known = pruned | stored.keys()
+    await _mend_damaged_text(session, stored, by_key)
     fresh = [
         {
             "source_id": source_id,
@@ -105,33 +118,81 @@ async def add_articles(
     new_ids: list[int] = []
     # The table, not the ORM entity: a Core multi-row INSERT ... RETURNING costs a third of
     # the ORM's bulk insert per row, and no Article objects are wanted here.
-    table = Article.__table__
-    insert = _insert(session)
+    table = cast(Table, Article.__table__)
+    statement = _insert_new_keys(session, table).returning(table.c.id)
     for start in range(0, len(fresh), _BATCH):
         batch = fresh[start : start + _BATCH]
-        statement = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["source_id", "key"])
-            .returning(table.c.id)
-        )
         result = await session.execute(statement, batch)
         new_ids.extend(result.scalars().all())
     return sorted(new_ids)
 
 
-async def _pruned_keys(session: AsyncSession, source_id: int, keys: list[str]) -> set[str]:
-    """Which of these keys this source already has: stored articles and pruned tombstones."""
-    found: set[str] = set()
+@dataclass(frozen=True)
+class _StoredText:
+    id: int
+    title: str
+    description: str
+
+
+async def _known_keys(
+    session: AsyncSession, source_id: int, keys: list[str]
+) -> tuple[dict[str, _StoredText], set[str]]:
+    """Which of these keys this source already has: stored articles (with their text) and
+    pruned tombstones."""
+    stored: dict[str, _StoredText] = {}
+    pruned: set[str] = set()
     for start in range(0, len(keys), _BATCH):
         chunk = keys[start : start + _BATCH]
-        stored = select(Article.key).where(Article.source_id == source_id, Article.key.in_(chunk))
-        pruned = select(SeenKey.key).where(SeenKey.source_id == source_id, SeenKey.key.in_(chunk))
-        result = await session.execute(stored.union_all(pruned))
-        found.update(result.scalars())
-    return found
+        rows = await session.execute(
+            select(Article.key, Article.id, Article.title, Article.description).where(
+                Article.source_id == source_id, Article.key.in_(chunk)
+            )
+        )
+        stored.update(
+            (key, _StoredText(id_, title, description)) for key, id_, title, description in rows
+        )
+        tombstones = select(SeenKey.key).where(
+            SeenKey.source_id == source_id, SeenKey.key.in_(chunk)
+        )
+        pruned.update((await session.scalars(tombstones)).all())
+    return stored, pruned
 
 
-def _headline_columns():  # type: ignore[no-untyped-def]
+async def _mend_damaged_text(
+    session: AsyncSession, stored: dict[str, _StoredText], items: dict[str, NewArticle]
+) -> None:
+    """Store the text again for items kept with broken characters that the feed now has right."""
+    for key, old in stored.items():
+        item = items[key]
+        if not (_is_mended(old.title, item.title) or _is_mended(old.description, item.description)):
+            continue
+        article = await session.get(Article, old.id)
+        if article is not None:
+            article.title = item.title
+            article.description = item.description
+            article.search_text = search_document(item.title, item.description, article.body)
+
+
+def _is_mended(stored: str, fresh: str) -> bool:
+    """Whether `fresh` is `stored` without its decoding damage: a replacement character, or
+    UTF-8 read as a one-byte charset, as feedparser's fallback does ("ZÃ¼rich" for "Zürich")."""
+    if stored == fresh:
+        return False
+    if REPLACEMENT_CHARACTER in stored and REPLACEMENT_CHARACTER not in fresh:
+        return True
+    if fresh.isascii():
+        return False
+    raw = fresh.encode("utf-8")
+    for charset in _MISREAD_AS:
+        try:
+            if stored.encode(charset) == raw:
+                return True
+        except UnicodeEncodeError:
+            continue
+    return False
+
+
+def _headline_columns():
     return (
         Article.id,
         Article.title,
@@ -249,7 +310,7 @@ async def _candidate_ids(session: AsyncSession, query: SearchQuery, mode: str) -
 
 def _newest_matches(session: AsyncSession, query: SearchQuery, mode: str) -> tuple[TextClause, str]:
     """The statement selecting the ids of the newest matches, and its match parameter."""
-    if session.bind.dialect.name == "sqlite":
+    if _is_sqlite(session):
         return text(
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
             "ORDER BY rowid DESC LIMIT :limit"
@@ -353,7 +414,7 @@ async def prune_articles(
         {"source_id": source_id, "key": key, "pruned_at": now} for _, source_id, key in rows
     ]
     await session.execute(
-        _insert(session)(SeenKey).on_conflict_do_nothing(index_elements=["source_id", "key"]),
+        _insert_new_keys(session, cast(Table, SeenKey.__table__)),
         tombstones,
     )
     await session.execute(

@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from bot.news.feeds.encoding import mend_utf8
 from bot.news.text import as_utc, canonical_url, clean_text, truncate
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def parse_feed(
         url, response_headers.get("content-location", "")
     )
     result = feedparser.parse(
-        io.BytesIO(data),  # a stream: never a path or URL to open
+        io.BytesIO(mend_utf8(data, response_headers)),  # a stream: never a path or URL
         response_headers=response_headers,
         # Links of entries and feeds are resolved against the base either way; this is
         # only about links *inside* HTML content, which clean_text drops with the tags.
