@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     fetch_concurrency: int = Field(default=16, ge=1)
     fetch_per_host: int = Field(default=2, ge=1)
     fetch_allow_private: bool = False
+    feed_max_items: int = Field(default=300, ge=1)
     source_max_failures: int = Field(default=10, ge=1)
     digest_grace_hours: float = Field(default=2.0, ge=0)
     trending_window_hours: int = Field(default=24, ge=1)

@@ -172,6 +172,7 @@ async def _ingest_source(
             last_modified=source.last_modified,
             allow_private=source.allow_private or settings.fetch_allow_private,
             now=now,
+            max_items=settings.feed_max_items,
             executor=executor,
         )
     except Exception as exc:  # a bug must not stop the other feeds

@@ -266,3 +266,24 @@ def test_a_broken_byte_is_not_mended_when_the_server_names_another_charset():
         now=NOW,
     )
     assert [e.title for e in parsed.entries][1] == "Genève: lake festival moved"
+
+
+def dated_items(count: int) -> list[dict[str, str]]:
+    """Items numbered 0.. and dated a minute apart, the newest last in the document."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    return [
+        {
+            "title": f"Item {number}",
+            "link": f"https://news.example/{number}",
+            "pubDate": (start + timedelta(minutes=number)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+        }
+        for number in range(count)
+    ]
+
+
+def test_a_feed_over_the_item_cap_keeps_its_newest_items_in_document_order():
+    parsed = parse_feed(
+        rss_feed(dated_items(1000)), url="https://news.example/feed", now=NOW, max_items=300
+    )
+    assert [e.title for e in parsed.entries] == [f"Item {n}" for n in range(700, 1000)]
+    assert parsed.over_cap == 700

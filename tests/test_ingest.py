@@ -6,10 +6,14 @@ text, its failure count and next fetch time, and which items reached the store.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,7 +31,7 @@ from bot.store.models import Article, Source
 from bot.store.sources import add_source, claim_due_sources, get_source
 from jobs.ingest import poll_feeds
 from tests.botharness import ADMIN_ID, running_bot
-from tests.conftest import CORPUS, FakeClock
+from tests.conftest import CORPUS, ROOT, FakeClock
 from tests.feedserver import SAMPLE_FEED, FeedServer, rss_feed
 from tests.test_cli import newsbot
 
@@ -531,6 +535,51 @@ def test_cli_ingest_reports_dead_feeds_as_data(settings, server):
         ("error", 0, 0),
         ("ok", 0, 2),
     ]
+
+
+def test_ingesting_a_10_mb_feed_of_78000_items_stays_under_200_mb(settings, server):
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    items = [
+        {
+            "title": f"Item {n}",
+            "link": f"https://news.example/{n}",
+            "pubDate": (start + timedelta(seconds=n)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+        }
+        for n in range(78_000)
+    ]
+    feed = rss_feed(items)
+    assert 9 * 2**20 < len(feed) < settings.fetch_max_bytes
+    assert newsbot(settings, "sources", "add", server.add("/huge.xml", feed)).returncode == 0
+    # VmHWM: the peak RSS of this program image (ru_maxrss would start at the size of the
+    # test process it was forked from).
+    measure = (
+        "import re, sys; from bot.cli import main; code = main(sys.argv[1:]); "
+        "status = open('/proc/self/status').read(); "
+        "print('peak-kb', re.search(r'VmHWM:\\s*(\\d+)', status).group(1)); sys.exit(code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", measure, "ingest", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": settings.database_url, "FEED_MAX_ITEMS": "300"},
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report, peak = result.stdout.rsplit("peak-kb ", 1)
+    ((feed_id, outcome, new),) = [(s["id"], s["outcome"], s["new"]) for s in json.loads(report)]
+    assert (outcome, new) == ("ok", 300)
+    assert int(peak) < 200 * 1024, f"peak RSS {int(peak) // 1024} MB"
+    titles = asyncio.run(titles_from(settings.database_url, feed_id=feed_id))
+    assert titles == [f"Item {n}" for n in range(77_700, 78_000)]
+
+
+async def titles_from(url: str, *, feed_id: int) -> list[str]:
+    database = Database(url)
+    try:
+        return [a.title for a in await articles_of(database, feed_id)]
+    finally:
+        await database.dispose()
 
 
 def test_cli_sources_import_export_round_trip(settings, tmp_path: Path):

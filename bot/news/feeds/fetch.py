@@ -13,7 +13,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.news.feeds.freshness import freshness_seconds
-from bot.news.feeds.parse import FeedEntry, FeedError, parse_feed_async, require_aware
+from bot.news.feeds.parse import (
+    MAX_ITEMS,
+    FeedEntry,
+    FeedError,
+    parse_feed_async,
+    require_aware,
+)
 from bot.news.http.errors import FetchError, HTTPStatusError
 from bot.news.http.fetcher import SafeFetcher
 
@@ -63,9 +69,11 @@ async def fetch_feed(
     last_modified: str | None = None,
     allow_private: bool = True,
     now: datetime,
+    max_items: int = MAX_ITEMS,
     executor: Executor | None = None,
 ) -> FeedResult:
-    """Fetch and parse one feed. Never raises for feed or network problems.
+    """Fetch and parse one feed, keeping its newest `max_items` items. Never raises for
+    feed or network problems.
 
     `allow_private` defaults to True because feeds are added by admins; pass False
     for a URL that came from anyone else.
@@ -117,6 +125,7 @@ async def fetch_feed(
             url=response.final_url,
             headers=response.headers,
             now=now,
+            max_items=max_items,
             executor=executor,
         )
     except FeedError as exc:
@@ -127,6 +136,13 @@ async def fetch_feed(
             f"could not parse the feed ({type(exc).__name__})", status_code=response.status_code
         )
 
+    if parsed.over_cap:
+        log.warning(
+            "Feed %s lists %d items; kept the newest %d",
+            url,
+            len(parsed.entries) + parsed.over_cap,
+            len(parsed.entries),
+        )
     hints = [h for h in (parsed.ttl_seconds, fresh) if h is not None]
     return FeedResult(
         "ok",

@@ -22,12 +22,15 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from bot.news.feeds.cap import keep_newest_items
 from bot.news.feeds.encoding import mend_utf8
 from bot.news.text import as_utc, canonical_url, clean_text, truncate
 
 log = logging.getLogger(__name__)
 
 TITLE_MAX_CHARS = 300
+# Items kept from one fetch unless the caller says otherwise (FEED_MAX_ITEMS).
+MAX_ITEMS = 300
 DESCRIPTION_MAX_CHARS = 2000
 AUTHOR_MAX_CHARS = 200
 
@@ -74,6 +77,8 @@ class ParsedFeed:
     entries: list[FeedEntry]
     skipped: int
     """Items dropped because they had neither a title nor a link."""
+    over_cap: int
+    """The oldest items dropped because the feed lists more than the cap."""
     ttl_seconds: int | None
     """RSS <ttl>: how long the publisher asks readers to wait between polls."""
 
@@ -84,12 +89,13 @@ def parse_feed(
     url: str,
     headers: Mapping[str, str] | None = None,
     now: datetime,
+    max_items: int = MAX_ITEMS,
 ) -> ParsedFeed:
     """Parse a response body into normalised entries. Pure and CPU-bound.
 
     `headers` are the response headers: Content-Type's charset is honoured, and
-    relative links resolve against `url` (the final URL after redirects).
-    Raises NotAFeed or MalformedFeed.
+    relative links resolve against `url` (the final URL after redirects). At most
+    `max_items` entries are kept, the newest. Raises NotAFeed or MalformedFeed.
     """
     if not isinstance(content, (bytes, bytearray, memoryview)):
         # A str would be taken by feedparser as a URL or a file name.
@@ -98,6 +104,7 @@ def parse_feed(
     if not data.strip():
         raise NotAFeed("empty document")
     now = require_aware(now)
+    data, over_cap = keep_newest_items(data, max_items)
 
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     # feedparser resolves relative links against Content-Location, which must be absolute.
@@ -134,6 +141,11 @@ def parse_feed(
         )
     if bozo_exc is not None:
         log.debug("feed %s is ill-formed but usable: %s", url, reason)
+    if len(entries) > max_items:  # items the byte scan could not tell apart
+        over_cap += len(entries) - max_items
+        newest = sorted(entries, key=lambda entry: entry.published_at, reverse=True)
+        kept = {id(entry) for entry in newest[:max_items]}
+        entries = [entry for entry in entries if id(entry) in kept]
 
     feed = result.get("feed", {})
     return ParsedFeed(
@@ -141,6 +153,7 @@ def parse_feed(
         link=_web_link(feed.get("link")),
         entries=entries,
         skipped=skipped,
+        over_cap=over_cap,
         ttl_seconds=_ttl(feed.get("ttl")),
     )
 
@@ -151,6 +164,7 @@ async def parse_feed_async(
     url: str,
     headers: Mapping[str, str] | None = None,
     now: datetime,
+    max_items: int = MAX_ITEMS,
     executor: Executor | None = None,
 ) -> ParsedFeed:
     """`parse_feed` off the event loop: in `executor` if given, else in a thread.
@@ -159,7 +173,12 @@ async def parse_feed_async(
     the bot needs; a thread is enough when there is a single worker.
     """
     call = functools.partial(
-        parse_feed, bytes(content), url=url, headers=dict(headers or {}), now=now
+        parse_feed,
+        bytes(content),
+        url=url,
+        headers=dict(headers or {}),
+        now=now,
+        max_items=max_items,
     )
     if executor is None:
         return await asyncio.to_thread(call)
