@@ -10,6 +10,7 @@ import pytest
 from bot.news.feeds.fetch import fetch_feed
 from bot.news.http.errors import FetchTimeout, HTTPStatusError, TooLarge, TooManyRedirects
 from bot.news.http.fetcher import SafeFetcher
+from tests.feedserver import SAMPLE_FEED
 
 NOW = datetime(2024, 1, 3, 12, 0, tzinfo=UTC)
 
@@ -78,3 +79,24 @@ async def test_http_status_error_carries_status_and_retry_after(fetcher, server)
     with pytest.raises(HTTPStatusError) as caught:
         await fetcher.fetch(server.url("/status/429?retry_after=120"))
     assert (caught.value.status_code, caught.value.retry_after) == (429, 120)
+
+
+async def test_a_slow_host_costs_only_its_own_fetches_each_within_its_deadline(server):
+    slow = server.url("/fault/slow?interval=0.05&size=5000")
+    elsewhere = server.add("/elsewhere.xml", SAMPLE_FEED).replace("127.0.0.1", "localhost")
+    async with SafeFetcher(allow_private=True, timeout=0.5, read_timeout=2, per_host=2) as fetcher:
+        started = asyncio.get_running_loop().time()
+
+        async def timed(url: str) -> tuple[str | None, float]:
+            result = await fetch_feed(fetcher, url, now=NOW)
+            return result.error, asyncio.get_running_loop().time() - started
+
+        outcomes = await asyncio.gather(*(timed(slow) for _ in range(6)), timed(elsewhere))
+    *stalled, (other_error, other_took) = outcomes
+    # Two fetches held the site's two slots until the deadline; those queued behind them
+    # gave up at the same deadline instead of waiting their turn (one that got a slot in
+    # the last instant reports a plain timeout).
+    queued = "timed out after 0.5 s waiting for a connection to 127.0.0.1, whose other"
+    assert {error for error, _ in stalled} <= {"timed out after 0.5 s", f"{queued} feeds are slow"}
+    assert max(took for _, took in stalled) < 0.9
+    assert other_error is None and other_took < 0.4

@@ -63,6 +63,19 @@ class FetchTimeout(FetchError):
         self.seconds = seconds
 
 
+class QueueTimeout(FetchTimeout):
+    """The fetch's time ran out while it waited for a connection slot to its site."""
+
+    def __init__(self, seconds: float, host: str, *, url: str | None = None) -> None:
+        super().__init__(seconds, url=url)
+        self.message = (
+            f"timed out after {_seconds(seconds)} waiting for a connection to {host}, "
+            "whose other feeds are slow"
+        )
+        self.args = (self.message,)
+        self.host = host
+
+
 class TooLarge(FetchError):
     """The body, on the wire or once decoded, is larger than the caller allows."""
 

@@ -32,6 +32,7 @@ from bot.news.http.errors import (
     FetchError,
     FetchTimeout,
     HTTPStatusError,
+    QueueTimeout,
     TooLarge,
     TooManyRedirects,
 )
@@ -185,13 +186,17 @@ class SafeFetcher:
         seen = {str(current)}
         all_permanent = True
         redirects = 0
-        # The per-host slot is taken first and the clock starts last: twenty feeds on
-        # one site must queue politely without burning their time budget or holding
-        # global slots that fetches to other sites could use. Redirect targets are
+        # One deadline for the whole fetch, waiting for its slots included: twenty feeds
+        # on one slow site then cost only their own time, never a poll's. The per-host
+        # slot is taken before a global one, so feeds queued behind a slow site do not
+        # hold global slots that fetches to other sites could use. Redirect targets are
         # not capped separately; the slot belongs to the site that was asked for.
-        async with self._host_slot(current.raw_host.decode("ascii")), self._slots:
-            try:
-                async with asyncio.timeout(self.timeout):
+        host = current.raw_host.decode("ascii")
+        started = False
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with self._host_slot(host), self._slots:
+                    started = True
                     while True:
                         outcome = await self._hop(current, headers, allow_private, limit)
                         if isinstance(outcome, _Final):
@@ -206,8 +211,10 @@ class SafeFetcher:
                         seen.add(str(outcome.location))
                         all_permanent = all_permanent and outcome.permanent
                         current = outcome.location
-            except TimeoutError:
-                raise FetchTimeout(self.timeout, url=url) from None
+        except TimeoutError:
+            if not started:
+                raise QueueTimeout(self.timeout, host, url=url) from None
+            raise FetchTimeout(self.timeout, url=url) from None
 
         final_url = str(current)
         return FetchResponse(
