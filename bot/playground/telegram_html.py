@@ -50,7 +50,9 @@ class _Parser(HTMLParser):
         self.parts: list[str] = []
         self.length = 0
         self.open: list[tuple[str, Entity]] = []
-        self.entities: list[Entity] = []
+        # With the order they were opened in: of two entities on one span, the outer first.
+        self.entities: list[tuple[int, Entity]] = []
+        self.opened = 0
 
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
@@ -71,6 +73,8 @@ class _Parser(HTMLParser):
             entity["type"] = "expandable_blockquote" if expandable else "blockquote"
         else:
             raise TelegramHTMLError(f'Unsupported start tag "{tag}"')
+        entity["_opened"] = self.opened
+        self.opened += 1
         if tag == "code" and self.open and self.open[-1][0] == "pre":
             # <pre><code class="language-x"> is one pre entity with a language, not two.
             language = (attributes.get("class") or "").removeprefix("language-")
@@ -86,10 +90,11 @@ class _Parser(HTMLParser):
         if not self.open or self.open[-1][0] != tag:
             raise TelegramHTMLError(f'Unmatched end tag "{tag}"')
         _, entity = self.open.pop()
+        opened = entity.pop("_opened")
         entity["length"] = self.length - entity["offset"]
         empty_link = entity["type"] == "text_link" and not entity["url"]
         if entity["length"] > 0 and entity["type"] != "merged" and not empty_link:
-            self.entities.append(entity)
+            self.entities.append((opened, entity))
 
 
 def parse_html(markup: str) -> tuple[str, list[Entity]]:
@@ -101,8 +106,10 @@ def parse_html(markup: str) -> tuple[str, list[Entity]]:
         tag = parser.open[-1][0]
         raise TelegramHTMLError(f'Can\'t find end tag corresponding to start tag "{tag}"')
     text = "".join(parser.parts)
-    entities = sorted(parser.entities, key=lambda e: (e["offset"], -e["length"]))
-    return text, with_auto_entities(text, entities)
+    ordered = sorted(
+        parser.entities, key=lambda pair: (pair[1]["offset"], -pair[1]["length"], pair[0])
+    )
+    return text, with_auto_entities(text, [entity for _, entity in ordered])
 
 
 def with_auto_entities(text: str, entities: list[Entity]) -> list[Entity]:
@@ -119,4 +126,5 @@ def with_auto_entities(text: str, entities: list[Entity]) -> list[Entity]:
         straddles = any(s < start < e < end or start < s < end < e for s, e in spans)
         if not inside_claimed and not straddles:
             found.append({"type": kind, "offset": start, "length": end - start})
+    # A stable sort: on a shared span, the parsed entities stay outside the detected one.
     return sorted([*entities, *found], key=lambda e: (e["offset"], -e["length"]))
