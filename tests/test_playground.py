@@ -165,3 +165,48 @@ async def test_group_settings_follow_who_is_admin(page: Any) -> None:
     await send(page, "/subscribe")
     await expect(bot_says(page, "Subscribed")).to_have_count(1)
     await expect(page.locator(".row.out .sender")).to_have_text(["Ada", "Ben"])
+
+
+async def test_the_html_subset_edits_and_previews_render_like_telegram(
+    page: Any, playground: Playground
+) -> None:
+    from playwright.async_api import expect
+    from telegram import Bot, LinkPreviewOptions
+    from telegram.constants import ParseMode
+
+    from bot.playground.chats import ADA
+    from bot.playground.run import PLAYGROUND_TOKEN
+
+    markup = (
+        "<b>bold</b> <i>italic</i> <code>code</code> <a href='https://example.org/a'>link</a> "
+        "<tg-spoiler>secret</tg-spoiler> <a href='javascript:alert(1)'>bad</a>\n"
+        "<blockquote>quoted</blockquote>"
+    )
+    async with Bot(PLAYGROUND_TOKEN, base_url=playground.url + "bot") as bot:
+        sent = await bot.send_message(ADA.id, markup, parse_mode=ParseMode.HTML)
+        await bot.send_message(
+            ADA.id,
+            "Read https://example.org/story",
+            link_preview_options=LinkPreviewOptions(is_disabled=False),
+        )
+        bubble = bot_says(page, "secret")
+        await expect(bubble.locator("strong")).to_have_text("bold")
+        await expect(bubble.locator("em")).to_have_text("italic")
+        await expect(bubble.locator("code")).to_have_text("code")
+        await expect(bubble.locator("blockquote")).to_have_text("quoted")
+        await expect(bubble.locator("a", has_text="link")).to_have_attribute(
+            "href", "https://example.org/a"
+        )
+        # A script URL is not a link: its text stays, the href does not.
+        await expect(bubble.locator("a", has_text="bad")).to_have_count(0)
+        spoiler = bubble.locator(".spoiler")
+        await expect(spoiler).not_to_have_class("spoiler revealed")
+        await spoiler.click()
+        await expect(spoiler).to_have_class("spoiler revealed")
+        await expect(bot_says(page, "Read").locator(".preview .site")).to_have_text("example.org")
+
+        await bot.edit_message_text(
+            "<b>bold</b> changed", ADA.id, sent.message_id, parse_mode="HTML"
+        )
+        await expect(bot_says(page, "changed")).to_contain_text("edited")
+        await expect(bot_says(page, "secret")).to_have_count(0)

@@ -25,7 +25,12 @@ from typing import Any, Final, TypeAlias
 
 from aiohttp import web
 
-from bot.playground.telegram_html import TelegramHTMLError, parse_html, utf16_length
+from bot.playground.telegram_html import (
+    TelegramHTMLError,
+    parse_html,
+    utf16_length,
+    with_auto_entities,
+)
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +146,7 @@ def _text_and_entities(params: JSONDict) -> tuple[str, list[JSONDict]]:
         raise bad_request("message text is empty")
     parse_mode = params.get("parse_mode")
     if parse_mode is None or parse_mode == "":
-        entities = params.get("entities") or []
+        entities = with_auto_entities(text, list(params.get("entities") or []))
     elif str(parse_mode).upper() == "HTML":
         try:
             text, entities = parse_html(text)
