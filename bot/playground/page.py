@@ -231,7 +231,9 @@ class PlaygroundPage:
         except Exception:  # noqa: BLE001 - the page says so; the log has the traceback
             log.exception("Sending the digest of playground chat %s failed", chat.key)
             raise PageError("The digest could not be sent; the log says why.", 500) from None
-        if report is None:
+        if report is None and chat.kind == "channel":
+            note = "This channel gets no digests: the bot does not act on channel posts yet."
+        elif report is None:
             note = "This chat gets no digests yet: send /subscribe first."
         elif report.sent:
             note = "Digest sent."

@@ -193,7 +193,7 @@ function renderMessages(messages) {
   box.replaceChildren();
   if (!messages.length) {
     const hint = chat.kind === "channel"
-      ? "A channel: posts here come from the channel itself. Type / for the bot's commands."
+      ? "A channel: posts come from the channel itself, and the bot does not act on them."
       : "No messages yet. Type /start, or / for the bot's command menu.";
     box.append(el("div", "service", hint));
   }
