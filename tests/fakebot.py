@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import copy
 import dataclasses
 import email.parser
 import email.policy
@@ -43,12 +44,15 @@ from aiohttp import web
 
 from bot.playground.botapi import (
     DEFAULT_USER_ID,
+    NOT_MODIFIED,
     BotApiError,
     ChatId,
     JSONDict,
     LocalBotAPI,
+    bad_request,
     decode_form_value,
     decode_params,
+    inline_markup,
     normalize_chat_id,
 )
 
@@ -193,6 +197,7 @@ class FakeBotAPI(LocalBotAPI):
         self._failed: list[Call] = []
         self._generation = 0
 
+        self._webhook_url = ""
         self._faults: list[_Fault] = []
         self._blocked_chats: set[ChatId] = set()
         self._rate_limit: int | None = None
@@ -432,6 +437,111 @@ class FakeBotAPI(LocalBotAPI):
         with self._lock:
             self._rate_limit = per_second
             self._rate_window.clear()
+
+    # ------------------------------------------------------------------ methods only tests call
+
+    async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
+        """Polling while a webhook is set conflicts, exactly as on Telegram."""
+        with self._lock:
+            if self._webhook_url:
+                raise BotApiError(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; "
+                    "use deleteWebhook to delete the webhook first",
+                )
+        return await super()._get_updates(params)
+
+    def _delete_webhook(self, params: JSONDict) -> bool:
+        """Back to polling."""
+        self._webhook_url = ""
+        return super()._delete_webhook(params)
+
+    def _set_webhook(self, params: JSONDict) -> bool:
+        """Remember the webhook URL so getUpdates conflicts exactly as on Telegram."""
+        self._webhook_url = str(params.get("url") or "")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    def _get_webhook_info(self, params: JSONDict) -> JSONDict:
+        """The webhook state PTB inspects when switching modes."""
+        return {
+            "url": self._webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    def _get_my_commands(self, params: JSONDict) -> list[JSONDict]:
+        """What setMyCommands stored for the same scope and language."""
+        return [dict(command) for command in self._commands.get(self._commands_key(params), [])]
+
+    def _delete_my_commands(self, params: JSONDict) -> bool:
+        """Forget the command list for one scope and language."""
+        self._commands.pop(self._commands_key(params), None)
+        return True
+
+    def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict | bool:
+        """Replace or remove a stored message's inline keyboard."""
+        if params.get("inline_message_id"):
+            return True
+        message = self._stored_message(params, "message to edit not found")
+        new_markup = inline_markup(params)
+        if message.get("reply_markup") == new_markup:
+            raise bad_request(NOT_MODIFIED)
+        self._replace_optional(message, "reply_markup", new_markup)
+        message["edit_date"] = int(time.time())
+        return copy.deepcopy(message)
+
+    def _get_chat(self, params: JSONDict) -> JSONDict:
+        """A ChatFullInfo with the fields PTB 22 requires."""
+        chat = self._chat_for(self._require_chat_id(params))
+        return {
+            **chat,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
+
+    def _get_chat_administrators(self, params: JSONDict) -> list[JSONDict]:
+        """Creator first, then administrators; private chats have none, as on Telegram."""
+        chat = self._chat_for(self._require_chat_id(params))
+        if chat["type"] == "private":
+            raise bad_request("there are no administrators in the private chat")
+        creator = self._creators.get(chat["id"])
+        user_ids = ([creator] if creator is not None else []) + sorted(
+            self._admins.get(chat["id"], set()) - {creator}
+        )
+        return [self._chat_member(chat["id"], user_id) for user_id in user_ids]
+
+    def _send_chat_action(self, params: JSONDict) -> bool:
+        """Typing indicators have no lasting effect; only the chat is checked."""
+        self._require_chat_id(params)
+        return True
+
+    def _delete_message(self, params: JSONDict) -> bool:
+        """Delete a stored message; unknown ids fail like on Telegram."""
+        message = self._stored_message(params, "message to delete not found")
+        del self._messages[(message["chat"]["id"], message["message_id"])]
+        return True
+
+    _HANDLERS = {
+        **LocalBotAPI._HANDLERS,
+        "setWebhook": "_set_webhook",
+        "getWebhookInfo": "_get_webhook_info",
+        "getMyCommands": "_get_my_commands",
+        "deleteMyCommands": "_delete_my_commands",
+        "editMessageReplyMarkup": "_edit_message_reply_markup",
+        "getChat": "_get_chat",
+        "getChatAdministrators": "_get_chat_administrators",
+        "sendChatAction": "_send_chat_action",
+        "deleteMessage": "_delete_message",
+    }
 
     # ------------------------------------------------------------------ server thread
 

@@ -62,7 +62,7 @@ STRING_PARAMS: Final[frozenset[str]] = frozenset(
     }
 )
 _COMMAND_NAME_LENGTH: Final[range] = range(1, 33)
-_NOT_MODIFIED: Final[str] = (
+NOT_MODIFIED: Final[str] = (
     "message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
@@ -133,7 +133,7 @@ def decode_params(request: web.Request, body: bytes) -> JSONDict:
     return params
 
 
-def _inline_markup(params: JSONDict) -> JSONDict | None:
+def inline_markup(params: JSONDict) -> JSONDict | None:
     """Telegram only echoes inline keyboards in returned messages, never reply keyboards."""
     markup = params.get("reply_markup")
     return markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
@@ -182,7 +182,6 @@ class LocalBotAPI:
         self._updates: list[JSONDict] = []
         self._update_ids = itertools.count(10_000)
         self._allowed_updates: list[str] = []
-        self._webhook_url = ""
         self._callback_query_ids = itertools.count(4_000_000_000_000_000)
         self._pending_callback_queries: set[str] = set()
         self._callback_answers: dict[str, JSONDict] = {}
@@ -252,8 +251,12 @@ class LocalBotAPI:
     def answer(self, method: str, params: JSONDict) -> Any:
         """Run a (non-polling) method on the state, atomically."""
         with self._lock:
-            handler = self._HANDLERS.get(method)
-            result = self.unmodelled(method, params) if handler is None else handler(self, params)
+            handler_name = self._HANDLERS.get(method)
+            if handler_name is None:
+                result = self.unmodelled(method, params)
+            else:
+                handler: Callable[[JSONDict], Any] = getattr(self, handler_name)
+                result = handler(params)
             self._notify_locked()
             return result
 
@@ -264,7 +267,10 @@ class LocalBotAPI:
     @classmethod
     def canonical_method(cls, method: str) -> str:
         """Telegram method names are case-insensitive; use the documented spelling."""
-        return cls._CANONICAL.get(method.lower(), method)
+        for name in [*cls._HANDLERS, "getUpdates"]:
+            if name.lower() == method.lower():
+                return name
+        return method
 
     def _notify_locked(self) -> None:
         """Something changed; the caller holds the lock."""
@@ -476,12 +482,6 @@ class LocalBotAPI:
         limit = min(max(int(params.get("limit") or MAX_UPDATES_LIMIT), 1), MAX_UPDATES_LIMIT)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         with self._lock:
-            if self._webhook_url:
-                raise BotApiError(
-                    409,
-                    "Conflict: can't use getUpdates method while webhook is active; "
-                    "use deleteWebhook to delete the webhook first",
-                )
             if "allowed_updates" in params:
                 self._allowed_updates = list(params["allowed_updates"] or [])
             self._confirm_updates(params.get("offset"))
@@ -544,26 +544,10 @@ class LocalBotAPI:
         }
 
     def _delete_webhook(self, params: JSONDict) -> bool:
-        """Back to polling; ``drop_pending_updates`` discards the queue like Telegram."""
-        self._webhook_url = ""
+        """PTB's polling start; ``drop_pending_updates`` discards the queue like Telegram."""
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
-
-    def _set_webhook(self, params: JSONDict) -> bool:
-        """Remember the webhook URL so getUpdates conflicts exactly as on Telegram."""
-        self._webhook_url = str(params.get("url") or "")
-        if params.get("drop_pending_updates"):
-            self._updates.clear()
-        return True
-
-    def _get_webhook_info(self, params: JSONDict) -> JSONDict:
-        """The webhook state PTB inspects when switching modes."""
-        return {
-            "url": self._webhook_url,
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
-        }
 
     @staticmethod
     def _commands_key(params: JSONDict) -> tuple[str, str]:
@@ -588,15 +572,6 @@ class LocalBotAPI:
         self._commands[self._commands_key(params)] = [dict(command) for command in commands]
         return True
 
-    def _get_my_commands(self, params: JSONDict) -> list[JSONDict]:
-        """What setMyCommands stored for the same scope and language."""
-        return [dict(command) for command in self._commands.get(self._commands_key(params), [])]
-
-    def _delete_my_commands(self, params: JSONDict) -> bool:
-        """Forget the command list for one scope and language."""
-        self._commands.pop(self._commands_key(params), None)
-        return True
-
     def _send_message(self, params: JSONDict) -> JSONDict:
         """Validate like Telegram, store the message and return it with a fresh per-chat id."""
         chat = self._chat_for(self._require_chat_id(params))
@@ -611,7 +586,7 @@ class LocalBotAPI:
         self._add_thread_fields(message, chat, params.get("message_thread_id"))
         if entities:
             message["entities"] = entities
-        if _inline_markup(params) is not None:
+        if inline_markup(params) is not None:
             message["reply_markup"] = params["reply_markup"]
         if isinstance(params.get("link_preview_options"), dict):
             message["link_preview_options"] = params["link_preview_options"]
@@ -625,29 +600,17 @@ class LocalBotAPI:
             return True  # inline messages aren't stored; Telegram answers True for them too
         message = self._stored_message(params, "message to edit not found")
         text, entities = _text_and_entities(params)
-        new_markup = _inline_markup(params)
+        new_markup = inline_markup(params)
         if (
             message.get("text") == text
             and message.get("entities", []) == entities
             and message.get("reply_markup") == new_markup
         ):
-            raise bad_request(_NOT_MODIFIED)
+            raise bad_request(NOT_MODIFIED)
         message["text"] = text
         self._replace_optional(message, "entities", entities)
         self._replace_optional(message, "reply_markup", new_markup)
         self._replace_optional(message, "link_preview_options", params.get("link_preview_options"))
-        message["edit_date"] = int(time.time())
-        return copy.deepcopy(message)
-
-    def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict | bool:
-        """Replace or remove a stored message's inline keyboard."""
-        if params.get("inline_message_id"):
-            return True
-        message = self._stored_message(params, "message to edit not found")
-        new_markup = _inline_markup(params)
-        if message.get("reply_markup") == new_markup:
-            raise bad_request(_NOT_MODIFIED)
-        self._replace_optional(message, "reply_markup", new_markup)
         message["edit_date"] = int(time.time())
         return copy.deepcopy(message)
 
@@ -665,22 +628,6 @@ class LocalBotAPI:
         }
         return True
 
-    def _get_chat(self, params: JSONDict) -> JSONDict:
-        """A ChatFullInfo with the fields PTB 22 requires."""
-        chat = self._chat_for(self._require_chat_id(params))
-        return {
-            **chat,
-            "accent_color_id": 0,
-            "max_reaction_count": 11,
-            "accepted_gift_types": {
-                "unlimited_gifts": False,
-                "limited_gifts": False,
-                "unique_gifts": False,
-                "premium_subscription": False,
-                "gifts_from_channels": False,
-            },
-        }
-
     def _get_chat_member(self, params: JSONDict) -> JSONDict:
         """Status from :meth:`set_admins`: creator, administrator, else member."""
         chat = self._chat_for(self._require_chat_id(params))
@@ -689,47 +636,16 @@ class LocalBotAPI:
             raise bad_request("user_id is empty")
         return self._chat_member(chat["id"], user_id)
 
-    def _get_chat_administrators(self, params: JSONDict) -> list[JSONDict]:
-        """Creator first, then administrators; private chats have none, as on Telegram."""
-        chat = self._chat_for(self._require_chat_id(params))
-        if chat["type"] == "private":
-            raise bad_request("there are no administrators in the private chat")
-        creator = self._creators.get(chat["id"])
-        user_ids = ([creator] if creator is not None else []) + sorted(
-            self._admins.get(chat["id"], set()) - {creator}
-        )
-        return [self._chat_member(chat["id"], user_id) for user_id in user_ids]
-
-    def _send_chat_action(self, params: JSONDict) -> bool:
-        """Typing indicators have no lasting effect; only the chat is checked."""
-        self._require_chat_id(params)
-        return True
-
-    def _delete_message(self, params: JSONDict) -> bool:
-        """Delete a stored message; unknown ids fail like on Telegram."""
-        message = self._stored_message(params, "message to delete not found")
-        del self._messages[(message["chat"]["id"], message["message_id"])]
-        return True
-
-    _HANDLERS: Final[dict[str, Callable[[LocalBotAPI, JSONDict], Any]]] = {
-        "getMe": _get_me,
-        "deleteWebhook": _delete_webhook,
-        "setWebhook": _set_webhook,
-        "getWebhookInfo": _get_webhook_info,
-        "setMyCommands": _set_my_commands,
-        "getMyCommands": _get_my_commands,
-        "deleteMyCommands": _delete_my_commands,
-        "sendMessage": _send_message,
-        "editMessageText": _edit_message_text,
-        "editMessageReplyMarkup": _edit_message_reply_markup,
-        "answerCallbackQuery": _answer_callback_query,
-        "getChat": _get_chat,
-        "getChatMember": _get_chat_member,
-        "getChatAdministrators": _get_chat_administrators,
-        "sendChatAction": _send_chat_action,
-        "deleteMessage": _delete_message,
+    # What newsbot calls, polling (PTB's start calls deleteWebhook) or handling updates.
+    _HANDLERS: dict[str, str] = {
+        "getMe": "_get_me",
+        "deleteWebhook": "_delete_webhook",
+        "setMyCommands": "_set_my_commands",
+        "sendMessage": "_send_message",
+        "editMessageText": "_edit_message_text",
+        "answerCallbackQuery": "_answer_callback_query",
+        "getChatMember": "_get_chat_member",
     }
-    _CANONICAL: Final[dict[str, str]] = {name.lower(): name for name in [*_HANDLERS, "getUpdates"]}
 
     # ------------------------------------------------------------------ object builders
 
