@@ -288,7 +288,7 @@ async def run(chats: int, *, limited: bool, directory: Path) -> tuple[RunFigures
     from bot.app import build_application
     from bot.config import Settings
     from bot.services import SERVICES_KEY
-    from tests.conftest import FakeClock
+    from tests.support import FakeClock
 
     fake = FakeBotProcess(rate_limit=TELEGRAM_RATE if limited else None)
     name = "limited" if limited else "unlimited"

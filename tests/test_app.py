@@ -15,8 +15,8 @@ from bot.store.meta import record_heartbeat
 from jobs.dispatch import dispatch_digests
 from jobs.watchdog import stalled_jobs
 from tests.botharness import ADMIN_ID, running_bot
-from tests.conftest import FakeClock
 from tests.fakebot import FakeBotAPI
+from tests.support import FakeClock
 
 
 def free_port() -> int:

@@ -14,10 +14,9 @@ from bot.news.http import SafeFetcher
 from bot.store.articles import NewArticle, add_articles, get_article
 from bot.store.db import Database
 from bot.store.sources import add_source
-from tests.conftest import CORPUS, FakeClock
 from tests.feedserver import FeedServer
+from tests.support import PAGES, FakeClock, page_html
 
-PAGES = CORPUS / "pages"
 BODY = (
     "The city council voted on Monday to close the old bridge for repairs. "
     "Engineers found cracks in two of its supports last month. "
@@ -80,15 +79,12 @@ async def test_body_is_summarised_and_cached_until_it_changes(
     assert changed.summary.startswith("A new body replaces the old one entirely.")
 
 
-@pytest.mark.skipif(not PAGES.exists(), reason=f"corpus pages not found at {PAGES}")
 async def test_headline_page_is_fetched_extracted_stored_and_summarised(
     database: Database, clock: FakeClock, server: FeedServer, fetcher: SafeFetcher
 ) -> None:
     expectations = json.loads((PAGES / "expectations.json").read_text())
     name = "bbc.com.52241221.html"
-    url = server.add(
-        "/story.html", (PAGES / "html" / name).read_bytes(), content_type="text/html; charset=utf-8"
-    )
+    url = server.add("/story.html", page_html(name), content_type="text/html; charset=utf-8")
     article_id = await store_item(database, clock, url=url, description="Feed blurb.")
     summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=True)
     assert summary is not None and summary.note == ""
@@ -161,17 +157,9 @@ def chat_completions(answer: web.Response | None) -> web.Application:
     async def handler(request: web.Request) -> web.StreamResponse:
         payload = await request.json()
         request.app[ASKED].append(payload)
-        return answer or web.json_response(
-            {
-                "choices": [
-                    {
-                        "message": {
-                            "content": f"An abstract of {len(payload['messages'][1]['content'])} characters."
-                        }
-                    }
-                ]
-            }
-        )
+        asked_for = len(payload["messages"][1]["content"])
+        content = f"An abstract of {asked_for} characters."
+        return answer or web.json_response({"choices": [{"message": {"content": content}}]})
 
     app = web.Application()
     app[ASKED] = []

@@ -13,7 +13,7 @@ from bot.store.chats import get_chat
 from bot.store.sources import get_source
 from handlers import COMMAND_HANDLERS
 from tests.botharness import ADMIN_ID, USER_ID, BotUser, button_data, buttons, running_bot
-from tests.conftest import FakeClock
+from tests.support import FakeClock
 
 GROUP_ID = -100123
 ADMIN_IN_GROUP = 31

@@ -11,7 +11,7 @@ from bot.config import SettingsError, load_settings
 from bot.news.seeds import SeedError, derive_title, load_seed_file, parse_seed
 from bot.store.articles import count_articles
 from bot.store.db import Database
-from tests.conftest import SEED_DOCUMENT, FakeClock
+from tests.support import SEED_DOCUMENT, FakeClock
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,8 @@ def test_headlines_only_and_article_only_documents() -> None:
 def test_long_leads_get_a_short_title_cut_at_a_word() -> None:
     lead = (
         "Officials in the northern province said on Tuesday that heavy rains, which began late "
-        "last week and intensified over the weekend, had displaced thousands of residents. More follows."
+        "last week and intensified over the weekend, had displaced thousands of residents. "
+        "More follows."
     )
     title = derive_title(lead)
     assert len(title) <= 120 and title.endswith("…")
