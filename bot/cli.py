@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from bot.admin import add_feed
 from bot.article_summary import article_summary
@@ -259,7 +260,7 @@ class _Progress:
 
     WIDTH = 20
 
-    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.tty = stream.isatty()
         self.drawn = False

@@ -38,7 +38,7 @@ def button_data(call: Call, label: str) -> str:
 class BotUser:
     """Drives the bot through the fake API and returns what the bot answered."""
 
-    def __init__(self, fake: FakeBotAPI, application: Application, clock: FakeClock) -> None:  # type: ignore[type-arg]
+    def __init__(self, fake: FakeBotAPI, application: Application, clock: FakeClock) -> None:
         self.fake = fake
         self.application = application
         self.clock = clock

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -38,7 +39,7 @@ async def fetcher() -> Iterator[SafeFetcher]:  # type: ignore[misc]
         yield client
 
 
-async def store_item(database: Database, clock: FakeClock, **fields: object) -> int:
+async def store_item(database: Database, clock: FakeClock, **fields: Any) -> int:
     async with database.session() as session:
         source = await add_source(
             session, "https://news.example/feed", now=clock.now(), title="Example News"
@@ -69,14 +70,16 @@ async def test_body_is_summarised_and_cached_until_it_changes(
         article = await get_article(session, article_id)
         assert article is not None and article.summary == first.summary
         article.summary = "A cached summary."  # what is cached is what is served
-    assert (
-        await article_summary(database, article_id, fetcher=None)
-    ).summary == "A cached summary."
+    cached = await article_summary(database, article_id, fetcher=None)
+    assert cached is not None and cached.summary == "A cached summary."
     async with database.session() as session:
         article = await get_article(session, article_id)
+        assert article is not None
         article.body = "A new body replaces the old one entirely. " + BODY
     changed = await article_summary(database, article_id, fetcher=None)
-    assert changed.summary.startswith("A new body replaces the old one entirely.")
+    assert changed is not None and changed.summary.startswith(
+        "A new body replaces the old one entirely."
+    )
 
 
 async def test_headline_page_is_fetched_extracted_stored_and_summarised(
@@ -171,8 +174,8 @@ def chat_completions(answer: web.Response | None) -> web.Application:
 async def test_abstractive_endpoint_with_extractive_fallback(
     database: Database,
     clock: FakeClock,
-    aiohttp_server_factory,
-    failure: str | None,  # type: ignore[no-untyped-def]
+    aiohttp_server_factory: Callable[[web.Application], Awaitable[str]],
+    failure: str | None,
 ) -> None:
     answers = {
         None: None,
@@ -197,7 +200,7 @@ async def test_abstractive_endpoint_with_extractive_fallback(
 
 
 @pytest.fixture
-async def aiohttp_server_factory():  # type: ignore[no-untyped-def]
+async def aiohttp_server_factory() -> AsyncIterator[Callable[[web.Application], Awaitable[str]]]:
     runners: list[web.AppRunner] = []
 
     async def start(app: web.Application) -> str:

@@ -87,7 +87,7 @@ def pairs_of(items: list[Item], groups: list[list[str]]) -> set[frozenset[int]]:
 
 def test_seed_groups_exactly_the_two_pairs():
     items = seed_items()
-    titles = {item.id: item.title for item in items}
+    titles = {item.id: item.title or "" for item in items}
     stories = group_stories(items)
 
     groups = [sorted(titles[i] for i in s.member_ids) for s in stories if len(s.member_ids) > 1]
@@ -126,12 +126,12 @@ def test_same_feed_as_atom_and_rss_pairs_every_repeated_headline():
     story_of = {i: n for n, story in enumerate(stories) for i in story.member_ids}
     by_title: dict[str, list[int]] = {}
     for item in items:
-        by_title.setdefault(item.title, []).append(item.id)
+        by_title.setdefault(item.title or "", []).append(item.id)
     for title, ids in by_title.items():
         assert len({story_of[i] for i in ids}) == 1, title
 
     checked = GOOGLE_NEWS["cross_title_groups"]
-    titles = {item.id: item.title for item in items}
+    titles = {item.id: item.title or "" for item in items}
     for story in stories:
         distinct = {titles[i] for i in story.member_ids}
         if len(distinct) > 1:
@@ -210,6 +210,7 @@ def test_ten_thousand_items_complete_with_sane_stories():
     while len(items) < 10_000:
         if items and len(items) % 50 == 0:
             original = items[rng.randrange(len(items))]
+            assert original.published_at is not None
             copy = Item(
                 len(items),
                 original.title,
@@ -233,5 +234,6 @@ def test_ten_thousand_items_complete_with_sane_stories():
     assert len(stories) >= 10_000 - 2 * len(planted)
     for story in stories:
         assert story.lead_id in story.member_ids
-        moments = [items[i].published_at for i in story.member_ids]
+        moments = [m for i in story.member_ids if (m := items[i].published_at) is not None]
+        assert len(moments) == len(story.member_ids)
         assert max(moments) - min(moments) <= timedelta(hours=48)

@@ -376,7 +376,7 @@ async def test_a_feed_that_breaks_the_store_does_not_take_its_batch_with_it(
     broken = await add_feed(database, server.add("/batch-broken.xml", SAMPLE_FEED), clock)
     real_add_articles = bot.ingest.add_articles
 
-    async def add_articles(session, source_id, items, *, now):  # type: ignore[no-untyped-def]
+    async def add_articles(session, source_id, items, *, now):
         items = list(items)
         if source_id == broken and items:
             raise RuntimeError("store hiccup")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -42,7 +42,7 @@ async def stored_titles(database: Database) -> list[str]:
         return list((await session.scalars(select(Article.title).order_by(Article.title))).all())
 
 
-async def add_items(database: Database, clock: FakeClock, ages_in_days: dict[str, float]) -> int:
+async def add_items(database: Database, clock: FakeClock, ages_in_days: Mapping[str, float]) -> int:
     now = clock.now()
     async with database.session() as session:
         source = await add_source(session, "https://news.example/feed.xml", now=now)
