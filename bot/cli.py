@@ -123,9 +123,9 @@ async def cmd_topic(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     """Load seed documents (default: the shipped ones) into the store."""
-    paths = [Path(p) for p in args.paths] or seed_files(Path(settings.seeds_dir))
+    paths = [Path(p) for p in args.paths] or seed_files(settings.seeds_path)
     if not paths:
-        print(f"newsbot: no seed documents in {settings.seeds_dir}", file=sys.stderr)
+        print(f"newsbot: no seed documents in {settings.seeds_path}", file=sys.stderr)
         return 1
     database = await open_database(settings)
     try:

@@ -15,8 +15,8 @@ from bot.store.meta import record_heartbeat
 from jobs.dispatch import dispatch_digests
 from jobs.watchdog import stalled_jobs
 from tests.botharness import ADMIN_ID, running_bot
-from tests.conftest import FakeClock
 from tests.fakebot import FakeBotAPI
+from tests.support import FakeClock
 
 
 def free_port() -> int:
@@ -81,7 +81,7 @@ def test_a_generated_secret_when_none_is_configured(settings: Settings) -> None:
         settings.model_copy(update={"webhook_url": "https://bot.example/hook"})
     )
     assert options["url_path"] == "hook"
-    assert len(str(options["secret_token"])) >= 32
+    assert len(options["secret_token"]) >= 32
 
 
 async def test_stalled_jobs_are_reported_and_stats_show_heartbeats(

@@ -7,7 +7,7 @@ from bot.playground.digest_now import send_digest_now
 from bot.services import SERVICES_KEY, Services
 from bot.store.chats import get_chat
 from tests.botharness import USER_ID, running_bot
-from tests.conftest import FakeClock
+from tests.support import FakeClock
 
 
 async def test_digest_now_sends_a_subscribers_digest_once(

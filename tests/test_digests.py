@@ -17,8 +17,8 @@ from bot.store.digests import claim_due_digests, record_sent, undelivered_headli
 from bot.store.sources import add_source
 from jobs.dispatch import CLAIM_LEASE, dispatch_digests
 from tests.botharness import BotUser, running_bot
-from tests.conftest import FakeClock
 from tests.fakebot import FakeBotAPI
+from tests.support import FakeClock
 
 UTC = UTC
 

@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.playground.run import Playground, running_playground
 from bot.store.articles import NewArticle, add_articles
 from bot.store.sources import seed_source
-from tests.conftest import ROOT, SEEDS
+from tests.support import ROOT, SEEDS
 
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM_FLAGS = [

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 FRESH_CHECKOUT_FILES = ["Makefile", "pyproject.toml", ".env.example", "seeds"]
 

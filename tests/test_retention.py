@@ -20,8 +20,8 @@ from bot.store.meta import get_meta
 from bot.store.models import Article, SeenKey
 from bot.store.sources import add_source
 from jobs.retention import prune, prune_old_articles
-from tests.conftest import FakeClock
 from tests.feedserver import SAMPLE_FEED, FeedServer
+from tests.support import FakeClock
 
 
 @pytest.fixture(scope="module")
