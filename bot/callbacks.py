@@ -50,7 +50,7 @@ class Setting:
 
 
 Action = Summary | LatestPage | TopicPage | Setting
-_SETTING_NAMES = {"size", "only", "empty", "sub", "times", "zone", "start"}
+_SETTING_NAMES = {"size", "only", "empty", "sub", "times", "start"}
 
 
 def encode(action: Action) -> str | None:
@@ -76,7 +76,7 @@ def decode(data: str | None) -> Action:
         return LatestPage(int(match.group(1)), int(match.group(2)))
     if match := re.fullmatch(rf"t:{_INT}:([1-9]\d?):(.+)", data, re.DOTALL):
         return TopicPage(int(match.group(1)), int(match.group(2)), match.group(3))
-    if match := re.fullmatch(r"c:([a-z]+):([\w:+\-/,]{0,40})", data):
-        if match.group(1) in _SETTING_NAMES:
-            return Setting(match.group(1), match.group(2))
+    match = re.fullmatch(r"c:([a-z]+):([\w:+\-/,]{0,40})", data)
+    if match and match.group(1) in _SETTING_NAMES:
+        return Setting(match.group(1), match.group(2))
     raise ExpiredButton(f"unknown callback data {data[:20]!r}")

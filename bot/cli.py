@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -36,8 +36,6 @@ TOKEN_HELP = (
     "newsbot: no bot token. Create a bot with @BotFather in Telegram (/newbot), then put "
     "TELEGRAM_BOT_TOKEN=<token> in .env (see .env.example) or the environment."
 )
-
-Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
 
 def _headline_json(headline: Headline) -> dict[str, object]:

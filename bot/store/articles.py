@@ -190,19 +190,6 @@ async def recent_texts(
     ]
 
 
-async def headlines_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Headline]:
-    """Headlines for these ids, in the order given."""
-    if not ids:
-        return []
-    statement = (
-        select(*_headline_columns())
-        .join(Source, Source.id == Article.source_id)
-        .where(Article.id.in_(list(ids)))
-    )
-    by_id = {h.id: h for h in _headlines((await session.execute(statement)).all())}
-    return [by_id[i] for i in ids if i in by_id]
-
-
 async def get_article(session: AsyncSession, article_id: int) -> Article | None:
     """One article with its source, or None."""
     return await session.get(Article, article_id)
@@ -238,13 +225,6 @@ def _fts5_match(query: SearchQuery, joiner: str) -> str:
 def _tsquery(query: SearchQuery, joiner: str) -> str:
     parts = ["(" + " <-> ".join(f"'{t}'" for t in phrase) + ")" for phrase in query.phrases]
     return f" {joiner} ".join(parts)
-
-
-async def _candidate_ids(session: AsyncSession, query: SearchQuery, mode: str) -> list[int]:
-    """Ids of the newest SEARCH_CANDIDATES matches, newest first."""
-    newest, match = _newest_matches(session, query, mode)
-    result = await session.execute(newest, {"match": match, "limit": SEARCH_CANDIDATES})
-    return list(result.scalars())
 
 
 def _newest_matches(session: AsyncSession, query: SearchQuery, mode: str) -> tuple[TextClause, str]:
