@@ -20,8 +20,12 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 class Recorder:
     """Writes one meta row per key and notes which transaction each write ran in."""
 
+    @property
+    def transactions(self) -> int:
+        return len({id(session) for session in self.sessions})
+
     def __init__(self) -> None:
-        self.transactions: list[int] = []
+        self.sessions: list[AsyncSession] = []  # held, so no two share an id()
         self.release = asyncio.Event()
         self.release.set()
 
@@ -29,7 +33,7 @@ class Recorder:
         await self.release.wait()
         session.add(Meta(key=f"item:{key}", value=key.upper(), updated_at=NOW))
         await session.flush()  # a duplicate key fails here, as a broken row would
-        self.transactions.append(id(session))
+        self.sessions.append(session)
         return key.upper()
 
 
@@ -47,7 +51,7 @@ async def test_waiting_items_share_transactions_and_each_gets_its_result(
         futures = [writer.submit(key) for key in keys]  # all queued before a batch starts
         results = await asyncio.gather(*futures)
     assert results == [key.upper() for key in keys]
-    assert len(set(recorder.transactions)) == 3  # 20 + 20 + 5
+    assert recorder.transactions == 3  # 20 + 20 + 5
     assert await stored_keys(database) == keys
 
 
@@ -57,7 +61,7 @@ async def test_weight_caps_a_batch(database: Database) -> None:
         database, recorder.write, what="items", weight=len, max_weight=6
     ) as writer:
         await asyncio.gather(*(writer.submit(key) for key in ["aaa", "bbb", "ccc", "ddd"]))
-    assert len(set(recorder.transactions)) == 2  # three letters each: two items fill a batch
+    assert recorder.transactions == 2  # three letters each: two items fill a batch
 
 
 async def test_a_bad_item_fails_alone_and_the_rest_of_its_batch_is_written(
