@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from bot.admin import add_feed
 from bot.article_summary import article_summary
@@ -30,6 +31,7 @@ from bot.store.chats import get_chat
 from bot.store.db import Database
 from bot.store.digests import preview_digest
 from bot.store.sources import SourceExists, remove_source, source_statuses
+from bot.story_cache import StoryCache
 from bot.trends_cache import current_trends
 
 TOKEN_HELP = (
@@ -257,7 +259,7 @@ class _Progress:
 
     WIDTH = 20
 
-    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.tty = stream.isatty()
         self.drawn = False
@@ -329,7 +331,7 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             snapshot = preview_digest(
                 chat, now=now, size=settings.default_digest_size, zone=settings.default_timezone
             )
-            content = await build_digest(session, snapshot)
+            content = await build_digest(session, snapshot, StoryCache())
     finally:
         await database.dispose()
     if args.json:
