@@ -21,7 +21,7 @@ Run: ``.venv/bin/python -m bench.memory`` (``python -m bench`` runs it in a proc
   call; the clock is fixed at the end of the generated 30 days.
 * Stages: started; after an ingest pass (``bot.ingest.ingest_due`` poll passes of 100
   feeds until no feed is due: all 2,000 fetched, parsed, deduplicated, stored); after a
-  fan-out (``jobs.dispatch.dispatch_digests``: every due chat claimed, composed, sent and
+  fan-out (``bot.dispatch.dispatch_digests``: every due chat claimed, composed, sent and
   recorded). RSS of this process at each stage and its peak (``ru_maxrss``); the parse
   workers are separate processes and reported beside it.
 """
@@ -232,7 +232,7 @@ async def _run_bot(settings, pipe) -> tuple[list[list[object]], dict[str, object
     from bot.app import build_application
     from bot.ingest import ingest_due
     from bot.services import SERVICES_KEY
-    from jobs.dispatch import dispatch_digests
+    from bot.dispatch import dispatch_digests
 
     rows: list[list[object]] = []
     facts: dict[str, object] = {}
@@ -285,7 +285,7 @@ async def _run_bot(settings, pipe) -> tuple[list[list[object]], dict[str, object
             f"{passes} poll passes: {fetched:,} feeds, {new:,} new items",
         )
         started = time.monotonic()
-        dispatched = await dispatch_digests(application)
+        dispatched = await dispatch_digests(application.bot_data[SERVICES_KEY], application.bot)
         pipe.send("count")
         sent_calls, _ = pipe.recv()
         facts.update(

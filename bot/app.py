@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -37,7 +38,7 @@ def build_application(
     clock: Clock | None = None,
     database: Database | None = None,
     jobs: bool = True,
-) -> Application:  # type: ignore[type-arg]
+) -> Application:
     """A ready-to-start application: handlers, jobs, rate limiter and HTML defaults."""
     application = (
         ApplicationBuilder()
@@ -66,7 +67,7 @@ def build_application(
     return application
 
 
-async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+async def _post_init(application: Application) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
     settings = services.settings
     await services.database.upgrade()
@@ -81,7 +82,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     log.info("newsbot started as @%s", application.bot.username)
 
 
-async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+async def _post_shutdown(application: Application) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
     if services.fetcher is not None:
         await services.fetcher.aclose()
@@ -92,24 +93,35 @@ async def _post_shutdown(application: Application) -> None:  # type: ignore[type
     await services.database.dispose()
 
 
-def webhook_options(settings: Settings) -> dict[str, object]:
+class WebhookOptions(TypedDict):
+    """The keyword arguments of PTB's start_webhook and run_webhook that newsbot sets."""
+
+    listen: str
+    port: int
+    url_path: str
+    webhook_url: str
+    secret_token: str
+    allowed_updates: list[str]
+
+
+def webhook_options(settings: Settings) -> WebhookOptions:
     """Where PTB's webhook server listens and what Telegram is told to call, with the secret."""
-    return {
-        "listen": settings.webhook_listen,
-        "port": settings.webhook_port,
-        "url_path": urlsplit(settings.webhook_url).path.lstrip("/"),
-        "webhook_url": settings.webhook_url,
+    return WebhookOptions(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+        webhook_url=settings.webhook_url,
         # Without a configured secret, a fresh one per start still keeps forged posts out.
-        "secret_token": settings.webhook_secret or secrets.token_urlsafe(32),
-        "allowed_updates": Update.ALL_TYPES,
-    }
+        secret_token=settings.webhook_secret or secrets.token_urlsafe(32),
+        allowed_updates=Update.ALL_TYPES,
+    )
 
 
 def run_bot(settings: Settings) -> int:
     """Run until interrupted: long polling, or a webhook server when WEBHOOK_URL is set."""
     application = build_application(settings)
     if settings.webhook_url:
-        application.run_webhook(**webhook_options(settings))  # type: ignore[arg-type]
+        application.run_webhook(**webhook_options(settings))
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -13,13 +13,14 @@ from bot.bootstrap import prepare_store
 from bot.config import Settings
 from bot.ingest import ingest_due
 from bot.news.http import SafeFetcher
+from bot.retention import prune
 from bot.services import SERVICES_KEY, Services
 from bot.store.articles import NewArticle, add_articles, count_articles, prune_articles
 from bot.store.db import Database
 from bot.store.meta import get_meta
 from bot.store.models import Article, SeenKey
 from bot.store.sources import add_source
-from jobs.retention import prune, prune_old_articles
+from jobs.retention import prune_old_articles
 from tests.conftest import FakeClock
 from tests.feedserver import SAMPLE_FEED, FeedServer
 
@@ -42,7 +43,7 @@ async def stored_titles(database: Database) -> list[str]:
         return list((await session.scalars(select(Article.title).order_by(Article.title))).all())
 
 
-async def add_items(database: Database, clock: FakeClock, ages_in_days: dict[str, float]) -> int:
+async def add_items(database: Database, clock: FakeClock, ages_in_days: Mapping[str, float]) -> int:
     now = clock.now()
     async with database.session() as session:
         source = await add_source(session, "https://news.example/feed.xml", now=now)
