@@ -30,7 +30,7 @@ import random
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -183,7 +183,7 @@ async def add_due_chats(database: Any, count: int, *, first_id: int) -> list[int
     """`count` subscribed chats whose digest is due now; returns their ids."""
     from sqlalchemy import insert
 
-    from bot.store.models import Chat, ChatTopic
+    from bot.store.models import Base, Chat, ChatTopic
 
     rng = random.Random(SEED + count)
     chats, topics, ids = [], [], []
@@ -221,9 +221,11 @@ async def add_due_chats(database: Any, count: int, *, first_id: int) -> list[int
             topics.append({"chat_id": chat_id, "kind": "mute", "phrase": rng.choice(_FOLLOWS)})
     async with database.session() as session:
         for start in range(0, len(chats), 1000):
-            await session.execute(insert(Chat.__table__), chats[start : start + 1000])
+            await session.execute(
+                insert(Base.metadata.tables[Chat.__tablename__]), chats[start : start + 1000]
+            )
         if topics:
-            await session.execute(insert(ChatTopic.__table__), topics)
+            await session.execute(insert(Base.metadata.tables[ChatTopic.__tablename__]), topics)
     return ids
 
 
@@ -234,7 +236,7 @@ async def add_due_chats(database: Any, count: int, *, first_id: int) -> list[int
 class Phases:
     """Time summed over concurrent deliveries, per phase of the dispatch job."""
 
-    seconds: Counter[str] = field(default_factory=Counter)
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     calls: Counter[str] = field(default_factory=Counter)
 
     def wrap(self, module: Any, name: str, phase: str) -> Callable[[], None]:
@@ -432,8 +434,9 @@ def main() -> int:
     )
     if capped.chats < CHATS_UNLIMITED:
         print(
-            f"\n(b) runs {capped.chats:,} chats, not {CHATS_UNLIMITED:,}: at {TELEGRAM_RATE}/s that is "
-            f"{capped.chats / TELEGRAM_RATE:.0f} s instead of {CHATS_UNLIMITED / TELEGRAM_RATE:.0f} s; "
+            f"\n(b) runs {capped.chats:,} chats, not {CHATS_UNLIMITED:,}: "
+            f"at {TELEGRAM_RATE}/s that is {capped.chats / TELEGRAM_RATE:.0f} s "
+            f"instead of {CHATS_UNLIMITED / TELEGRAM_RATE:.0f} s; "
             "the figure is a rate (BENCH_FANOUT_LIMITED_CHATS changes it)."
         )
     print(f"peak RSS of the bot process: {peak_rss_mb():.0f} MB")

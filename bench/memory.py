@@ -35,12 +35,18 @@ import random
 import sqlite3
 import tempfile
 import time
-from datetime import timedelta
+from concurrent.futures import Executor
+from datetime import datetime, timedelta
 from email.utils import format_datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench import dataset
 from bench.common import current_rss_mb, machine, peak_rss_mb, print_table, summary_line, verdict
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 TARGET_PEAK_RSS_MB = 200.0
 CHATS = 100_000
@@ -68,14 +74,14 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 class FixedClock:
     """The bench's "now": the end of the generated 30 days."""
 
-    def now(self):  # type: ignore[no-untyped-def]
+    def now(self) -> datetime:
         return dataset.NOW
 
 
 # ----------------------------------------------------------------------- the outside world
 
 
-def _stamp(moment) -> str:  # type: ignore[no-untyped-def]
+def _stamp(moment: datetime) -> str:
     return moment.strftime(_SQLITE_TIME)
 
 
@@ -152,6 +158,7 @@ def _feeds(connection: sqlite3.Connection) -> dict[int, bytes]:
         entries = []
         for position, (_, guid, url, title, description, published) in enumerate(items):
             when = dataset._aware(published)
+            assert when is not None, "generated items all have a publication time"
             if position >= FEED_ITEMS:  # not in the store under this identity: new
                 url = f"{url}-live"
                 guid = url if guid else None
@@ -170,7 +177,7 @@ def _feeds(connection: sqlite3.Connection) -> dict[int, bytes]:
     return feeds
 
 
-def _world(store: str, pipe) -> None:  # type: ignore[no-untyped-def]
+def _world(store: str, pipe: Connection) -> None:
     """Helper process: prepare the store copy, then serve the feeds and the Bot API."""
     from tests.fakebot import FakeBotAPI
     from tests.feedserver import FeedServer
@@ -216,7 +223,7 @@ def _world(store: str, pipe) -> None:  # type: ignore[no-untyped-def]
 # ----------------------------------------------------------------------- the bot
 
 
-def _children_rss_mb(executor) -> float:  # type: ignore[no-untyped-def]
+def _children_rss_mb(executor: Executor) -> float:
     total = 0.0
     for pid in list(getattr(executor, "_processes", None) or {}):
         try:
@@ -228,11 +235,13 @@ def _children_rss_mb(executor) -> float:  # type: ignore[no-untyped-def]
     return total
 
 
-async def _run_bot(settings, pipe) -> tuple[list[list[object]], dict[str, object]]:  # type: ignore[no-untyped-def]
+async def _run_bot(
+    settings: Settings, pipe: Connection
+) -> tuple[list[list[object]], dict[str, object]]:
     from bot.app import build_application
+    from bot.dispatch import dispatch_digests
     from bot.ingest import ingest_due
     from bot.services import SERVICES_KEY
-    from bot.dispatch import dispatch_digests
 
     rows: list[list[object]] = []
     facts: dict[str, object] = {}
@@ -332,7 +341,7 @@ def main() -> int:
     try:
         ready = ours.recv()
         print(
-            f"store: {dataset.ARTICLES:,} articles ({'built in %.0f s, ' % built if built else ''}"
+            f"store: {dataset.ARTICLES:,} articles ({f'built in {built:.0f} s, ' if built else ''}"
             f"copied in {copied:.0f} s); {CHATS:,} chats ({DUE_CHATS:,} due) and "
             f"{ready['feeds']:,} feeds ({ready['feed_bytes'] / ready['feeds'] / 1024:.0f} KB each) "
             f"prepared in {ready['seconds']:.0f} s by the helper process",
@@ -364,7 +373,8 @@ def main() -> int:
 
     peak = peak_rss_mb()
     print_table(
-        f"Bot process memory: {dataset.ARTICLES:,} articles, {CHATS:,} chats, {dataset.SOURCES:,} sources "
+        f"Bot process memory: {dataset.ARTICLES:,} articles, {CHATS:,} chats, "
+        f"{dataset.SOURCES:,} sources "
         "(MB; parse workers are separate processes)",
         ["stage", "RSS", "peak so far", "parse workers", "seconds", "what happened"],
         rows,
