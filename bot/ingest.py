@@ -123,6 +123,16 @@ async def ingest_all(
     )
 
 
+# A write transaction takes whatever feeds are ready, up to these many feeds or items: one
+# commit per feed made a pass of small feeds (or of 304s) wait on the store, while a huge
+# transaction would keep SQLite's single write lock from the bot's other writers too long.
+BATCH_FEEDS = 64
+BATCH_ITEMS = 2000
+
+_Fetched = tuple[ClaimedSource, FeedResult]
+_FeedWriter = BatchWriter[_Fetched, SourceReport]
+
+
 async def _ingest(
     database: Database,
     fetcher: SafeFetcher,
@@ -160,16 +170,6 @@ async def _ingest(
     ) as writer:
         reports = await asyncio.gather(*(one(source, writer) for source in claimed))
     return IngestReport(list(reports))
-
-
-# A write transaction takes whatever feeds are ready, up to these many feeds or items: one
-# commit per feed made a pass of small feeds (or of 304s) wait on the store, while a huge
-# transaction would keep SQLite's single write lock from the bot's other writers too long.
-BATCH_FEEDS = 64
-BATCH_ITEMS = 2000
-
-_Fetched = tuple[ClaimedSource, FeedResult]
-_FeedWriter = BatchWriter[_Fetched, SourceReport]
 
 
 async def _ingest_source(
