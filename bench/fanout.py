@@ -10,7 +10,7 @@ Run: ``.venv/bin/python -m bench.fanout``
 * The application is the real one (``bot.app.build_application``, initialised as
   ``newsbot run`` does), talking to the loopback fake Bot API (``tests.fakebot.FakeBotAPI``)
   run in a process of its own, as Telegram is another machine. The job function itself,
-  ``jobs.dispatch.dispatch_digests``, is timed; each chat's messages are then counted from the
+  ``bot.dispatch.dispatch_digests``, is timed; each chat's messages are then counted from the
   fake's record of accepted calls (missed chats, duplicates).
 * (a) No limit anywhere (TELEGRAM_RATE_LIMIT=0, the fake unthrottled): digests per second,
   and where the time goes: building (claim + compose + render), sending, recording. The
@@ -183,7 +183,7 @@ async def add_due_chats(database: Any, count: int, *, first_id: int) -> list[int
     """`count` subscribed chats whose digest is due now; returns their ids."""
     from sqlalchemy import Table, insert
 
-    from bot.store.models import Base
+    from bot.store.models import Chat, ChatTopic
 
     # Core inserts of plain rows: the ORM's per-object work would dominate the set-up.
     chat_table = cast(Table, Chat.__table__)
@@ -287,7 +287,7 @@ class RunFigures:
 
 async def run(chats: int, *, limited: bool, directory: Path) -> tuple[RunFigures, list[int]]:
     """One fresh store and application, `chats` due digests, one dispatch run timed."""
-    import jobs.dispatch as dispatch
+    import bot.dispatch as dispatch
     from bot.app import build_application
     from bot.config import Settings
     from bot.services import SERVICES_KEY
@@ -327,7 +327,7 @@ async def run(chats: int, *, limited: bool, directory: Path) -> tuple[RunFigures
 
             cpu_bot, cpu_fake = time.process_time(), cpu_seconds(fake.pid)
             started = time.perf_counter()
-            report = await dispatch.dispatch_digests(application)
+            report = await dispatch.dispatch_digests(services, application.bot)
             seconds = time.perf_counter() - started
             cpu_bot, cpu_fake = time.process_time() - cpu_bot, cpu_seconds(fake.pid) - cpu_fake
             accepted, failed = fake.ask("report")
@@ -468,9 +468,9 @@ def main() -> int:
 
 
 def _concurrency() -> int:
-    import jobs.dispatch
+    import bot.dispatch
 
-    return jobs.dispatch.SEND_CONCURRENCY
+    return bot.dispatch.SEND_CONCURRENCY
 
 
 def _report_text(report: Any) -> str:

@@ -21,7 +21,6 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import feedparser
 

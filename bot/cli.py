@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -31,6 +31,7 @@ from bot.store.chats import get_chat
 from bot.store.db import Database
 from bot.store.digests import preview_digest
 from bot.store.sources import SourceExists, remove_source, source_statuses
+from bot.story_cache import StoryCache
 from bot.trends_cache import current_trends
 
 TOKEN_HELP = (
@@ -43,8 +44,6 @@ PLAYGROUND_INSTEAD = (
     "To go live, create a bot with @BotFather in Telegram (/newbot), put "
     "TELEGRAM_BOT_TOKEN=<token> in .env and run `make run` again."
 )
-
-Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
 
 def _headline_json(headline: Headline) -> dict[str, object]:
@@ -338,7 +337,7 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             snapshot = preview_digest(
                 chat, now=now, size=settings.default_digest_size, zone=settings.default_timezone
             )
-            content = await build_digest(session, snapshot)
+            content = await build_digest(session, snapshot, StoryCache())
     finally:
         await database.dispose()
     if args.json:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
+from bot.dispatch import DispatchReport, dispatch_digests
 from bot.services import SERVICES_KEY, Services
 from bot.store.chats import bring_digest_forward
-from jobs.dispatch import DispatchReport, dispatch_digests
 
 
 async def send_digest_now(application: Application, chat_id: int) -> DispatchReport | None:
@@ -16,4 +16,4 @@ async def send_digest_now(application: Application, chat_id: int) -> DispatchRep
         due = await bring_digest_forward(session, chat_id, now=services.clock.now())
     if not due:
         return None
-    return await dispatch_digests(application)
+    return await dispatch_digests(services, application.bot)
