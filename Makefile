@@ -1,7 +1,9 @@
 # Two commands for a fresh machine: `make run` (the bot) and `make test` (the suite).
+# Without a bot token `make run` starts the playground: the bot on a local chat page.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+PLAYGROUND_PORT ?= 8080
 
 .PHONY: run test test-sqlite bench install lint format clean
 
@@ -19,7 +21,7 @@ install: $(VENV)/.installed
 	cp .env.example .env
 
 run: install .env
-	$(BIN)/newsbot run
+	$(BIN)/newsbot run --playground-if-no-token --playground-port $(PLAYGROUND_PORT)
 
 test: install
 	$(BIN)/python -m pytest

@@ -6,17 +6,75 @@ assertions anywhere), it reports.
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import platform
 import resource
 import statistics
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
+TEST_DATA = ROOT / "tests" / "data"
 SEEDS = ROOT / "seeds"
+
+
+@dataclass(frozen=True)
+class RealData:
+    """Where the real feeds, CNN/DailyMail articles and news pages a bench reads are."""
+
+    news_feeds: Path
+    cnndm: Path
+    pages: Path  # expectations.json, and html/ with each page plain or gzipped
+
+    def feed_files(self) -> list[Path]:
+        """The real news feeds, in name order."""
+        return sorted(self.news_feeds.glob("*.xml"))
+
+    def cnndm_rows(self) -> list[dict]:
+        """CNN/DailyMail articles with their reference highlights."""
+        if not self.cnndm.is_file():
+            return []
+        lines = self.cnndm.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def page_expectations(self) -> dict[str, dict]:
+        """Per page: its URL and the snippets its main text must and must not contain."""
+        path = self.pages / "expectations.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def page_html(self, name: str) -> bytes:
+        """A page's HTML; tests/data keeps its pages gzipped."""
+        plain = self.pages / "html" / name
+        if plain.is_file():
+            return plain.read_bytes()
+        return gzip.decompress((self.pages / "html" / f"{name}.gz").read_bytes())
+
+
+@lru_cache(maxsize=1)
+def real_data() -> RealData:
+    """The shared corpus beside the repository, else the suite's smaller copy, said in a line."""
+    if SHARED_CORPUS.is_dir():
+        return RealData(
+            SHARED_CORPUS / "feeds" / "news",
+            SHARED_CORPUS / "summaries" / "cnndm-summeval.jsonl",
+            SHARED_CORPUS / "pages",
+        )
+    print(
+        f"bench: {SHARED_CORPUS} not found; using tests/data, a smaller sample "
+        "(figures not comparable with bench/README.md)",
+        file=sys.stderr,
+    )
+    return RealData(
+        TEST_DATA / "feeds" / "news",
+        TEST_DATA / "summaries" / "cnndm-summeval-first8.jsonl",
+        TEST_DATA / "pages",
+    )
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

@@ -7,7 +7,7 @@ process so that building never counts toward a bench's own memory figures.
 Shape (deterministic, seed ``SEED``):
 
 * 2,000 sources, each written in the style of one of the real news feeds of the shared
-  corpus (``../shared/corpus/feeds/news``; the shipped ``seeds/*.txt`` when it is absent),
+  corpus (``../shared/corpus/feeds/news``; the 20 feeds of ``tests/data`` when it is absent),
   chosen in proportion to the feed's item count, so about 3 in 5 are English and the
   rest German, French, Portuguese, Spanish, Italian, Slovak, Urdu... like the corpus.
   Sources differ in how much they publish (log-normal weights), like real feeds.
@@ -57,7 +57,7 @@ from itertools import accumulate
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.common import CORPUS, SEEDS
+from bench.common import SEEDS, real_data
 
 DATASET_VERSION = "1"
 # The /topic query mix chosen from a store (a sidecar file, remade without rebuilding the store).
@@ -158,7 +158,7 @@ def _feed_styles() -> list[Style]:
 
     from bot.news.text import clean_text
 
-    folder = CORPUS / "feeds" / "news"
+    folder = real_data().news_feeds
     index_file = folder / "index.json"
     if not index_file.exists():
         return []
@@ -210,21 +210,16 @@ def _seed_style() -> Style:
 
 def _prose() -> list[str]:
     """Article text beyond the feeds: CNN/DailyMail articles and real news pages."""
-    texts = []
-    summaries = CORPUS / "summaries" / "cnndm-summeval.jsonl"
-    if summaries.exists():
-        for line in summaries.read_text(encoding="utf-8").splitlines():
-            texts.append(json.loads(line)["article"])
-    pages = CORPUS / "pages" / "html"
-    if pages.is_dir():
-        import lxml.html
+    import lxml.html
 
-        for page in sorted(pages.iterdir()):
-            try:
-                document = lxml.html.fromstring(page.read_bytes())
-            except (ValueError, lxml.etree.ParserError):
-                continue
-            texts += [p.text_content() for p in document.iter("p")]
+    data = real_data()
+    texts = [row["article"] for row in data.cnndm_rows()]
+    for page in sorted(data.page_expectations()):
+        try:
+            document = lxml.html.fromstring(data.page_html(page))
+        except (ValueError, lxml.etree.ParserError):
+            continue
+        texts += [p.text_content() for p in document.iter("p")]
     return texts
 
 
@@ -550,7 +545,8 @@ def _build(count: int) -> None:
     connection.execute("PRAGMA cache_size=-262144")
     connection.execute("BEGIN")
     connection.executemany(
-        f"INSERT INTO sources ({', '.join(_SOURCE_COLUMNS)}) VALUES ({', '.join('?' * len(_SOURCE_COLUMNS))})",
+        f"INSERT INTO sources ({', '.join(_SOURCE_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(_SOURCE_COLUMNS))})",
         _source_records(SOURCES),
     )
     # Indexes are cheaper to build once than to keep up row by row: the B-tree indexes of
@@ -749,7 +745,8 @@ async def load_postgres(
             total += len(batch)
             if progress and total % 250_000 == 0:
                 print(
-                    f"  PostgreSQL: {total:,} articles copied in {time.monotonic() - started:.0f} s",
+                    f"  PostgreSQL: {total:,} articles copied "
+                    f"in {time.monotonic() - started:.0f} s",
                     flush=True,
                 )
         for _ in copiers:
@@ -765,7 +762,8 @@ async def load_postgres(
         await asyncio.gather(*(indexer(c) for c in connections))
         for table in ("articles", "sources"):
             await connection.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
             )
         await connection.execute("VACUUM ANALYZE")
     finally:

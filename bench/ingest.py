@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import glob
 import hashlib
 import io
-import json
 import multiprocessing
 import os
 import random
@@ -43,12 +41,12 @@ from xml.sax.saxutils import escape
 import feedparser
 
 from bench.common import (
-    CORPUS,
     SEEDS,
     cpu_seconds,
     machine,
     peak_rss_mb,
     print_table,
+    real_data,
     summary_line,
     verdict,
 )
@@ -133,24 +131,22 @@ def load_vocabulary() -> Vocabulary:
     CNN/DM articles and the seed documents. Falls back to the seeds alone."""
     titles: list[str] = []
     sentences: list[str] = []
-    for path in sorted(glob.glob(str(CORPUS / "feeds" / "news" / "*.xml"))):
-        parsed = feedparser.parse(io.BytesIO(Path(path).read_bytes()))
+    data = real_data()
+    for path in data.feed_files():
+        parsed = feedparser.parse(io.BytesIO(path.read_bytes()))
         for entry in parsed.entries:
             title = " ".join(str(entry.get("title", "")).split())
             if 20 <= len(title) <= 160:
                 titles.append(title)
-    summaries = CORPUS / "summaries" / "cnndm-summeval.jsonl"
-    if summaries.exists():
-        for line in summaries.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            for highlight in _SENTENCE.split(record.get("reference", "")):
-                if 30 <= len(highlight) <= 140:
-                    titles.append(highlight.rstrip(". "))
-            for sentence in _SENTENCE.split(" ".join(record.get("article", "").split())):
-                if 40 <= len(sentence) <= 320:
-                    sentences.append(sentence)
-    for seed in sorted(SEEDS.glob("*.txt")):
-        for paragraph in seed.read_text(encoding="utf-8").splitlines():
+    for record in data.cnndm_rows():
+        for highlight in _SENTENCE.split(record.get("reference", "")):
+            if 30 <= len(highlight) <= 140:
+                titles.append(highlight.rstrip(". "))
+        for sentence in _SENTENCE.split(" ".join(record.get("article", "").split())):
+            if 40 <= len(sentence) <= 320:
+                sentences.append(sentence)
+    for path in sorted(SEEDS.glob("*.txt")):
+        for paragraph in path.read_text(encoding="utf-8").splitlines():
             paragraph = paragraph.strip()
             if len(paragraph) > 60:
                 sentences.extend(s for s in _SENTENCE.split(paragraph) if len(s) >= 40)
@@ -289,8 +285,8 @@ def _atom(
     now: datetime,
 ) -> bytes:
     out = [
-        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '
-        'xml:lang="en">\n'
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">\n'
         f"<title>{escape(title)}</title>\n<id>https://{host}/{_slug(section)}</id>\n"
         f'<link rel="alternate" href="https://{host}/"/>\n'
         f'<link rel="self" href="https://{host}/{_slug(section)}/atom"/>\n'
@@ -535,10 +531,9 @@ def main() -> int:
     atom = sum(1 for f in feeds if f.kind == "atom")
     print(
         f"data: {len(feeds)} feeds ({len(feeds) - atom} RSS 2.0, {atom} Atom) x {ITEMS} items "
-        f"= {total_items:,} items, {total_bytes / 1e6:.1f} MB ({total_bytes / total_items:,.0f} "
-        "B/item), "
-        f"{len(vocabulary.titles):,} real headlines and {len(vocabulary.sentences):,} real "
-        "sentences "
+        f"= {total_items:,} items, {total_bytes / 1e6:.1f} MB "
+        f"({total_bytes / total_items:,.0f} B/item), {len(vocabulary.titles):,} real headlines "
+        f"and {len(vocabulary.sentences):,} real sentences "
         f"as vocabulary, seed {SEED}; generated in {time.perf_counter() - started:.1f} s"
     )
     server = FeedServerProcess(feeds)
@@ -642,8 +637,8 @@ def main() -> int:
     )
     if not (cold_ok and warm_ok):
         print(
-            f"\nWARNING: cold pass stored {cold.new}/{total_items} items with {cold.failed} "
-            "failures; "
+            f"\nWARNING: cold pass stored {cold.new}/{total_items} items "
+            f"with {cold.failed} failures; "
             f"warm passes answered 304 for {[w.not_modified for w in warm]} of {FEEDS}"
         )
     summary_line(

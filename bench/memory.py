@@ -21,7 +21,7 @@ Run: ``.venv/bin/python -m bench.memory`` (``python -m bench`` runs it in a proc
   call; the clock is fixed at the end of the generated 30 days.
 * Stages: started; after an ingest pass (``bot.ingest.ingest_due`` poll passes of 100
   feeds until no feed is due: all 2,000 fetched, parsed, deduplicated, stored); after a
-  fan-out (``jobs.dispatch.dispatch_digests``: every due chat claimed, composed, sent and
+  fan-out (``bot.dispatch.dispatch_digests``: every due chat claimed, composed, sent and
   recorded). RSS of this process at each stage and its peak (``ru_maxrss``); the parse
   workers are separate processes and reported beside it.
 """
@@ -35,8 +35,10 @@ import random
 import sqlite3
 import tempfile
 import time
+from concurrent.futures import Executor
 from datetime import datetime, timedelta
 from email.utils import format_datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,9 +46,6 @@ from bench import dataset
 from bench.common import current_rss_mb, machine, peak_rss_mb, print_table, summary_line, verdict
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
-    from multiprocessing.connection import Connection
-
     from bot.config import Settings
 
 TARGET_PEAK_RSS_MB = 200.0
@@ -158,7 +157,8 @@ def _feeds(connection: sqlite3.Connection) -> dict[int, bytes]:
     for source_id, items in by_source.items():
         entries = []
         for position, (_, guid, url, title, description, published) in enumerate(items):
-            when = dataset._aware(published) or dataset.NOW
+            when = dataset._aware(published)
+            assert when is not None, "generated items all have a publication time"
             if position >= FEED_ITEMS:  # not in the store under this identity: new
                 url = f"{url}-live"
                 guid = url if guid else None
@@ -223,7 +223,7 @@ def _world(store: str, pipe: Connection) -> None:
 # ----------------------------------------------------------------------- the bot
 
 
-def _children_rss_mb(executor: Executor | None) -> float:
+def _children_rss_mb(executor: Executor) -> float:
     total = 0.0
     for pid in list(getattr(executor, "_processes", None) or {}):
         try:
@@ -239,9 +239,9 @@ async def _run_bot(
     settings: Settings, pipe: Connection
 ) -> tuple[list[list[object]], dict[str, object]]:
     from bot.app import build_application
+    from bot.dispatch import dispatch_digests
     from bot.ingest import ingest_due
     from bot.services import SERVICES_KEY
-    from jobs.dispatch import dispatch_digests
 
     rows: list[list[object]] = []
     facts: dict[str, object] = {}
@@ -294,7 +294,7 @@ async def _run_bot(
             f"{passes} poll passes: {fetched:,} feeds, {new:,} new items",
         )
         started = time.monotonic()
-        dispatched = await dispatch_digests(application)
+        dispatched = await dispatch_digests(application.bot_data[SERVICES_KEY], application.bot)
         pipe.send("count")
         sent_calls, _ = pipe.recv()
         facts.update(

@@ -16,18 +16,15 @@ Run: ``.venv/bin/python -m bench.summary``
 
 from __future__ import annotations
 
-import glob
 import io
-import json
 import re
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import feedparser
 
-from bench.common import CORPUS, SEEDS, machine, p50_p95_p99, print_table, summary_line
+from bench.common import SEEDS, machine, p50_p95_p99, print_table, real_data, summary_line
 from bot.news.extract import extract_article
 from bot.news.extractive import split_sentences, summarize
 from bot.news.text import clean_text
@@ -39,25 +36,20 @@ _BLOCK_END = re.compile(r"(?i)</p\s*>|<br\s*/?>|</h\d\s*>|</li\s*>|</div\s*>")
 
 def load_bodies() -> tuple[list[tuple[str, str, str]], list[float]]:
     """(kind, title, text) of every article body, and extraction times (ms) of the pages."""
-    bodies: list[tuple[str, str, str]] = []
-    summaries = CORPUS / "summaries" / "cnndm-summeval.jsonl"
-    if summaries.exists():
-        for line in summaries.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            bodies.append(("cnndm", "", record["article"]))
+    data = real_data()
+    bodies = [("cnndm", "", record["article"]) for record in data.cnndm_rows()]
     extraction_ms: list[float] = []
-    pages = sorted(glob.glob(str(CORPUS / "pages" / "html" / "*.html")))
+    pages = [data.page_html(name) for name in sorted(data.page_expectations())]
     if pages:
-        extract_article(Path(pages[0]).read_bytes())  # trafilatura loads lazily on first use
-    for path in pages:
-        html = Path(path).read_bytes()
+        extract_article(pages[0])  # trafilatura loads lazily on first use
+    for html in pages:
         started = time.perf_counter()
         article = extract_article(html)
         extraction_ms.append((time.perf_counter() - started) * 1000)
         if article is not None:
             bodies.append(("page", article.title or "", article.text))
-    for path in sorted(glob.glob(str(CORPUS / "feeds" / "news" / "*.xml"))):
-        parsed = feedparser.parse(io.BytesIO(Path(path).read_bytes()))
+    for path in data.feed_files():
+        parsed = feedparser.parse(io.BytesIO(path.read_bytes()))
         for entry in parsed.entries:
             parts = [entry.get("summary", "")] + [
                 c.get("value", "") for c in entry.get("content", [])
@@ -98,11 +90,10 @@ def main() -> int:
     }
     chars = sorted(len(text) for _, _, text in bodies)
     print(
-        f"data: {len(bodies)} real article bodies ({kinds['cnndm']} CNN/DM, {kinds['page']} "
-        "extracted "
-        f"pages, {kinds['feed']} full-content feed items, {kinds['seed']} seed), "
-        f"{chars[len(chars) // 2]:,} characters median, {chars[-1]:,} max; fastest of {REPEATS} "
-        "runs each"
+        f"data: {len(bodies)} real article bodies ({kinds['cnndm']} CNN/DM, "
+        f"{kinds['page']} extracted pages, {kinds['feed']} full-content feed items, "
+        f"{kinds['seed']} seed), {chars[len(chars) // 2]:,} characters median, "
+        f"{chars[-1]:,} max; fastest of {REPEATS} runs each"
     )
 
     systems = [
@@ -143,8 +134,10 @@ def main() -> int:
         {
             "summarize": f"p50 {o50:.2f} ms, p99 {o99:.2f} ms per article over {len(bodies)}",
             "Lead-3 yardstick": f"p50 {l50:.2f} ms, p99 {l99:.2f} ms",
-            "ratio": f"{o50 / l50:.1f}x at p50, {o99 / l99:.1f}x at p99, "
-            "{sum(ours) / sum(lead):.1f}x in total",
+            "ratio": (
+                f"{o50 / l50:.1f}x at p50, {o99 / l99:.1f}x at p99, "
+                f"{sum(ours) / sum(lead):.1f}x in total"
+            ),
         },
     )
     return 0

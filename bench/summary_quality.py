@@ -1,4 +1,4 @@
-"""Summary and extraction quality on the shared corpus, against the usual baselines.
+"""Summary and extraction quality on real articles, against the usual baselines.
 
 Run: ``.venv/bin/python -m bench.summary_quality``
 
@@ -8,29 +8,27 @@ Run: ``.venv/bin/python -m bench.summary_quality``
 * Main-text extraction over real article pages: the share of expected snippets found
   (``with``) and of boilerplate snippets kept out (``without``), for our
   ``extract_article`` and for plain ``trafilatura.extract`` with its defaults.
+
+Reads ``../shared/corpus`` beside the repository, else the smaller ``tests/data``.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import trafilatura
 from rouge_score import rouge_scorer
 
+from bench.common import RealData, real_data
 from bot.news.extract import extract_article
 from bot.news.extractive import split_sentences, summarize
 from bot.news.text import words
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-SUMMARIES = CORPUS / "summaries" / "cnndm-summeval.jsonl"
-PAGES = CORPUS / "pages"
 LEXRANK_SENTENCES = 3
 
 
@@ -129,16 +127,16 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def extraction_table(pages: Path) -> list[ExtractionRow]:
+def extraction_table(data: RealData) -> list[ExtractionRow]:
     """Snippet checks over the article pages for ours and trafilatura's defaults."""
-    expectations = json.loads((pages / "expectations.json").read_text(encoding="utf-8"))
-    documents = {name: (pages / "html" / name).read_bytes() for name in expectations}
+    expectations = data.page_expectations()
+    documents = {name: data.page_html(name) for name in expectations}
 
-    def ours(html: bytes, url: str) -> str:
+    def ours(html: bytes, url: str | None) -> str:
         article = extract_article(html, url=url)
         return article.text if article else ""
 
-    def trafilatura_defaults(html: bytes, url: str) -> str:
+    def trafilatura_defaults(html: bytes, url: str | None) -> str:
         return trafilatura.extract(html) or ""
 
     table = []
@@ -171,17 +169,9 @@ def extraction_table(pages: Path) -> list[ExtractionRow]:
 
 
 def main() -> int:
-    """Print both tables and a one-line verdict; exit 1 when the corpus is missing."""
-    if not SUMMARIES.is_file() or not (PAGES / "expectations.json").is_file():
-        print(
-            f"Corpus not found: expected {SUMMARIES} and {PAGES / 'expectations.json'}.\n"
-            "The shared test corpus lives next to the repository (../shared/corpus); "
-            "see its README.",
-            file=sys.stderr,
-        )
-        return 1
-    lines = SUMMARIES.read_text(encoding="utf-8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
+    """Print both tables and a one-line verdict."""
+    data = real_data()
+    rows = data.cnndm_rows()
 
     rouge = rouge_table(rows)
     print(f"ROUGE F1 x100 over {len(rows)} CNN/DailyMail articles (reference highlights, stemmed)")
@@ -192,7 +182,7 @@ def main() -> int:
             f"{r.chars:6.0f} {r.ms:7.2f}"
         )
 
-    extraction = extraction_table(PAGES)
+    extraction = extraction_table(data)
     print()
     print("Main-text extraction over the article pages (share of snippets, %)")
     print(f"{'extractor':40} {'with found':>10} {'without absent':>15} {'median ms':>10}")

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.render import age_text
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.ingest import SourceReport
+from bot.render import age_text, html_escape
 from bot.store.articles import count_articles
 from bot.store.chats import chat_counts
 from bot.store.db import Database
 from bot.store.meta import heartbeats
 from bot.store.models import Source
 from bot.store.sources import SourceExists, add_source, reactivate, remove_source, source_statuses
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,3 +86,22 @@ async def admin_report(database: Database, *, now: datetime) -> AdminReport:
             :10
         ],
     )
+
+
+def deactivation_notice(source: SourceReport) -> str:
+    """The admin message for a feed that failed too often in a row and is no longer read."""
+    return (
+        f"⛔ Stopped reading <b>{html_escape(source.name)}</b> after repeated failures.\n"
+        f"{html_escape(source.url)}\n"
+        f"Last error: {html_escape(source.error or 'unknown')}\n"
+        f"To try it again: /removesource {source.id}, then /addsource with its URL."
+    )
+
+
+async def tell_admins(bot: Bot, admin_ids: list[int], text: str) -> None:
+    """Send every admin the message; one who cannot be reached does not stop the others."""
+    for admin_id in admin_ids:
+        try:
+            await bot.send_message(chat_id=admin_id, text=text)
+        except TelegramError as exc:  # an admin who never started the bot, say
+            log.warning("Could not send admin %d a notice: %s", admin_id, exc)

@@ -101,14 +101,14 @@ async def prepare_store(database: Database, settings: Settings, *, now: datetime
         empty = await count_articles(session) == 0
     if empty:
         try:
-            report = await load_seeds(database, seed_files(Path(settings.seeds_dir)), now=now)
+            report = await load_seeds(database, seed_files(settings.seeds_path), now=now)
             log.info("Seeded the empty store with %d items", report.new)
         except SeedError as exc:
             log.error("Could not seed the store: %s", exc)
     async with database.session() as session:
         if await get_meta(session, OPML_IMPORTED) is not None:
             return
-        path = Path(settings.sources_opml)
+        path = settings.sources_opml_path
         try:
             feeds = parse_opml(path.read_bytes())
         except (OSError, OPMLError) as exc:

@@ -50,7 +50,7 @@ class Setting:
 
 
 Action = Summary | LatestPage | TopicPage | Setting
-_SETTING_NAMES = {"size", "only", "empty", "sub", "times", "zone", "start"}
+_SETTING_NAMES = {"size", "only", "empty", "sub", "times", "start"}
 
 
 def encode(action: Action) -> str | None:
@@ -70,13 +70,14 @@ def decode(data: str | None) -> Action:
     """Parse callback data, raising ExpiredButton for anything not made by encode()."""
     if not data or len(data.encode("utf-8")) > MAX_BYTES:
         raise ExpiredButton("empty or oversized callback data")
-    if match := re.fullmatch(rf"s:{_INT}", data):
+    # ASCII only: int() also reads other scripts' digits ("s:1\u0663" would open item 13).
+    if match := re.fullmatch(rf"s:{_INT}", data, re.ASCII):
         return Summary(int(match.group(1)))
-    if match := re.fullmatch(rf"l:{_INT}:([1-9]\d?)", data):
+    if match := re.fullmatch(rf"l:{_INT}:([1-9]\d?)", data, re.ASCII):
         return LatestPage(int(match.group(1)), int(match.group(2)))
-    if match := re.fullmatch(rf"t:{_INT}:([1-9]\d?):(.+)", data, re.DOTALL):
+    if match := re.fullmatch(rf"t:{_INT}:([1-9]\d?):(.+)", data, re.ASCII | re.DOTALL):
         return TopicPage(int(match.group(1)), int(match.group(2)), match.group(3))
-    if match := re.fullmatch(r"c:([a-z]+):([\w:+\-/,]{0,40})", data):
-        if match.group(1) in _SETTING_NAMES:
-            return Setting(match.group(1), match.group(2))
+    match = re.fullmatch(r"c:([a-z]+):([\w:+\-/,]{0,40})", data, re.ASCII)
+    if match and match.group(1) in _SETTING_NAMES:
+        return Setting(match.group(1), match.group(2))
     raise ExpiredButton(f"unknown callback data {data[:20]!r}")

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -31,6 +31,7 @@ from bot.store.chats import get_chat
 from bot.store.db import Database
 from bot.store.digests import preview_digest
 from bot.store.sources import SourceExists, remove_source, source_statuses
+from bot.story_cache import StoryCache
 from bot.trends_cache import current_trends
 
 TOKEN_HELP = (
@@ -38,7 +39,11 @@ TOKEN_HELP = (
     "TELEGRAM_BOT_TOKEN=<token> in .env (see .env.example) or the environment."
 )
 
-Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+PLAYGROUND_INSTEAD = (
+    "newsbot: no bot token, so starting the playground: the real bot on a local chat page. "
+    "To go live, create a bot with @BotFather in Telegram (/newbot), put "
+    "TELEGRAM_BOT_TOKEN=<token> in .env and run `make run` again."
+)
 
 
 def _headline_json(headline: Headline) -> dict[str, object]:
@@ -117,9 +122,9 @@ async def cmd_topic(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     """Load seed documents (default: the shipped ones) into the store."""
-    paths = [Path(p) for p in args.paths] or seed_files(Path(settings.seeds_dir))
+    paths = [Path(p) for p in args.paths] or seed_files(settings.seeds_path)
     if not paths:
-        print(f"newsbot: no seed documents in {settings.seeds_dir}", file=sys.stderr)
+        print(f"newsbot: no seed documents in {settings.seeds_path}", file=sys.stderr)
         return 1
     database = await open_database(settings)
     try:
@@ -332,7 +337,7 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             snapshot = preview_digest(
                 chat, now=now, size=settings.default_digest_size, zone=settings.default_timezone
             )
-            content = await build_digest(session, snapshot)
+            content = await build_digest(session, snapshot, StoryCache())
     finally:
         await database.dispose()
     if args.json:
@@ -491,6 +496,16 @@ def _positive(value: str) -> int:
     return number
 
 
+def _port(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{number} is not a port (0 to 65535; 0 picks a free one)")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -500,7 +515,29 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run = commands.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    run.add_argument(
+        "--playground-if-no-token",
+        action="store_true",
+        help="without a token, start the playground instead of stopping (what `make run` does)",
+    )
+    run.add_argument(
+        "--playground-port", type=_port, default=8080, metavar="PORT", help="its port (8080)"
+    )
     run.set_defaults(handler=None)
+
+    playground = commands.add_parser(
+        "playground", help="the bot on a local chat page, without Telegram or a token"
+    )
+    playground.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
+    playground.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    playground.add_argument(
+        "--fresh", action="store_true", help="a temporary store with only the seeds"
+    )
+    playground.set_defaults(handler=None)
 
     seed = commands.add_parser("seed", help="load seed documents into the store")
     seed.add_argument("paths", nargs="*", metavar="PATH", help="seed files (default: seeds/*.txt)")
@@ -563,8 +600,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.telegram_bot_token.strip():
+        if args.playground_if_no_token:
+            print(PLAYGROUND_INSTEAD, file=sys.stderr)
+            return _playground(settings, host="127.0.0.1", port=args.playground_port, fresh=False)
         print(TOKEN_HELP, file=sys.stderr)
         return 2
     configure_logging(settings.log_level, secrets=[settings.telegram_bot_token])
@@ -576,6 +616,13 @@ def _run(settings: Settings) -> int:
         return 0
 
 
+def _playground(settings: Settings, *, host: str, port: int, fresh: bool) -> int:
+    configure_logging(settings.log_level)
+    from bot.playground.run import run_playground  # loads the Telegram wiring, as `run` does
+
+    return run_playground(settings, host=host, port=port, fresh=fresh)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsbot` console script."""
     args = build_parser().parse_args(argv)
@@ -585,7 +632,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 2
     if args.command == "run":
-        return _run(settings)
+        return _run(args, settings)
+    if args.command == "playground":
+        return _playground(settings, host=args.host, port=args.port, fresh=args.fresh)
     configure_logging("WARNING")
     try:
         return asyncio.run(args.handler(args, settings))

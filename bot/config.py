@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +36,11 @@ def load_zone(name: str) -> ZoneInfo:
         raise ValueError(f"{name!r} is not a known time zone (e.g. Europe/Berlin, UTC)") from None
 
 
+def shipped_seeds() -> Path:
+    """The `seeds` folder installed with the bot, wherever the bot is started from."""
+    return Path(str(files("seeds")))
+
+
 def _split(value: object) -> object:
     if isinstance(value, str):
         return [part for part in re.split(r"[,\s]+", value.strip()) if part]
@@ -58,8 +64,8 @@ class Settings(BaseSettings):
     feed_poll_interval: int = Field(default=900, ge=60, description="seconds")
     retention_days: int = Field(default=30, ge=1)
     log_level: str = "INFO"
-    seeds_dir: str = "seeds"
-    sources_opml: str = "seeds/sources.opml"
+    seeds_dir: str = ""
+    sources_opml: str = ""
     fetch_timeout: float = Field(default=20.0, gt=0)
     fetch_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     fetch_concurrency: int = Field(default=16, ge=1)
@@ -149,6 +155,16 @@ class Settings(BaseSettings):
         """The default zone for new chats."""
         return ZoneInfo(self.default_timezone)
 
+    @property
+    def seeds_path(self) -> Path:
+        """Where the seed documents are: SEEDS_DIR, else the ones installed with the bot."""
+        return Path(self.seeds_dir) if self.seeds_dir else shipped_seeds()
+
+    @property
+    def sources_opml_path(self) -> Path:
+        """The default source list: SOURCES_OPML, else the one installed with the bot."""
+        return Path(self.sources_opml) if self.sources_opml else shipped_seeds() / "sources.opml"
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning a validation failure into one line naming the setting."""
@@ -159,9 +175,3 @@ def load_settings(**overrides: object) -> Settings:
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"Bad setting {name}: {message}") from None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return load_settings()

@@ -2,8 +2,7 @@
 
 Plain async Python, no Telegram: the poll job and `newsbot ingest` both call it. Every
 feed is fetched concurrently through the one SafeFetcher (its caps apply). Fetched feeds are
-stored in batches, several to a transaction; a batch that fails is stored again one feed
-per transaction, so one broken feed never touches another.
+stored by a BatchWriter, several to a transaction, so one broken feed never touches another.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.batching import BatchWriter
 from bot.config import Settings
 from bot.news.feeds.fetch import FeedResult, Outcome, fetch_feed
 from bot.news.feeds.parse import FeedEntry
@@ -126,6 +126,16 @@ async def ingest_all(
     )
 
 
+# A write transaction takes whatever feeds are ready, up to these many feeds or items: one
+# commit per feed made a pass of small feeds (or of 304s) wait on the store, while a huge
+# transaction would keep SQLite's single write lock from the bot's other writers too long.
+BATCH_FEEDS = 64
+BATCH_ITEMS = 2000
+
+_Fetched = tuple[ClaimedSource, FeedResult]
+_FeedWriter = BatchWriter[_Fetched, SourceReport]
+
+
 async def _ingest(
     database: Database,
     fetcher: SafeFetcher,
@@ -136,11 +146,12 @@ async def _ingest(
     executor: Executor | None,
     progress: Progress | None,
 ) -> IngestReport:
-    # SQLite has one writer at a time: queueing here beats waiting in its busy timeout.
-    writer = _Writer(database, settings, now=now, workers=1 if database.is_sqlite else 4)
     done = 0
 
-    async def one(source: ClaimedSource) -> SourceReport:
+    async def store(session: AsyncSession, fetched: _Fetched) -> SourceReport:
+        return await _store(session, settings, *fetched, now=now)
+
+    async def one(source: ClaimedSource, writer: _FeedWriter) -> SourceReport:
         nonlocal done
         report = await _ingest_source(
             fetcher, settings, source, now=now, executor=executor, writer=writer
@@ -150,8 +161,18 @@ async def _ingest(
             progress(report, done, len(claimed))
         return report
 
-    async with writer:
-        return IngestReport(list(await asyncio.gather(*(one(source) for source in claimed))))
+    async with BatchWriter(
+        database,
+        store,
+        what="feeds",
+        max_items=BATCH_FEEDS,
+        weight=lambda fetched: len(fetched[1].entries),
+        max_weight=BATCH_ITEMS,
+        # SQLite has one writer at a time: queueing here beats waiting in its busy timeout.
+        workers=1 if database.is_sqlite else 4,
+    ) as writer:
+        reports = await asyncio.gather(*(one(source, writer) for source in claimed))
+    return IngestReport(list(reports))
 
 
 async def _ingest_source(
@@ -161,9 +182,9 @@ async def _ingest_source(
     *,
     now: datetime,
     executor: Executor | None,
-    writer: _Writer,
+    writer: _FeedWriter,
 ) -> SourceReport:
-    """Fetch one feed and hand it to the writer; whatever goes wrong is recorded as its error."""
+    """Fetch one feed and store it; whatever goes wrong is recorded as its error."""
     try:
         result = await fetch_feed(
             fetcher,
@@ -178,104 +199,25 @@ async def _ingest_source(
     except Exception as exc:  # a bug must not stop the other feeds
         log.exception("Fetching source %d (%s) failed", source.id, source.url)
         result = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
-    return await writer.store(source, result)
-
-
-# A write transaction takes whatever feeds are ready, up to these many feeds or items: one
-# commit per feed made a pass of small feeds (or of 304s) wait on the store, while a huge
-# transaction would keep SQLite's single write lock from the bot's other writers too long.
-BATCH_FEEDS = 64
-BATCH_ITEMS = 2000
-
-_Pending = tuple[ClaimedSource, FeedResult, "asyncio.Future[SourceReport]"]
-
-
-class _Writer:
-    """Stores fetched feeds in batches: many feeds per transaction, as they become ready.
-
-    A batch whose transaction fails is stored again one feed per transaction, so a feed
-    that breaks the store still never takes another feed's items (or fetch state) with it.
-    """
-
-    def __init__(
-        self, database: Database, settings: Settings, *, now: datetime, workers: int
-    ) -> None:
-        self._database = database
-        self._settings = settings
-        self._now = now
-        self._workers = workers
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-
-    async def __aenter__(self) -> _Writer:
-        self._tasks = [asyncio.create_task(self._run()) for _ in range(self._workers)]
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        while not self._queue.empty():  # only when the pass itself was cancelled
-            _, _, future = self._queue.get_nowait()
-            future.cancel()
-
-    async def store(self, source: ClaimedSource, result: FeedResult) -> SourceReport:
-        """Record the fetch and store its items; returns once they are committed."""
-        future: asyncio.Future[SourceReport] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((source, result, future))
-        return await future
-
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            items = len(batch[0][1].entries)
-            while not self._queue.empty() and len(batch) < BATCH_FEEDS and items < BATCH_ITEMS:
-                batch.append(self._queue.get_nowait())
-                items += len(batch[-1][1].entries)
-            await self._write(batch)
-
-    async def _write(self, batch: list[_Pending]) -> None:
-        reports: list[SourceReport] = []
+    try:
+        report = await writer.submit((source, result))
+    except Exception as exc:  # a bug or a store hiccup must not stop the other feeds
+        log.exception("Ingesting source %d (%s) failed", source.id, source.url)
+        failure = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
         try:
-            async with self._database.session() as session:
-                for source, result, _ in batch:
-                    reports.append(
-                        await _store(session, self._settings, source, result, now=self._now)
-                    )
+            report = await writer.submit((source, failure))
         except Exception:
-            if len(batch) > 1:
-                log.warning(
-                    "Storing %d feeds together failed; storing them one by one",
-                    len(batch),
-                    exc_info=True,
-                )
-            reports = [await self._store_alone(source, result) for source, result, _ in batch]
-        for (_, _, future), report in zip(batch, reports):
-            if not future.done():
-                future.set_result(report)
-        for (source, result, _), report in zip(batch, reports):
-            if report.newly_deactivated:
-                log.warning(
-                    "Source %d (%s) turned off after repeated failures: %s",
-                    source.id,
-                    source.url,
-                    report.error,
-                )
-
-    async def _store_alone(self, source: ClaimedSource, result: FeedResult) -> SourceReport:
-        try:
-            async with self._database.session() as session:
-                return await _store(session, self._settings, source, result, now=self._now)
-        except Exception as exc:  # a bug or a store hiccup must not stop the other feeds
-            log.exception("Ingesting source %d (%s) failed", source.id, source.url)
-            failure = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
-            try:
-                async with self._database.session() as session:
-                    return await _store(session, self._settings, source, failure, now=self._now)
-            except Exception:
-                # The claim lease runs out and a later pass tries the feed again.
-                log.exception("Could not record the failure of source %d", source.id)
-                return _report(source, failure)
+            # The claim lease runs out and a later pass tries the feed again.
+            log.exception("Could not record the failure of source %d", source.id)
+            return _report(source, failure)
+    if report.newly_deactivated:
+        log.warning(
+            "Source %d (%s) turned off after repeated failures: %s",
+            source.id,
+            source.url,
+            report.error,
+        )
+    return report
 
 
 async def _store(

@@ -23,8 +23,10 @@ from types import TracebackType
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram.error import RetryAfter
+from telegram.error import TelegramError
 from telegram.ext import BaseRateLimiter
+
+from bot.retry_policy import REPLIES, RetryPolicy
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
@@ -88,20 +90,21 @@ class Pacer:
         return None
 
 
-class ChatFairRateLimiter(BaseRateLimiter[int]):
-    """Overall and per-group rate limits; a RetryAfter delays only its own request."""
+class ChatFairRateLimiter(BaseRateLimiter[RetryPolicy]):
+    """Overall and per-group rate limits; a request is retried alone, as its policy says.
+
+    The policy is the request's `rate_limit_args` (see bot.retry_policy), else REPLIES.
+    """
 
     def __init__(
         self,
         *,
         overall_per_second: float = 30.0,
         group_per_minute: float = 20.0,
-        max_retries: int = 3,
     ) -> None:
         self._overall = Pacer(overall_per_second) if overall_per_second > 0 else None
         self._group_per_minute = group_per_minute
         self._groups: OrderedDict[int | str, AsyncLimiter] = OrderedDict()
-        self._max_retries = max_retries
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -128,26 +131,28 @@ class ChatFairRateLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: RetryPolicy | None,
     ) -> bool | JSONDict | list[JSONDict]:
-        """Run one Bot API request within the limits, retrying it alone after a 429."""
+        """Run one Bot API request within the limits, retrying it alone as its policy says."""
         chat_id = data.get("chat_id")
-        is_group = isinstance(chat_id, str) or (isinstance(chat_id, int) and chat_id < 0)
-        retries = self._max_retries if rate_limit_args is None else rate_limit_args
-        for attempt in range(retries + 1):
+        group = None
+        if isinstance(chat_id, str) or (isinstance(chat_id, int) and chat_id < 0):
+            group = self._group_limiter(chat_id)
+        policy = rate_limit_args or REPLIES
+        retries = 0
+        while True:
             try:
                 async with AsyncExitStack() as limits:
-                    if is_group and (group := self._group_limiter(chat_id)) is not None:
+                    if group is not None:
                         await limits.enter_async_context(group)
                     if self._overall is not None and chat_id is not None:
                         await limits.enter_async_context(self._overall)
                     return await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                if attempt == retries:
+            except TelegramError as exc:
+                delay = policy.delay(exc, retries_so_far=retries)
+                if delay is None:
                     raise
-                delay = exc._retry_after.total_seconds() + 0.1  # noqa: SLF001 - avoids a deprecation warning
-                log.info(
-                    "Flood limit on %s for chat %s: retrying in %.1f s", endpoint, chat_id, delay
-                )
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+                log.info("%s on %s for chat %s: retrying in %.1f s", exc, endpoint, chat_id, delay)
+            retries += 1
+            # Outside the limits: waiting here holds up no other request.
+            await asyncio.sleep(delay)

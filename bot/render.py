@@ -50,6 +50,11 @@ def local_time_text(when: datetime, zone: tzinfo) -> str:
     return when.astimezone(zone).strftime("%a %d %b, %H:%M")
 
 
+def local_date_time_text(when: datetime, zone: tzinfo) -> str:
+    """A moment with its date in the chat's own zone: "27 Nov 2026, 08:00"."""
+    return when.astimezone(zone).strftime("%d %b %Y, %H:%M")
+
+
 def headline_lines(
     headlines: Sequence[Headline],
     *,
@@ -143,7 +148,7 @@ def summary_message(
     """The full summary of one article: title, source and date, the summary, the link."""
     lines = [
         f"<b>{html_escape(title or '(untitled)')}</b>",
-        f"<i>{html_escape(source)} · {published_at.astimezone(zone).strftime('%d %b %Y, %H:%M')}</i>",
+        f"<i>{html_escape(source)} · {local_date_time_text(published_at, zone)}</i>",
     ]
     if summary:
         lines += ["", html_escape(summary)]

@@ -7,7 +7,7 @@ zone and converted to UTC, so an 08:00 digest stays at 08:00 across a DST change
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import parse_clock_time
@@ -87,15 +87,15 @@ def next_digest_at(times: list[str], zone_name: str, after: datetime) -> datetim
     local_after = after.astimezone(zone)
     clock_times = sorted(parse_clock_time(t) for t in times)
     for day in range(0, 3):
-        date = local_after.date() + timedelta(days=day)
+        local_day = local_after.date() + timedelta(days=day)
         for clock in clock_times:
-            candidate = _local_instant(date, clock, zone)
+            candidate = _local_instant(local_day, clock, zone)
             if candidate > after:
                 return candidate.astimezone(UTC)
     return None
 
 
-def _local_instant(date, clock: time, zone: tzinfo) -> datetime:  # type: ignore[no-untyped-def]
+def _local_instant(day: date, clock: time, zone: tzinfo) -> datetime:
     # fold=0 takes the first of a repeated autumn hour, and maps a time skipped in
     # spring to the same distance after the change (02:30 becomes 03:30): never early.
-    return datetime.combine(date, clock).replace(tzinfo=zone, fold=0)
+    return datetime.combine(day, clock).replace(tzinfo=zone, fold=0)

@@ -12,6 +12,7 @@ from bot.news.abstractive import AbstractiveSummarizer
 from bot.news.http.fetcher import SafeFetcher
 from bot.store.chats import ChatDefaults
 from bot.store.db import Database
+from bot.story_cache import StoryCache
 from bot.trends_cache import TrendsCache
 
 
@@ -28,6 +29,8 @@ class Services:
     parse_executor: Executor | None = None
     # Trending topics, recomputed every few minutes rather than on every /topic.
     trends: TrendsCache = field(default_factory=TrendsCache)
+    # Story lines and topic matches shared by the digests of a fan-out.
+    stories: StoryCache = field(default_factory=StoryCache)
     # The optional abstractive summarizer (SUMMARY_API_URL); None means extractive only.
     abstractive: AbstractiveSummarizer | None = None
     # Names this process in digest claims, so a crash's leftovers can be told apart.

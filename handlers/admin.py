@@ -97,7 +97,8 @@ def stats_text(report: AdminReport) -> str:
     """The /stats message."""
     lines = [
         "<b>Stats</b>",
-        f"Chats: {report.chats} · active subscribers: {report.subscribers} · inactive: {report.inactive}",
+        f"Chats: {report.chats} · active subscribers: {report.subscribers}"
+        f" · inactive: {report.inactive}",
         f"Sources: {report.sources} ({report.failing} failing, {report.disabled} off)",
         f"Articles: {report.articles}",
     ]

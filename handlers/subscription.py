@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
@@ -50,7 +52,13 @@ def schedule_text(chat: Chat) -> str:
     return text
 
 
-async def _update_chat(update: Update, context: ContextTypes.DEFAULT_TYPE, change) -> Chat:  # type: ignore[no-untyped-def]
+# A change to a chat's row, given the row and the current time; what it returns is unused.
+ChatChange = Callable[[Chat, datetime], object]
+
+
+async def _update_chat(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, change: ChatChange
+) -> Chat:
     """Apply `change(chat, now)` to the chat's row in one transaction and return the row."""
     services = services_of(context)
     async with services.database.session() as session:
@@ -117,7 +125,7 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, html_escape(str(exc)) + ".")
         return
 
-    def change(chat: Chat, now) -> None:  # type: ignore[no-untyped-def]
+    def change(chat: Chat, now: datetime) -> None:
         chat.timezone = zone
         reschedule(chat, now=now)
 
@@ -138,11 +146,12 @@ async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not times:
         await reply(
             update,
-            "Usage: /digesttime HH:MM ..., up to 6 times, e.g. <code>/digesttime 07:30 18:00</code>.",
+            "Usage: /digesttime HH:MM ..., up to 6 times, "
+            "e.g. <code>/digesttime 07:30 18:00</code>.",
         )
         return
 
-    def change(chat: Chat, now) -> None:  # type: ignore[no-untyped-def]
+    def change(chat: Chat, now: datetime) -> None:
         chat.digest_times = ",".join(times)
         reschedule(chat, now=now)
 
@@ -218,7 +227,7 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, settings_text(chat), keyboard=settings_keyboard(chat))
 
 
-def apply_setting(chat: Chat, action: callbacks.Setting, now) -> None:  # type: ignore[no-untyped-def]
+def apply_setting(chat: Chat, action: callbacks.Setting, now: datetime) -> None:
     """Change one setting as a /settings button asks; ValueError if the value is not valid."""
     if action.name == "size":
         size = chat.digest_size

@@ -14,7 +14,7 @@ from jobs.retention import PRUNE_INTERVAL, prune_old_articles
 from jobs.watchdog import WATCH_INTERVAL, watch_heartbeats
 
 
-def schedule_jobs(application: Application) -> None:  # type: ignore[type-arg]
+def schedule_jobs(application: Application) -> None:
     """Add the repeating jobs to the application's JobQueue."""
     queue = application.job_queue
     assert queue is not None, "python-telegram-bot[job-queue] is required"

@@ -13,48 +13,23 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.news.http.fetcher import SafeFetcher
 from bot.store.db import Database
-from bot.store.models import Base
 from tests.feedserver import FeedServer
-
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
-SEEDS = ROOT / "seeds"
-# The seed document the product was created from: one article, then 16 headlines.
-SEED_DOCUMENT = SEEDS / "000_efc814114c7f461d.txt"
-POSTGRES_URL = os.environ.get(
-    "NEWSBOT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+from tests.support import (
+    BACKENDS,
+    POSTGRES_URL,
+    SEEDS,
+    FakeClock,
+    postgres_admin,
+    truncate_tables_at,
 )
-BACKENDS = [b for b in os.environ.get("NEWSBOT_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
-
-
-class FakeClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        """The time the test has set."""
-        return self.current
-
-    def advance(self, **delta: float) -> datetime:
-        """Move forward by a timedelta's keyword arguments."""
-        self.current += timedelta(**delta)
-        return self.current
-
-    def set(self, when: datetime) -> None:
-        """Jump to an instant."""
-        self.current = when
 
 
 @pytest.fixture
@@ -77,30 +52,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def _postgres_admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.database or "postgres",
-        timeout=5,
-    )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A migrated PostgreSQL database of this run's own, or a skip saying why there is none."""
     name = f"newsbot_test_{uuid.uuid4().hex[:10]}"
     try:
-        asyncio.run(_postgres_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
+        asyncio.run(postgres_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
         reason = f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}"
         if os.environ.get("CI", "").lower() == "true":
@@ -115,13 +72,7 @@ def postgres_url() -> Iterator[str]:
 
     asyncio.run(migrate())
     yield url
-    asyncio.run(_postgres_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _truncate(database: Database) -> None:
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    async with database.engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    asyncio.run(postgres_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -138,16 +89,8 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url = request.getfixturevalue("postgres_url")
-    asyncio.run(_truncate_url(url))
+    asyncio.run(truncate_tables_at(url))
     return url
-
-
-async def _truncate_url(url: str) -> None:
-    database = Database(url)
-    try:
-        await _truncate(database)
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture

@@ -1,8 +1,7 @@
-"""A loopback fake of the Telegram Bot API, for driving the real python-telegram-bot in tests.
+"""The local Bot API (bot/playground/botapi.py) plus what tests need: a thread, records, faults.
 
-The fake is a real aiohttp HTTP server on ``127.0.0.1`` that runs in its own thread with its own
-event loop, so the bot under test, the test code and the server never share a loop. PTB talks to
-it exactly as it talks to Telegram::
+The server runs in its own thread with its own event loop, so the bot under test, the test
+code and the server never share a loop. PTB talks to it exactly as it talks to Telegram::
 
     with FakeBotAPI() as fake:
         application = (
@@ -17,38 +16,45 @@ it exactly as it talks to Telegram::
         (reply,) = await fake.wait_for("sendMessage")
         assert reply.params["text"].startswith("Today's headlines")
 
-Every call is recorded as a :class:`Call`. Calls that the fake answered with ``"ok": true`` are
-listed by :meth:`FakeBotAPI.calls`; calls it rejected (injected faults, blocked chats, rate limit,
-wrong token, validation errors) are listed by :meth:`FakeBotAPI.failed_calls`, so tests can count
-accepted deliveries exactly.
-
-What is deliberately *not* emulated: ``parse_mode`` is not parsed into entities (the text is
-echoed as sent), files are not stored or served, and inline mode, payments and business
-connections only get the generic ``{"ok": true, "result": true}`` answer.
+Every call is recorded as a :class:`Call`. Calls answered with ``"ok": true`` are listed by
+:meth:`FakeBotAPI.calls`; calls refused (injected faults, blocked chats, rate limit, wrong
+token, validation errors) by :meth:`FakeBotAPI.failed_calls`, so tests can count accepted
+deliveries exactly. Methods the bot does not call get the generic ``{"ok": true, "result":
+true}``, and multipart uploads are recorded as :class:`UploadedFile`, not stored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import copy
 import dataclasses
 import email.parser
 import email.policy
-import html
-import itertools
-import json
-import re
 import socket
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Final, TypeAlias, TypeVar
 
 import pytest
 from aiohttp import web
+
+from bot.playground.botapi import (
+    DEFAULT_USER_ID,
+    NOT_MODIFIED,
+    BotApiError,
+    ChatId,
+    JSONDict,
+    LocalBotAPI,
+    bad_request,
+    decode_form_value,
+    decode_params,
+    inline_markup,
+    normalize_chat_id,
+)
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -62,89 +68,31 @@ __all__ = [
     "fake_bot_api_factory",
 ]
 
-ChatId: TypeAlias = int | str
-JSONDict: TypeAlias = dict[str, Any]
 CallPredicate: TypeAlias = Callable[["Call"], bool]
 _T = TypeVar("_T")
 
 #: Shaped like a real token (``<bot id>:<35 chars>``) so code that splits it keeps working.
 DEFAULT_TOKEN: Final[str] = "5550001234:AAFakeTokenForLoopbackTestsOnly_0000"
-#: The sender of injected updates in non-private chats when no ``user_id`` is given.
-DEFAULT_USER_ID: Final[int] = 1001
-
-#: Telegram's per-message limit, counted in UTF-16 code units after entity parsing.
-MAX_MESSAGE_LENGTH: Final[int] = 4096
-#: Telegram's upper bound for ``getUpdates(limit=...)``.
-MAX_UPDATES_LIMIT: Final[int] = 100
 #: Methods that deliver something into a chat, hence fail with 403 once the user blocked the bot.
 _DELIVERY_METHOD_PREFIXES: Final[tuple[str, ...]] = ("send", "copy", "forward")
-#: Parameters that Telegram defines as strings: never JSON-decode them, ``"123"`` is valid text.
-_STRING_PARAMS: Final[frozenset[str]] = frozenset(
-    {
-        "address",
-        "animation",
-        "audio",
-        "business_connection_id",
-        "callback_query_id",
-        "caption",
-        "currency",
-        "custom_title",
-        "description",
-        "document",
-        "emoji",
-        "explanation",
-        "first_name",
-        "foursquare_id",
-        "inline_message_id",
-        "invite_link",
-        "ip_address",
-        "language_code",
-        "last_name",
-        "message_effect_id",
-        "name",
-        "next_offset",
-        "parse_mode",
-        "payload",
-        "phone_number",
-        "photo",
-        "provider_token",
-        "query",
-        "question",
-        "secret_token",
-        "short_description",
-        "start_parameter",
-        "sticker",
-        "text",
-        "thumbnail",
-        "title",
-        "url",
-        "video",
-        "video_note",
-        "voice",
-    }
-)
-_BOT_COMMAND_PATTERN: Final[re.Pattern[str]] = re.compile(r"[a-z0-9_]{1,32}")
-_HTML_TAG_PATTERN: Final[re.Pattern[str]] = re.compile(r"<[^>]*>")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ApiError:
-    """A Telegram error answer; kept as data so faults can be queued and recorded alike."""
+    """A Telegram error answer as data, so faults can be queued and recorded alike."""
 
     error_code: int
     description: str
     retry_after: int | None = None
 
-    def to_payload(self) -> JSONDict:
-        """Build the exact JSON body Telegram sends, which PTB maps to its exception classes."""
-        payload: JSONDict = {
-            "ok": False,
-            "error_code": self.error_code,
-            "description": self.description,
-        }
-        if self.retry_after is not None:
-            payload["parameters"] = {"retry_after": self.retry_after}
-        return payload
+    @classmethod
+    def of(cls, error: BotApiError) -> ApiError:
+        """The recorded form of a refusal."""
+        return cls(error.error_code, error.description, error.retry_after)
+
+    def to_exception(self) -> BotApiError:
+        """The refusal to raise inside the server."""
+        return BotApiError(self.error_code, self.description, self.retry_after)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -181,20 +129,7 @@ class Call:
     def chat_id(self) -> ChatId | None:
         """The target chat normalised to ``int`` where possible, so filters compare reliably."""
         raw = self.params.get("chat_id")
-        return None if raw is None else _normalize_chat_id(raw)
-
-
-class _ApiFailure(Exception):
-    """Raised inside method handlers to answer with a Telegram error."""
-
-    def __init__(self, error: ApiError) -> None:
-        super().__init__(error.description)
-        self.error = error
-
-
-def _bad_request(description: str) -> _ApiFailure:
-    """Shorthand for the 400 answers Telegram gives on invalid input."""
-    return _ApiFailure(ApiError(400, f"Bad Request: {description}"))
+        return None if raw is None else normalize_chat_id(raw)
 
 
 @dataclasses.dataclass(slots=True)
@@ -218,42 +153,6 @@ class _Matcher:
     matches: list[Call] = dataclasses.field(default_factory=list)
 
 
-def _normalize_chat_id(value: Any) -> ChatId:
-    """Make ``42``, ``"42"`` and ``"@channel"`` comparable the way Telegram resolves them."""
-    if isinstance(value, bool):
-        raise _bad_request("chat_id is invalid")
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
-def _utf16_length(text: str) -> int:
-    """Telegram measures text and entity offsets in UTF-16 code units, not code points."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _visible_text(text: str, parse_mode: str | None) -> str:
-    """Approximate the text Telegram counts against the length limit once markup is parsed."""
-    if parse_mode is not None and parse_mode.upper() == "HTML":
-        return html.unescape(_HTML_TAG_PATTERN.sub("", text))
-    return text
-
-
-def _decode_form_value(name: str, value: str) -> Any:
-    """Undo PTB's form encoding, which JSON-dumps every non-string parameter value."""
-    if name in _STRING_PARAMS:
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        # Usernames like "@channel" and file ids are plain strings, not JSON.
-        return value
-
-
 def _decode_multipart(content_type: str, body: bytes) -> JSONDict:
     """Parse a multipart body we already read (aiohttp can't re-read it) with the stdlib."""
     envelope = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + body
@@ -263,24 +162,19 @@ def _decode_multipart(content_type: str, body: bytes) -> JSONDict:
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
             continue
-        data = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
         filename = part.get_filename()
         if filename is None:
             text = data.decode(part.get_content_charset() or "utf-8")
-            params[name] = _decode_form_value(name, text)
+            params[name] = decode_form_value(name, text)
         else:
             params[name] = UploadedFile(name, filename, part.get_content_type(), data)
     return params
 
 
-def _inline_markup(params: JSONDict) -> JSONDict | None:
-    """Telegram only echoes inline keyboards in returned messages, never reply keyboards."""
-    markup = params.get("reply_markup")
-    return markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
-
-
-class FakeBotAPI:
-    """A Telegram Bot API server on loopback that records calls and lets tests inject updates."""
+class FakeBotAPI(LocalBotAPI):
+    """The local Bot API on its own thread, recording calls and answering with injected faults."""
 
     def __init__(
         self,
@@ -290,17 +184,11 @@ class FakeBotAPI:
         bot_first_name: str = "NewsBot",
         latency: float = 0.0,
     ) -> None:
-        self.token: Final[str] = token
-        self.bot_username: Final[str] = bot_username
-        self.bot_first_name: Final[str] = bot_first_name
+        super().__init__(token, bot_username=bot_username, bot_first_name=bot_first_name)
         #: Seconds every call waits before being answered; may be changed while running.
         self.latency: float = latency
-        bot_id_text = token.split(":", 1)[0]
-        self.bot_id: Final[int] = int(bot_id_text) if bot_id_text.isdigit() else 5550001234
-
-        # One re-entrant lock guards all state: handlers run on the server thread, helpers on
-        # the test thread, and predicates passed to waiters may call back into the fake.
-        self._lock = threading.RLock()
+        # Handlers run on the server thread, helpers on the test thread, and predicates
+        # passed to waiters may call back into the fake: the lock is re-entrant.
         self._changed = threading.Condition(self._lock)
         self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
@@ -308,23 +196,8 @@ class FakeBotAPI:
         self._calls_by_method: dict[str, list[Call]] = collections.defaultdict(list)
         self._failed: list[Call] = []
         self._generation = 0
-        self._version = 0
 
-        self._updates: list[JSONDict] = []
-        self._update_ids = itertools.count(10_000)
-        self._allowed_updates: list[str] = []
         self._webhook_url = ""
-        self._callback_query_ids = itertools.count(4_000_000_000_000_000)
-        self._pending_callback_queries: set[str] = set()
-
-        self._chats: dict[ChatId, JSONDict] = {}
-        self._users: dict[int, JSONDict] = {}
-        self._message_ids: dict[int, Iterator[int]] = {}
-        self._messages: dict[tuple[int, int], JSONDict] = {}
-        self._admins: dict[int, set[int]] = {}
-        self._creators: dict[int, int] = {}
-        self._commands: dict[tuple[str, str], list[JSONDict]] = {}
-
         self._faults: list[_Fault] = []
         self._blocked_chats: set[ChatId] = set()
         self._rate_limit: int | None = None
@@ -332,11 +205,8 @@ class FakeBotAPI:
 
         self._port: int | None = None
         self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server_loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
-        self._updates_event: asyncio.Event | None = None
-        self._pending_long_polls = 0
-        self._closing = False
         self._startup_error: BaseException | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -349,7 +219,6 @@ class FakeBotAPI:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self._port = sock.getsockname()[1]
-        self._closing = False
         self._startup_error = None
         ready = threading.Event()
         self._thread = threading.Thread(
@@ -366,7 +235,7 @@ class FakeBotAPI:
 
     def stop(self) -> None:
         """Answer pending long polls, close connections and join the server thread."""
-        thread, loop, stop_event = self._thread, self._loop, self._stop_event
+        thread, loop, stop_event = self._thread, self._server_loop, self._stop_event
         if thread is None or loop is None or stop_event is None:
             return
         loop.call_soon_threadsafe(stop_event.set)
@@ -431,14 +300,6 @@ class FakeBotAPI:
         """Accepted ``sendMessage`` calls: the messages Telegram would have delivered."""
         return self.calls("sendMessage", chat_id=chat_id)
 
-    def message(self, chat_id: int, message_id: int) -> JSONDict:
-        """The current state of a message (after edits), as Telegram would return it."""
-        with self._lock:
-            try:
-                return copy.deepcopy(self._messages[(chat_id, message_id)])
-            except KeyError:
-                raise LookupError(f"no message {message_id} in chat {chat_id}") from None
-
     def clear(self) -> None:
         """Forget recorded calls (not chats, messages or faults) between test phases."""
         with self._lock:
@@ -482,12 +343,6 @@ class FakeBotAPI:
             timeout,
             lambda: self._timeout_message(method, count, len(matcher.matches), timeout),
         )
-
-    @property
-    def pending_long_polls(self) -> int:
-        """How many getUpdates requests are parked waiting for an update right now."""
-        with self._lock:
-            return self._pending_long_polls
 
     async def wait_for_long_poll(self, timeout: float = 5.0) -> None:
         """Await a parked getUpdates, i.e. the bot is polling and idle, without sleeping."""
@@ -543,126 +398,6 @@ class FakeBotAPI:
                 if self._version == seen_version:
                     self._changed.wait(remaining)
 
-    # ------------------------------------------------------------------ injecting updates
-
-    def inject(self, update: JSONDict) -> JSONDict:
-        """Queue a raw update for ``getUpdates``; assigns an increasing ``update_id`` if absent."""
-        with self._lock:
-            update = dict(update)
-            if "update_id" in update:
-                # Keep later automatic ids above a hand-picked one, as Telegram's ids only grow.
-                next_id = max(next(self._update_ids), update["update_id"] + 1)
-                self._update_ids = itertools.count(next_id)
-            else:
-                update["update_id"] = next(self._update_ids)
-            self._updates.append(update)
-        self._wake_long_polls()
-        return update
-
-    def send_command(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        user_id: int | None = None,
-        chat_type: str = "private",
-        message_thread_id: int | None = None,
-        is_forum: bool = False,
-        username: str | None = None,
-        first_name: str | None = None,
-        language_code: str | None = "en",
-    ) -> JSONDict:
-        """Inject a user's ``/command`` message with the ``bot_command`` entity Telegram adds."""
-        if not text.startswith("/"):
-            raise ValueError(f"a command must start with '/', got {text!r}")
-        command_token = text.split(maxsplit=1)[0]  # Includes "@botname" when addressed.
-        entity = {"type": "bot_command", "offset": 0, "length": _utf16_length(command_token)}
-        return self._inject_user_message(
-            chat_id,
-            text,
-            entities=[entity],
-            user_id=user_id,
-            chat_type=chat_type,
-            message_thread_id=message_thread_id,
-            is_forum=is_forum,
-            username=username,
-            first_name=first_name,
-            language_code=language_code,
-        )
-
-    def send_text(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        user_id: int | None = None,
-        chat_type: str = "private",
-        message_thread_id: int | None = None,
-        is_forum: bool = False,
-        username: str | None = None,
-        first_name: str | None = None,
-        language_code: str | None = "en",
-    ) -> JSONDict:
-        """Inject a plain text message from a user (no entities; use send_command for those)."""
-        return self._inject_user_message(
-            chat_id,
-            text,
-            entities=None,
-            user_id=user_id,
-            chat_type=chat_type,
-            message_thread_id=message_thread_id,
-            is_forum=is_forum,
-            username=username,
-            first_name=first_name,
-            language_code=language_code,
-        )
-
-    def press_button(
-        self,
-        chat_id: int,
-        message_id: int,
-        data: str,
-        *,
-        user_id: int | None = None,
-        username: str | None = None,
-        first_name: str | None = None,
-    ) -> str:
-        """Inject a ``callback_query`` on a known message and return the query id to answer."""
-        with self._lock:
-            key = (chat_id, message_id)
-            if key not in self._messages:
-                raise LookupError(f"no message {message_id} in chat {chat_id} to press on")
-            # Deep copy: the update must show the message as it was when the button was pressed.
-            message = copy.deepcopy(self._messages[key])
-            user = self._remember_user(
-                self._default_user_id(chat_id, user_id), username, first_name, "en"
-            )
-            query_id = str(next(self._callback_query_ids))
-            self._pending_callback_queries.add(query_id)
-        self.inject(
-            {
-                "callback_query": {
-                    "id": query_id,
-                    "from": user,
-                    "message": message,
-                    "chat_instance": str(abs(chat_id) * 7919),
-                    "data": data,
-                }
-            }
-        )
-        return query_id
-
-    def set_admins(
-        self, chat_id: int, user_ids: list[int], *, creator_id: int | None = None
-    ) -> None:
-        """Declare who administers a group, for getChatMember / getChatAdministrators."""
-        with self._lock:
-            self._admins[chat_id] = set(user_ids)
-            if creator_id is None:
-                self._creators.pop(chat_id, None)
-            else:
-                self._creators[chat_id] = creator_id
-
     # ------------------------------------------------------------------ fault injection
 
     def fail_next(
@@ -681,7 +416,7 @@ class FakeBotAPI:
         fault = _Fault(
             method=method.lower(),
             error=ApiError(error_code, description, retry_after),
-            chat_id=None if chat_id is None else _normalize_chat_id(chat_id),
+            chat_id=None if chat_id is None else normalize_chat_id(chat_id),
             remaining=times,
         )
         with self._lock:
@@ -690,12 +425,12 @@ class FakeBotAPI:
     def block_chat(self, chat_id: ChatId) -> None:
         """Make every delivery to the chat fail with 403, as when a user blocks the bot."""
         with self._lock:
-            self._blocked_chats.add(_normalize_chat_id(chat_id))
+            self._blocked_chats.add(normalize_chat_id(chat_id))
 
     def unblock_chat(self, chat_id: ChatId) -> None:
         """Undo :meth:`block_chat`."""
         with self._lock:
-            self._blocked_chats.discard(_normalize_chat_id(chat_id))
+            self._blocked_chats.discard(normalize_chat_id(chat_id))
 
     def rate_limit(self, per_second: int | None = 30) -> None:
         """Enforce Telegram's global sendMessage limit (sliding 1 s window); ``None`` disables."""
@@ -703,12 +438,117 @@ class FakeBotAPI:
             self._rate_limit = per_second
             self._rate_window.clear()
 
+    # ------------------------------------------------------------------ methods only tests call
+
+    async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
+        """Polling while a webhook is set conflicts, exactly as on Telegram."""
+        with self._lock:
+            if self._webhook_url:
+                raise BotApiError(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; "
+                    "use deleteWebhook to delete the webhook first",
+                )
+        return await super()._get_updates(params)
+
+    def _delete_webhook(self, params: JSONDict) -> bool:
+        """Back to polling."""
+        self._webhook_url = ""
+        return super()._delete_webhook(params)
+
+    def _set_webhook(self, params: JSONDict) -> bool:
+        """Remember the webhook URL so getUpdates conflicts exactly as on Telegram."""
+        self._webhook_url = str(params.get("url") or "")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    def _get_webhook_info(self, params: JSONDict) -> JSONDict:
+        """The webhook state PTB inspects when switching modes."""
+        return {
+            "url": self._webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    def _get_my_commands(self, params: JSONDict) -> list[JSONDict]:
+        """What setMyCommands stored for the same scope and language."""
+        return [dict(command) for command in self._commands.get(self._commands_key(params), [])]
+
+    def _delete_my_commands(self, params: JSONDict) -> bool:
+        """Forget the command list for one scope and language."""
+        self._commands.pop(self._commands_key(params), None)
+        return True
+
+    def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict | bool:
+        """Replace or remove a stored message's inline keyboard."""
+        if params.get("inline_message_id"):
+            return True
+        message = self._stored_message(params, "message to edit not found")
+        new_markup = inline_markup(params)
+        if message.get("reply_markup") == new_markup:
+            raise bad_request(NOT_MODIFIED)
+        self._replace_optional(message, "reply_markup", new_markup)
+        message["edit_date"] = int(time.time())
+        return copy.deepcopy(message)
+
+    def _get_chat(self, params: JSONDict) -> JSONDict:
+        """A ChatFullInfo with the fields PTB 22 requires."""
+        chat = self._chat_for(self._require_chat_id(params))
+        return {
+            **chat,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
+
+    def _get_chat_administrators(self, params: JSONDict) -> list[JSONDict]:
+        """Creator first, then administrators; private chats have none, as on Telegram."""
+        chat = self._chat_for(self._require_chat_id(params))
+        if chat["type"] == "private":
+            raise bad_request("there are no administrators in the private chat")
+        creator = self._creators.get(chat["id"])
+        user_ids = ([creator] if creator is not None else []) + sorted(
+            self._admins.get(chat["id"], set()) - {creator}
+        )
+        return [self._chat_member(chat["id"], user_id) for user_id in user_ids]
+
+    def _send_chat_action(self, params: JSONDict) -> bool:
+        """Typing indicators have no lasting effect; only the chat is checked."""
+        self._require_chat_id(params)
+        return True
+
+    def _delete_message(self, params: JSONDict) -> bool:
+        """Delete a stored message; unknown ids fail like on Telegram."""
+        message = self._stored_message(params, "message to delete not found")
+        del self._messages[(message["chat"]["id"], message["message_id"])]
+        return True
+
+    _HANDLERS = {
+        **LocalBotAPI._HANDLERS,
+        "setWebhook": "_set_webhook",
+        "getWebhookInfo": "_get_webhook_info",
+        "getMyCommands": "_get_my_commands",
+        "deleteMyCommands": "_delete_my_commands",
+        "editMessageReplyMarkup": "_edit_message_reply_markup",
+        "getChat": "_get_chat",
+        "getChatAdministrators": "_get_chat_administrators",
+        "sendChatAction": "_send_chat_action",
+        "deleteMessage": "_delete_message",
+    }
+
     # ------------------------------------------------------------------ server thread
 
     def _run_server_thread(self, sock: socket.socket, ready: threading.Event) -> None:
         """Own a private event loop so the bot's loop can block or stop without affecting us."""
         loop = asyncio.new_event_loop()
-        self._loop = loop
+        self._server_loop = loop
         try:
             loop.run_until_complete(self._serve(sock, ready))
         except BaseException as exc:
@@ -718,15 +558,14 @@ class FakeBotAPI:
             ready.set()
         finally:
             loop.close()
-            self._loop = None
+            self._server_loop = None
 
     async def _serve(self, sock: socket.socket, ready: threading.Event) -> None:
         """Serve until :meth:`stop` sets the stop event, then release pending long polls."""
         self._stop_event = asyncio.Event()
-        self._updates_event = asyncio.Event()
+        self.bind_loop()
         app = web.Application(client_max_size=64 * 1024 * 1024)  # Uploads can be large.
-        app.router.add_route("*", "/bot{token}/{method}", self._handle_api_request)
-        app.router.add_route("*", "/file/bot{token}/{path:.*}", self._handle_file_request)
+        self.attach(app)
         # access_log=None keeps 10,000-call benchmarks from flooding the log;
         # handler_cancellation ends long polls the bot abandoned (PTB cancels them on stop).
         runner = web.AppRunner(
@@ -738,62 +577,44 @@ class FakeBotAPI:
             ready.set()
             await self._stop_event.wait()
         finally:
-            self._closing = True
-            self._updates_event.set()
+            self.release_long_polls()
             await runner.cleanup()
 
-    async def _handle_file_request(self, request: web.Request) -> web.Response:
-        """Files are not stored, so downloads fail loudly rather than hang."""
-        return web.json_response(ApiError(404, "Not Found").to_payload(), status=404)
-
-    async def _handle_api_request(self, request: web.Request) -> web.Response:
-        """Decode, fault-check, dispatch and record one Bot API call."""
+    async def handle_request(self, request: web.Request) -> web.Response:
+        """Decode, fault-check, answer and record one Bot API call."""
         arrived_at = time.monotonic()
         body = await request.read()
-        method = self._canonical_method(request.match_info["method"])
-        params = self._decode_params(request, body)
+        method = self.canonical_method(request.match_info["method"])
+        if request.content_type == "multipart/form-data":
+            params = _decode_multipart(request.headers["Content-Type"], body)
+        else:
+            params = decode_params(request, body)
         headers = dict(request.headers)
         if self.latency > 0:
             await asyncio.sleep(self.latency)
-
-        if request.match_info["token"] != self.token:
-            error = ApiError(401, "Unauthorized")
-            self._record(Call(method, params, arrived_at, None, error, headers, body))
-            return web.json_response(error.to_payload(), status=error.error_code)
-
         try:
-            if method == "getUpdates":
-                result = await self._get_updates(params)
-            else:
-                with self._lock:
-                    self._check_faults(method, params)
-                    result = self._dispatch(method, params)
-                    if method == "sendMessage" and self._rate_limit is not None:
-                        self._rate_window.append(time.monotonic())
-        except _ApiFailure as failure:
-            self._record(Call(method, params, arrived_at, None, failure.error, headers, body))
-            return web.json_response(failure.error.to_payload(), status=failure.error.error_code)
+            if request.match_info["token"] != self.token:
+                raise BotApiError(401, "Unauthorized")
+            result = await self.call(method, params)
+        except BotApiError as error:
+            failed = ApiError.of(error)
+            self._record(Call(method, params, arrived_at, None, failed, headers, body))
+            return web.json_response(error.to_payload(), status=error.error_code)
         self._record(Call(method, params, arrived_at, result, None, headers, body))
         return web.json_response({"ok": True, "result": result})
 
-    @staticmethod
-    def _decode_params(request: web.Request, body: bytes) -> JSONDict:
-        """Accept query strings, JSON bodies and the form/multipart bodies PTB sends."""
-        params: JSONDict = {
-            key: _decode_form_value(key, value) for key, value in request.query.items()
-        }
-        if not body:
-            return params
-        if request.content_type == "application/json":
-            decoded = json.loads(body)
-            params.update(decoded if isinstance(decoded, dict) else {})
-        elif request.content_type == "multipart/form-data":
-            params.update(_decode_multipart(request.headers["Content-Type"], body))
-        else:
-            text = body.decode(request.charset or "utf-8")
-            form = urllib.parse.parse_qsl(text, keep_blank_values=True)
-            params.update({key: _decode_form_value(key, value) for key, value in form})
-        return params
+    def answer(self, method: str, params: JSONDict) -> Any:
+        """Injected faults, blocks and the rate limit first, then the local Bot API."""
+        with self._lock:
+            self._check_faults(method, params)
+            result = super().answer(method, params)
+            if method == "sendMessage" and self._rate_limit is not None:
+                self._rate_window.append(time.monotonic())
+            return result
+
+    def unmodelled(self, method: str, params: JSONDict) -> Any:
+        """Methods the bot does not call answer with the generic success."""
+        return True
 
     def _record(self, call: Call) -> None:
         """Store the call and wake every waiter, sync or async, on any thread."""
@@ -807,13 +628,12 @@ class FakeBotAPI:
 
     def _notify_locked(self) -> None:
         """Bump the version and wake waiters; caller holds the lock."""
-        self._version += 1
+        super()._notify_locked()
         self._changed.notify_all()
         for loop, event in self._async_waiters:
-            try:
+            # A closed waiter loop means its wait_for is gone with it.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(event.set)
-            except RuntimeError:
-                pass  # The waiter's loop is closed; its wait_for is gone with it.
 
     def _advance(self, matcher: _Matcher) -> None:
         """Scan only calls recorded since the matcher's last look; predicates run unlocked."""
@@ -842,509 +662,33 @@ class FakeBotAPI:
             f"calls seen: {self._seen_methods() or 'none'}; failed: {len(self.failed_calls())}"
         )
 
-    def _wake_long_polls(self) -> None:
-        """Let getUpdates return now; safe from any thread and before start()."""
-        loop, event = self._loop, self._updates_event
-        if loop is not None and event is not None:
-            try:
-                loop.call_soon_threadsafe(event.set)
-            except RuntimeError:
-                pass  # Server loop already closed: nobody is polling.
-
     @staticmethod
     def _filter_by_chat(calls: list[Call], chat_id: ChatId | None) -> list[Call]:
         """Copy, optionally keeping only calls aimed at one chat."""
         if chat_id is None:
             return list(calls)
-        wanted = _normalize_chat_id(chat_id)
+        wanted = normalize_chat_id(chat_id)
         return [call for call in calls if call.chat_id == wanted]
 
     # ------------------------------------------------------------------ faults, per call
 
     def _check_faults(self, method: str, params: JSONDict) -> None:
         """Apply injected faults, blocked chats and the rate limit, in that order."""
-        chat_id = _normalize_chat_id(params["chat_id"]) if "chat_id" in params else None
+        chat_id = normalize_chat_id(params["chat_id"]) if "chat_id" in params else None
         for fault in self._faults:
             if fault.method == method.lower() and fault.chat_id in (None, chat_id):
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     self._faults.remove(fault)
-                raise _ApiFailure(fault.error)
+                raise fault.error.to_exception()
         if chat_id in self._blocked_chats and method.startswith(_DELIVERY_METHOD_PREFIXES):
-            raise _ApiFailure(ApiError(403, "Forbidden: bot was blocked by the user"))
+            raise BotApiError(403, "Forbidden: bot was blocked by the user")
         if method == "sendMessage" and self._rate_limit is not None:
             now = time.monotonic()
             while self._rate_window and self._rate_window[0] <= now - 1.0:
                 self._rate_window.popleft()
             if len(self._rate_window) >= self._rate_limit:
-                raise _ApiFailure(ApiError(429, "Too Many Requests: retry after 1", retry_after=1))
-
-    # ------------------------------------------------------------------ method handlers
-
-    _HANDLER_NAMES: Final[dict[str, str]] = {
-        "getMe": "_get_me",
-        "deleteWebhook": "_delete_webhook",
-        "setWebhook": "_set_webhook",
-        "getWebhookInfo": "_get_webhook_info",
-        "setMyCommands": "_set_my_commands",
-        "getMyCommands": "_get_my_commands",
-        "deleteMyCommands": "_delete_my_commands",
-        "sendMessage": "_send_message",
-        "editMessageText": "_edit_message_text",
-        "editMessageReplyMarkup": "_edit_message_reply_markup",
-        "answerCallbackQuery": "_answer_callback_query",
-        "getChat": "_get_chat",
-        "getChatMember": "_get_chat_member",
-        "getChatAdministrators": "_get_chat_administrators",
-        "sendChatAction": "_send_chat_action",
-        "deleteMessage": "_delete_message",
-    }
-    _CANONICAL_METHODS: Final[dict[str, str]] = {
-        name.lower(): name for name in [*_HANDLER_NAMES, "getUpdates"]
-    }
-
-    def _canonical_method(self, method: str) -> str:
-        """Telegram method names are case-insensitive; record the documented spelling."""
-        return self._CANONICAL_METHODS.get(method.lower(), method)
-
-    def _dispatch(self, method: str, params: JSONDict) -> Any:
-        """Run the method's handler, or answer ``True`` for methods the fake doesn't model."""
-        handler_name = self._HANDLER_NAMES.get(method)
-        if handler_name is None:
-            return True
-        handler: Callable[[JSONDict], Any] = getattr(self, handler_name)
-        return handler(params)
-
-    async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
-        """Long poll: answer as soon as an update is queued, or with ``[]`` after ``timeout``."""
-        assert self._updates_event is not None  # Only called on the running server loop.
-        limit = min(max(int(params.get("limit") or MAX_UPDATES_LIMIT), 1), MAX_UPDATES_LIMIT)
-        deadline = time.monotonic() + float(params.get("timeout") or 0)
-        with self._lock:
-            if self._webhook_url:
-                raise _ApiFailure(
-                    ApiError(
-                        409,
-                        "Conflict: can't use getUpdates method while webhook is active; "
-                        "use deleteWebhook to delete the webhook first",
-                    )
-                )
-            if "allowed_updates" in params:
-                self._allowed_updates = list(params["allowed_updates"] or [])
-            self._confirm_updates(params.get("offset"))
-        while True:
-            # Clearing before selecting is race-free: set() only ever runs on this loop.
-            self._updates_event.clear()
-            with self._lock:
-                batch = self._select_updates(limit)
-            remaining = deadline - time.monotonic()
-            if batch or remaining <= 0 or self._closing:
-                return batch
-            await self._park_long_poll(remaining)
-
-    async def _park_long_poll(self, seconds: float) -> None:
-        """Wait for an injected update, counted so tests can tell the bot is idle-polling."""
-        assert self._updates_event is not None
-        with self._lock:
-            self._pending_long_polls += 1
-            self._notify_locked()
-        try:
-            await asyncio.wait_for(self._updates_event.wait(), seconds)
-        except TimeoutError:
-            pass
-        finally:
-            with self._lock:
-                self._pending_long_polls -= 1
-                self._notify_locked()
-
-    def _confirm_updates(self, offset: Any) -> None:
-        """Drop confirmed updates: ids below a positive offset, or all but the last -offset."""
-        if not offset:
-            return
-        offset = int(offset)
-        if offset > 0:
-            self._updates = [update for update in self._updates if update["update_id"] >= offset]
-        else:
-            self._updates = self._updates[offset:]
-
-    def _select_updates(self, limit: int) -> list[JSONDict]:
-        """Pending updates of the allowed kinds, oldest first, without consuming them."""
-        allowed = set(self._allowed_updates)
-        selected = [
-            update
-            for update in self._updates
-            if not allowed or any(kind in allowed for kind in update if kind != "update_id")
-        ]
-        return selected[:limit]
-
-    def _get_me(self, params: JSONDict) -> JSONDict:
-        """The bot's own User, which PTB caches and CommandHandler uses for ``@botname``."""
-        return {
-            **self._bot_user(),
-            "can_join_groups": True,
-            "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
-            "can_connect_to_business": False,
-            "has_main_web_app": False,
-        }
-
-    def _delete_webhook(self, params: JSONDict) -> bool:
-        """Switch back to polling; ``drop_pending_updates`` discards the queue like Telegram."""
-        self._webhook_url = ""
-        if params.get("drop_pending_updates"):
-            self._updates.clear()
-        return True
-
-    def _set_webhook(self, params: JSONDict) -> bool:
-        """Remember the webhook URL so getUpdates conflicts exactly as on Telegram."""
-        self._webhook_url = str(params.get("url") or "")
-        if params.get("drop_pending_updates"):
-            self._updates.clear()
-        return True
-
-    def _get_webhook_info(self, params: JSONDict) -> JSONDict:
-        """Report the webhook state PTB inspects when switching modes."""
-        return {
-            "url": self._webhook_url,
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
-        }
-
-    @staticmethod
-    def _commands_key(params: JSONDict) -> tuple[str, str]:
-        """Telegram keeps one command list per (scope, language) pair."""
-        scope = params.get("scope") or {"type": "default"}
-        return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
-
-    def _set_my_commands(self, params: JSONDict) -> bool:
-        """Store commands, rejecting names Telegram rejects so typos fail in tests too."""
-        commands = params.get("commands")
-        if not isinstance(commands, list):
-            raise _bad_request("commands must be a JSON array")
-        for command in commands:
-            if not _BOT_COMMAND_PATTERN.fullmatch(str(command.get("command", ""))):
-                raise _bad_request("BOT_COMMAND_INVALID")
-            if not 1 <= len(str(command.get("description", ""))) <= 256:
-                raise _bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
-        self._commands[self._commands_key(params)] = [dict(command) for command in commands]
-        return True
-
-    def _get_my_commands(self, params: JSONDict) -> list[JSONDict]:
-        """Return what setMyCommands stored for the same scope and language."""
-        return [dict(command) for command in self._commands.get(self._commands_key(params), [])]
-
-    def _delete_my_commands(self, params: JSONDict) -> bool:
-        """Forget the command list for one scope and language."""
-        self._commands.pop(self._commands_key(params), None)
-        return True
-
-    def _send_message(self, params: JSONDict) -> JSONDict:
-        """Validate like Telegram, store the message and return it with a fresh per-chat id."""
-        chat = self._chat_for(self._require_chat_id(params))
-        text = params.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise _bad_request("message text is empty")
-        if _utf16_length(_visible_text(text, params.get("parse_mode"))) > MAX_MESSAGE_LENGTH:
-            raise _bad_request("message is too long")
-        message: JSONDict = {
-            "message_id": self._next_message_id(chat["id"]),
-            "from": self._bot_user(),
-            "chat": dict(chat),
-            "date": int(time.time()),
-            "text": text,
-        }
-        self._add_thread_fields(message, chat, params.get("message_thread_id"))
-        if params.get("entities"):
-            message["entities"] = params["entities"]
-        if _inline_markup(params) is not None:
-            message["reply_markup"] = params["reply_markup"]
-        self._add_reply_to(message, params.get("reply_parameters"))
-        self._messages[(chat["id"], message["message_id"])] = message
-        return copy.deepcopy(message)
-
-    def _edit_message_text(self, params: JSONDict) -> JSONDict | bool:
-        """Edit a stored message; omitting reply_markup removes the keyboard, as on Telegram."""
-        if params.get("inline_message_id"):
-            return True  # Inline messages aren't stored; Telegram answers True for them too.
-        message = self._stored_message(params, "message to edit not found")
-        text = params.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise _bad_request("message text is empty")
-        new_markup = _inline_markup(params)
-        if message.get("text") == text and message.get("reply_markup") == new_markup:
-            raise _bad_request(
-                "message is not modified: specified new message content and reply markup "
-                "are exactly the same as a current content and reply markup of the message"
-            )
-        message["text"] = text
-        self._replace_optional(message, "entities", params.get("entities"))
-        self._replace_optional(message, "reply_markup", new_markup)
-        message["edit_date"] = int(time.time())
-        return copy.deepcopy(message)
-
-    def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict | bool:
-        """Replace or remove a stored message's inline keyboard."""
-        if params.get("inline_message_id"):
-            return True
-        message = self._stored_message(params, "message to edit not found")
-        new_markup = _inline_markup(params)
-        if message.get("reply_markup") == new_markup:
-            raise _bad_request(
-                "message is not modified: specified new message content and reply markup "
-                "are exactly the same as a current content and reply markup of the message"
-            )
-        self._replace_optional(message, "reply_markup", new_markup)
-        message["edit_date"] = int(time.time())
-        return copy.deepcopy(message)
-
-    def _answer_callback_query(self, params: JSONDict) -> bool:
-        """Accept each pressed button's query exactly once, like Telegram."""
-        query_id = str(params.get("callback_query_id", ""))
-        if query_id not in self._pending_callback_queries:
-            raise _bad_request(
-                "query is too old and response timeout expired or query ID is invalid"
-            )
-        self._pending_callback_queries.discard(query_id)
-        return True
-
-    def _get_chat(self, params: JSONDict) -> JSONDict:
-        """A ChatFullInfo with the fields PTB 22 requires."""
-        chat = self._chat_for(self._require_chat_id(params))
-        return {
-            **chat,
-            "accent_color_id": 0,
-            "max_reaction_count": 11,
-            "accepted_gift_types": {
-                "unlimited_gifts": False,
-                "limited_gifts": False,
-                "unique_gifts": False,
-                "premium_subscription": False,
-                "gifts_from_channels": False,
-            },
-        }
-
-    def _get_chat_member(self, params: JSONDict) -> JSONDict:
-        """Status from :meth:`set_admins`: creator, administrator, else member."""
-        chat = self._chat_for(self._require_chat_id(params))
-        user_id = int(params.get("user_id") or 0)
-        if not user_id:
-            raise _bad_request("user_id is empty")
-        return self._chat_member(chat["id"], user_id)
-
-    def _get_chat_administrators(self, params: JSONDict) -> list[JSONDict]:
-        """Creator first, then administrators; private chats have none, as on Telegram."""
-        chat = self._chat_for(self._require_chat_id(params))
-        if chat["type"] == "private":
-            raise _bad_request("there are no administrators in the private chat")
-        creator = self._creators.get(chat["id"])
-        user_ids = ([creator] if creator is not None else []) + sorted(
-            self._admins.get(chat["id"], set()) - {creator}
-        )
-        return [self._chat_member(chat["id"], user_id) for user_id in user_ids]
-
-    def _send_chat_action(self, params: JSONDict) -> bool:
-        """Typing indicators have no lasting effect; only the chat is validated."""
-        self._require_chat_id(params)
-        return True
-
-    def _delete_message(self, params: JSONDict) -> bool:
-        """Delete a stored message; unknown ids fail like on Telegram."""
-        message = self._stored_message(params, "message to delete not found")
-        del self._messages[(message["chat"]["id"], message["message_id"])]
-        return True
-
-    # ------------------------------------------------------------------ object builders
-
-    def _bot_user(self) -> JSONDict:
-        """The bot as the ``from`` of its own messages."""
-        return {
-            "id": self.bot_id,
-            "is_bot": True,
-            "first_name": self.bot_first_name,
-            "username": self.bot_username,
-        }
-
-    def _remember_user(
-        self,
-        user_id: int,
-        username: str | None,
-        first_name: str | None,
-        language_code: str | None,
-    ) -> JSONDict:
-        """Build a User and keep it, so getChatMember can describe the same person later."""
-        user: JSONDict = {
-            "id": user_id,
-            "is_bot": False,
-            "first_name": first_name or f"User{user_id}",
-            "username": username or f"user{user_id}",
-        }
-        if language_code:
-            user["language_code"] = language_code
-        self._users[user_id] = user
-        return dict(user)
-
-    @staticmethod
-    def _default_user_id(chat_id: int, user_id: int | None) -> int:
-        """In a private chat the sender is the chat; elsewhere a stable default user."""
-        if user_id is not None:
-            return user_id
-        return chat_id if chat_id > 0 else DEFAULT_USER_ID
-
-    def _chat_for(self, chat_id: ChatId) -> JSONDict:
-        """Known chat, or a plausible one inferred from the id like Telegram's id ranges."""
-        if chat_id in self._chats:
-            return self._chats[chat_id]
-        chat: JSONDict
-        if isinstance(chat_id, str):
-            # "@channel": give it a stable numeric id in the channel range.
-            chat = {
-                "id": -1_009_000_000_000 - len(self._chats),
-                "type": "channel",
-                "title": chat_id.lstrip("@"),
-                "username": chat_id.lstrip("@"),
-            }
-        elif chat_id > 0:
-            chat = {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
-        elif str(chat_id).startswith("-100"):
-            chat = {"id": chat_id, "type": "supergroup", "title": f"Chat {chat_id}"}
-        else:
-            chat = {"id": chat_id, "type": "group", "title": f"Chat {chat_id}"}
-        self._chats[chat_id] = chat
-        self._chats[chat["id"]] = chat
-        return chat
-
-    def _register_chat(
-        self, chat_id: int, chat_type: str, is_forum: bool, user: JSONDict
-    ) -> JSONDict:
-        """Record the chat an injected message came from so replies and getChat agree."""
-        if chat_type not in ("private", "group", "supergroup", "channel"):
-            raise ValueError(f"unknown chat_type {chat_type!r}")
-        if chat_type == "private" and chat_id <= 0:
-            raise ValueError("private chats have positive ids (the user's id)")
-        chat: JSONDict = {"id": chat_id, "type": chat_type}
-        if chat_type == "private":
-            chat["first_name"] = user["first_name"]
-            chat["username"] = user["username"]
-        else:
-            chat["title"] = f"Chat {chat_id}"
-        if is_forum:
-            chat["is_forum"] = True
-        self._chats[chat_id] = chat
-        return chat
-
-    def _inject_user_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        entities: list[JSONDict] | None,
-        user_id: int | None,
-        chat_type: str,
-        message_thread_id: int | None,
-        is_forum: bool,
-        username: str | None,
-        first_name: str | None,
-        language_code: str | None,
-    ) -> JSONDict:
-        """Build a user's Message as Telegram delivers it and queue it as an update."""
-        with self._lock:
-            user = self._remember_user(
-                self._default_user_id(chat_id, user_id), username, first_name, language_code
-            )
-            chat = self._register_chat(chat_id, chat_type, is_forum, user)
-            message: JSONDict = {
-                "message_id": self._next_message_id(chat_id),
-                "from": user,
-                "chat": dict(chat),
-                "date": int(time.time()),
-                "text": text,
-            }
-            if entities:
-                message["entities"] = entities
-            self._add_thread_fields(message, chat, message_thread_id)
-            self._messages[(chat_id, message["message_id"])] = message
-            update = {"message": copy.deepcopy(message)}
-        return self.inject(update)
-
-    def _next_message_id(self, chat_id: int) -> int:
-        """Message ids are per chat and shared by both directions, as on Telegram."""
-        counter = self._message_ids.setdefault(chat_id, itertools.count(1))
-        return next(counter)
-
-    @staticmethod
-    def _add_thread_fields(message: JSONDict, chat: JSONDict, message_thread_id: Any) -> None:
-        """Echo the topic thread; forum messages are also flagged as topic messages."""
-        if message_thread_id is None:
-            return
-        message["message_thread_id"] = int(message_thread_id)
-        if chat.get("is_forum"):
-            message["is_topic_message"] = True
-
-    def _add_reply_to(self, message: JSONDict, reply_parameters: Any) -> None:
-        """Attach the quoted message when the bot replies to one the fake knows."""
-        if not isinstance(reply_parameters, dict) or "message_id" not in reply_parameters:
-            return
-        chat_id = _normalize_chat_id(reply_parameters.get("chat_id", message["chat"]["id"]))
-        message_id = int(reply_parameters["message_id"])
-        original = self._messages.get((chat_id, message_id))  # type: ignore[arg-type]
-        if original is not None:
-            reply_to = copy.deepcopy(original)
-            reply_to.pop("reply_to_message", None)  # Telegram never nests replies deeper.
-            message["reply_to_message"] = reply_to
-
-    @staticmethod
-    def _replace_optional(message: JSONDict, key: str, value: Any) -> None:
-        """Set or drop an optional field, mirroring how edits replace content."""
-        if value:
-            message[key] = value
-        else:
-            message.pop(key, None)
-
-    def _require_chat_id(self, params: JSONDict) -> ChatId:
-        """Telegram's answer when chat_id is missing."""
-        if params.get("chat_id") in (None, ""):
-            raise _bad_request("chat_id is empty")
-        return _normalize_chat_id(params["chat_id"])
-
-    def _stored_message(self, params: JSONDict, not_found: str) -> JSONDict:
-        """Look up the message a call refers to by chat and message id."""
-        chat = self._chat_for(self._require_chat_id(params))
-        try:
-            message_id = int(params.get("message_id") or 0)
-        except (TypeError, ValueError):
-            raise _bad_request("message identifier is not specified") from None
-        message = self._messages.get((chat["id"], message_id))
-        if message is None:
-            raise _bad_request(not_found)
-        return message
-
-    def _chat_member(self, chat_id: int, user_id: int) -> JSONDict:
-        """A ChatMember of the right subtype, with every field PTB 22 requires."""
-        if user_id == self.bot_id:
-            user = self._bot_user()
-        else:
-            fallback = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
-            user = dict(self._users.get(user_id, fallback))
-        if self._creators.get(chat_id) == user_id:
-            return {"status": "creator", "user": user, "is_anonymous": False}
-        if user_id in self._admins.get(chat_id, set()):
-            return {
-                "status": "administrator",
-                "user": user,
-                "can_be_edited": False,
-                "is_anonymous": False,
-                "can_manage_chat": True,
-                "can_delete_messages": True,
-                "can_manage_video_chats": False,
-                "can_restrict_members": True,
-                "can_promote_members": False,
-                "can_change_info": True,
-                "can_invite_users": True,
-                "can_post_stories": False,
-                "can_edit_stories": False,
-                "can_delete_stories": False,
-            }
-        return {"status": "member", "user": user}
+                raise BotApiError(429, "Too Many Requests: retry after 1", retry_after=1)
 
 
 # ---------------------------------------------------------------------- pytest fixtures

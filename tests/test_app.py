@@ -10,13 +10,14 @@ import httpx
 
 from bot.app import webhook_options
 from bot.config import Settings
+from bot.dispatch import dispatch_digests
 from bot.services import SERVICES_KEY
 from bot.store.meta import record_heartbeat
-from jobs.dispatch import dispatch_digests
-from jobs.watchdog import stalled_jobs
+from bot.watchdog import stalled_jobs
+from jobs.watchdog import INTERVALS
 from tests.botharness import ADMIN_ID, running_bot
-from tests.conftest import FakeClock
 from tests.fakebot import FakeBotAPI
+from tests.support import FakeClock
 
 
 def free_port() -> int:
@@ -81,7 +82,7 @@ def test_a_generated_secret_when_none_is_configured(settings: Settings) -> None:
         settings.model_copy(update={"webhook_url": "https://bot.example/hook"})
     )
     assert options["url_path"] == "hook"
-    assert len(str(options["secret_token"])) >= 32
+    assert len(options["secret_token"]) >= 32
 
 
 async def test_stalled_jobs_are_reported_and_stats_show_heartbeats(
@@ -89,9 +90,11 @@ async def test_stalled_jobs_are_reported_and_stats_show_heartbeats(
 ) -> None:
     async with running_bot(settings, clock) as user:
         services = user.application.bot_data[SERVICES_KEY]
-        await dispatch_digests(user.application)
+        await dispatch_digests(services, user.application.bot)
         async with services.database.session() as session:
             await record_heartbeat(session, "poll", "ok", now=clock.now() - timedelta(minutes=10))
-        assert await stalled_jobs(services) == ["poll (last pass 600 s ago)"]
+        assert await stalled_jobs(services.database, INTERVALS, now=clock.now()) == [
+            "poll (last pass 600 s ago)"
+        ]
         stats = await user.reply_to("/stats", chat_id=ADMIN_ID, user_id=ADMIN_ID)
         assert "Last dispatch: just now" in stats and "Last poll: 10m ago" in stats

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -14,10 +15,9 @@ from bot.news.http.fetcher import SafeFetcher
 from bot.store.articles import NewArticle, add_articles, get_article
 from bot.store.db import Database
 from bot.store.sources import add_source
-from tests.conftest import CORPUS, FakeClock
 from tests.feedserver import FeedServer
+from tests.support import PAGES, FakeClock, page_html
 
-PAGES = CORPUS / "pages"
 BODY = (
     "The city council voted on Monday to close the old bridge for repairs. "
     "Engineers found cracks in two of its supports last month. "
@@ -39,7 +39,7 @@ async def fetcher() -> AsyncIterator[SafeFetcher]:
         yield client
 
 
-async def store_item(database: Database, clock: FakeClock, **fields: str) -> int:
+async def store_item(database: Database, clock: FakeClock, **fields: Any) -> int:
     async with database.session() as session:
         source = await add_source(
             session, "https://news.example/feed", now=clock.now(), title="Example News"
@@ -77,19 +77,17 @@ async def test_body_is_summarised_and_cached_until_it_changes(
         assert article is not None
         article.body = "A new body replaces the old one entirely. " + BODY
     changed = await article_summary(database, article_id, fetcher=None)
-    assert changed is not None
-    assert changed.summary.startswith("A new body replaces the old one entirely.")
+    assert changed is not None and changed.summary.startswith(
+        "A new body replaces the old one entirely."
+    )
 
 
-@pytest.mark.skipif(not PAGES.exists(), reason=f"corpus pages not found at {PAGES}")
 async def test_headline_page_is_fetched_extracted_stored_and_summarised(
     database: Database, clock: FakeClock, server: FeedServer, fetcher: SafeFetcher
 ) -> None:
     expectations = json.loads((PAGES / "expectations.json").read_text())
     name = "bbc.com.52241221.html"
-    url = server.add(
-        "/story.html", (PAGES / "html" / name).read_bytes(), content_type="text/html; charset=utf-8"
-    )
+    url = server.add("/story.html", page_html(name), content_type="text/html; charset=utf-8")
     article_id = await store_item(database, clock, url=url, description="Feed blurb.")
     summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=True)
     assert summary is not None and summary.note == ""
@@ -176,7 +174,7 @@ def chat_completions(answer: web.Response | None) -> web.Application:
 async def test_abstractive_endpoint_with_extractive_fallback(
     database: Database,
     clock: FakeClock,
-    aiohttp_server_factory,
+    aiohttp_server_factory: Callable[[web.Application], Awaitable[str]],
     failure: str | None,
 ) -> None:
     answers = {
@@ -202,7 +200,7 @@ async def test_abstractive_endpoint_with_extractive_fallback(
 
 
 @pytest.fixture
-async def aiohttp_server_factory():
+async def aiohttp_server_factory() -> AsyncIterator[Callable[[web.Application], Awaitable[str]]]:
     runners: list[web.AppRunner] = []
 
     async def start(app: web.Application) -> str:

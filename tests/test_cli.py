@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def newsbot(

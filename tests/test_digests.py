@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.config import Settings
+from bot.dispatch import CLAIM_LEASE, DispatchReport, dispatch_digests
 from bot.schedule import next_digest_at
 from bot.services import SERVICES_KEY, Services
 from bot.store.articles import NewArticle, add_articles
 from bot.store.chats import ChatDefaults, add_topic, ensure_chat, get_chat, subscribe
 from bot.store.digests import claim_due_digests, record_sent, undelivered_headlines
 from bot.store.sources import add_source
-from jobs.dispatch import CLAIM_LEASE, dispatch_digests
 from tests.botharness import BotUser, running_bot
-from tests.conftest import FakeClock
 from tests.fakebot import FakeBotAPI
+from tests.support import FakeClock
 
 UTC = UTC
 
@@ -27,15 +28,20 @@ def services_of(user: BotUser) -> Services:
     return user.application.bot_data[SERVICES_KEY]
 
 
+async def dispatch(user: BotUser) -> DispatchReport:
+    """One dispatch pass of this bot, as its job runs it."""
+    return await dispatch_digests(services_of(user), user.application.bot)
+
+
 async def subscribe_chats(
     user: BotUser,
     chat_ids: list[int],
     *,
     times: list[str],
     zone: str,
-    follows: list[str] = (),
-    mutes: list[str] = (),
-) -> None:  # type: ignore[assignment]
+    follows: Sequence[str] = (),
+    mutes: Sequence[str] = (),
+) -> None:
     services = services_of(user)
     now = services.clock.now()
     defaults = ChatDefaults("UTC", ["08:00"], 10)
@@ -74,7 +80,7 @@ def digests_to(fake: FakeBotAPI, chat_id: int) -> list[str]:
 
 
 @pytest.fixture
-async def user(settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def]
+async def user(settings: Settings, clock: FakeClock) -> AsyncIterator[BotUser]:
     async with running_bot(settings, clock) as bot_user:
         yield bot_user
 
@@ -104,7 +110,7 @@ async def test_digests_arrive_at_the_local_instant_in_several_zones(
     sent_at: dict[int, datetime] = {}
     for _ in range(24 * 4):
         clock.advance(minutes=15)
-        await dispatch_digests(user.application)
+        await dispatch(user)
         for chat_id in (1, 2, 3):
             if chat_id not in sent_at and user.fake.sent_messages(chat_id):
                 sent_at[chat_id] = clock.now()
@@ -124,7 +130,7 @@ async def test_digest_content_merges_stories_and_skips_nothing(
 ) -> None:
     await subscribe_chats(user, [10], times=["10:00"], zone="UTC")
     clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
-    await dispatch_digests(user.application)
+    await dispatch(user)
     (text,) = digests_to(user.fake, 10)
     assert "TrumpRx Website Launches" in text or "TrumpRx.gov Highlights" in text
     assert "+1 source" in text
@@ -136,12 +142,12 @@ async def test_digest_content_merges_stories_and_skips_nothing(
 async def test_no_repeat_across_two_digests(user: BotUser, clock: FakeClock) -> None:
     await subscribe_chats(user, [20], times=["08:00", "18:00"], zone="UTC")
     clock.set(datetime(2026, 11, 26, 18, 0, tzinfo=UTC))
-    await dispatch_digests(user.application)
+    await dispatch(user)
     first = digests_to(user.fake, 20)
     clock.set(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
     await add_items(user, ["Storm Closes Alpine Passes", "Central Bank Holds Rates Steady"])
     clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
-    await dispatch_digests(user.application)
+    await dispatch(user)
     second = digests_to(user.fake, 20)[len(first) :]
     assert len(second) == 1
     assert (
@@ -158,7 +164,7 @@ async def test_followed_topics_lead_and_muted_words_never_arrive(
         user, [30], times=["10:00"], zone="UTC", follows=["iran"], mutes=["trumprx"]
     )
     clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
-    await dispatch_digests(user.application)
+    await dispatch(user)
     (text,) = digests_to(user.fake, 30)
     lines = [line for line in text.splitlines() if line[:2].rstrip(".").isdigit()]
     assert all("Iran" in line for line in lines[:3])
@@ -175,9 +181,9 @@ async def test_only_followed_and_nothing_new(user: BotUser, clock: FakeClock) ->
         chat.only_followed = True
         chat.notify_empty = True
     clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
-    await dispatch_digests(user.application)
+    await dispatch(user)
     clock.set(datetime(2026, 11, 26, 11, 0, tzinfo=UTC))
-    await dispatch_digests(user.application)
+    await dispatch(user)
     only, empty = digests_to(user.fake, 40)
     assert only.count("\n    <i>") == 1 and "Oman" in only
     assert empty == "No new headlines since your last digest."
@@ -190,8 +196,8 @@ async def test_catch_up_after_downtime_sends_once_late_and_skips_older(
     await subscribe_chats(user, [51], times=["06:00"], zone="UTC")
     # The bot was down from before 06:00 until 09:30: 08:00 is within the 2 h grace, 06:00 is not.
     clock.set(datetime(2026, 11, 27, 9, 30, tzinfo=UTC))
-    await dispatch_digests(user.application)
-    await dispatch_digests(user.application)
+    await dispatch(user)
+    await dispatch(user)
     assert len(user.fake.sent_messages(50)) == 1
     assert user.fake.sent_messages(51) == []
     services = services_of(user)
@@ -223,11 +229,11 @@ async def test_restart_mid_fan_out_resends_only_what_was_not_recorded(
             items = await undelivered_headlines(session, digest.chat_id, since=digest.since)
             await record_sent(session, digest, [h.id for h in items], now=clock.now())
     # Within the lease nobody touches the dead instance's claims.
-    await dispatch_digests(user.application)
+    await dispatch(user)
     assert user.fake.sent_messages() == []
     clock.advance(minutes=6)
-    await dispatch_digests(user.application)
-    await dispatch_digests(user.application)
+    await dispatch(user)
+    await dispatch(user)
     recorded = {d.chat_id for d in claim.digests[:4]}
     for chat_id in chats:
         assert len(user.fake.sent_messages(chat_id)) == (0 if chat_id in recorded else 1), chat_id
@@ -244,9 +250,7 @@ async def test_two_instances_never_send_the_same_digest(
             chats = list(range(1000, 1300))
             await subscribe_chats(first, chats, times=["12:00"], zone="UTC")
             clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
-            await asyncio.gather(
-                dispatch_digests(first.application), dispatch_digests(second.application)
-            )
+            await asyncio.gather(dispatch(first), dispatch(second))
         per_chat = Counter(c.chat_id for c in fake.sent_messages())
     assert set(per_chat) == set(chats)
     assert max(per_chat.values()) == 1
@@ -261,7 +265,7 @@ async def test_429_and_403_mid_fan_out(user: BotUser, clock: FakeClock) -> None:
     user.fake.block_chat(210)
     user.fake.fail_next("sendMessage", 400, "Bad Request: chat not found", chat_id=215)
     clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
-    report = await dispatch_digests(user.application)
+    report = await dispatch(user)
     assert report.sent == 18 and report.undeliverable == 2
     for chat_id in chats:
         expected = 0 if chat_id in (210, 215) else 1
@@ -278,10 +282,10 @@ async def test_network_failure_leaves_the_digest_due(user: BotUser, clock: FakeC
     # Four failures: the first pass and all its retries meet a broken gateway.
     user.fake.fail_next("sendMessage", 502, "Bad Gateway", chat_id=300, times=4)
     clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
-    report = await dispatch_digests(user.application)
+    report = await dispatch(user)
     assert report.retry == 1 and user.fake.sent_messages(300) == []
     clock.advance(minutes=1)
-    await dispatch_digests(user.application)
+    await dispatch(user)
     assert len(user.fake.sent_messages(300)) == 1
 
 
@@ -293,12 +297,12 @@ async def test_flood_of_2000_chats_at_30_per_second_each_get_exactly_one(
     await subscribe_chats(user, chats, times=["12:00"], zone="UTC")
     user.fake.rate_limit(30)
     clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
-    report = await dispatch_digests(user.application)
+    report = await dispatch(user)
     for _ in range(5):
         if report.retry == 0:
             break
         clock.advance(minutes=1)
-        report = await dispatch_digests(user.application)
+        report = await dispatch(user)
     per_chat = Counter(c.chat_id for c in user.fake.sent_messages())
     assert set(per_chat) == set(chats)
     assert max(per_chat.values()) == 1
@@ -310,12 +314,14 @@ async def test_an_0800_digest_stays_at_0800_local_across_the_dst_change(
     clock.set(datetime(2026, 10, 22, 12, 0, tzinfo=UTC))
     await subscribe_chats(user, [60], times=["08:00"], zone="Europe/Berlin")
     async with services_of(user).database.session() as session:
-        (await get_chat(session, 60)).notify_empty = True  # a message every day, news or not
+        chat = await get_chat(session, 60)
+        assert chat is not None
+        chat.notify_empty = True  # a message every day, news or not
     sent_at: list[datetime] = []
     for _ in range(5 * 24 * 2):  # five days in half-hour steps
         clock.advance(minutes=30)
         before = len(user.fake.sent_messages(60))
-        await dispatch_digests(user.application)
+        await dispatch(user)
         if len(user.fake.sent_messages(60)) > before:
             sent_at.append(clock.now())
     # Summer time (UTC+2) ends on Sunday 25 October: 08:00 local moves from 06:00 to 07:00 UTC.
@@ -340,6 +346,6 @@ async def test_forum_digests_go_into_the_topic_thread(user: BotUser, clock: Fake
         )
         subscribe(chat, times=["10:00"], zone="UTC", thread_id=77, now=clock.now())
     clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
-    await dispatch_digests(user.application)
+    await dispatch(user)
     (digest,) = user.fake.sent_messages(-1005)
     assert digest.params["message_thread_id"] == 77

@@ -6,13 +6,11 @@ import json
 import random
 import re
 import socket
-from pathlib import Path
 
 import pytest
 
 from bot.news.extract import ExtractedArticle, extract_article
-
-PAGES = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pages"
+from tests.support import PAGES, page_html
 
 _PARAGRAPH = (
     "<p>The city council approved the new transit plan on Monday, adding bus lanes on {n} "
@@ -41,10 +39,7 @@ def _normalise(text: str) -> str:
 
 
 def _expectations() -> dict[str, dict]:
-    path = PAGES / "expectations.json"
-    if not path.is_file():
-        pytest.skip(f"shared corpus absent: {path} not found (CI has it)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads((PAGES / "expectations.json").read_text(encoding="utf-8"))
 
 
 def test_article_text_title_author_and_date() -> None:
@@ -107,7 +102,7 @@ def test_extraction_never_touches_the_network(monkeypatch: pytest.MonkeyPatch) -
     assert article is not None
 
 
-# --- the shared corpus of real pages --------------------------------------------------
+# --- real pages (tests/data/pages) -----------------------------------------------------
 
 # Pages from several sites, layouts and languages (English, German, Spanish).
 SAMPLE_PAGES = [
@@ -125,7 +120,7 @@ SAMPLE_PAGES = [
 @pytest.mark.parametrize("page", SAMPLE_PAGES)
 def test_corpus_page_keeps_the_story_and_drops_the_furniture(page: str) -> None:
     expectation = _expectations()[page]
-    article = extract_article((PAGES / "html" / page).read_bytes(), url=expectation["url"])
+    article = extract_article(page_html(page), url=expectation["url"])
     assert article is not None
     text = _normalise(article.text)
     for snippet in expectation["with"]:
@@ -135,23 +130,27 @@ def test_corpus_page_keeps_the_story_and_drops_the_furniture(page: str) -> None:
 
 
 def test_corpus_pages_overall_share_of_snippets() -> None:
+    # 18 of the 61 pages of trafilatura's evaluation set: the eight above and every sixth
+    # page in name order; 53 snippets to find and 54 to leave out.
     expectations = _expectations()
+    assert len(expectations) == 18
     found = expected = absent = unwanted = 0
     for page, expectation in expectations.items():
-        article = extract_article((PAGES / "html" / page).read_bytes(), url=expectation["url"])
+        article = extract_article(page_html(page), url=expectation["url"])
         text = _normalise(article.text) if article else ""
         expected += len(expectation["with"])
         found += sum(_normalise(s) in text for s in expectation["with"])
         unwanted += len(expectation["without"])
         absent += sum(_normalise(s) not in text for s in expectation["without"])
-    # trafilatura's defaults measure 96.7 % found and 80.4 % absent on this corpus.
+    # On all 61 pages this measures 96.7 % found and 93.5 % absent, on these 18 98.1 % and
+    # 92.6 %: the thresholds allow two snippets missed and five kept, no more.
     assert found / expected >= 0.95
     assert absent / unwanted >= 0.90
 
 
 def test_corpus_page_metadata() -> None:
     expectation = _expectations()["bbc.com.52241221.html"]
-    article = extract_article((PAGES / "html" / "bbc.com.52241221.html").read_bytes())
+    article = extract_article(page_html("bbc.com.52241221.html"))
     assert article is not None
     assert article.title
     assert article.date is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}", article.date)

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -16,6 +17,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -55,7 +57,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def build_application(
-    fake: FakeBotAPI, *, rate_limiter: AIORateLimiter | None = None
+    fake: FakeBotAPI, *, rate_limiter: BaseRateLimiter[Any] | None = None
 ) -> Application:
     """Point a real PTB Application at the fake; nothing in PTB is mocked."""
     builder = (

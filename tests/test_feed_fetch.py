@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,8 @@ from bot.news.feeds.fetch import FeedResult, fetch_feed
 from bot.news.feeds.poll_schedule import next_fetch_delay
 from bot.news.http.fetcher import SafeFetcher
 from tests.feedserver import ETAG, LAST_MODIFIED, SAMPLE_FEED, FeedServer, rss_feed
+from tests.support import ILLFORMED_FEEDS
 
-ILLFORMED_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds" / "illformed"
 NOW = datetime(2024, 1, 3, 12, 0, tzinfo=UTC)
 
 
@@ -182,8 +181,6 @@ async def test_feed_served_with_a_non_xml_content_type_is_accepted(fetcher, serv
 
 async def test_corpus_gzipped_response_served_as_http(fetcher, server):
     path = ILLFORMED_FEEDS / "realworld" / "node-feedparser__invalid-characters-gzipped.xml"
-    if not path.is_file():
-        pytest.skip(f"feed corpus not found at {path}")
     server.add("/nshipster.xml", path.read_bytes(), headers={"Content-Encoding": "gzip"})
     result = await poll(fetcher, server, "/nshipster.xml")
     assert result.outcome == "ok", result.error

@@ -23,9 +23,8 @@ from bot.news.feeds.parse import (
     parse_feed_async,
 )
 from tests.feedserver import HTML_PAGE, SAMPLE_FEED, rss_feed
+from tests.support import ILLFORMED_FEEDS, NEWS_FEEDS
 
-NEWS_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds" / "news"
-ILLFORMED_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds" / "illformed"
 NOW = datetime(2024, 1, 3, 12, 0, tzinfo=UTC)
 TAG = re.compile(r"<[A-Za-z/!][^>]*>")
 ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z]+);")
@@ -187,18 +186,13 @@ def deadline(seconds: float) -> Iterator[None]:
 
 
 def corpus_files(root: Path) -> list:
-    if not root.is_dir():
-        return [
-            pytest.param(None, marks=pytest.mark.skip(reason=f"feed corpus not found at {root}"))
-        ]
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix not in (".md", ".json"))
     return [pytest.param(p, id=str(p.relative_to(root))) for p in files]
 
 
 @functools.cache
 def news_index() -> dict:
-    index = NEWS_FEEDS / "index.json"
-    return json.loads(index.read_text()) if index.is_file() else {}
+    return json.loads((NEWS_FEEDS / "index.json").read_text())
 
 
 @pytest.mark.parametrize("path", corpus_files(NEWS_FEEDS))

@@ -31,17 +31,16 @@ from bot.store.models import Article, Source
 from bot.store.sources import add_source, claim_due_sources, get_source
 from jobs.ingest import poll_feeds
 from tests.botharness import ADMIN_ID, running_bot
-from tests.conftest import CORPUS, ROOT, FakeClock
 from tests.feedserver import SAMPLE_FEED, FeedServer, rss_feed
+from tests.support import NEWS_FEEDS, ROOT, FakeClock
 from tests.test_cli import newsbot
 
-NEWS_CORPUS = CORPUS / "feeds" / "news"
 INTERVAL = 900  # add_source's default poll interval, in seconds
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FeedServer]:
-    with FeedServer(root=NEWS_CORPUS if NEWS_CORPUS.is_dir() else None) as feed_server:
+    with FeedServer(root=NEWS_FEEDS) as feed_server:
         yield feed_server
 
 
@@ -110,10 +109,11 @@ async def fails_with(
 async def test_corpus_feeds_are_stored_once_in_one_concurrent_pass(
     database, fetcher, settings, clock, server
 ):
-    if not NEWS_CORPUS.is_dir():
-        pytest.skip(f"feed corpus not found at {NEWS_CORPUS}")
-    index = json.loads((NEWS_CORPUS / "index.json").read_text())
-    files = sorted(p.name for p in NEWS_CORPUS.iterdir() if p.name != "index.json")
+    # The 20 real feeds of tests/data: nine English outlets, German, French, Russian and Urdu
+    # ones, RSS 1.0, Atom and an ISO-8859-1 feed.
+    index = json.loads((NEWS_FEEDS / "index.json").read_text())
+    files = sorted(p.name for p in NEWS_FEEDS.iterdir() if p.name != "index.json")
+    assert len(files) == len(index) == 20
     ids = {await add_feed(database, server.url(name), clock): name for name in files}
 
     first = await poll(database, fetcher, settings, clock)

@@ -1,11 +1,18 @@
-"""The overall send pacing against Telegram's sliding one-second window, on a fake clock."""
+"""Send pacing against Telegram's sliding one-second window, and how requests are retried."""
 
 from __future__ import annotations
 
 import asyncio
+import warnings
+from datetime import timedelta
 from itertools import pairwise
 
-from bot.ratelimit import Pacer
+import pytest
+from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.ratelimit import ChatFairRateLimiter, Pacer
+from bot.retry_policy import DIGESTS, REPLIES, retry_after_seconds
 
 
 class Clock:
@@ -69,3 +76,50 @@ async def test_callers_go_in_the_order_they_came() -> None:
 
     await asyncio.gather(*(send(n) for n in range(50)))
     assert order == list(range(50))
+
+
+def flood(seconds: int | timedelta) -> RetryAfter:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)  # PTB's own, on construction
+        return RetryAfter(seconds)
+
+
+def test_telegrams_wait_is_read_in_either_type_without_a_deprecation_warning() -> None:
+    whole, span = flood(3), flood(timedelta(seconds=2.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert retry_after_seconds(whole) == 3.0
+        assert retry_after_seconds(span) == 2.5
+
+
+def test_digests_ride_out_brief_outages_and_replies_report_them_at_once() -> None:
+    outage = NetworkError("Bad Gateway")
+    assert [DIGESTS.delay(outage, retries_so_far=n) for n in range(4)] == [0.5, 1.0, 2.0, None]
+    assert REPLIES.delay(outage, retries_so_far=0) is None
+    assert DIGESTS.delay(BadRequest("Chat not found"), retries_so_far=0) is None
+    assert DIGESTS.delay(flood(7), retries_so_far=0) == pytest.approx(7.1)
+    assert REPLIES.delay(flood(7), retries_so_far=REPLIES.flood_retries) is None
+
+
+async def test_a_flood_wait_delays_only_its_own_request() -> None:
+    limiter = ChatFairRateLimiter(overall_per_second=0)
+    done: list[str] = []
+    floods = [flood(1)]
+
+    async def request(name: str) -> bool:
+        if name == "flooded" and floods:
+            raise floods.pop()
+        done.append(name)
+        return True
+
+    async def send(name: str, chat_id: int) -> None:
+        await limiter.process_request(
+            request, (name,), {}, "sendMessage", {"chat_id": chat_id}, None
+        )
+
+    flooded = asyncio.create_task(send("flooded", 1))
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(send("other", 2), timeout=0.5)  # not held up by chat 1's wait
+    assert done == ["other"]
+    await asyncio.wait_for(flooded, timeout=3)
+    assert done == ["other", "flooded"]

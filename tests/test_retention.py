@@ -13,15 +13,16 @@ from bot.bootstrap import prepare_store
 from bot.config import Settings
 from bot.ingest import ingest_due
 from bot.news.http.fetcher import SafeFetcher
+from bot.retention import prune
 from bot.services import SERVICES_KEY, Services
 from bot.store.articles import NewArticle, add_articles, count_articles, prune_articles
 from bot.store.db import Database
 from bot.store.meta import get_meta
 from bot.store.models import Article, SeenKey
 from bot.store.sources import add_source
-from jobs.retention import prune, prune_old_articles
-from tests.conftest import FakeClock
+from jobs.retention import prune_old_articles
 from tests.feedserver import SAMPLE_FEED, FeedServer
+from tests.support import FakeClock
 
 
 @pytest.fixture(scope="module")

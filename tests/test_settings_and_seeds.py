@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import load_seeds
-from bot.config import SettingsError, load_settings
+from bot.bootstrap import load_seeds, prepare_store
+from bot.config import Settings, SettingsError, load_settings
+from bot.news.opml import parse_opml
 from bot.news.seeds import SeedError, derive_title, load_seed_file, parse_seed
 from bot.store.articles import count_articles
 from bot.store.db import Database
-from tests.conftest import SEED_DOCUMENT, FakeClock
+from bot.store.sources import source_statuses
+from tests.support import SEED_DOCUMENT, SEEDS, FakeClock
 
 
 @pytest.mark.parametrize(
@@ -82,8 +84,8 @@ def test_headlines_only_and_article_only_documents() -> None:
 def test_long_leads_get_a_short_title_cut_at_a_word() -> None:
     lead = (
         "Officials in the northern province said on Tuesday that heavy rains, which began late "
-        "last week and intensified over the weekend, had displaced thousands of residents. More "
-        "follows."
+        "last week and intensified over the weekend, had displaced thousands of residents. "
+        "More follows."
     )
     title = derive_title(lead)
     assert len(title) <= 120 and title.endswith("…")
@@ -118,3 +120,22 @@ async def test_missing_seed_file_is_named(
     missing = tmp_path / "nope.txt"
     with pytest.raises(SeedError, match="nope.txt: no such file"):
         await load_seeds(database, [missing], now=clock.now())
+
+
+async def test_first_start_anywhere_loads_the_seeds_and_sources_installed_with_the_bot(
+    database: Database,
+    settings: Settings,
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Started from a folder with no seeds/ in it, with SEEDS_DIR and SOURCES_OPML unset.
+    monkeypatch.chdir(tmp_path)
+    shipped = settings.model_copy(update={"seeds_dir": "", "sources_opml": ""})
+    await prepare_store(database, shipped, now=clock.now())
+    async with database.session() as session:
+        assert await count_articles(session) == 17
+        feeds = [s.url for s in await source_statuses(session) if s.kind == "feed"]
+    default_list = parse_opml((SEEDS / "sources.opml").read_bytes())
+    assert len(default_list) >= 10
+    assert feeds == [outline.url for outline in default_list]

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from bot.bootstrap import load_seeds
 from bot.news.query import parse_query
+from bot.news.text import clean_text
 from bot.store.articles import (
     NewArticle,
     add_articles,
@@ -18,7 +20,7 @@ from bot.store.articles import (
 )
 from bot.store.db import Database
 from bot.store.sources import add_source
-from tests.conftest import SEED_DOCUMENT, FakeClock
+from tests.support import BACKENDS, NEWS_FEEDS, SEED_DOCUMENT, FakeClock, truncate_tables
 
 SEED = SEED_DOCUMENT
 
@@ -81,7 +83,8 @@ async def test_phrase_and_body_search_find_the_article(
     [
         (
             "drug",
-            "TrumpRx Website Launches to Offer Discounted Prescription Drugs for Cash-Paying Americans",
+            "TrumpRx Website Launches to Offer Discounted Prescription Drugs for Cash-Paying"
+            " Americans",
         ),
         ("jose", "Antonio José Seguro Poised for Landslide Win in Portugal Presidential Runoff"),
         (
@@ -96,7 +99,8 @@ async def test_phrase_and_body_search_find_the_article(
         ("voters", "Trump’s Inflation Claims Clash With Voters’ Cost-of-Living Reality"),
         (
             "trumprx.gov",
-            "TrumpRx.gov Highlights GLP-1 Drug Discounts but Offers Limited Savings for Most Americans",
+            "TrumpRx.gov Highlights GLP-1 Drug Discounts but Offers Limited Savings for Most"
+            " Americans",
         ),
     ],
 )
@@ -211,18 +215,11 @@ async def test_search_parity_between_backends_on_real_headlines(
     tmp_path: Path, request: pytest.FixtureRequest, clock: FakeClock
 ) -> None:
     """The same store answers the same queries with the same items in the same order."""
-    feeds_dir = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "feeds" / "news"
-    if not feeds_dir.exists():
-        pytest.skip(f"corpus not found at {feeds_dir}")
-    import feedparser
-
-    from bot.news.text import clean_text
-    from tests.conftest import BACKENDS
-
     if "postgresql" not in BACKENDS:
         pytest.skip("PostgreSQL half disabled by NEWSBOT_TEST_BACKENDS")
     items: list[NewArticle] = []
-    for number, path in enumerate(sorted(feeds_dir.glob("*.xml"))[:12]):
+    # The first 40 entries of the first 12 real feeds in tests/data, English and otherwise.
+    for number, path in enumerate(sorted(NEWS_FEEDS.glob("*.xml"))[:12]):
         parsed = feedparser.parse(path.read_bytes())
         for index, entry in enumerate(parsed.entries[:40]):
             title = clean_text(entry.get("title"))
@@ -239,10 +236,8 @@ async def test_search_parity_between_backends_on_real_headlines(
     assert len(items) >= 200
     sqlite = Database(f"sqlite+aiosqlite:///{tmp_path / 'parity.db'}")
     await sqlite.upgrade()
-    from tests.conftest import _truncate
-
     postgres = Database(request.getfixturevalue("postgres_url"))
-    await _truncate(postgres)
+    await truncate_tables(postgres)
     queries = [
         "trump",
         "police",

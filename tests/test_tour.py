@@ -10,8 +10,8 @@ import pytest
 
 from bot.config import Settings
 from tests.botharness import ADMIN_ID, USER_ID, BotUser, buttons, running_bot
-from tests.conftest import FakeClock
 from tests.fakebot import Call
+from tests.support import FakeClock
 
 GROUP = -100777
 GROUP_ADMIN = 91

@@ -6,18 +6,13 @@ import re
 from dataclasses import dataclass
 
 import feedparser
-import pytest
 
 from bot.news.seeds import load_seed_file
 from bot.news.text import fold, stem
 from bot.news.trending import HEADLINE_FILLER, STOP_WORDS, Topic, trending_topics
-from tests.conftest import CORPUS, SEED_DOCUMENT
+from tests.support import NEWS_FEEDS, SEED_DOCUMENT
 
 SEED = SEED_DOCUMENT
-NEWS = CORPUS / "feeds" / "news"
-needs_corpus = pytest.mark.skipif(
-    not NEWS.is_dir(), reason=f"real feeds not found at {NEWS} (shared test corpus absent)"
-)
 
 # English feeds covering 5-7 January 2017 (index.json).
 JANUARY_2017 = [
@@ -51,7 +46,7 @@ def seed_items() -> list[Item]:
 def feed_items(filenames: list[str]) -> list[Item]:
     items = []
     for filename in filenames:
-        parsed = feedparser.parse((NEWS / filename).read_bytes())
+        parsed = feedparser.parse((NEWS_FEEDS / filename).read_bytes())
         items += [Item(e.get("title"), e.get("summary")) for e in parsed.entries]
     return items
 
@@ -142,7 +137,6 @@ def test_odd_input_does_not_break_trending():
     assert trending_topics(seed_items(), limit=0) == []
 
 
-@needs_corpus
 def test_real_feeds_read_like_a_front_page():
     topics = trending_topics(feed_items(JANUARY_2017))
     labels = {topic.label for topic in topics}
@@ -154,7 +148,6 @@ def test_real_feeds_read_like_a_front_page():
     assert labels & {"Trump", "Donald Trump"}
 
 
-@needs_corpus
 def test_feed_boilerplate_is_not_a_topic():
     # Every Guardian description ends "Continue reading..."; Google News lists its outlets.
     topics = trending_topics(feed_items(["rss-parser__guardian.rss"]))

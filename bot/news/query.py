@@ -57,20 +57,16 @@ def _contains(haystack: Sequence[str], phrase: tuple[str, ...]) -> bool:
     return any(tuple(haystack[i : i + n]) == phrase for i in range(len(haystack) - n + 1))
 
 
-def relevance(query: SearchQuery, title: str, description: str) -> float:
-    """How well an item answers the query, from 0.2 (matched only its body) up."""
-    return terms_relevance(query, terms(title), lambda: " ".join(terms(description)))
-
-
 def terms_relevance(
     query: SearchQuery, title_terms: Sequence[str], description_terms: Callable[[], str]
 ) -> float:
-    """`relevance` from an item's title terms and its description's terms joined by spaces
-    (as search_document writes them).
+    """How well an item answers the query, from 0.2 (matched only its body) up.
 
-    The description's terms are asked for only when a phrase is not in the title: they
-    are the bulk of the work, and a search ranks hundreds of candidates per query. A
-    phrase is in them when its terms, space-joined, appear between spaces.
+    It reads the item's title terms and its description's terms joined by spaces (as
+    search_document writes them). The description's terms are asked for only when a
+    phrase is not in the title: they are the bulk of the work, and a search ranks
+    hundreds of candidates per query. A phrase is in them when its terms, space-joined,
+    appear between spaces.
     """
     if not query.phrases:
         return 0.0
@@ -95,15 +91,8 @@ def recency_weight(published_at: datetime, now: datetime) -> float:
     return math.pow(0.5, age_hours / RECENCY_HALF_LIFE_HOURS)
 
 
-def score(
-    query: SearchQuery, title: str, description: str, published_at: datetime, now: datetime
-) -> float:
-    """Relevance blended with recency: the order /topic shows results in."""
-    return blend(relevance(query, title, description), published_at, now)
-
-
 def blend(relevance_value: float, published_at: datetime, now: datetime) -> float:
-    """A relevance blended with the item's recency (what `score` returns)."""
+    """A relevance blended with the item's recency (the order /topic shows results in)."""
     return relevance_value * (0.25 + 0.75 * recency_weight(published_at, now))
 
 

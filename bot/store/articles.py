@@ -6,16 +6,16 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, cast
+from typing import Any, Literal
 
-from sqlalchemy import Insert, Integer, Table, TextClause, column, delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Integer, Label, Row, TextClause, column, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from bot.news.query import SearchQuery, blend, terms_relevance
 from bot.news.text import canonical_url, fold, search_document, terms
-from bot.store.models import Article, SeenKey, Source
+from bot.store.db import insert_into
+from bot.store.models import Article, Base, SeenKey, Source
 
 REPLACEMENT_CHARACTER = "\ufffd"
 # What feedparser (and the chardet guess it asks) fall back to when UTF-8 fails to decode.
@@ -73,18 +73,6 @@ def article_key(source_id: int, guid: str | None, url: str | None, title: str) -
     return f"h:{digest}"
 
 
-def _is_sqlite(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
-def _insert_new_keys(session: AsyncSession, table: Table) -> Insert:
-    """INSERT into a table keyed by (source_id, key) that skips the keys it already has."""
-    keys = ["source_id", "key"]
-    if _is_sqlite(session):
-        return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
-    return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
-
-
 async def add_articles(
     session: AsyncSession, source_id: int, items: Iterable[NewArticle], *, now: datetime
 ) -> list[int]:
@@ -118,10 +106,14 @@ async def add_articles(
     new_ids: list[int] = []
     # The table, not the ORM entity: a Core multi-row INSERT ... RETURNING costs a third of
     # the ORM's bulk insert per row, and no Article objects are wanted here.
-    table = cast(Table, Article.__table__)
-    statement = _insert_new_keys(session, table).returning(table.c.id)
+    table = Base.metadata.tables[Article.__tablename__]
     for start in range(0, len(fresh), _BATCH):
         batch = fresh[start : start + _BATCH]
+        statement = (
+            insert_into(session, table)
+            .on_conflict_do_nothing(index_elements=["source_id", "key"])
+            .returning(table.c.id)
+        )
         result = await session.execute(statement, batch)
         new_ids.extend(result.scalars().all())
     return sorted(new_ids)
@@ -192,7 +184,8 @@ def _is_mended(stored: str, fresh: str) -> bool:
     return False
 
 
-def _headline_columns():
+def headline_columns() -> tuple[QueryableAttribute[Any] | Label[Any], ...]:
+    """What a Headline is selected from; the query must join Source to Article."""
     return (
         Article.id,
         Article.title,
@@ -203,20 +196,28 @@ def _headline_columns():
     )
 
 
-def _headlines(rows: Iterable[Sequence[object]]) -> list[Headline]:
-    return [Headline(*row) for row in rows]  # type: ignore[arg-type]
+def headline_of(row: Row[*tuple[Any, ...]]) -> Headline:
+    """The Headline in a row selected with headline_columns()."""
+    return Headline(
+        id=row.id,
+        title=row.title,
+        url=row.url,
+        source=row.source,
+        published_at=row.published_at,
+        description=row.description,
+    )
 
 
 async def latest_articles(session: AsyncSession, *, limit: int, offset: int = 0) -> list[Headline]:
     """The newest items, newest first."""
     statement = (
-        select(*_headline_columns())
+        select(*headline_columns())
         .join(Source, Source.id == Article.source_id)
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(limit)
         .offset(offset)
     )
-    return _headlines((await session.execute(statement)).all())
+    return [headline_of(row) for row in await session.execute(statement)]
 
 
 @dataclass(frozen=True)
@@ -249,19 +250,6 @@ async def recent_texts(
     return [
         ArticleText(title, description) for title, description in await session.execute(statement)
     ]
-
-
-async def headlines_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Headline]:
-    """Headlines for these ids, in the order given."""
-    if not ids:
-        return []
-    statement = (
-        select(*_headline_columns())
-        .join(Source, Source.id == Article.source_id)
-        .where(Article.id.in_(list(ids)))
-    )
-    by_id = {h.id: h for h in _headlines((await session.execute(statement)).all())}
-    return [by_id[i] for i in ids if i in by_id]
 
 
 async def get_article(session: AsyncSession, article_id: int) -> Article | None:
@@ -301,16 +289,9 @@ def _tsquery(query: SearchQuery, joiner: str) -> str:
     return f" {joiner} ".join(parts)
 
 
-async def _candidate_ids(session: AsyncSession, query: SearchQuery, mode: str) -> list[int]:
-    """Ids of the newest SEARCH_CANDIDATES matches, newest first."""
-    newest, match = _newest_matches(session, query, mode)
-    result = await session.execute(newest, {"match": match, "limit": SEARCH_CANDIDATES})
-    return list(result.scalars())
-
-
 def _newest_matches(session: AsyncSession, query: SearchQuery, mode: str) -> tuple[TextClause, str]:
     """The statement selecting the ids of the newest matches, and its match parameter."""
-    if _is_sqlite(session):
+    if session.get_bind().dialect.name == "sqlite":
         return text(
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
             "ORDER BY rowid DESC LIMIT :limit"
@@ -328,12 +309,16 @@ async def _candidates(
     when those are exactly its title's and description's (no body was indexed with them)."""
     newest, match = _newest_matches(session, query, mode)
     statement = (
-        select(*_headline_columns(), Article.search_text, func.coalesce(Article.body, "") == "")
+        select(
+            *headline_columns(),
+            Article.search_text,
+            (func.coalesce(Article.body, "") == "").label("bodiless"),
+        )
         .join(Source, Source.id == Article.source_id)
         .where(Article.id.in_(newest.columns(column("id", Integer))))
     )
     rows = await session.execute(statement, {"match": match, "limit": SEARCH_CANDIDATES})
-    return [(Headline(*row[:6]), row[6] if row[7] else None) for row in rows]
+    return [(headline_of(row), row.search_text if row.bodiless else None) for row in rows]
 
 
 def _rank(
@@ -414,7 +399,7 @@ async def prune_articles(
         {"source_id": source_id, "key": key, "pruned_at": now} for _, source_id, key in rows
     ]
     await session.execute(
-        _insert_new_keys(session, cast(Table, SeenKey.__table__)),
+        insert_into(session, SeenKey).on_conflict_do_nothing(index_elements=["source_id", "key"]),
         tombstones,
     )
     await session.execute(

@@ -166,3 +166,13 @@ async def chat_counts(session: AsyncSession) -> ChatCounts:
         )
     ).one()
     return ChatCounts(int(row[0]), int(row[1]), int(row[2]))
+
+
+async def bring_digest_forward(session: AsyncSession, chat_id: int, *, now: datetime) -> bool:
+    """Make a subscribed chat's next digest due now; False if the chat gets no digests."""
+    result = await session.execute(
+        update(Chat)
+        .where(Chat.id == chat_id, Chat.subscribed.is_(True), Chat.active.is_(True))
+        .values(next_digest_at=now, updated_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.schedule import next_digest_at
-from bot.store.articles import Headline, _headline_columns, _headlines
+from bot.store.articles import Headline, headline_columns, headline_of
 from bot.store.chats import FOLLOW, MUTE, chat_times, topics_of
+from bot.store.db import insert_into
 from bot.store.models import Article, Chat, Delivery, Digest, Source
 
 CLAIMED = "claimed"
@@ -203,13 +202,13 @@ async def undelivered_headlines(
     """Items that arrived since `since` and never reached this chat, newest first."""
     delivered = exists().where(Delivery.chat_id == chat_id, Delivery.article_id == Article.id)
     statement = (
-        select(*_headline_columns())
+        select(*headline_columns())
         .join(Source, Source.id == Article.source_id)
         .where(Article.fetched_at > since, ~delivered)
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(limit)
     )
-    return _headlines((await session.execute(statement)).all())
+    return [headline_of(row) for row in await session.execute(statement)]
 
 
 async def record_sent(
@@ -217,9 +216,8 @@ async def record_sent(
 ) -> None:
     """The digest reached the chat: remember every item in it, so none is sent again."""
     if article_ids:
-        insert = sqlite_insert if session.bind.dialect.name == "sqlite" else pg_insert
         await session.execute(
-            insert(Delivery).on_conflict_do_nothing(),
+            insert_into(session, Delivery).on_conflict_do_nothing(),
             [
                 {
                     "chat_id": digest.chat_id,

@@ -221,7 +221,21 @@ async def _claim(
         .execution_options(synchronize_session=False)
     )
     rows = (await session.execute(statement)).all()
-    return sorted((ClaimedSource(*row) for row in rows), key=lambda source: source.id)
+    claimed = [
+        ClaimedSource(
+            id=row.id,
+            url=row.url,
+            title=row.title,
+            etag=row.etag,
+            last_modified=row.last_modified,
+            allow_private=row.allow_private,
+            interval_seconds=row.interval_seconds,
+            error_count=row.error_count,
+            due_at=row.next_fetch_at,
+        )
+        for row in rows
+    ]
+    return sorted(claimed, key=lambda source: source.id)
 
 
 async def record_fetch(

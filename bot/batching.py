@@ -1,0 +1,143 @@
+"""Writes from many tasks, committed many to a transaction as they come in.
+
+With dozens of tasks each committing its own small write, SQLite's single write lock
+queues them (its busy handler sleeps in steps of up to 100 ms) and PostgreSQL commits
+once per write. A BatchWriter's workers take whatever writes are waiting and run them in
+one transaction; each caller's future resolves once its own write is committed. A batch
+that fails is written again one item per transaction, so a bad item fails only itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.db import Database
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class BatchWriter(Generic[Item, Result]):
+    """Runs `write(session, item)` for submitted items, batched into shared transactions.
+
+    A batch takes up to `max_items` items, and stops growing once the items' `weight`
+    reaches `max_weight`: one commit per item makes many small writes wait on the store,
+    while a huge transaction keeps SQLite's write lock from every other writer too long.
+    `lock`, when given, is held for each transaction, so the caller's own writes can take
+    turns with the batches instead of timing out in SQLite's busy handler.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        write: Callable[[AsyncSession, Item], Awaitable[Result]],
+        *,
+        what: str,
+        max_items: int = 200,
+        weight: Callable[[Item], int] | None = None,
+        max_weight: int | None = None,
+        workers: int = 1,
+        lock: asyncio.Lock | None = None,
+    ) -> None:
+        self._database = database
+        self._write = write
+        self._what = what
+        self._max_items = max_items
+        self._weight = weight
+        self._max_weight = max_weight
+        self._workers = workers
+        self._lock = lock
+        self._queue: asyncio.Queue[tuple[Item, asyncio.Future[Result]]] = asyncio.Queue()
+        self._unfinished: set[asyncio.Future[Result]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> BatchWriter[Item, Result]:
+        self._tasks = [asyncio.create_task(self._run()) for _ in range(self._workers)]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Left only when the caller stopped early: nobody will write these any more.
+        while not self._queue.empty():
+            self._queue.get_nowait()[1].cancel()
+
+    def submit(self, item: Item) -> asyncio.Future[Result]:
+        """Queue `item`; the future holds its write's result once committed, or its error."""
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((item, future))
+        self._unfinished.add(future)
+        future.add_done_callback(self._unfinished.discard)
+        return future
+
+    async def flush(self) -> None:
+        """Wait until every item submitted so far is written; raise the first failure."""
+        results = await asyncio.gather(*list(self._unfinished), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            weight = self._weight_of(batch[0][0])
+            while not self._queue.empty() and len(batch) < self._max_items:
+                if self._max_weight is not None and weight >= self._max_weight:
+                    break
+                batch.append(self._queue.get_nowait())
+                weight += self._weight_of(batch[-1][0])
+            try:
+                await self._write_batch(batch)
+            except asyncio.CancelledError:
+                for _, future in batch:
+                    future.cancel()
+                raise
+
+    def _weight_of(self, item: Item) -> int:
+        return self._weight(item) if self._weight is not None else 1
+
+    async def _write_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        try:
+            async with self._transaction() as session:
+                results = [await self._write(session, item) for item, _ in batch]
+        except Exception:  # noqa: BLE001 - each item is tried again on its own
+            if len(batch) > 1:
+                log.warning(
+                    "Writing %d %s together failed; writing them one by one",
+                    len(batch),
+                    self._what,
+                    exc_info=True,
+                )
+            for item, future in batch:
+                await self._write_alone(item, future)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def _write_alone(self, item: Item, future: asyncio.Future[Result]) -> None:
+        try:
+            async with self._transaction() as session:
+                result = await self._write(session, item)
+        except Exception as exc:  # noqa: BLE001 - handed to the one who submitted it
+            if not future.done():
+                future.set_exception(exc)
+            return
+        if not future.done():
+            future.set_result(result)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        async with AsyncExitStack() as stack:
+            if self._lock is not None:
+                await stack.enter_async_context(self._lock)
+            yield await stack.enter_async_context(self._database.session())

@@ -1,0 +1,225 @@
+"""Digest dispatch: claim what is due, build each digest, send it, record the outcome.
+
+Order matters for "never missed, never repeated": the claim is committed before
+anything is sent, the deliveries are recorded right after Telegram accepted the
+message, and a digest that could not be sent stays claimable for a later pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ExtBot
+
+from bot.batching import BatchWriter
+from bot.digest_content import NOTHING_NEW, build_digest, digest_message
+from bot.render import headline_keyboard, split_message
+from bot.retry_policy import DIGESTS
+from bot.schedule import zone_info
+from bot.services import Services
+from bot.store.digests import (
+    ClaimedDigest,
+    claim_due_digests,
+    record_retry,
+    record_sent,
+    record_undeliverable,
+)
+from bot.store.meta import record_heartbeat
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 200
+SEND_CONCURRENCY = 16
+# A claim older than this is taken to be abandoned by a crashed instance.
+CLAIM_LEASE = timedelta(minutes=5)
+# A digest that could not be sent waits this long (about one pass) before it is tried again.
+RETRY_DELAY = timedelta(seconds=30)
+# Telegram's words for a chat the bot can no longer write to.
+_GONE = (
+    "chat not found",
+    "bot was kicked",
+    "user is deactivated",
+    "group chat was deleted",
+    "have no rights to send",
+    "not enough rights",
+    "chat_write_forbidden",
+)
+
+
+@dataclass
+class DispatchReport:
+    """What one pass did, for logs, /stats and tests."""
+
+    sent: int = 0
+    empty: int = 0
+    skipped: int = 0
+    undeliverable: int = 0
+    retry: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def did_anything(self) -> bool:
+        """Whether the pass sent, skipped or gave up on any digest (an empty pass is quiet)."""
+        return bool(self.sent or self.skipped or self.undeliverable or self.retry)
+
+    def summary(self) -> str:
+        """One line for the log."""
+        return (
+            f"{self.sent} sent, {self.empty} empty, {self.skipped} skipped as too late, "
+            f"{self.undeliverable} undeliverable, {self.retry} to retry"
+        )
+
+
+# An outcome to record, given the session to write it in.
+_Outcome = Callable[[AsyncSession], Awaitable[None]]
+_Recorder = BatchWriter[_Outcome, None]
+
+
+async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchReport:
+    """Claim and send due digests in batches until none is due.
+
+    Claiming runs ahead of sending: the next batch is claimed while the current one is
+    still going out (at most about two batches wait), so the sends never pause for a
+    claim and a rate-limited fan-out keeps to the limit from the first digest to the last.
+    A delivery that fails unexpectedly does not stop the others; the pass then raises it.
+    """
+    report = DispatchReport()
+    due: asyncio.Queue[ClaimedDigest | None] = asyncio.Queue(maxsize=CLAIM_BATCH)
+    failures: list[BaseException] = []
+
+    async def send_worker(recorder: _Recorder) -> None:
+        while (digest := await due.get()) is not None:
+            try:
+                await _deliver(bot, services, digest, report, recorder)
+            except Exception as exc:  # noqa: BLE001 - raised once every delivery is done
+                log.exception("Delivering the digest of chat %s failed", digest.chat_id)
+                failures.append(exc)
+
+    # Claims and recorded outcomes are this pass's writes; taking turns here instead of in
+    # SQLite's busy handler keeps a claim that runs long on a busy event loop from timing
+    # out the recorder's transaction ("database is locked"), and the other way round.
+    writing = asyncio.Lock()
+    recorder: _Recorder = BatchWriter(
+        services.database, _record, what="deliveries", max_items=CLAIM_BATCH, lock=writing
+    )
+    async with recorder:
+        workers = [asyncio.create_task(send_worker(recorder)) for _ in range(SEND_CONCURRENCY)]
+        try:
+            while True:
+                now = services.clock.now()
+                async with writing, services.database.session() as session:
+                    claim = await claim_due_digests(
+                        session,
+                        now=now,
+                        grace=timedelta(hours=services.settings.digest_grace_hours),
+                        lease=CLAIM_LEASE,
+                        instance=services.instance_id,
+                        limit=CLAIM_BATCH,
+                    )
+                report.skipped += claim.skipped
+                if not claim.digests:
+                    break
+                for digest in claim.digests:
+                    await due.put(digest)
+        except asyncio.CancelledError:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+        finally:
+            # Whatever stopped the claims, what was claimed is still sent (or left due),
+            # and every outcome is committed before the pass ends.
+            if not all(worker.done() for worker in workers):
+                for _ in workers:
+                    await due.put(None)
+                await asyncio.gather(*workers, return_exceptions=True)
+                try:
+                    await recorder.flush()
+                except Exception as exc:  # noqa: BLE001 - the pass fails, as a delivery would
+                    failures.append(exc)
+    if failures:
+        raise failures[0]
+    async with services.database.session() as session:
+        await record_heartbeat(session, "dispatch", "ok", now=services.clock.now())
+    return report
+
+
+async def _record(session: AsyncSession, outcome: _Outcome) -> None:
+    await outcome(session)
+
+
+async def _deliver(
+    bot: ExtBot[Any],
+    services: Services,
+    digest: ClaimedDigest,
+    report: DispatchReport,
+    recorder: _Recorder,
+) -> None:
+    """Build and send one digest, and hand its outcome to the recorder."""
+    now = services.clock.now()
+    async with services.database.session() as session:
+        content = await build_digest(session, digest, services.stories)
+    if not content.stories and not digest.notify_empty:
+        recorder.submit(partial(record_sent, digest=digest, article_ids=[], now=now))
+        report.empty += 1
+        return
+    zone = zone_info(digest.timezone)
+    keyboard: InlineKeyboardMarkup | None = None
+    if content.stories:
+        text = digest_message(content, due_at=digest.due_at, now=now, zone=zone)
+        keyboard = headline_keyboard([s.lead for s in content.stories])
+    else:
+        text = NOTHING_NEW
+    try:
+        await _send(bot, digest, text, keyboard)
+    except (Forbidden, BadRequest) as exc:
+        if isinstance(exc, BadRequest) and not any(g in exc.message.lower() for g in _GONE):
+            report.errors.append(f"chat {digest.chat_id}: {exc.message}")
+            log.error("Digest for chat %s rejected: %s", digest.chat_id, exc.message)
+        recorder.submit(
+            partial(
+                record_undeliverable, digest=digest, error=exc.message, now=services.clock.now()
+            )
+        )
+        report.undeliverable += 1
+        return
+    except TelegramError as exc:
+        # The retry policy gave up (a long outage, a flood that would not end).
+        not_before = services.clock.now() + RETRY_DELAY
+        recorder.submit(partial(record_retry, digest=digest, error=str(exc), not_before=not_before))
+        report.retry += 1
+        log.warning("Digest for chat %s not sent yet (%s); it stays due", digest.chat_id, exc)
+        return
+    recorder.submit(
+        partial(
+            record_sent, digest=digest, article_ids=content.article_ids, now=services.clock.now()
+        )
+    )
+    if content.stories:
+        report.sent += 1
+    else:
+        report.empty += 1
+
+
+async def _send(
+    bot: ExtBot[Any], digest: ClaimedDigest, text: str, keyboard: InlineKeyboardMarkup | None
+) -> None:
+    """Send the digest's parts, the keyboard under the last; retries as DIGESTS says."""
+    parts = split_message(text)
+    for index, part in enumerate(parts):
+        await bot.send_message(
+            digest.chat_id,
+            part,
+            message_thread_id=digest.thread_id,
+            reply_markup=keyboard if index == len(parts) - 1 else None,
+            rate_limit_args=DIGESTS,
+        )

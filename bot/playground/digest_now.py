@@ -1,0 +1,19 @@
+"""The page's "send the digest now": the real dispatch, made due for one chat right away."""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from bot.dispatch import DispatchReport, dispatch_digests
+from bot.services import SERVICES_KEY, Services
+from bot.store.chats import bring_digest_forward
+
+
+async def send_digest_now(application: Application, chat_id: int) -> DispatchReport | None:
+    """Run the dispatch pass with this chat due; None if the chat is not subscribed."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    async with services.database.session() as session:
+        due = await bring_digest_forward(session, chat_id, now=services.clock.now())
+    if not due:
+        return None
+    return await dispatch_digests(services, application.bot)

@@ -1,0 +1,57 @@
+"""How often and how long a Bot API request is tried again: the one place that decides.
+
+The rate limiter applies a policy to every request: a 429 is waited out by the request
+that got it (never by the others), and a brief network failure is retried with backoff
+where the caller asked for it. Replies to users retry flood waits only; a digest also
+rides out a short network outage, and past that is left due for a later pass.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
+
+# Telegram's wait is whole seconds; a little more keeps the retry from landing early.
+_FLOOD_MARGIN = 0.1
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """How long Telegram asked to wait, whether PTB gives seconds or a timedelta."""
+    with warnings.catch_warnings():
+        # PTB warns that the attribute becomes a timedelta; both types are handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = error.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times a request is tried again after a flood wait or a network failure."""
+
+    flood_retries: int = 3
+    network_retries: int = 0
+    # The first network retry waits this long; each further one twice as long as the last.
+    backoff: float = 0.5
+
+    def delay(self, error: Exception, *, retries_so_far: int) -> float | None:
+        """Seconds to wait before trying again after `error`, or None to give up."""
+        if isinstance(error, RetryAfter):
+            if retries_so_far < self.flood_retries:
+                return retry_after_seconds(error) + _FLOOD_MARGIN
+            return None
+        # BadRequest is a NetworkError to PTB, but sending it again gets the same answer.
+        if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+            if retries_so_far < self.network_retries:
+                return self.backoff * 2**retries_so_far
+            return None
+        return None
+
+
+# What users wait for: a flood wait or three, and a network failure is reported at once.
+REPLIES = RetryPolicy()
+# A digest is worth a few seconds more; past them it stays due and a later pass sends it.
+DIGESTS = RetryPolicy(flood_retries=5, network_retries=3)

@@ -1,0 +1,212 @@
+"""The playground page in headless Chromium: the real bot, answered and rendered like Telegram."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.bootstrap import open_database
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.playground.run import Playground, running_playground
+from bot.store.articles import NewArticle, add_articles
+from bot.store.sources import seed_source
+from tests.support import ROOT, SEEDS
+
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOSTILE_TITLE = '<script>window.pwned = 1</script> <b>x</b> <img src=x onerror="window.pwned = 2">'
+
+
+def _unavailable(reason: str) -> None:
+    """No browser here: skip with the reason, except in CI, where the suite must be whole."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def chromium_executable() -> str:
+    """Debian's chromium, which `.ci/run` installs; never a browser playwright downloads."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        _unavailable("no chromium installed (apt-get install chromium)")
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def playground_settings(sqlite_template: Path, tmp_path: Path) -> Settings:
+    """A store of the test's own with the shipped seeds and no feeds to poll."""
+    path = tmp_path / "newsbot.db"
+    shutil.copyfile(sqlite_template, path)
+    no_sources = tmp_path / "no-sources.opml"
+    no_sources.write_text('<opml version="2.0"><head/><body/></opml>', encoding="utf-8")
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite+aiosqlite:///{path}",
+        seeds_dir=str(SEEDS),
+        sources_opml=str(no_sources),
+    )
+
+
+@pytest.fixture
+async def playground(playground_settings: Settings) -> AsyncIterator[Playground]:
+    """The playground on a free loopback port, stopped after the test."""
+    async with running_playground(playground_settings, host="127.0.0.1", port=0) as running:
+        yield running
+
+
+@pytest.fixture
+async def page(playground: Playground) -> AsyncIterator[Any]:
+    """The chat page open in headless Chromium."""
+    executable = chromium_executable()
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[test]')")
+    async with async_playwright() as driver:
+        browser = await driver.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            tab = await browser.new_page(viewport={"width": 1200, "height": 820})
+            await tab.goto(playground.url)
+            yield tab
+        finally:
+            await browser.close()
+
+
+async def send(page: Any, text: str) -> None:
+    """Type into the page's only text box and press Enter, as a person would."""
+    box = page.get_by_role("textbox")
+    await box.fill(text)
+    await box.press("Enter")
+
+
+def bot_says(page: Any, text: str) -> Any:
+    """The bot's messages that contain the text."""
+    return page.locator(".row.in .bubble", has_text=text)
+
+
+async def add_hostile_headline(settings: Settings) -> None:
+    """A feed item whose title is markup, stored as ingest would store it."""
+    database = await open_database(settings)
+    now = SystemClock().now()
+    try:
+        async with database.session() as session:
+            source = await seed_source(session, "hostile-feed", now=now)
+            item = NewArticle(
+                title=HOSTILE_TITLE,
+                published_at=now + timedelta(minutes=1),
+                url="https://example.org/hostile",
+            )
+            await add_articles(session, source.id, [item], now=now)
+    finally:
+        await database.dispose()
+
+
+async def test_latest_summary_digest_in_a_browser(page: Any, playground_settings: Settings) -> None:
+    from playwright.async_api import expect
+
+    await expect(page.get_by_role("textbox")).to_have_count(1)
+    await send(page, "/latest")
+    await expect(bot_says(page, "Latest headlines")).to_contain_text("1. North Korean authorities")
+    # The header is bold, as Telegram draws <b>; the title is text, not markup.
+    await expect(bot_says(page, "Latest headlines").locator("strong").first).to_have_text(
+        "Latest headlines"
+    )
+
+    await page.get_by_role("button", name="1", exact=True).first.click()
+    await expect(bot_says(page, "Unification Ministry")).to_have_count(1)
+
+    await send(page, "/subscribe")
+    await expect(bot_says(page, "Subscribed")).to_have_count(1)
+    await page.get_by_role("button", name="Send the digest now").click()
+    digest = bot_says(page, "Your news digest")
+    await expect(digest).to_contain_text("North Korean authorities")
+    await expect(page.locator("#toast")).to_have_text("Digest sent.")
+
+    await add_hostile_headline(playground_settings)
+    await send(page, "/latest")
+    hostile = bot_says(page, "window.pwned")
+    await expect(hostile).to_contain_text(HOSTILE_TITLE)
+    await expect(page.locator("#messages script, #messages img, #messages b")).to_have_count(0)
+    assert await page.evaluate("window.pwned") is None
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "playground.png"
+    await page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+
+
+async def test_group_settings_follow_who_is_admin(page: Any) -> None:
+    from playwright.async_api import expect
+
+    await page.get_by_role("button", name="Newsroom").click()
+    await expect(page.locator("#chat-about")).to_contain_text("admins: Ben")
+    await page.get_by_label("as").select_option("ada")
+    await send(page, "/subscribe")
+    await expect(bot_says(page, "Only this group's administrators")).to_have_count(1)
+
+    await page.get_by_label("as").select_option("ben")
+    await send(page, "/subscribe")
+    await expect(bot_says(page, "Subscribed")).to_have_count(1)
+    await expect(page.locator(".row.out .sender")).to_have_text(["Ada", "Ben"])
+
+
+async def test_the_html_subset_edits_and_previews_render_like_telegram(
+    page: Any, playground: Playground
+) -> None:
+    from playwright.async_api import expect
+    from telegram import Bot, LinkPreviewOptions
+    from telegram.constants import ParseMode
+
+    from bot.playground.chats import ADA
+    from bot.playground.run import PLAYGROUND_TOKEN
+
+    markup = (
+        "<b>bold</b> <i>italic</i> <code>code</code> <a href='https://example.org/a'>link</a> "
+        "<tg-spoiler>secret</tg-spoiler> <a href='javascript:alert(1)'>bad</a>\n"
+        "<blockquote>quoted</blockquote>"
+    )
+    async with Bot(PLAYGROUND_TOKEN, base_url=playground.url + "bot") as bot:
+        sent = await bot.send_message(ADA.id, markup, parse_mode=ParseMode.HTML)
+        await bot.send_message(
+            ADA.id,
+            "Read https://example.org/story",
+            link_preview_options=LinkPreviewOptions(is_disabled=False),
+        )
+        bubble = bot_says(page, "secret")
+        await expect(bubble.locator("strong")).to_have_text("bold")
+        await expect(bubble.locator("em")).to_have_text("italic")
+        await expect(bubble.locator("code")).to_have_text("code")
+        await expect(bubble.locator("blockquote")).to_have_text("quoted")
+        await expect(bubble.locator("a", has_text="link")).to_have_attribute(
+            "href", "https://example.org/a"
+        )
+        # A script URL is not a link: its text stays, the href does not.
+        await expect(bubble.locator("a", has_text="bad")).to_have_count(0)
+        spoiler = bubble.locator(".spoiler")
+        await expect(spoiler).not_to_have_class("spoiler revealed")
+        await spoiler.click()
+        await expect(spoiler).to_have_class("spoiler revealed")
+        await expect(bot_says(page, "Read").locator(".preview .site")).to_have_text("example.org")
+
+        await bot.edit_message_text(
+            "<b>bold</b> changed", ADA.id, sent.message_id, parse_mode="HTML"
+        )
+        await expect(bot_says(page, "changed")).to_contain_text("edited")
+        await expect(bot_says(page, "secret")).to_have_count(0)

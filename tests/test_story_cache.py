@@ -1,0 +1,41 @@
+"""StoryCache: what a fan-out's digests share, and what they must never share."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from bot.store.articles import Headline
+from bot.story_cache import StoryCache
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def headlines(*titles: str) -> tuple[Headline, ...]:
+    return tuple(
+        Headline(n, title, f"https://wire.example/{n}", "Wire", NOW, "")
+        for n, title in enumerate(titles, start=1)
+    )
+
+
+async def test_the_same_ids_in_another_store_get_their_own_stories() -> None:
+    cache = StoryCache()
+    first = await cache.story_lines(headlines("Storm Closes Alpine Passes", "Markets Rally"))
+    # A second store numbers its articles from 1 too (the bug fixed in b7c2f62).
+    other = await cache.story_lines(headlines("Central Bank Holds Rates", "Ferry Strike Ends"))
+    assert [line.lead.title for line in first] == ["Storm Closes Alpine Passes", "Markets Rally"]
+    assert [line.lead.title for line in other] == ["Central Bank Holds Rates", "Ferry Strike Ends"]
+
+
+async def test_digests_asking_together_share_one_result() -> None:
+    cache = StoryCache()
+    items = headlines("Iran Talks Resume in Oman", "Storm Closes Alpine Passes")
+    lines, again, followed, muted = await asyncio.gather(
+        cache.story_lines(items),
+        cache.story_lines(items),
+        cache.matching("iran", items),
+        cache.matching("storm", items),
+    )
+    assert lines is again
+    assert (followed, muted) == (frozenset({1}), frozenset({2}))
+    assert await cache.matching("!!", items) == frozenset()  # nothing searchable matches nothing
