@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
+import signal
 from typing import TypedDict
 from urllib.parse import urlsplit
 
@@ -118,10 +120,34 @@ def webhook_options(settings: Settings) -> WebhookOptions:
 
 
 def run_bot(settings: Settings) -> int:
-    """Run until interrupted: long polling, or a webhook server when WEBHOOK_URL is set."""
+    """Run until interrupted: long polling, a webhook server when WEBHOOK_URL is set, or
+    jobs alone when RECEIVE_UPDATES is off."""
     application = build_application(settings)
-    if settings.webhook_url:
+    if not settings.receive_updates:
+        asyncio.run(_run_jobs_only(application))
+    elif settings.webhook_url:
         application.run_webhook(**webhook_options(settings))
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
+
+
+async def _run_jobs_only(application: Application) -> None:
+    """Run the jobs without asking Telegram for updates.
+
+    Telegram answers a second poller on one token with 409 Conflict, so of several
+    instances on one database one receives updates and the others only run jobs.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with application:
+        await _post_init(application)
+        await application.start()
+        log.info("Not receiving updates (RECEIVE_UPDATES=false): running jobs only")
+        try:
+            await stop.wait()
+        finally:
+            await application.stop()
+    await _post_shutdown(application)

@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     trending_window_hours: int = Field(default=24, ge=1)
     trending_topics: int = Field(default=10, ge=1, le=30)
     telegram_rate_limit: float = Field(default=30.0, ge=0, description="messages per second")
+    receive_updates: bool = True
     webhook_url: str = ""
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
