@@ -17,11 +17,12 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.db import Database
+from bot.store.db import Database, is_unavailable
 
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
+T = TypeVar("T")
 Result = TypeVar("Result")
 
 
@@ -107,8 +108,9 @@ class BatchWriter(Generic[Item, Result]):
 
     async def _write_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
-            async with self._transaction() as session:
-                results = [await self._write(session, item) for item, _ in batch]
+            results = await self._commit(
+                lambda session: self._write_all(session, batch), len(batch)
+            )
         except Exception:  # noqa: BLE001 - each item is tried again on its own
             if len(batch) > 1:
                 log.warning(
@@ -126,8 +128,7 @@ class BatchWriter(Generic[Item, Result]):
 
     async def _write_alone(self, item: Item, future: asyncio.Future[Result]) -> None:
         try:
-            async with self._transaction() as session:
-                result = await self._write(session, item)
+            result = await self._commit(lambda session: self._write(session, item), 1)
         except Exception as exc:  # noqa: BLE001 - handed to the one who submitted it
             if not future.done():
                 future.set_exception(exc)
@@ -135,9 +136,84 @@ class BatchWriter(Generic[Item, Result]):
         if not future.done():
             future.set_result(result)
 
+    async def _write_all(
+        self, session: AsyncSession, batch: list[tuple[Item, asyncio.Future[Result]]]
+    ) -> list[Result]:
+        return [await self._write(session, item) for item, _ in batch]
+
+    async def _commit(self, work: Callable[[AsyncSession], Awaitable[T]], count: int) -> T:
+        """Run `work` in a transaction, again and again while the database is unreachable.
+
+        The writes are outcomes that exist nowhere else (a digest Telegram accepted, a feed
+        fetched): dropping them would send or fetch the thing again, so they are kept and
+        tried again with backoff until the database answers or the writer is closed.
+        """
+        outage = _Outage(self._what, count)
+        try:
+            while True:
+                try:
+                    async with self._transaction() as session:
+                        result = await work(session)
+                except Exception as exc:
+                    if not is_unavailable(exc):
+                        raise
+                    await outage.wait(exc)
+                    continue
+                outage.over()
+                return result
+        except asyncio.CancelledError:
+            outage.abandoned()
+            raise
+
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
         async with AsyncExitStack() as stack:
             if self._lock is not None:
                 await stack.enter_async_context(self._lock)
             yield await stack.enter_async_context(self._database.session())
+
+
+# Backoff while the database is unreachable: soon after a restart, never a busy loop.
+RETRY_FIRST_SECONDS = 0.2
+RETRY_MAX_SECONDS = 5.0
+
+
+class _Outage:
+    """Backoff and log lines for one write while the database does not answer."""
+
+    def __init__(self, what: str, count: int) -> None:
+        self._what = what
+        self._count = count
+        self._delay = RETRY_FIRST_SECONDS
+        self._since: float | None = None
+
+    async def wait(self, error: BaseException) -> None:
+        loop = asyncio.get_running_loop()
+        if self._since is None:
+            self._since = loop.time()
+            log.warning(
+                "Database unavailable; keeping %d %s and retrying: %s",
+                self._count,
+                self._what,
+                _first_line(error),
+            )
+        await asyncio.sleep(self._delay)
+        self._delay = min(self._delay * 2, RETRY_MAX_SECONDS)
+
+    def over(self) -> None:
+        if self._since is not None:
+            took = asyncio.get_running_loop().time() - self._since
+            log.warning("Database back: %d %s written after %.1f s", self._count, self._what, took)
+
+    def abandoned(self) -> None:
+        if self._since is not None:
+            log.error(
+                "Stopped with the database unavailable: %d %s were not written",
+                self._count,
+                self._what,
+            )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__

@@ -26,6 +26,7 @@ from bot.render import headline_keyboard, split_message
 from bot.retry_policy import DIGESTS
 from bot.schedule import zone_info
 from bot.services import Services
+from bot.store.db import is_unavailable
 from bot.store.digests import (
     ClaimedDigest,
     claim_due_digests,
@@ -166,8 +167,18 @@ async def _deliver(
 ) -> None:
     """Build and send one digest, and hand its outcome to the recorder."""
     now = services.clock.now()
-    async with services.database.session() as session:
-        content = await build_digest(session, digest, services.stories)
+    try:
+        async with services.database.session() as session:
+            content = await build_digest(session, digest, services.stories)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        # Nothing was sent: due again as soon as the recorder reaches the database, instead
+        # of waiting out the claim's lease.
+        recorder.submit(partial(record_retry, digest=digest, error=str(exc)[:200], not_before=now))
+        report.retry += 1
+        log.warning("Digest for chat %s not built, the database is unavailable", digest.chat_id)
+        return
     if not content.stories and not digest.notify_empty:
         recorder.submit(partial(record_sent, digest=digest, article_ids=[], now=now))
         report.empty += 1

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.dispatch import CLAIM_LEASE, DispatchReport, dispatch_digests
@@ -16,10 +19,11 @@ from bot.services import SERVICES_KEY, Services
 from bot.store.articles import NewArticle, add_articles
 from bot.store.chats import ChatDefaults, add_topic, ensure_chat, get_chat, subscribe
 from bot.store.digests import claim_due_digests, record_sent, undelivered_headlines
+from bot.store.models import Digest
 from bot.store.sources import add_source
 from tests.botharness import BotUser, running_bot
 from tests.fakebot import FakeBotAPI
-from tests.support import FakeClock
+from tests.support import POSTGRES_URL, FakeClock, postgres_admin
 
 UTC = UTC
 
@@ -237,6 +241,58 @@ async def test_restart_mid_fan_out_resends_only_what_was_not_recorded(
     recorded = {d.chat_id for d in claim.digests[:4]}
     for chat_id in chats:
         assert len(user.fake.sent_messages(chat_id)) == (0 if chat_id in recorded else 1), chat_id
+
+
+def not_exactly_one(fake: FakeBotAPI, chats: list[int]) -> dict[int, int]:
+    """The chats that got no digest or more than one, with how many they got."""
+    sent = Counter(c.chat_id for c in fake.sent_messages())
+    return {chat: sent[chat] for chat in chats if sent[chat] != 1}
+
+
+async def cut_off_database(url: str, *, after: Awaitable[object], seconds: float) -> None:
+    """Once `after` is done, the database refuses every connection for `seconds`, the ones
+    open are dropped, as in a PostgreSQL restart (for this test's database alone)."""
+    await after
+    name = make_url(url).database
+    await postgres_admin(POSTGRES_URL, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    try:
+        await postgres_admin(
+            POSTGRES_URL,
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'",
+        )
+        await asyncio.sleep(seconds)
+    finally:
+        await postgres_admin(POSTGRES_URL, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+async def test_a_database_outage_mid_fan_out_sends_every_digest_exactly_once(
+    settings: Settings, clock: FakeClock, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("the outage is made by PostgreSQL refusing connections")
+    chats = list(range(3000, 3060))
+    paced = settings.model_copy(update={"telegram_rate_limit": 10.0})  # the fan-out takes 6 s
+    async with running_bot(paced, clock) as user:
+        await subscribe_chats(user, chats, times=["12:00"], zone="UTC")
+        await add_items(user, ["Parliament passes the budget", "Storm warning for the coast"])
+        clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+        ten_sent = user.fake.wait_for("sendMessage", count=10, timeout=30)
+        outage = asyncio.create_task(
+            cut_off_database(settings.database_url, after=ten_sent, seconds=2.5)
+        )
+        with contextlib.suppress(Exception):  # the pass may end with the database away
+            await dispatch(user)
+        await outage
+        for _ in range(2):  # the digests not sent yet go out within two minutes
+            clock.advance(minutes=1)
+            await dispatch(user)
+        assert not_exactly_one(user.fake, chats) == {}
+        clock.advance(minutes=6)  # past the claim lease: nothing is taken over and resent
+        await dispatch(user)
+        assert not_exactly_one(user.fake, chats) == {}
+        async with services_of(user).database.session() as session:
+            statuses = Counter((await session.scalars(select(Digest.status))).all())
+        assert statuses == {"sent": len(chats)}
 
 
 async def test_two_instances_never_send_the_same_digest(

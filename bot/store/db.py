@@ -12,6 +12,13 @@ from sqlalchemy import TableClause, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    NotSupportedError,
+    ProgrammingError,
+)
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -73,6 +80,20 @@ def insert_into(
     if session.get_bind().dialect.name == "sqlite":
         return sqlite.insert(table)
     return postgresql.insert(table)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether an error says the database could not be reached or went away, so the same
+    write is worth trying again once it answers (rather than that the write is wrong)."""
+    if isinstance(error, OSError | TimeoutError):
+        return True
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        return not isinstance(
+            error, IntegrityError | DataError | ProgrammingError | NotSupportedError
+        )
+    return False
 
 
 def _upgrade(connection: Connection) -> None:
