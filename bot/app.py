@@ -18,6 +18,7 @@ import handlers
 from bot.bootstrap import prepare_store
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.ingest import FeedPoller
 from bot.news.feeds.parse import make_parse_executor
 from bot.ratelimit import ChatFairRateLimiter
 from bot.services import SERVICES_KEY, Services, make_abstractive, make_fetcher
@@ -78,6 +79,9 @@ async def _post_init(application: Application) -> None:
     services.abstractive = make_abstractive(settings)
     # Two workers keep a huge feed from stalling the bot; on one core threads must do.
     services.parse_executor = make_parse_executor(min(2, os.cpu_count() or 1))
+    services.feed_poller = await FeedPoller(
+        services.database, services.fetcher, settings, executor=services.parse_executor
+    ).__aenter__()
     await application.bot.set_my_commands(
         [BotCommand(name, about[:256]) for name, about in COMMANDS]
     )
@@ -86,6 +90,8 @@ async def _post_init(application: Application) -> None:
 
 async def _post_shutdown(application: Application) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
+    if services.feed_poller is not None:
+        await services.feed_poller.__aexit__(None, None, None)
     if services.fetcher is not None:
         await services.fetcher.aclose()
     if services.abstractive is not None:

@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 # Feeds taken per poll pass; at the fetcher's default caps a pass of dead feeds still
 # ends well within the claim lease.
 DUE_LIMIT = 100
-# How often the poll job runs a pass; feeds are scheduled so that none misses one.
-POLL_PASS_SECONDS = 60
+# How often the poll job ticks: each tick starts the feeds that came due since the last.
+POLL_PASS_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -126,14 +126,116 @@ async def ingest_all(
     )
 
 
+@dataclass(frozen=True)
+class TickReport:
+    """What one tick of the poller did: feeds started, still in flight, and finished since."""
+
+    started: int
+    in_flight: int
+    finished: list[SourceReport]
+
+    @property
+    def deactivated(self) -> list[SourceReport]:
+        """Feeds turned off since the last tick, so admins are told once."""
+        return [source for source in self.finished if source.newly_deactivated]
+
+
+class FeedPoller:
+    """Fetches feeds as they come due, each on its own: a tick claims what is due and
+    starts it, never waiting for feeds still in flight. A slow feed holds only its own
+    claim (and its host's slots), never the feeds that come due after it."""
+
+    def __init__(
+        self,
+        database: Database,
+        fetcher: SafeFetcher,
+        settings: Settings,
+        *,
+        executor: Executor | None = None,
+        limit: int = DUE_LIMIT,
+    ) -> None:
+        self._database = database
+        self._fetcher = fetcher
+        self._settings = settings
+        self._executor = executor
+        self._limit = limit
+        self._writer = _feed_writer(database, settings)
+        self._in_flight: set[asyncio.Task[SourceReport]] = set()
+        self._finished: list[SourceReport] = []
+
+    async def __aenter__(self) -> FeedPoller:
+        await self._writer.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        # Feeds cut off here are due again once their claim's short lease runs out.
+        for task in self._in_flight:
+            task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self._writer.__aexit__(*exc_info)
+
+    async def tick(self, *, now: datetime) -> TickReport:
+        """Start the feeds due by `now`, up to the limit in flight; record the heartbeat."""
+        claimed: list[ClaimedSource] = []
+        room = self._limit - len(self._in_flight)
+        if room > 0:
+            async with self._database.session() as session:
+                claimed = await claim_due_sources(session, now=now, limit=room)
+        for source in claimed:
+            task = asyncio.create_task(self._fetch(source, now=now))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        finished, self._finished = self._finished, []
+        report = TickReport(len(claimed), len(self._in_flight), finished)
+        async with self._database.session() as session:
+            await record_heartbeat(
+                session,
+                "poll",
+                f"{report.started} feeds started, {report.in_flight} in flight, "
+                f"{IngestReport(finished).summary()} done",
+                now=now,
+            )
+        return report
+
+    async def _fetch(self, source: ClaimedSource, *, now: datetime) -> SourceReport:
+        report = await _ingest_source(
+            self._fetcher,
+            self._settings,
+            source,
+            now=now,
+            executor=self._executor,
+            writer=self._writer,
+        )
+        self._finished.append(report)
+        return report
+
+
 # A write transaction takes whatever feeds are ready, up to these many feeds or items: one
 # commit per feed made a pass of small feeds (or of 304s) wait on the store, while a huge
 # transaction would keep SQLite's single write lock from the bot's other writers too long.
 BATCH_FEEDS = 64
 BATCH_ITEMS = 2000
 
-_Fetched = tuple[ClaimedSource, FeedResult]
+# A fetched feed, and when its fetch started (the time its state is recorded at).
+_Fetched = tuple[ClaimedSource, FeedResult, datetime]
 _FeedWriter = BatchWriter[_Fetched, SourceReport]
+
+
+def _feed_writer(database: Database, settings: Settings) -> _FeedWriter:
+    async def store(session: AsyncSession, fetched: _Fetched) -> SourceReport:
+        source, result, now = fetched
+        return await _store(session, settings, source, result, now=now)
+
+    return BatchWriter(
+        database,
+        store,
+        what="feeds",
+        max_items=BATCH_FEEDS,
+        weight=lambda fetched: len(fetched[1].entries),
+        max_weight=BATCH_ITEMS,
+        # SQLite has one writer at a time: queueing here beats waiting in its busy timeout.
+        workers=1 if database.is_sqlite else 4,
+    )
 
 
 async def _ingest(
@@ -148,9 +250,6 @@ async def _ingest(
 ) -> IngestReport:
     done = 0
 
-    async def store(session: AsyncSession, fetched: _Fetched) -> SourceReport:
-        return await _store(session, settings, *fetched, now=now)
-
     async def one(source: ClaimedSource, writer: _FeedWriter) -> SourceReport:
         nonlocal done
         report = await _ingest_source(
@@ -161,16 +260,7 @@ async def _ingest(
             progress(report, done, len(claimed))
         return report
 
-    async with BatchWriter(
-        database,
-        store,
-        what="feeds",
-        max_items=BATCH_FEEDS,
-        weight=lambda fetched: len(fetched[1].entries),
-        max_weight=BATCH_ITEMS,
-        # SQLite has one writer at a time: queueing here beats waiting in its busy timeout.
-        workers=1 if database.is_sqlite else 4,
-    ) as writer:
+    async with _feed_writer(database, settings) as writer:
         reports = await asyncio.gather(*(one(source, writer) for source in claimed))
     return IngestReport(list(reports))
 
@@ -200,12 +290,12 @@ async def _ingest_source(
         log.exception("Fetching source %d (%s) failed", source.id, source.url)
         result = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
     try:
-        report = await writer.submit((source, result))
+        report = await writer.submit((source, result, now))
     except Exception as exc:  # a bug or a store hiccup must not stop the other feeds
         log.exception("Ingesting source %d (%s) failed", source.id, source.url)
         failure = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
         try:
-            report = await writer.submit((source, failure))
+            report = await writer.submit((source, failure, now))
         except Exception:
             # The claim lease runs out and a later pass tries the feed again.
             log.exception("Could not record the failure of source %d", source.id)

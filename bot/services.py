@@ -8,6 +8,7 @@ from uuid import uuid4
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.ingest import FeedPoller
 from bot.news.abstractive import AbstractiveSummarizer
 from bot.news.http.fetcher import SafeFetcher
 from bot.store.chats import ChatDefaults
@@ -25,6 +26,8 @@ class Services:
     clock: Clock
     # Shared HTTP client for feeds and article pages; opened when the bot starts.
     fetcher: SafeFetcher | None = None
+    # Fetches feeds as they come due, started when the bot starts (it needs the fetcher).
+    feed_poller: FeedPoller | None = None
     # Process pool that parses feeds off the event loop; None means a thread per parse.
     parse_executor: Executor | None = None
     # Trending topics, recomputed every few minutes rather than on every /topic.

@@ -7,35 +7,29 @@ import logging
 from telegram.ext import ContextTypes
 
 from bot.admin import deactivation_notice, tell_admins
-from bot.ingest import POLL_PASS_SECONDS, ingest_due
+from bot.ingest import POLL_PASS_SECONDS, IngestReport
 from bot.services import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)
 
-# Each pass only takes what is due, so a short interval costs little and new feeds
-# added with /addsource are read within a minute.
+# Each tick only starts what came due, so ticking often costs little: feeds are fetched
+# within seconds of their time, and new ones added with /addsource at once.
 POLL_INTERVAL = POLL_PASS_SECONDS
 
 
 async def poll_feeds(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The repeating job: one ingestion pass; never raise into the scheduler."""
+    """The repeating job: start the feeds that came due; never raise into the scheduler."""
     services: Services = context.application.bot_data[SERVICES_KEY]
-    if services.fetcher is None:
-        log.warning("Feed poll skipped: the fetcher is not open yet")
+    if services.feed_poller is None:
+        log.warning("Feed poll skipped: the poller is not running yet")
         return
     try:
-        report = await ingest_due(
-            services.database,
-            services.fetcher,
-            services.settings,
-            now=services.clock.now(),
-            executor=services.parse_executor,
-        )
-    except Exception:  # noqa: BLE001 - the next pass tries again
+        report = await services.feed_poller.tick(now=services.clock.now())
+    except Exception:  # noqa: BLE001 - the next tick tries again
         log.exception("Feed poll failed")
         return
-    if report.sources:
-        log.info("Feed poll: %s", report.summary())
+    if report.finished:
+        log.info("Feed poll: %s", IngestReport(report.finished).summary())
     for source in report.deactivated:
         await tell_admins(
             context.application.bot, services.settings.admin_ids, deactivation_notice(source)

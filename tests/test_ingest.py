@@ -488,6 +488,33 @@ async def test_a_feed_failing_too_often_is_turned_off_once(
     assert len(server.requests_to("/status/500")) == 3  # never fetched once turned off
 
 
+async def settled(database: Database, source_id: int, timeout: float = 10) -> Source:
+    """The source once no fetch of it is in flight (its claim is cleared when recorded)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        source = await source_row(database, source_id)
+        if source.claimed_until is None:
+            return source
+        assert asyncio.get_running_loop().time() < deadline, "the fetch never finished"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_slow_feed_never_holds_up_the_feeds_due_after_it(database, settings, clock, server):
+    slow_id = await add_feed(database, server.url("/fault/slow?interval=1&size=60"), clock)
+    async with running_bot(settings, clock) as user:
+        context = SimpleNamespace(application=user.application)
+        # The tick starts the slow feed and returns; it does not wait for it.
+        await asyncio.wait_for(poll_feeds(context), timeout=2)  # type: ignore[arg-type]
+        clock.advance(seconds=10)
+        healthy_id = await add_feed(database, server.add("/healthy.xml", SAMPLE_FEED), clock)
+        await asyncio.wait_for(poll_feeds(context), timeout=2)  # type: ignore[arg-type]
+        healthy = await settled(database, healthy_id, timeout=5)
+        assert healthy.last_ok_at == clock.now()
+        assert len(await articles_of(database, healthy_id)) == 2
+        slow = await source_row(database, slow_id)
+        assert slow.claimed_until is not None and slow.last_fetched_at is None  # still going
+
+
 async def test_admins_hear_once_that_a_feed_was_turned_off(database, settings, clock, server):
     settings = settings.model_copy(update={"source_max_failures": 3})
     source_id = await add_feed(
@@ -497,7 +524,9 @@ async def test_admins_hear_once_that_a_feed_was_turned_off(database, settings, c
         context = SimpleNamespace(application=user.application)
         for _ in range(5):
             await poll_feeds(context)  # type: ignore[arg-type]
+            await settled(database, source_id)
             clock.advance(days=1)
+        await poll_feeds(context)  # type: ignore[arg-type]  # hears of the last fetch
         notices = user.fake.sent_messages(chat_id=ADMIN_ID)
 
     (notice,) = notices
