@@ -28,6 +28,8 @@ from jobs import schedule_jobs
 
 log = logging.getLogger(__name__)
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 def file_base_url(base_url: str) -> str:
     """The Bot API file endpoint beside a base_url (".../bot" becomes ".../file/bot")."""
@@ -131,11 +133,30 @@ def run_bot(settings: Settings) -> int:
     application = build_application(settings)
     if not settings.receive_updates:
         asyncio.run(_run_jobs_only(application))
-    elif settings.webhook_url:
-        application.run_webhook(**webhook_options(settings))
+        return 0
+    application.post_init = _start_and_stop_on_signals
+    # Our handlers, not PTB's: they tell the jobs to stop claiming before PTB waits for them.
+    if settings.webhook_url:
+        application.run_webhook(**webhook_options(settings), stop_signals=None)
     else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        application.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=None)
     return 0
+
+
+async def _start_and_stop_on_signals(application: Application) -> None:
+    await _post_init(application)
+    loop = asyncio.get_running_loop()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, _stop, application)
+
+
+def _stop(application: Application) -> None:
+    """SIGTERM or SIGINT: jobs stop claiming and release what waits, then PTB shuts down."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    if not services.stopping.is_set():
+        log.info("Stopping: no more claims; releasing what is not in flight")
+        services.stopping.set()
+    application.stop_running()
 
 
 async def _run_jobs_only(application: Application) -> None:
@@ -144,16 +165,16 @@ async def _run_jobs_only(application: Application) -> None:
     Telegram answers a second poller on one token with 409 Conflict, so of several
     instances on one database one receives updates and the others only run jobs.
     """
-    stop = asyncio.Event()
+    stopping: asyncio.Event = application.bot_data[SERVICES_KEY].stopping
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stopping.set)
     async with application:
         await _post_init(application)
         await application.start()
         log.info("Not receiving updates (RECEIVE_UPDATES=false): running jobs only")
         try:
-            await stop.wait()
+            await stopping.wait()
         finally:
             await application.stop()
     await _post_shutdown(application)

@@ -65,6 +65,7 @@ class DispatchReport:
     skipped: int = 0
     undeliverable: int = 0
     retry: int = 0
+    released: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -76,7 +77,8 @@ class DispatchReport:
         """One line for the log."""
         return (
             f"{self.sent} sent, {self.empty} empty, {self.skipped} skipped as too late, "
-            f"{self.undeliverable} undeliverable, {self.retry} to retry"
+            f"{self.undeliverable} undeliverable, {self.retry} to retry, "
+            f"{self.released} released at stop"
         )
 
 
@@ -92,13 +94,29 @@ async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchRepo
     still going out (at most about two batches wait), so the sends never pause for a
     claim and a rate-limited fan-out keeps to the limit from the first digest to the last.
     A delivery that fails unexpectedly does not stop the others; the pass then raises it.
+    Once `services.stopping` is set (SIGTERM) nothing more is claimed, and what was
+    claimed but not started is released, due again at once for another instance.
     """
     report = DispatchReport()
     due: asyncio.Queue[ClaimedDigest | None] = asyncio.Queue(maxsize=CLAIM_BATCH)
     failures: list[BaseException] = []
 
+    def release(digest: ClaimedDigest, recorder: _Recorder) -> None:
+        recorder.submit(
+            partial(
+                record_retry,
+                digest=digest,
+                error="released: the instance was stopping",
+                not_before=services.clock.now(),
+            )
+        )
+        report.released += 1
+
     async def send_worker(recorder: _Recorder) -> None:
         while (digest := await due.get()) is not None:
+            if services.stopping.is_set():
+                release(digest, recorder)
+                continue
             try:
                 await _deliver(bot, services, digest, report, recorder)
             except Exception as exc:  # noqa: BLE001 - raised once every delivery is done
@@ -115,7 +133,7 @@ async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchRepo
     async with recorder:
         workers = [asyncio.create_task(send_worker(recorder)) for _ in range(SEND_CONCURRENCY)]
         try:
-            while True:
+            while not services.stopping.is_set():
                 now = services.clock.now()
                 async with writing, services.database.session() as session:
                     claim = await claim_due_digests(
@@ -130,7 +148,10 @@ async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchRepo
                 if not claim.digests:
                     break
                 for digest in claim.digests:
-                    await due.put(digest)
+                    if services.stopping.is_set():
+                        release(digest, recorder)
+                    else:
+                        await due.put(digest)
         except asyncio.CancelledError:
             for worker in workers:
                 worker.cancel()

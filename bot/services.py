@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from uuid import uuid4
@@ -36,6 +37,8 @@ class Services:
     stories: StoryCache = field(default_factory=StoryCache)
     # The optional abstractive summarizer (SUMMARY_API_URL); None means extractive only.
     abstractive: AbstractiveSummarizer | None = None
+    # Set when the process is asked to stop: jobs claim nothing more and release what waits.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # Names this process in digest claims, so a crash's leftovers can be told apart.
     instance_id: str = field(default_factory=lambda: uuid4().hex[:12])
 

@@ -295,6 +295,30 @@ async def test_a_database_outage_mid_fan_out_sends_every_digest_exactly_once(
         assert statuses == {"sent": len(chats)}
 
 
+async def test_a_stopping_instance_claims_no_more_and_releases_what_waits(
+    settings: Settings, clock: FakeClock
+) -> None:
+    chats = list(range(4000, 4300))
+    paced = settings.model_copy(update={"telegram_rate_limit": 30.0})  # the fan-out takes 10 s
+    with FakeBotAPI() as fake:
+        async with running_bot(paced, clock, fake=fake) as stopping:
+            await subscribe_chats(stopping, chats, times=["12:00"], zone="UTC")
+            clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+            fan_out = asyncio.create_task(dispatch(stopping))
+            await fake.wait_for("sendMessage", count=30, timeout=30)
+            services_of(stopping).stopping.set()  # what SIGTERM does
+            started = asyncio.get_running_loop().time()
+            report = await fan_out
+            assert asyncio.get_running_loop().time() - started < 3
+            assert report.released > 0
+            assert report.sent + report.empty + report.released == len(chats)
+        # The released digests are due at once for the other instance, none is sent twice.
+        async with running_bot(paced, clock, fake=fake) as other:
+            again = await dispatch(other)
+        assert again.sent + again.empty == report.released
+        assert not_exactly_one(fake, chats) == {}
+
+
 async def test_two_instances_never_send_the_same_digest(
     settings: Settings, clock: FakeClock, backend: str
 ) -> None:
