@@ -14,7 +14,7 @@ from bot.render import age_text, html_escape
 from bot.store.articles import count_articles
 from bot.store.chats import chat_counts
 from bot.store.db import Database
-from bot.store.meta import heartbeats
+from bot.store.meta import heartbeats, maybe_sent_total
 from bot.store.models import Source
 from bot.store.sources import SourceExists, add_source, reactivate, remove_source, source_statuses
 
@@ -32,6 +32,7 @@ class AdminReport:
     failing: int
     disabled: int
     articles: int
+    maybe_sent_twice: int
     heartbeats: list[tuple[str, str]]
     errors: list[tuple[int, str, str]]
 
@@ -72,6 +73,7 @@ async def admin_report(database: Database, *, now: datetime) -> AdminReport:
         statuses = [s for s in await source_statuses(session) if s.kind == "feed"]
         articles = await count_articles(session)
         beats = await heartbeats(session)
+        maybe_sent = await maybe_sent_total(session)
     failing = [s for s in statuses if s.error_count and s.active]
     return AdminReport(
         chats=counts.chats,
@@ -81,6 +83,7 @@ async def admin_report(database: Database, *, now: datetime) -> AdminReport:
         failing=len(failing),
         disabled=sum(1 for s in statuses if not s.active),
         articles=articles,
+        maybe_sent_twice=maybe_sent,
         heartbeats=[(name, age_text(when, now)) for name, when in sorted(beats.items())],
         errors=[(s.id, s.title or s.url, s.last_error or "") for s in statuses if s.last_error][
             :10

@@ -22,6 +22,7 @@ from telegram.ext import ExtBot
 
 from bot.batching import BatchWriter
 from bot.digest_content import NOTHING_NEW, build_digest, digest_message
+from bot.ratelimit import ChatFairRateLimiter
 from bot.render import headline_keyboard, split_message
 from bot.retry_policy import DIGESTS
 from bot.schedule import zone_info
@@ -34,7 +35,7 @@ from bot.store.digests import (
     record_sent,
     record_undeliverable,
 )
-from bot.store.meta import record_heartbeat
+from bot.store.meta import record_heartbeat, record_maybe_sent
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,11 @@ async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchRepo
     if failures:
         raise failures[0]
     async with services.database.session() as session:
-        await record_heartbeat(session, "dispatch", "ok", now=services.clock.now())
+        now = services.clock.now()
+        await record_heartbeat(session, "dispatch", "ok", now=now)
+        if isinstance(bot.rate_limiter, ChatFairRateLimiter):
+            count = bot.rate_limiter.maybe_sent_twice
+            await record_maybe_sent(session, services.instance_id, count, now=now)
     return report
 
 

@@ -23,10 +23,10 @@ from types import TracebackType
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import BaseRateLimiter
 
-from bot.retry_policy import REPLIES, RetryPolicy
+from bot.retry_policy import REPLIES, RetryPolicy, maybe_delivered
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
@@ -105,6 +105,8 @@ class ChatFairRateLimiter(BaseRateLimiter[RetryPolicy]):
         self._overall = Pacer(overall_per_second) if overall_per_second > 0 else None
         self._group_per_minute = group_per_minute
         self._groups: OrderedDict[int | str, AsyncLimiter] = OrderedDict()
+        # Requests sent again after their answer was lost: each may have arrived twice.
+        self.maybe_sent_twice = 0
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -152,7 +154,20 @@ class ChatFairRateLimiter(BaseRateLimiter[RetryPolicy]):
                 delay = policy.delay(exc, retries_so_far=retries)
                 if delay is None:
                     raise
-                log.info("%s on %s for chat %s: retrying in %.1f s", exc, endpoint, chat_id, delay)
+                if isinstance(exc, NetworkError) and maybe_delivered(exc):
+                    self.maybe_sent_twice += 1
+                    log.warning(
+                        "%s on %s for chat %s: the answer was lost, sending again in %.1f s "
+                        "(it may arrive twice)",
+                        exc,
+                        endpoint,
+                        chat_id,
+                        delay,
+                    )
+                else:
+                    log.info(
+                        "%s on %s for chat %s: retrying in %.1f s", exc, endpoint, chat_id, delay
+                    )
             retries += 1
             # Outside the limits: waiting here holds up no other request.
             await asyncio.sleep(delay)

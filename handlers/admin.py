@@ -101,6 +101,8 @@ def stats_text(report: AdminReport) -> str:
         f" · inactive: {report.inactive}",
         f"Sources: {report.sources} ({report.failing} failing, {report.disabled} off)",
         f"Articles: {report.articles}",
+        # Telegram took the message but its answer was lost: sent again, maybe seen twice.
+        f"Sent again after a lost answer: {report.maybe_sent_twice}",
     ]
     for name, when in report.heartbeats:
         lines.append(f"Last {html_escape(name)}: {html_escape(when)}")

@@ -12,6 +12,7 @@ import pytest
 from bot.config import Settings
 from bot.logs import configure_logging
 from bot.store.chats import get_chat
+from bot.store.meta import record_maybe_sent
 from bot.store.sources import get_source
 from handlers import COMMAND_HANDLERS
 from tests.botharness import ADMIN_ID, USER_ID, BotUser, button_data, buttons, running_bot
@@ -242,8 +243,13 @@ async def test_admin_commands_are_for_admins_only(user: BotUser) -> None:
     source_id = added.split()[2].rstrip(":")
     sources = await user.reply_to("/sources")
     assert f"{source_id}. https://example.org/feed.xml — ⏳ not fetched yet, 0 items" in sources
+    async with user.application.bot_data["newsbot.services"].database.session() as session:
+        # Two instances' dispatch passes recorded messages sent again after a lost answer.
+        await record_maybe_sent(session, "first", 3, now=user.clock.now())
+        await record_maybe_sent(session, "second", 2, now=user.clock.now())
     stats = await user.reply_to("/stats", chat_id=ADMIN_ID, user_id=ADMIN_ID)
     assert "Sources: 1 (0 failing, 0 off)" in stats and "Articles: 17" in stats
+    assert "Sent again after a lost answer: 5" in stats
     async with user.application.bot_data["newsbot.services"].database.session() as session:
         source = await get_source(session, int(source_id))
         assert source is not None

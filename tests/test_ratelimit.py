@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
 import warnings
 from datetime import timedelta
 from itertools import pairwise
 
 import pytest
 from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.ratelimit import ChatFairRateLimiter, Pacer
-from bot.retry_policy import DIGESTS, REPLIES, retry_after_seconds
+from bot.retry_policy import DIGESTS, REPLIES, RetryPolicy, maybe_delivered, retry_after_seconds
 
 
 class Clock:
@@ -123,3 +126,69 @@ async def test_a_flood_wait_delays_only_its_own_request() -> None:
     assert done == ["other"]
     await asyncio.wait_for(flooded, timeout=3)
     assert done == ["other", "flooded"]
+
+
+class AnswerLost:
+    """A Bot API that reads each request whole, then hangs up without answering: Telegram
+    took the message, its answer never came back."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/bot"
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = re.search(rb"content-length:\s*(\d+)", head, re.I)
+        await reader.readexactly(int(length.group(1)) if length else 0)
+        self.requests += 1
+        writer.close()
+
+
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/bot"
+
+
+def bot_at(base_url: str, limiter: ChatFairRateLimiter) -> ExtBot[RetryPolicy]:
+    return ExtBot("123:TEST", base_url=base_url, rate_limiter=limiter)
+
+
+async def test_a_message_whose_answer_was_lost_is_sent_again_only_by_policy_and_counted():
+    quick = RetryPolicy(network_retries=2, backoff=0.01)
+    answer_lost = AnswerLost()
+    async with answer_lost as url:
+        limiter = ChatFairRateLimiter()
+        with pytest.raises(NetworkError):
+            await bot_at(url, limiter).send_message(1, "reply", rate_limit_args=REPLIES)
+        assert (answer_lost.requests, limiter.maybe_sent_twice) == (1, 0)  # never resent
+        with pytest.raises(NetworkError):
+            await bot_at(url, limiter).send_message(1, "digest", rate_limit_args=quick)
+        # At least once: a digest is sent again, and each resend is counted for /stats.
+        assert (answer_lost.requests, limiter.maybe_sent_twice) == (1 + 3, 2)
+
+
+async def test_a_message_that_never_left_is_always_tried_again():
+    limiter = ChatFairRateLimiter()
+    bot = bot_at(closed_port_url(), limiter)
+    refused: NetworkError | None = None
+    try:
+        await bot.send_message(1, "reply", rate_limit_args=RetryPolicy(unsent_retries=0))
+    except NetworkError as exc:
+        refused = exc
+    assert refused is not None and not maybe_delivered(refused)
+    # Replies do not resend what may have arrived, but do resend what never left.
+    assert REPLIES.delay(refused, retries_so_far=0) is not None
+    assert REPLIES.delay(refused, retries_so_far=REPLIES.unsent_retries) is None
+    assert limiter.maybe_sent_twice == 0

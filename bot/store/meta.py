@@ -46,3 +46,18 @@ async def heartbeats(session: AsyncSession) -> dict[str, datetime]:
         m.key.removeprefix(HEARTBEAT_PREFIX): m.updated_at
         for m in await meta_with_prefix(session, HEARTBEAT_PREFIX)
     }
+
+
+MAYBE_SENT_PREFIX = "maybe-sent:"
+
+
+async def record_maybe_sent(
+    session: AsyncSession, instance: str, count: int, *, now: datetime
+) -> None:
+    """Keep how many messages this instance sent again after their answer was lost."""
+    await set_meta(session, MAYBE_SENT_PREFIX + instance, str(count), now=now)
+
+
+async def maybe_sent_total(session: AsyncSession) -> int:
+    """Messages that may have arrived twice, over every instance that ever ran."""
+    return sum(int(m.value) for m in await meta_with_prefix(session, MAYBE_SENT_PREFIX))
