@@ -125,7 +125,8 @@ def digest_message(content: DigestContent, *, due_at: datetime, now: datetime, z
     followed = sum(1 for s in content.stories if s.followed)
     footer = "<i>Tap a number for the full summary.</i>"
     if followed:
-        footer = f"<i>The first {followed} match topics you follow.</i> " + footer
+        lead = "The first story matches" if followed == 1 else f"The first {followed} stories match"
+        footer = f"<i>{lead} topics you follow.</i> " + footer
     return headline_message(
         heading,
         [s.lead for s in content.stories],

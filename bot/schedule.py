@@ -7,12 +7,14 @@ zone and converted to UTC, so an 08:00 digest stays at 08:00 across a DST change
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import parse_clock_time
 
 MAX_TIMES_PER_DAY = 6
+# "08:00", "8.30", "8am", "8:30 pm", "20h", "20h30": the ways people write a time of day.
+_TIME_OF_DAY = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|h)?$", re.IGNORECASE)
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 
 
@@ -29,17 +31,21 @@ def parse_zone(text: str) -> str:
     if match:
         sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
         if hours > 14 or minutes >= 60 or (hours == 14 and minutes):
-            raise ScheduleError(f"{value} is not a UTC offset (from -12:00 to +14:00)")
+            raise ScheduleError(f"“{value}” is not a UTC offset (from -12:00 to +14:00).")
         return f"UTC{sign}{hours:02d}:{minutes:02d}"
     if len(value) > 64 or not re.fullmatch(r"[A-Za-z0-9_+\-/]+", value):
-        raise ScheduleError(f"{value[:40]!r} is not a time zone; try Europe/Berlin or +05:30")
+        raise ScheduleError(_not_a_zone(value))
     try:
         return ZoneInfo(value).key
     except (ZoneInfoNotFoundError, ValueError):
         # People type "europe/berlin"; zone files are case-sensitive on disk.
         for candidate in _case_insensitive_zones().get(value.lower(), []):
             return candidate
-        raise ScheduleError(f"{value!r} is not a time zone; try Europe/Berlin or +05:30") from None
+        raise ScheduleError(_not_a_zone(value)) from None
+
+
+def _not_a_zone(value: str) -> str:
+    return f"“{value[:40]}” is not a time zone; try Europe/Berlin or +05:30."
 
 
 def _case_insensitive_zones() -> dict[str, list[str]]:
@@ -63,19 +69,35 @@ def zone_info(name: str) -> tzinfo:
         return UTC
 
 
+def is_time_of_day(word: str) -> bool:
+    """Whether a word is written like a time of day (it may still be out of range)."""
+    return all(_TIME_OF_DAY.match(part) for part in word.split(",") if part) and bool(
+        word.strip(",")
+    )
+
+
+def parse_time_of_day(text: str) -> str:
+    """One time of day as "HH:MM": "08:00", "8am", "8:30pm", "20h" and "20h30" all read."""
+    match = _TIME_OF_DAY.match(text.strip())
+    if match:
+        hours, minutes = int(match.group(1)), int(match.group(2) or 0)
+        suffix = (match.group(3) or "").lower().replace(".", "")
+        if suffix in ("am", "pm") and 1 <= hours <= 12:
+            hours = hours % 12 + (12 if suffix == "pm" else 0)
+        elif suffix in ("am", "pm"):
+            hours = 99
+        if hours < 24 and minutes < 60 and (match.group(2) or suffix):
+            return f"{hours:02d}:{minutes:02d}"
+    raise ScheduleError(
+        f"“{text[:20]}” is not a time of day; write it like 08:00, 18:30, 8am or 6:30pm."
+    )
+
+
 def parse_times(words: list[str]) -> list[str]:
-    """Read up to six "HH:MM" times; return them sorted as "HH:MM" strings."""
-    times: set[str] = set()
-    for word in words:
-        for part in filter(None, word.split(",")):
-            try:
-                times.add(parse_clock_time(part).strftime("%H:%M"))
-            except ValueError:
-                raise ScheduleError(
-                    f"{part[:20]!r} is not a time; use 24-hour HH:MM like 08:00 or 18:30"
-                ) from None
+    """Read up to six times of day; return them sorted as "HH:MM" strings."""
+    times = {parse_time_of_day(part) for word in words for part in word.split(",") if part}
     if len(times) > MAX_TIMES_PER_DAY:
-        raise ScheduleError(f"at most {MAX_TIMES_PER_DAY} digests a day")
+        raise ScheduleError(f"At most {MAX_TIMES_PER_DAY} digests a day, please.")
     return sorted(times)
 
 
@@ -87,15 +109,15 @@ def next_digest_at(times: list[str], zone_name: str, after: datetime) -> datetim
     local_after = after.astimezone(zone)
     clock_times = sorted(parse_clock_time(t) for t in times)
     for day in range(0, 3):
-        date = local_after.date() + timedelta(days=day)
+        day_date = local_after.date() + timedelta(days=day)
         for clock in clock_times:
-            candidate = _local_instant(date, clock, zone)
+            candidate = _local_instant(day_date, clock, zone)
             if candidate > after:
                 return candidate.astimezone(UTC)
     return None
 
 
-def _local_instant(date, clock: time, zone: tzinfo) -> datetime:  # type: ignore[no-untyped-def]
+def _local_instant(day: date, clock: time, zone: tzinfo) -> datetime:
     # fold=0 takes the first of a repeated autumn hour, and maps a time skipped in
     # spring to the same distance after the change (02:30 becomes 03:30): never early.
-    return datetime.combine(date, clock).replace(tzinfo=zone, fold=0)
+    return datetime.combine(day, clock).replace(tzinfo=zone, fold=0)

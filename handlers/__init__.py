@@ -31,7 +31,7 @@ COMMAND_HANDLERS = {
 }
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application) -> None:
     """Add every command, the button router and the error handler to the application."""
     for name, callback in COMMAND_HANDLERS.items():
         application.add_handler(CommandHandler(name, callback))

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.render import split_message
@@ -16,6 +17,7 @@ from bot.schedule import zone_info
 from bot.services import SERVICES_KEY, Services
 from bot.store.chats import ensure_chat
 from bot.store.models import Chat
+from bot.user_input import normalize_input
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 ADMINS_ONLY = "Only this group's administrators can change its digest settings."
@@ -26,9 +28,14 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.application.bot_data[SERVICES_KEY]
 
 
+def args_words(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
+    """The words after the command, normalised, so what is stored is what is seen."""
+    return [word for word in (normalize_input(arg) for arg in context.args or []) if word]
+
+
 def args_text(context: ContextTypes.DEFAULT_TYPE) -> str:
-    """The words after the command, as one string."""
-    return " ".join(context.args or [])
+    """The words after the command, normalised, as one string."""
+    return normalize_input(" ".join(context.args or []))
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class ChatView:
 
 
 def _chat_title(chat: TelegramChat) -> str:
-    return chat.title or chat.full_name or chat.username or ""
+    return normalize_input(chat.title or chat.full_name or chat.username or "")
 
 
 async def current_chat(
@@ -110,3 +117,27 @@ async def reply(
             do_quote=False,
         )
     return sent
+
+
+def is_not_modified(error: Exception) -> bool:
+    """Whether Telegram refused an edit only because the message already reads so."""
+    return isinstance(error, BadRequest) and "message is not modified" in error.message.lower()
+
+
+async def edit_in_place(
+    update: Update, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the text of the message a button sits on; the same text again is no error.
+
+    A second tap on a button that shows what is already there makes Telegram answer
+    "message is not modified": the message is as wanted, so that is success.
+    """
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_text(
+            split_message(text)[0], reply_markup=keyboard, link_preview_options=NO_PREVIEW
+        )
+    except BadRequest as exc:
+        if not is_not_modified(exc):
+            raise

@@ -9,10 +9,10 @@ from bot import callbacks
 from bot.news.query import MAX_QUERY_CHARS, parse_query
 from bot.news.text import truncate
 from bot.news.trending import Topic
-from bot.render import headline_keyboard, headline_message, html_escape
+from bot.render import headline_keyboard, headline_message, html_escape, plural
 from bot.store.articles import latest_articles, search_articles
 from bot.story_lines import extra_sources, story_lines
-from handlers.common import NO_PREVIEW, args_text, load_chat, reply, services_of
+from handlers.common import args_text, edit_in_place, load_chat, reply, services_of
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 50
@@ -170,13 +170,13 @@ async def trending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not topics:
         await reply(
             update,
-            f"Nothing is trending in the last {hours} hours yet. "
+            f"Nothing is trending in the last {plural(hours, 'hour')} yet. "
             "Try <code>/topic WORDS</code> or /latest.",
         )
         return
     await reply(
         update,
-        f"<b>Trending in the last {hours} hours</b>\nTap a topic to see its headlines.",
+        f"<b>Trending in the last {plural(hours, 'hour')}</b>\nTap a topic to see its headlines.",
         keyboard=_topic_buttons(topics),
     )
 
@@ -198,8 +198,6 @@ async def show_page(
         )
     await query.answer()
     if query.message is not None and action.offset > 0:
-        await query.edit_message_text(
-            text[:4096], reply_markup=keyboard, link_preview_options=NO_PREVIEW
-        )
+        await edit_in_place(update, text, keyboard=keyboard)
     else:
         await reply(update, text, keyboard=keyboard)

@@ -2,42 +2,58 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
+from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
-from bot.render import html_escape, local_time_text
-from bot.schedule import ScheduleError, parse_times, parse_zone, zone_info
+from bot.render import html_escape, local_time_text, plural
+from bot.schedule import ScheduleError, is_time_of_day, parse_times, parse_zone, zone_info
 from bot.store.chats import FOLLOW, MUTE, chat_times, reschedule, topics_of
 from bot.store.chats import subscribe as subscribe_chat
 from bot.store.chats import unsubscribe as unsubscribe_chat
 from bot.store.models import Chat
 from handlers.common import (
     ADMINS_ONLY,
-    NO_PREVIEW,
+    args_text,
+    args_words,
     current_chat,
+    edit_in_place,
     may_change_settings,
     reply,
     services_of,
 )
 
-_TIME_LIKE = re.compile(r"^[\d:.,]+$")
+_MERIDIEM = {"am", "pm", "a.m", "p.m"}
 SIZE_STEP = 5
 TIME_PRESETS = ["07:00", "08:00", "08:00,18:00", "12:00"]
 SUBSCRIBE_USAGE = (
-    "Usage: /subscribe [HH:MM ...] [ZONE], e.g. <code>/subscribe 07:30 18:00 "
-    "Europe/Berlin</code> or <code>/subscribe 08:00 +05:30</code>."
+    "Usage: /subscribe [TIMES] [ZONE], e.g. <code>/subscribe 07:30 18:00 "
+    "Europe/Berlin</code>, <code>/subscribe 8am</code> or <code>/subscribe 20h +05:30</code>."
 )
+
+
+def _join_meridiem(words: list[str]) -> list[str]:
+    """ "8 am" typed as two words is one time."""
+    joined: list[str] = []
+    for word in words:
+        if joined and word.lower().rstrip(".") in _MERIDIEM and joined[-1].isdigit():
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
 
 
 def split_schedule_args(words: list[str]) -> tuple[list[str], str | None]:
     """Times and at most one zone from /subscribe's words; ScheduleError if they don't read."""
-    times = [w for w in words if _TIME_LIKE.match(w)]
-    zones = [w for w in words if not _TIME_LIKE.match(w)]
+    words = _join_meridiem(words)
+    times = [w for w in words if is_time_of_day(w)]
+    zones = [w for w in words if not is_time_of_day(w)]
     if len(zones) > 1:
-        raise ScheduleError(f"one time zone at most, not {' '.join(z[:20] for z in zones[:3])}")
+        shown = " ".join(f"“{z[:20]}”" for z in zones[:3])
+        raise ScheduleError(f"One time zone at most, please, not {shown}.")
     return parse_times(times), (parse_zone(zones[0]) if zones else None)
 
 
@@ -50,7 +66,11 @@ def schedule_text(chat: Chat) -> str:
     return text
 
 
-async def _update_chat(update: Update, context: ContextTypes.DEFAULT_TYPE, change) -> Chat:  # type: ignore[no-untyped-def]
+async def _update_chat(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    change: Callable[[Chat, datetime], object],
+) -> Chat:
     """Apply `change(chat, now)` to the chat's row in one transaction and return the row."""
     services = services_of(context)
     async with services.database.session() as session:
@@ -72,9 +92,9 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, ADMINS_ONLY)
         return
     try:
-        times, zone = split_schedule_args(context.args or [])
+        times, zone = split_schedule_args(args_words(context))
     except ScheduleError as exc:
-        await reply(update, f"{html_escape(str(exc))}.\n{SUBSCRIBE_USAGE}")
+        await reply(update, f"{html_escape(str(exc))}\n{SUBSCRIBE_USAGE}")
         return
     thread_id = _thread_of(update)
     chat = await _update_chat(
@@ -104,7 +124,8 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await may_change_settings(update, context):
         await reply(update, ADMINS_ONLY)
         return
-    if not context.args:
+    words = args_text(context)
+    if not words:
         await reply(
             update,
             "Usage: /timezone ZONE, e.g. <code>/timezone Europe/Berlin</code> "
@@ -112,12 +133,12 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         return
     try:
-        zone = parse_zone(" ".join(context.args))
+        zone = parse_zone(words)
     except ScheduleError as exc:
-        await reply(update, html_escape(str(exc)) + ".")
+        await reply(update, html_escape(str(exc)))
         return
 
-    def change(chat: Chat, now) -> None:  # type: ignore[no-untyped-def]
+    def change(chat: Chat, now: datetime) -> None:
         chat.timezone = zone
         reschedule(chat, now=now)
 
@@ -131,18 +152,19 @@ async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await reply(update, ADMINS_ONLY)
         return
     try:
-        times = parse_times(context.args or [])
+        times = parse_times(_join_meridiem(args_words(context)))
     except ScheduleError as exc:
-        await reply(update, html_escape(str(exc)) + ".")
+        await reply(update, html_escape(str(exc)))
         return
     if not times:
         await reply(
             update,
-            "Usage: /digesttime HH:MM ..., up to 6 times, e.g. <code>/digesttime 07:30 18:00</code>.",
+            "Usage: /digesttime TIMES, up to 6, e.g. <code>/digesttime 07:30 18:00</code> "
+            "or <code>/digesttime 8am 6pm</code>.",
         )
         return
 
-    def change(chat: Chat, now) -> None:  # type: ignore[no-untyped-def]
+    def change(chat: Chat, now: datetime) -> None:
         chat.digest_times = ",".join(times)
         reschedule(chat, now=now)
 
@@ -163,7 +185,7 @@ def settings_text(chat: Chat) -> str:
         [
             "<b>Settings</b>",
             f"Digests: {on_off[chat.subscribed]}. {schedule_text(chat)}",
-            f"Digest size: {chat.digest_size} headlines",
+            f"Digest size: {plural(chat.digest_size, 'headline')}",
             f"Following: {followed}",
             f"Muted: {muted}",
             f"Only followed topics: {on_off[chat.only_followed]}",
@@ -218,7 +240,7 @@ async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, settings_text(chat), keyboard=settings_keyboard(chat))
 
 
-def apply_setting(chat: Chat, action: callbacks.Setting, now) -> None:  # type: ignore[no-untyped-def]
+def apply_setting(chat: Chat, action: callbacks.Setting, now: datetime) -> None:
     """Change one setting as a /settings button asks; ValueError if the value is not valid."""
     if action.name == "size":
         size = chat.digest_size
@@ -270,6 +292,4 @@ async def settings_button(
             + "\nChange it any time with /settings.",
         )
         return
-    await query.edit_message_text(
-        settings_text(chat), reply_markup=settings_keyboard(chat), link_preview_options=NO_PREVIEW
-    )
+    await edit_in_place(update, settings_text(chat), keyboard=settings_keyboard(chat))

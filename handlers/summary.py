@@ -9,7 +9,10 @@ from bot.article_summary import article_summary
 from bot.render import summary_message
 from handlers.common import args_text, load_chat, reply, services_of
 
-USAGE = "Usage: /summary ID — the ID is shown by <code>newsbot latest</code>, or tap a number under a list."
+USAGE = (
+    "Tap a number under a /latest or /topic list for the full summary of that story. "
+    "/summary ID does the same for an article's ID."
+)
 
 
 def parse_article_id(text: str) -> int | None:

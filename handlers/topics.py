@@ -7,7 +7,16 @@ from telegram.ext import ContextTypes
 
 from bot.news.query import parse_query
 from bot.render import html_escape
-from bot.store.chats import FOLLOW, MUTE, TooManyTopics, add_topic, remove_topic, topics_of
+from bot.store.chats import (
+    FOLLOW,
+    MAX_TOPICS,
+    MUTE,
+    TooManyTopics,
+    add_topic,
+    remove_topic,
+    topics_of,
+)
+from bot.user_input import Clipped, clip, normalize_input
 from handlers.common import (
     ADMINS_ONLY,
     args_text,
@@ -20,12 +29,12 @@ from handlers.common import (
 MAX_PHRASE_CHARS = 100
 
 
-def topic_phrase(text: str) -> str | None:
-    """The phrase to keep: the user's words tidied, or None if nothing searchable is left."""
-    phrase = " ".join(text.split())[:MAX_PHRASE_CHARS].strip()
-    if not phrase or parse_query(phrase).is_empty:
+def topic_phrase(text: str) -> Clipped | None:
+    """The phrase to keep, normalised and cut to its limit; None if nothing searchable is left."""
+    phrase = clip(normalize_input(text).lower(), MAX_PHRASE_CHARS)
+    if not phrase.text or parse_query(phrase.text).is_empty:
         return None
-    return phrase.lower()
+    return phrase
 
 
 async def _change(
@@ -37,12 +46,13 @@ async def _change(
     if not await may_change_settings(update, context):
         await reply(update, ADMINS_ONLY)
         return
-    phrase = topic_phrase(args_text(context))
-    if phrase is None:
+    clipped = topic_phrase(args_text(context))
+    if clipped is None:
         await reply(
             update, f"Usage: /{command} WORDS, e.g. <code>/{command} climate change</code>."
         )
         return
+    phrase = clipped.text
     try:
         async with services_of(context).database.session() as session:
             chat = await current_chat(session, update, context)
@@ -51,9 +61,11 @@ async def _change(
                 if adding
                 else await remove_topic(session, chat, kind, phrase)
             )
-    except TooManyTopics as exc:
+    except TooManyTopics:
         await reply(
-            update, f"Sorry: {html_escape(str(exc))}. Remove some with /unfollow or /unmute."
+            update,
+            f"This chat already follows and mutes {MAX_TOPICS} topics, the most it may. "
+            "Remove some with /unfollow or /unmute.",
         )
         return
     shown = html_escape(phrase)
@@ -67,7 +79,12 @@ async def _change(
         (MUTE, False, True): f"Unmuted “{shown}”.",
         (MUTE, False, False): f"“{shown}” was not muted. See /following.",
     }
-    await reply(update, messages[(kind, adding, changed)])
+    note = (
+        f"\n<i>Only the first {MAX_PHRASE_CHARS} characters were kept.</i>"
+        if clipped.was_cut
+        else ""
+    )
+    await reply(update, messages[(kind, adding, changed)] + note)
 
 
 async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -38,7 +38,7 @@ def button_data(call: Call, label: str) -> str:
 class BotUser:
     """Drives the bot through the fake API and returns what the bot answered."""
 
-    def __init__(self, fake: FakeBotAPI, application: Application, clock: FakeClock) -> None:  # type: ignore[type-arg]
+    def __init__(self, fake: FakeBotAPI, application: Application, clock: FakeClock) -> None:
         self.fake = fake
         self.application = application
         self.clock = clock
@@ -85,7 +85,7 @@ async def running_bot(
     fake: FakeBotAPI | None = None,
     polling: bool = True,
 ) -> AsyncIterator[BotUser]:
-    """The application initialised exactly as `newsbot run` does, long polling unless told not to."""
+    """The application initialised as `newsbot run` does, long polling unless told not to."""
     own_fake = fake is None
     fake = fake or FakeBotAPI().start()
     settings = settings.model_copy(

@@ -23,7 +23,8 @@ wrong token, validation errors) are listed by :meth:`FakeBotAPI.failed_calls`, s
 accepted deliveries exactly.
 
 What is deliberately *not* emulated: ``parse_mode`` is not parsed into entities (the text is
-echoed as sent), files are not stored or served, and inline mode, payments and business
+echoed as sent, though HTML is checked the way Telegram rejects it: unknown or unbalanced
+tags and broken entities), files are not stored or served, and inline mode, payments and business
 connections only get the generic ``{"ok": true, "result": true}`` answer.
 """
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import copy
 import dataclasses
 import email.parser
@@ -243,6 +245,38 @@ def _visible_text(text: str, parse_mode: str | None) -> str:
     return text
 
 
+_HTML_TOKEN: Final[re.Pattern[str]] = re.compile(r"<(/?)([a-zA-Z][\w-]*)[^<>]*>|<|&(#?\w*);?")
+_TELEGRAM_TAGS: Final[frozenset[str]] = frozenset(
+    "a b strong i em u ins s strike del code pre span tg-spoiler tg-emoji blockquote".split()
+)
+_HTML_NAMED_ENTITIES: Final[frozenset[str]] = frozenset({"lt", "gt", "amp", "quot"})
+
+
+def _check_html(text: str) -> None:
+    """Reject HTML as Telegram does: unsupported or unbalanced tags, a bare "<", bad entities."""
+    open_tags: list[str] = []
+    for match in _HTML_TOKEN.finditer(text):
+        token = match.group(0)
+        if token == "<":
+            raise _bad_request("can't parse entities: unexpected '<'")
+        if token.startswith("&"):
+            name = match.group(3)
+            if not token.endswith(";") or not (
+                name in _HTML_NAMED_ENTITIES or re.fullmatch(r"#\d+|#x[0-9a-fA-F]+", name)
+            ):
+                raise _bad_request(f"can't parse entities: bad entity {token!r}")
+            continue
+        closing, name = match.group(1), match.group(2).lower()
+        if name not in _TELEGRAM_TAGS:
+            raise _bad_request(f"can't parse entities: unsupported start tag {name!r}")
+        if not closing:
+            open_tags.append(name)
+        elif not open_tags or open_tags.pop() != name:
+            raise _bad_request(f"can't parse entities: unmatched end tag {name!r}")
+    if open_tags:
+        raise _bad_request(f"can't parse entities: can't find end tag for {open_tags[-1]!r}")
+
+
 def _decode_form_value(name: str, value: str) -> Any:
     """Undo PTB's form encoding, which JSON-dumps every non-string parameter value."""
     if name in _STRING_PARAMS:
@@ -263,7 +297,8 @@ def _decode_multipart(content_type: str, body: bytes) -> JSONDict:
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
             continue
-        data = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
         filename = part.get_filename()
         if filename is None:
             text = data.decode(part.get_content_charset() or "utf-8")
@@ -810,10 +845,9 @@ class FakeBotAPI:
         self._version += 1
         self._changed.notify_all()
         for loop, event in self._async_waiters:
-            try:
+            # A closed loop means the waiter's wait_for is gone with it.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(event.set)
-            except RuntimeError:
-                pass  # The waiter's loop is closed; its wait_for is gone with it.
 
     def _advance(self, matcher: _Matcher) -> None:
         """Scan only calls recorded since the matcher's last look; predicates run unlocked."""
@@ -846,10 +880,9 @@ class FakeBotAPI:
         """Let getUpdates return now; safe from any thread and before start()."""
         loop, event = self._loop, self._updates_event
         if loop is not None and event is not None:
-            try:
+            # Server loop already closed: nobody is polling.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(event.set)
-            except RuntimeError:
-                pass  # Server loop already closed: nobody is polling.
 
     @staticmethod
     def _filter_by_chat(calls: list[Call], chat_id: ChatId | None) -> list[Call]:
@@ -1046,6 +1079,8 @@ class FakeBotAPI:
             raise _bad_request("message text is empty")
         if _utf16_length(_visible_text(text, params.get("parse_mode"))) > MAX_MESSAGE_LENGTH:
             raise _bad_request("message is too long")
+        if str(params.get("parse_mode", "")).upper() == "HTML":
+            _check_html(text)
         message: JSONDict = {
             "message_id": self._next_message_id(chat["id"]),
             "from": self._bot_user(),
@@ -1070,6 +1105,8 @@ class FakeBotAPI:
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
             raise _bad_request("message text is empty")
+        if str(params.get("parse_mode", "")).upper() == "HTML":
+            _check_html(text)
         new_markup = _inline_markup(params)
         if message.get("text") == text and message.get("reply_markup") == new_markup:
             raise _bad_request(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -21,7 +23,7 @@ MEMBER_IN_GROUP = 32
 
 
 @pytest.fixture
-async def user(settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def]
+async def user(settings: Settings, clock: FakeClock) -> AsyncIterator[BotUser]:
     async with running_bot(settings, clock) as bot_user:
         yield bot_user
 
@@ -155,8 +157,8 @@ async def test_summary_by_id_and_by_button(user: BotUser) -> None:
     ("command", "expected"),
     [
         ("/summary 99999999", "There is no article 99999999"),
-        ("/summary x", "Usage: /summary ID"),
-        ("/summary", "Usage: /summary ID"),
+        ("/summary x", "Tap a number under a /latest or /topic list"),
+        ("/summary", "Tap a number under a /latest or /topic list"),
     ],
 )
 async def test_summary_bad_ids(user: BotUser, command: str, expected: str) -> None:
@@ -186,10 +188,10 @@ async def test_subscribe_with_times_and_zone(user: BotUser, settings: Settings) 
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("/subscribe 25:61", "'25:61' is not a time; use 24-hour HH:MM"),
-        ("/subscribe 08:00 Mars/Olympus", "'Mars/Olympus' is not a time zone"),
-        ("/subscribe 1:00 2:00 3:00 4:00 5:00 6:00 7:00", "at most 6 digests a day"),
-        ("/subscribe 08:00 Europe/Berlin Asia/Tokyo", "one time zone at most"),
+        ("/subscribe 25:61", "“25:61” is not a time of day; write it like 08:00"),
+        ("/subscribe 08:00 Mars/Olympus", "“Mars/Olympus” is not a time zone"),
+        ("/subscribe 1:00 2:00 3:00 4:00 5:00 6:00 7:00", "At most 6 digests a day"),
+        ("/subscribe 08:00 Europe/Berlin Asia/Tokyo", "One time zone at most"),
         ("/timezone Nowhere/Land", "is not a time zone"),
         ("/digesttime noon", "is not a time"),
     ],
@@ -243,7 +245,9 @@ async def test_admin_commands_are_for_admins_only(user: BotUser) -> None:
     stats = await user.reply_to("/stats", chat_id=ADMIN_ID, user_id=ADMIN_ID)
     assert "Sources: 1 (0 failing, 0 off)" in stats and "Articles: 17" in stats
     async with user.application.bot_data["newsbot.services"].database.session() as session:
-        (await get_source(session, int(source_id))).active = False  # it failed too often
+        source = await get_source(session, int(source_id))
+        assert source is not None
+        source.active = False  # it failed too often
     revived = await user.reply_to(
         "/addsource https://example.org/feed.xml", chat_id=ADMIN_ID, user_id=ADMIN_ID
     )
@@ -265,7 +269,7 @@ async def test_groups_only_admins_change_settings_anyone_reads(
     user: BotUser, settings: Settings
 ) -> None:
     user.fake.set_admins(GROUP_ID, [ADMIN_IN_GROUP])
-    group = {"chat_id": GROUP_ID, "chat_type": "supergroup"}
+    group: dict[str, Any] = {"chat_id": GROUP_ID, "chat_type": "supergroup"}
     refused = await user.reply_to("/subscribe", user_id=MEMBER_IN_GROUP, **group)
     assert refused == "Only this group's administrators can change its digest settings."
     ok = await user.reply_to("/subscribe 09:00", user_id=ADMIN_IN_GROUP, **group)
@@ -333,6 +337,7 @@ async def test_the_token_never_reaches_a_log_line(
             )
         err = capfd.readouterr().err
     finally:
-        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
     assert "HTTP Request" in err
     assert bot_user.fake.token not in err and bot_user.fake.token.split(":")[1] not in err

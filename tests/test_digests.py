@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -33,9 +34,9 @@ async def subscribe_chats(
     *,
     times: list[str],
     zone: str,
-    follows: list[str] = (),
-    mutes: list[str] = (),
-) -> None:  # type: ignore[assignment]
+    follows: Sequence[str] = (),
+    mutes: Sequence[str] = (),
+) -> None:
     services = services_of(user)
     now = services.clock.now()
     defaults = ChatDefaults("UTC", ["08:00"], 10)
@@ -74,7 +75,7 @@ def digests_to(fake: FakeBotAPI, chat_id: int) -> list[str]:
 
 
 @pytest.fixture
-async def user(settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def]
+async def user(settings: Settings, clock: FakeClock) -> AsyncIterator[BotUser]:
     async with running_bot(settings, clock) as bot_user:
         yield bot_user
 
@@ -163,7 +164,7 @@ async def test_followed_topics_lead_and_muted_words_never_arrive(
     lines = [line for line in text.splitlines() if line[:2].rstrip(".").isdigit()]
     assert all("Iran" in line for line in lines[:3])
     assert "TrumpRx" not in text
-    assert "The first 3 match topics you follow." in text
+    assert "The first 3 stories match topics you follow." in text
 
 
 async def test_only_followed_and_nothing_new(user: BotUser, clock: FakeClock) -> None:
@@ -310,7 +311,9 @@ async def test_an_0800_digest_stays_at_0800_local_across_the_dst_change(
     clock.set(datetime(2026, 10, 22, 12, 0, tzinfo=UTC))
     await subscribe_chats(user, [60], times=["08:00"], zone="Europe/Berlin")
     async with services_of(user).database.session() as session:
-        (await get_chat(session, 60)).notify_empty = True  # a message every day, news or not
+        chat = await get_chat(session, 60)
+        assert chat is not None
+        chat.notify_empty = True  # a message every day, news or not
     sent_at: list[datetime] = []
     for _ in range(5 * 24 * 2):  # five days in half-hour steps
         clock.advance(minutes=30)

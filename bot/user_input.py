@@ -1,0 +1,50 @@
+"""Text people type, made fit to store and compare: NFKC, no control or invisible characters.
+
+"ir\u200ban" looks like "iran" on screen but never matches it, and a NUL byte in a
+follow is stored for good; so every argument a user gives passes through here first.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Control, format (zero-width, bidi marks), private-use, surrogate and unassigned.
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
+# Letters and symbols that render as nothing, and the emoji variation selectors.
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800") | frozenset(
+    chr(c) for c in range(0xFE00, 0xFE10)
+)
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Clipped:
+    """Text cut to a limit, and whether anything was cut off."""
+
+    text: str
+    was_cut: bool
+
+
+def normalize_input(text: str) -> str:
+    """NFKC with control and invisible characters removed and runs of spaces made one."""
+    text = unicodedata.normalize("NFKC", text)
+    kept = "".join(
+        " " if char.isspace() else char
+        for char in text
+        if char.isspace()
+        or (unicodedata.category(char) not in _DROPPED_CATEGORIES and char not in _INVISIBLE)
+    )
+    return _SPACES.sub(" ", kept).strip()
+
+
+def clip(text: str, limit: int) -> Clipped:
+    """The text cut to `limit` characters (at a space when one is near), saying if it was cut."""
+    if len(text) <= limit:
+        return Clipped(text, False)
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 3 // 4:
+        cut = cut[:space]
+    return Clipped(cut.rstrip(), True)
