@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
-from handlers import admin, headlines, start, subscription, summary, topics
+from handlers import admin, fallback, headlines, start, subscription, summary, topics
 from handlers.buttons import on_button
 from handlers.errors import on_error
 
@@ -33,7 +39,14 @@ COMMAND_HANDLERS = {
 
 def register(application: Application) -> None:
     """Add every command, the button router and the error handler to the application."""
+    # New messages only: an edited message must never run its command a second time.
+    new_messages = filters.UpdateType.MESSAGE
     for name, callback in COMMAND_HANDLERS.items():
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(CommandHandler(name, callback, filters=new_messages))
+    private = new_messages & filters.ChatType.PRIVATE
+    application.add_handler(MessageHandler(private & filters.COMMAND, fallback.unknown_command))
+    application.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, fallback.text_search)
+    )
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(on_error)

@@ -652,6 +652,25 @@ class FakeBotAPI:
             language_code=language_code,
         )
 
+    def edit_user_message(self, chat_id: int, message_id: int, text: str) -> JSONDict:
+        """Inject an ``edited_message``: a user changed the text of a message they sent."""
+        with self._lock:
+            key = (chat_id, message_id)
+            if key not in self._messages:
+                raise LookupError(f"no message {message_id} in chat {chat_id} to edit")
+            message = copy.deepcopy(self._messages[key])
+            message["text"] = text
+            message["edit_date"] = int(time.time())
+            if text.startswith("/"):
+                command_token = text.split(maxsplit=1)[0]
+                length = _utf16_length(command_token)
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+            else:
+                message.pop("entities", None)
+            self._messages[key] = message
+            update = {"edited_message": copy.deepcopy(message)}
+        return self.inject(update)
+
     def press_button(
         self,
         chat_id: int,
