@@ -33,8 +33,10 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -59,7 +61,7 @@ POSTGRES_URL = os.environ.get(
 class FixedClock:
     """The bench's "now": the end of the generated 30 days."""
 
-    def now(self):  # type: ignore[no-untyped-def]
+    def now(self) -> datetime:
         return dataset.NOW
 
 
@@ -86,7 +88,7 @@ class Figures:
         return [v for kind, values in self.topic_ms.items() if kind != "no-hit" for v in values]
 
 
-def _handler_context(database_url: str):  # type: ignore[no-untyped-def]
+def _handler_context(database_url: str) -> tuple[Any, Any, Any]:
     """What latest_page/topic_page read from PTB: the services and the chat."""
     from telegram import Chat
 
@@ -112,6 +114,7 @@ def _handler_context(database_url: str):  # type: ignore[no-untyped-def]
 
 
 async def _measure(figures: Figures, database_url: str, mix: list[dict[str, str]]) -> None:
+    from bot.callbacks import LatestPage
     from bot.render import split_message
     from handlers.headlines import latest_page, topic_page
 
@@ -120,7 +123,7 @@ async def _measure(figures: Figures, database_url: str, mix: list[dict[str, str]
 
     async def latest() -> float:
         started = time.perf_counter()
-        message, keyboard = await latest_page(context, update, offset=0, size=10)
+        message, keyboard = await latest_page(context, update, LatestPage(0, 10))
         split_message(message)
         assert keyboard is not None
         return (time.perf_counter() - started) * 1000
@@ -222,7 +225,8 @@ def _rows(figures: Figures) -> list[list[object]]:
         hits = figures.hits.get(kind, [])
         rows.append(
             [
-                f"  {kind}: {len(values) // TOPIC_ROUNDS} queries, ~{sum(hits) // max(1, len(hits))} cand.",
+                f"  {kind}: {len(values) // TOPIC_ROUNDS} queries,"
+                f" ~{sum(hits) // max(1, len(hits))} cand.",
                 *p50_p95_p99(values),
                 "",
                 "",
@@ -247,8 +251,9 @@ def _rows(figures: Figures) -> list[list[object]]:
 def _report(figures: Figures) -> dict[str, str]:
     per_article = figures.bytes_on_disk / max(1, figures.articles)
     print_table(
-        f"{figures.backend}: {figures.articles:,} articles, {figures.bytes_on_disk / 1e6:,.0f} MB on "
-        f"disk = {per_article:,.0f} bytes/article (latency in ms)",
+        f"{figures.backend}: {figures.articles:,} articles,"
+        f" {figures.bytes_on_disk / 1e6:,.0f} MB on disk"
+        f" = {per_article:,.0f} bytes/article (latency in ms)",
         ["figure", "p50", "p95", "p99", "target", "verdict"],
         _rows(figures),
     )
@@ -266,7 +271,7 @@ def _report(figures: Figures) -> dict[str, str]:
 
 
 async def _postgres_admin(statement: str) -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     url = make_url(POSTGRES_URL)
     connection = await asyncpg.connect(
@@ -331,7 +336,7 @@ def main() -> int:
     started = time.monotonic()
     print(f"bench.query on {machine()}")
     store, built = dataset.sqlite_store(options.articles)
-    print(f"store: {store} ({'built in %.0f s' % built if built else 'cached'})", flush=True)
+    print(f"store: {store} ({f'built in {built:.0f} s' if built else 'cached'})", flush=True)
     mix = dataset.query_mix(options.articles)
     print(
         f"/topic mix ({len(mix)} queries): " + ", ".join(f"{q['text']} [{q['kind']}]" for q in mix)

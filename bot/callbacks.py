@@ -26,10 +26,15 @@ class Summary:
 
 @dataclass(frozen=True)
 class LatestPage:
-    """Show /latest from an offset, `size` items a page."""
+    """Show /latest from the `offset`-th story, `size` a page, as the list stood at `anchor`.
+
+    `anchor` is the newest article id the first page saw, so items that arrive while
+    someone pages never shift a story from one page to another.
+    """
 
     offset: int
     size: int
+    anchor: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ def encode(action: Action) -> str | None:
         data = f"s:{action.article_id}"
     elif isinstance(action, LatestPage):
         data = f"l:{action.offset}:{action.size}"
+        if action.anchor is not None:
+            data += f":{action.anchor}"
     elif isinstance(action, TopicPage):
         data = f"t:{action.offset}:{action.size}:{action.query}"
     else:
@@ -72,11 +79,14 @@ def decode(data: str | None) -> Action:
         raise ExpiredButton("empty or oversized callback data")
     if match := re.fullmatch(rf"s:{_INT}", data):
         return Summary(int(match.group(1)))
-    if match := re.fullmatch(rf"l:{_INT}:([1-9]\d?)", data):
-        return LatestPage(int(match.group(1)), int(match.group(2)))
+    if match := re.fullmatch(rf"l:{_INT}:([1-9]\d?)(?::{_INT})?", data):
+        anchor = match.group(3)
+        return LatestPage(
+            int(match.group(1)), int(match.group(2)), int(anchor) if anchor is not None else None
+        )
     if match := re.fullmatch(rf"t:{_INT}:([1-9]\d?):(.+)", data, re.DOTALL):
         return TopicPage(int(match.group(1)), int(match.group(2)), match.group(3))
-    if match := re.fullmatch(r"c:([a-z]+):([\w:+\-/,]{0,40})", data):
-        if match.group(1) in _SETTING_NAMES:
-            return Setting(match.group(1), match.group(2))
+    match = re.fullmatch(r"c:([a-z]+):([\w:+\-/,]{0,40})", data)
+    if match and match.group(1) in _SETTING_NAMES:
+        return Setting(match.group(1), match.group(2))
     raise ExpiredButton(f"unknown callback data {data[:20]!r}")

@@ -102,17 +102,25 @@ def headline_message(
 
 
 def headline_keyboard(
-    headlines: Sequence[Headline], *, start: int = 1, more: callbacks.Action | None = None
+    headlines: Sequence[Headline],
+    *,
+    start: int = 1,
+    more: callbacks.Action | None = None,
+    back: callbacks.Action | None = None,
 ) -> InlineKeyboardMarkup | None:
-    """A numbered button per item opening its summary, and "More" when there is more."""
+    """A numbered button per item opening its summary, "‹ Back" and "More ›" to page."""
     buttons = [
         InlineKeyboardButton(str(number), callback_data=callbacks.encode(callbacks.Summary(h.id)))
         for number, h in enumerate(headlines, start)
     ]
     rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
-    more_data = callbacks.encode(more) if more else None
-    if more_data:
-        rows.append([InlineKeyboardButton("More ›", callback_data=more_data)])
+    paging = [
+        InlineKeyboardButton(label, callback_data=data)
+        for label, action in (("‹ Back", back), ("More ›", more))
+        if action is not None and (data := callbacks.encode(action))
+    ]
+    if paging:
+        rows.append(paging)
     return InlineKeyboardMarkup(rows) if rows else None
 
 

@@ -52,8 +52,10 @@ def _sends_a_message(action: callbacks.Action) -> bool:
     """Whether the button's answer is a new message rather than an edit of its own."""
     if isinstance(action, callbacks.Summary):
         return True
-    if isinstance(action, (callbacks.LatestPage, callbacks.TopicPage)):
+    if isinstance(action, callbacks.TopicPage):
         return action.offset == 0
+    if isinstance(action, callbacks.LatestPage):
+        return False
     return action.name == "start"
 
 

@@ -68,13 +68,13 @@ async def test_latest_lists_numbered_headlines_with_buttons_and_pages(user: BotU
     assert listing.params["link_preview_options"]["is_disabled"] is True
     rows = buttons(listing)
     assert [label for row in rows[:2] for label, _ in row] == [str(n) for n in range(1, 11)]
-    assert rows[-1] == [("More ›", "l:10:10")]
-    await user.press(listing, "l:10:10")
+    assert rows[-1] == [("More ›", "l:10:10:17")]  # page 2 as the list stood at item 17
+    await user.press(listing, "l:10:10:17")
     (edit,) = await user.fake.wait_for("editMessageText")
     assert "\n11. " in edit.params["text"] and "\n15. " in edit.params["text"]
     # The second reports of stories on page one are folded there, never listed again.
     assert "+1 source" in text and "TrumpRx.gov" not in edit.params["text"]
-    assert all(label != "More ›" for row in buttons(edit) for label, _ in row)
+    assert buttons(edit)[-1] == [("‹ Back", "l:0:10:17")]
     assert user.fake.calls("sendMessage", chat_id=USER_ID) == [listing]
 
 

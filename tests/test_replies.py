@@ -81,9 +81,10 @@ async def test_a_repeated_tap_is_quietly_a_success(
 ) -> None:
     (listing,) = await user.command("/latest 5")
     with caplog.at_level(logging.DEBUG):
-        await user.press(listing, button_data(listing, "More ›"))
+        more = button_data(listing, "More ›")
+        await user.press(listing, more)
         (edited,) = await user.fake.wait_for("editMessageText")
-        answer = await user.press(edited, "l:5:5")  # the same page again
+        answer = await user.press(edited, more)  # a second tap: the same page again
         for _ in range(100):
             if user.fake.failed_calls("editMessageText"):
                 break

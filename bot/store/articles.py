@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Integer, TextClause, column, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -70,8 +70,8 @@ def article_key(source_id: int, guid: str | None, url: str | None, title: str) -
     return f"h:{digest}"
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return sqlite_insert if session.bind.dialect.name == "sqlite" else pg_insert
+def _insert(session: AsyncSession) -> Callable[..., Any]:
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
 
 
 async def add_articles(
@@ -131,7 +131,7 @@ async def _pruned_keys(session: AsyncSession, source_id: int, keys: list[str]) -
     return found
 
 
-def _headline_columns():  # type: ignore[no-untyped-def]
+def _headline_columns() -> tuple[Any, ...]:
     return (
         Article.id,
         Article.title,
@@ -146,8 +146,10 @@ def _headlines(rows: Iterable[Sequence[object]]) -> list[Headline]:
     return [Headline(*row) for row in rows]  # type: ignore[arg-type]
 
 
-async def latest_articles(session: AsyncSession, *, limit: int, offset: int = 0) -> list[Headline]:
-    """The newest items, newest first."""
+async def latest_articles(
+    session: AsyncSession, *, limit: int, offset: int = 0, up_to_id: int | None = None
+) -> list[Headline]:
+    """The newest items, newest first; with `up_to_id`, as they stood when that id was newest."""
     statement = (
         select(*_headline_columns())
         .join(Source, Source.id == Article.source_id)
@@ -155,6 +157,8 @@ async def latest_articles(session: AsyncSession, *, limit: int, offset: int = 0)
         .limit(limit)
         .offset(offset)
     )
+    if up_to_id is not None:
+        statement = statement.where(Article.id <= up_to_id)
     return _headlines((await session.execute(statement)).all())
 
 
@@ -249,7 +253,7 @@ async def _candidate_ids(session: AsyncSession, query: SearchQuery, mode: str) -
 
 def _newest_matches(session: AsyncSession, query: SearchQuery, mode: str) -> tuple[TextClause, str]:
     """The statement selecting the ids of the newest matches, and its match parameter."""
-    if session.bind.dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
         return text(
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
             "ORDER BY rowid DESC LIMIT :limit"
