@@ -10,9 +10,13 @@ from html import escape, unescape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks
+from bot.article_summary import SummaryView
+from bot.news.text import truncate
 from bot.store.articles import Headline
 
 MESSAGE_LIMIT = 4096
+# How much of another report's description a summary shows.
+SNIPPET_CHARS = 280
 
 
 def html_escape(text: str) -> str:
@@ -211,26 +215,34 @@ def _visible(part: str) -> str:
     return unescape(re.sub(r"<[^<>]*>", "", part))
 
 
-def summary_message(
-    *,
-    title: str,
-    source: str,
-    published_at: datetime,
-    url: str | None,
-    summary: str,
-    note: str = "",
-    zone: tzinfo,
-) -> str:
-    """The full summary of one article: title, source and date, the summary, the link."""
-    dated = published_at.astimezone(zone).strftime("%d %b %Y, %H:%M")
+def summary_message(view: SummaryView, *, zone: tzinfo, now: datetime) -> str:
+    """The full summary of one article; when its text is missing, what else is known."""
+    dated = view.published_at.astimezone(zone).strftime("%d %b %Y, %H:%M")
     lines = [
-        f"<b>{html_escape(title or '(untitled)')}</b>",
-        f"<i>{html_escape(source)} · {dated}</i>",
+        f"<b>{html_escape(view.title or '(untitled)')}</b>",
+        f"<i>{html_escape(view.source)} · {dated}</i>",
     ]
-    if summary:
-        lines += ["", html_escape(summary)]
-    if note:
-        lines += ["", f"<i>{html_escape(note)}</i>"]
-    if url:
-        lines += ["", f'<a href="{escape(url, quote=True)}">Read the full article</a>']
+    if view.summary:
+        lines += ["", html_escape(view.summary)]
+    if view.note:
+        lines += ["", f"<i>{html_escape(view.note)}</i>"]
+    number = 0
+    for heading, items in (
+        ("Other reports of this story", view.context.other_reports),
+        ("Related", view.context.related),
+    ):
+        if items:
+            lines += ["", f"<b>{heading}</b>"]
+        for item in items:
+            number += 1
+            lines += headline_lines([item], now=now, zone=zone, start=number)
+            if item.description:
+                lines.append(f"    {html_escape(truncate(item.description, SNIPPET_CHARS))}")
+    if view.url:
+        lines += ["", f'<a href="{escape(view.url, quote=True)}">Read the full article</a>']
     return "\n".join(lines)
+
+
+def summary_keyboard(view: SummaryView) -> InlineKeyboardMarkup | None:
+    """A summary button for each item a summary lists, so the reader can go on from there."""
+    return headline_keyboard([*view.context.other_reports, *view.context.related])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 # Control, format (zero-width, bidi marks), private-use, surrogate and unassigned.
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
@@ -17,14 +16,6 @@ _INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800") | frozenset(
     chr(c) for c in range(0xFE00, 0xFE10)
 )
 _SPACES = re.compile(r"\s+")
-
-
-@dataclass(frozen=True)
-class Clipped:
-    """Text cut to a limit, and whether anything was cut off."""
-
-    text: str
-    was_cut: bool
 
 
 def normalize_input(text: str) -> str:
@@ -37,14 +28,3 @@ def normalize_input(text: str) -> str:
         or (unicodedata.category(char) not in _DROPPED_CATEGORIES and char not in _INVISIBLE)
     )
     return _SPACES.sub(" ", kept).strip()
-
-
-def clip(text: str, limit: int) -> Clipped:
-    """The text cut to `limit` characters (at a space when one is near), saying if it was cut."""
-    if len(text) <= limit:
-        return Clipped(text, False)
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    if space > limit * 3 // 4:
-        cut = cut[:space]
-    return Clipped(cut.rstrip(), True)

@@ -16,7 +16,7 @@ from bot.store.chats import (
     remove_topic,
     topics_of,
 )
-from bot.user_input import Clipped, clip, normalize_input
+from bot.user_input import normalize_input
 from handlers.common import (
     ADMINS_ONLY,
     args_text,
@@ -29,12 +29,14 @@ from handlers.common import (
 MAX_PHRASE_CHARS = 100
 
 
-def topic_phrase(text: str) -> Clipped | None:
-    """The phrase to keep, normalised and cut to its limit; None if nothing searchable is left."""
-    phrase = clip(normalize_input(text).lower(), MAX_PHRASE_CHARS)
-    if not phrase.text or parse_query(phrase.text).is_empty:
+def topic_phrase(text: str) -> tuple[str, bool] | None:
+    """The phrase to keep, normalised and cut to its limit, and whether it was cut; None if
+    nothing searchable is left."""
+    text = normalize_input(text).lower()
+    phrase = text[:MAX_PHRASE_CHARS].strip()
+    if not phrase or parse_query(phrase).is_empty:
         return None
-    return phrase
+    return phrase, len(text) > MAX_PHRASE_CHARS
 
 
 async def _change(
@@ -46,13 +48,13 @@ async def _change(
     if not await may_change_settings(update, context):
         await reply(update, ADMINS_ONLY)
         return
-    clipped = topic_phrase(args_text(context))
-    if clipped is None:
+    kept = topic_phrase(args_text(context))
+    if kept is None:
         await reply(
             update, f"Usage: /{command} WORDS, e.g. <code>/{command} climate change</code>."
         )
         return
-    phrase = clipped.text
+    phrase, was_cut = kept
     try:
         async with services_of(context).database.session() as session:
             chat = await current_chat(session, update, context)
@@ -79,11 +81,7 @@ async def _change(
         (MUTE, False, True): f"Unmuted “{shown}”.",
         (MUTE, False, False): f"“{shown}” was not muted. See /following.",
     }
-    note = (
-        f"\n<i>Only the first {MAX_PHRASE_CHARS} characters were kept.</i>"
-        if clipped.was_cut
-        else ""
-    )
+    note = f"\n<i>Only the first {MAX_PHRASE_CHARS} characters were kept.</i>" if was_cut else ""
     await reply(update, messages[(kind, adding, changed)] + note)
 
 

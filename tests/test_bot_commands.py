@@ -149,8 +149,21 @@ async def test_summary_by_id_and_by_button(user: BotUser) -> None:
     shown = (await user.fake.wait_for("sendMessage", lambda c: c.chat_id == USER_ID, count=3))[-1]
     assert shown.params["text"].startswith("<b>Trump Allows Commercial Fishing")
     assert shown.params["text"].endswith(
-        "</i>\n\n<i>No full text or description is available for this item.</i>"
+        "<i>The source gave only this headline: no text, and no link to a full article. "
+        "Nothing else in store tells this story yet; /latest has the newest headlines.</i>"
     )
+
+
+async def test_a_bare_seed_headline_leads_on_to_its_other_report(user: BotUser) -> None:
+    (shown,) = await user.command("/summary 7")
+    text = shown.params["text"]
+    assert text.startswith("<b>TrumpRx Website Launches")
+    assert "Here is what else is known." in text
+    assert "<b>Other reports of this story</b>\n1. TrumpRx.gov Highlights GLP-1" in text
+    await user.press(shown, button_data(shown, "1"))
+    opened = (await user.fake.wait_for("sendMessage", lambda c: c.chat_id == USER_ID, count=2))[-1]
+    assert opened.params["text"].startswith("<b>TrumpRx.gov Highlights GLP-1")
+    assert "No full text" not in opened.params["text"]
 
 
 @pytest.mark.parametrize(

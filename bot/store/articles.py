@@ -162,6 +162,20 @@ async def latest_articles(
     return _headlines((await session.execute(statement)).all())
 
 
+async def headlines_published_between(
+    session: AsyncSession, start: datetime, end: datetime, *, limit: int
+) -> list[Headline]:
+    """Items published in [start, end], newest first: the neighbourhood of one story."""
+    statement = (
+        select(*_headline_columns())
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.published_at >= start, Article.published_at <= end)
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(limit)
+    )
+    return _headlines((await session.execute(statement)).all())
+
+
 @dataclass(frozen=True)
 class ArticleText:
     """An item's words for topic statistics: its title, and its description and body start."""
@@ -315,12 +329,20 @@ def _rank(
 
 
 async def search_articles(
-    session: AsyncSession, query: SearchQuery, *, limit: int, offset: int = 0, now: datetime
+    session: AsyncSession,
+    query: SearchQuery,
+    *,
+    limit: int,
+    offset: int = 0,
+    now: datetime,
+    any_term: bool = False,
 ) -> SearchResult:
-    """Items matching all the query's terms (else any of them), best first."""
+    """Items matching all the query's terms (else, or with `any_term`, any of them), best first."""
     if query.is_empty:
         return SearchResult([], "none")
     modes = ["all", "any"] if len(query.phrases) > 1 else ["all"]
+    if any_term:
+        modes = ["any"]
     for mode in modes:
         candidates = await _candidates(session, query, mode)
         if candidates:
