@@ -5,12 +5,22 @@ from __future__ import annotations
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     filters,
 )
 
-from handlers import admin, fallback, headlines, start, subscription, summary, topics
+from handlers import (
+    admin,
+    fallback,
+    headlines,
+    membership,
+    start,
+    subscription,
+    summary,
+    topics,
+)
 from handlers.buttons import on_button
 from handlers.errors import on_error
 
@@ -41,6 +51,13 @@ def register(application: Application) -> None:
     """Add every command, the button router and the error handler to the application."""
     # New messages only: an edited message must never run its command a second time.
     new_messages = filters.UpdateType.MESSAGE
+    # Before any command runs (group -1): a command from a chat marked inactive revives it.
+    application.add_handler(
+        MessageHandler(new_messages & filters.COMMAND, membership.reactivate_on_command), group=-1
+    )
+    application.add_handler(
+        ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     for name, callback in COMMAND_HANDLERS.items():
         application.add_handler(CommandHandler(name, callback, filters=new_messages))
     private = new_messages & filters.ChatType.PRIVATE

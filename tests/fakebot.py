@@ -357,6 +357,7 @@ class FakeBotAPI:
         self._message_ids: dict[int, Iterator[int]] = {}
         self._messages: dict[tuple[int, int], JSONDict] = {}
         self._admins: dict[int, set[int]] = {}
+        self._my_status: dict[int, str] = {}  # the bot's own status per chat
         self._creators: dict[int, int] = {}
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
 
@@ -705,6 +706,71 @@ class FakeBotAPI:
             }
         )
         return query_id
+
+    def set_my_status(
+        self,
+        chat_id: int,
+        status: str,
+        *,
+        chat_type: str = "private",
+        user_id: int | None = None,
+        old_status: str | None = None,
+    ) -> JSONDict:
+        """Inject ``my_chat_member``: the bot was blocked, unblocked, added, removed or promoted.
+
+        In a private chat "kicked" also makes deliveries fail with 403 (the user blocked the
+        bot) and "member" lifts that, as on Telegram.
+        """
+        if status not in ("creator", "administrator", "member", "left", "kicked"):
+            raise ValueError(f"unknown status {status!r}")
+        with self._lock:
+            user = self._remember_user(self._default_user_id(chat_id, user_id), None, None, "en")
+            chat = self._chats.get(chat_id) or self._register_chat(chat_id, chat_type, False, user)
+            previous = old_status or self._my_status.get(
+                chat_id, "member" if chat_type == "private" else "left"
+            )
+            self._my_status[chat_id] = status
+            if chat_type == "private":
+                if status == "kicked":
+                    self._blocked_chats.add(chat_id)
+                else:
+                    self._blocked_chats.discard(chat_id)
+            update = {
+                "my_chat_member": {
+                    "chat": dict(chat),
+                    "from": user,
+                    "date": int(time.time()),
+                    "old_chat_member": self._bot_member(previous),
+                    "new_chat_member": self._bot_member(status),
+                }
+            }
+        return self.inject(update)
+
+    def _bot_member(self, status: str) -> JSONDict:
+        """The bot as a ChatMember of the given status, with the fields PTB requires."""
+        member: JSONDict = {"status": status, "user": self._bot_user()}
+        if status == "kicked":
+            member["until_date"] = 0
+        elif status == "administrator":
+            member |= {
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": True,
+                "can_manage_video_chats": False,
+                "can_restrict_members": True,
+                "can_promote_members": False,
+                "can_change_info": True,
+                "can_invite_users": True,
+                "can_post_stories": False,
+                "can_edit_stories": False,
+                "can_delete_stories": False,
+                "can_post_messages": True,
+                "can_edit_messages": True,
+            }
+        elif status == "creator":
+            member["is_anonymous"] = False
+        return member
 
     def set_admins(
         self, chat_id: int, user_ids: list[int], *, creator_id: int | None = None

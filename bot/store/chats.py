@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -69,11 +69,13 @@ async def ensure_chat(
         )
         session.add(chat)
         await session.flush()
-    elif not chat.active or chat.title != title[:300]:
-        # A chat that writes to us again has unblocked the bot.
-        chat.active = True
-        chat.title = title[:300]
-        chat.updated_at = now
+    else:
+        if not chat.active:
+            # A chat that writes to us again has unblocked the bot.
+            set_active(chat, True, now=now)
+        if chat.title != title[:300]:
+            chat.title = title[:300]
+            chat.updated_at = now
     return chat
 
 
@@ -110,13 +112,26 @@ def unsubscribe(chat: Chat, *, now: datetime) -> None:
     reschedule(chat, now=now)
 
 
+def set_active(chat: Chat, active: bool, *, now: datetime) -> None:
+    """Record that Telegram will (not) deliver to this chat; back, its digests resume from now.
+
+    An inactive chat is never claimed for a digest; when it comes back, its next digest is
+    the next of its times after now, not one that fell due while it was away.
+    """
+    chat.active = active
+    chat.updated_at = now
+    if active:
+        reschedule(chat, now=now)
+
+
 async def set_chat_active(
     session: AsyncSession, chat_id: int, active: bool, *, now: datetime
-) -> None:
-    """Record that Telegram will (not) deliver to this chat, e.g. after it blocked the bot."""
-    await session.execute(
-        update(Chat).where(Chat.id == chat_id).values(active=active, updated_at=now)
-    )
+) -> Chat | None:
+    """Record that Telegram will (not) deliver to a chat by id; None if the chat is unknown."""
+    chat = await session.get(Chat, chat_id, options=_WITH_TOPICS)
+    if chat is not None and chat.active != active:
+        set_active(chat, active, now=now)
+    return chat
 
 
 def topics_of(chat: Chat, kind: str) -> list[str]:
