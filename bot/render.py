@@ -12,7 +12,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import callbacks
 from bot.article_summary import SummaryView
 from bot.news.text import truncate
+from bot.schedule import zone_info
 from bot.store.articles import Headline
+from bot.store.chats import chat_times
+from bot.store.models import Chat
 
 MESSAGE_LIMIT = 4096
 # How much of another report's description a summary shows.
@@ -63,6 +66,15 @@ def more_sources_text(count: int) -> str:
 def local_time_text(when: datetime, zone: tzinfo) -> str:
     """A moment in the chat's own zone: "Thu 27 Nov, 08:00"."""
     return when.astimezone(zone).strftime("%a %d %b, %H:%M")
+
+
+def schedule_text(chat: Chat) -> str:
+    """When this chat's digests arrive, in its own words and zone."""
+    times = ", ".join(chat_times(chat))
+    text = f"Digests at {times} ({html_escape(chat.timezone)})."
+    if chat.subscribed and chat.next_digest_at:
+        text += f" Next one: {local_time_text(chat.next_digest_at, zone_info(chat.timezone))}."
+    return text
 
 
 def headline_lines(

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import parse_clock_time
+from bot.zones import Abbreviation, abbreviation, zone_for_city, zone_ignoring_case
 
 MAX_TIMES_PER_DAY = 6
 # "08:00", "8.30", "8am", "8:30 pm", "20h", "20h30": the ways people write a time of day.
@@ -22,8 +23,28 @@ class ScheduleError(ValueError):
     """A time or zone a user typed cannot be used; the message says why."""
 
 
+class AbbreviatedZone(ScheduleError):
+    """An abbreviation like EST: a fixed offset, which is rarely what the person means."""
+
+    def __init__(self, known: Abbreviation) -> None:
+        super().__init__(
+            f"{known.name} is a fixed offset ({offset_text(known.offset)}) without daylight "
+            f"saving time; {known.zone} follows the clocks there all year."
+        )
+        self.abbreviation = known
+
+
+def offset_text(zone: str) -> str:
+    """A stored offset as people write it: "UTC+05:30", "UTC−05:00" (with a real minus)."""
+    return zone.replace("-", "−") if zone.startswith("UTC") else zone
+
+
 def parse_zone(text: str) -> str:
-    """Normalise an IANA zone name or a UTC offset ("+05:30") to the name the store keeps."""
+    """An IANA zone name, a city, or a UTC offset ("+05:30"), as the name the store keeps.
+
+    Abbreviations (EST, CET) raise AbbreviatedZone: they name fixed offsets, and the zone
+    the person most likely means is one that changes with daylight saving time.
+    """
     value = text.strip()
     if value.upper() in {"UTC", "GMT", "Z"}:
         return "UTC"
@@ -33,28 +54,28 @@ def parse_zone(text: str) -> str:
         if hours > 14 or minutes >= 60 or (hours == 14 and minutes):
             raise ScheduleError(f"“{value}” is not a UTC offset (from -12:00 to +14:00).")
         return f"UTC{sign}{hours:02d}:{minutes:02d}"
-    if len(value) > 64 or not re.fullmatch(r"[A-Za-z0-9_+\-/]+", value):
-        raise ScheduleError(_not_a_zone(value))
-    try:
-        return ZoneInfo(value).key
-    except (ZoneInfoNotFoundError, ValueError):
-        # People type "europe/berlin"; zone files are case-sensitive on disk.
-        for candidate in _case_insensitive_zones().get(value.lower(), []):
-            return candidate
-        raise ScheduleError(_not_a_zone(value)) from None
+    known = abbreviation(value)
+    if known is not None:
+        raise AbbreviatedZone(known)
+    if len(value) <= 64 and re.fullmatch(r"[A-Za-z0-9_+\-/]+", value):
+        try:
+            return ZoneInfo(value).key
+        except (ZoneInfoNotFoundError, ValueError):
+            # People type "europe/berlin"; zone files are case-sensitive on disk.
+            named = zone_ignoring_case(value)
+            if named is not None:
+                return named
+    city = zone_for_city(value[:64])
+    if city is not None:
+        return city
+    raise ScheduleError(_not_a_zone(value))
 
 
 def _not_a_zone(value: str) -> str:
-    return f"“{value[:40]}” is not a time zone; try Europe/Berlin or +05:30."
-
-
-def _case_insensitive_zones() -> dict[str, list[str]]:
-    from zoneinfo import available_timezones
-
-    zones: dict[str, list[str]] = {}
-    for name in sorted(available_timezones()):
-        zones.setdefault(name.lower(), []).append(name)
-    return zones
+    return (
+        f"“{value[:40]}” is not a time zone or a city I know; "
+        "try a city like Berlin, a zone like Europe/Berlin, or +05:30."
+    )
 
 
 def zone_info(name: str) -> tzinfo:

@@ -20,6 +20,7 @@ from handlers import (
     subscription,
     summary,
     topics,
+    zones,
 )
 from handlers.buttons import on_button
 from handlers.errors import on_error
@@ -33,7 +34,7 @@ COMMAND_HANDLERS = {
     "subscribe": subscription.subscribe,
     "unsubscribe": subscription.unsubscribe,
     "settings": subscription.settings,
-    "timezone": subscription.timezone,
+    "timezone": zones.timezone,
     "digesttime": subscription.digesttime,
     "follow": topics.follow,
     "unfollow": topics.unfollow,
@@ -65,5 +66,7 @@ def register(application: Application) -> None:
     application.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, fallback.text_search)
     )
+    group_replies = new_messages & filters.ChatType.GROUPS & filters.REPLY & filters.TEXT
+    application.add_handler(MessageHandler(group_replies & ~filters.COMMAND, zones.city_reply))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(on_error)

@@ -13,6 +13,7 @@ from handlers.common import services_of
 from handlers.headlines import show_page
 from handlers.subscription import settings_button
 from handlers.summary import summary_button
+from handlers.zones import zone_button
 
 EXPIRED = "This button has expired."
 ALREADY_SENT = "Already sent, just above."
@@ -56,7 +57,7 @@ def _sends_a_message(action: callbacks.Action) -> bool:
         return action.offset == 0
     if isinstance(action, callbacks.LatestPage):
         return False
-    return action.name == "start"
+    return action.name == "start" or (action.name == "zone" and action.value in ("", "city"))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -93,5 +94,7 @@ async def _act(
         await summary_button(update, context, action.article_id)
     elif isinstance(action, (callbacks.LatestPage, callbacks.TopicPage)):
         await show_page(update, context, action)
+    elif action.name == "zone":
+        await zone_button(update, context, action)
     else:
         await settings_button(update, context, action)

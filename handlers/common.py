@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import ForceReply, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
@@ -67,6 +68,19 @@ async def current_chat(
     )
 
 
+async def update_chat(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    change: Callable[[Chat, datetime], object],
+) -> Chat:
+    """Apply `change(chat, now)` to the chat's row in one transaction and return the row."""
+    services = services_of(context)
+    async with services.database.session() as session:
+        chat = await current_chat(session, update, context)
+        change(chat, services.clock.now())
+    return chat
+
+
 async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatView:
     """The chat's row and its zone, for rendering a reply."""
     async with services_of(context).database.session() as session:
@@ -100,7 +114,7 @@ def is_bot_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 
 
 async def reply(
-    update: Update, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+    update: Update, text: str, *, keyboard: InlineKeyboardMarkup | ForceReply | None = None
 ) -> Message | None:
     """Reply in the same chat and forum topic, split under the limit, buttons on the last part."""
     message = update.effective_message

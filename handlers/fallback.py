@@ -9,6 +9,7 @@ from bot.render import quoted
 from bot.user_input import normalize_input
 from handlers.common import reply
 from handlers.headlines import DEFAULT_COUNT, topic_page
+from handlers.zones import city_reply
 
 TOPIC_HINT = "<i>Tip: /topic WORDS does the same.</i>"
 
@@ -23,6 +24,8 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def text_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Take plain text in a private chat as a topic search, saying /topic does the same."""
+    if await city_reply(update, context):
+        return
     message = update.effective_message
     assert message is not None and message.text is not None
     words = normalize_input(message.text)

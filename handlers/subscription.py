@@ -1,30 +1,30 @@
-"""Digest subscription and settings: /subscribe, /unsubscribe, /settings, /timezone, /digesttime."""
+"""Digest subscription and settings: /subscribe, /unsubscribe, /settings, /digesttime."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
-from bot.render import html_escape, local_time_text, plural
-from bot.schedule import ScheduleError, is_time_of_day, parse_times, parse_zone, zone_info
-from bot.store.chats import FOLLOW, MUTE, chat_times, reschedule, topics_of
+from bot.render import html_escape, plural, schedule_text
+from bot.schedule import AbbreviatedZone, ScheduleError, is_time_of_day, parse_times, parse_zone
+from bot.store.chats import FOLLOW, MUTE, reschedule, topics_of
 from bot.store.chats import subscribe as subscribe_chat
 from bot.store.chats import unsubscribe as unsubscribe_chat
 from bot.store.models import Chat
+from bot.zones import zone_for_city
 from handlers.common import (
     ADMINS_ONLY,
-    args_text,
     args_words,
-    current_chat,
     edit_in_place,
     may_change_settings,
     reply,
     services_of,
+    update_chat,
 )
+from handlers.zones import abbreviation_keyboard, zone_offer
 
 _MERIDIEM = {"am", "pm", "a.m", "p.m"}
 SIZE_STEP = 5
@@ -46,37 +46,17 @@ def _join_meridiem(words: list[str]) -> list[str]:
     return joined
 
 
-def split_schedule_args(words: list[str]) -> tuple[list[str], str | None]:
-    """Times and at most one zone from /subscribe's words; ScheduleError if they don't read."""
+def split_schedule_args(words: list[str]) -> tuple[list[str], str]:
+    """Times, and the words naming one zone or city ("" if none), from /subscribe's words;
+    ScheduleError if they don't read."""
     words = _join_meridiem(words)
     times = [w for w in words if is_time_of_day(w)]
-    zones = [w for w in words if not is_time_of_day(w)]
-    if len(zones) > 1:
-        shown = " ".join(f"“{z[:20]}”" for z in zones[:3])
+    others = [w for w in words if not is_time_of_day(w)]
+    zone_words = " ".join(others)
+    if len(others) > 1 and zone_for_city(zone_words) is None:
+        shown = " ".join(f"“{z[:20]}”" for z in others[:3])
         raise ScheduleError(f"One time zone at most, please, not {shown}.")
-    return parse_times(times), (parse_zone(zones[0]) if zones else None)
-
-
-def schedule_text(chat: Chat) -> str:
-    """When this chat's digests arrive, in its own words and zone."""
-    times = ", ".join(chat_times(chat))
-    text = f"Digests at {times} ({html_escape(chat.timezone)})."
-    if chat.subscribed and chat.next_digest_at:
-        text += f" Next one: {local_time_text(chat.next_digest_at, zone_info(chat.timezone))}."
-    return text
-
-
-async def _update_chat(
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    change: Callable[[Chat, datetime], object],
-) -> Chat:
-    """Apply `change(chat, now)` to the chat's row in one transaction and return the row."""
-    services = services_of(context)
-    async with services.database.session() as session:
-        chat = await current_chat(session, update, context)
-        change(chat, services.clock.now())
-    return chat
+    return parse_times(times), zone_words
 
 
 def _thread_of(update: Update) -> int | None:
@@ -91,20 +71,33 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await may_change_settings(update, context):
         await reply(update, ADMINS_ONLY)
         return
+    abbreviated: AbbreviatedZone | None = None
     try:
-        times, zone = split_schedule_args(args_words(context))
+        times, zone_words = split_schedule_args(args_words(context))
+        zone = parse_zone(zone_words) if zone_words else None
+    except AbbreviatedZone as exc:
+        zone, abbreviated = None, exc
     except ScheduleError as exc:
         await reply(update, f"{html_escape(str(exc))}\n{SUBSCRIBE_USAGE}")
         return
     thread_id = _thread_of(update)
-    chat = await _update_chat(
+    chat = await update_chat(
         update,
         context,
         lambda chat, now: subscribe_chat(
             chat, times=times or None, zone=zone, thread_id=thread_id, now=now
         ),
     )
-    await reply(update, f"✅ Subscribed. {schedule_text(chat)}\nChange it any time with /settings.")
+    text = f"✅ Subscribed. {schedule_text(chat)}\nChange it any time with /settings."
+    if abbreviated is not None:
+        question = f"{html_escape(str(abbreviated))} Which do you mean?"
+        keyboard = abbreviation_keyboard(abbreviated.abbreviation)
+    elif zone is None and chat.timezone == services_of(context).settings.default_timezone:
+        question, keyboard = zone_offer(update)
+    else:
+        await reply(update, text)
+        return
+    await reply(update, f"{text}\n\n{question}", keyboard=keyboard)
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -112,38 +105,11 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await may_change_settings(update, context):
         await reply(update, ADMINS_ONLY)
         return
-    await _update_chat(update, context, lambda chat, now: unsubscribe_chat(chat, now=now))
+    await update_chat(update, context, lambda chat, now: unsubscribe_chat(chat, now=now))
     await reply(
         update,
         "Digests stopped. Your times, zone and topics are kept: /subscribe brings them back.",
     )
-
-
-async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Set the zone digest times and dates are read in."""
-    if not await may_change_settings(update, context):
-        await reply(update, ADMINS_ONLY)
-        return
-    words = args_text(context)
-    if not words:
-        await reply(
-            update,
-            "Usage: /timezone ZONE, e.g. <code>/timezone Europe/Berlin</code> "
-            "or <code>/timezone +05:30</code>.",
-        )
-        return
-    try:
-        zone = parse_zone(words)
-    except ScheduleError as exc:
-        await reply(update, html_escape(str(exc)))
-        return
-
-    def change(chat: Chat, now: datetime) -> None:
-        chat.timezone = zone
-        reschedule(chat, now=now)
-
-    chat = await _update_chat(update, context, change)
-    await reply(update, f"Time zone set to {html_escape(zone)}. {schedule_text(chat)}")
 
 
 async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -168,7 +134,7 @@ async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         chat.digest_times = ",".join(times)
         reschedule(chat, now=now)
 
-    chat = await _update_chat(update, context, change)
+    chat = await update_chat(update, context, change)
     await reply(
         update,
         f"Digest times set. {schedule_text(chat)}"
@@ -191,7 +157,7 @@ def settings_text(chat: Chat) -> str:
             f"Only followed topics: {on_off[chat.only_followed]}",
             f"Say so when there is nothing new: {on_off[chat.notify_empty]}",
             "",
-            "Zone: /timezone ZONE · times: /digesttime HH:MM ... · topics: /follow, /mute",
+            "Zone: /timezone CITY · times: /digesttime TIMES · topics: /follow, /mute",
         ]
     )
 
@@ -224,11 +190,12 @@ def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
                 ),
             ],
             [
+                button(f"Zone: {chat.timezone}"[:40], "zone", ""),
                 button(
                     "Unsubscribe" if chat.subscribed else "Subscribe",
                     "sub",
                     "off" if chat.subscribed else "on",
-                )
+                ),
             ],
         ]
     )
@@ -236,7 +203,7 @@ def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
 
 async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show the chat's settings with buttons to change them."""
-    chat = await _update_chat(update, context, lambda chat, now: None)
+    chat = await update_chat(update, context, lambda chat, now: None)
     await reply(update, settings_text(chat), keyboard=settings_keyboard(chat))
 
 
@@ -278,7 +245,7 @@ async def settings_button(
         await query.answer(ADMINS_ONLY, show_alert=True)
         return
     try:
-        chat = await _update_chat(
+        chat = await update_chat(
             update, context, lambda chat, now: apply_setting(chat, action, now)
         )
     except (ValueError, KeyError):
@@ -286,10 +253,13 @@ async def settings_button(
         return
     await query.answer("Saved.")
     if action.name == "start":
-        await reply(
-            update,
-            (f"✅ Subscribed. {schedule_text(chat)}" if chat.subscribed else "Digests stopped.")
-            + "\nChange it any time with /settings.",
-        )
+        text = (
+            f"✅ Subscribed. {schedule_text(chat)}" if chat.subscribed else "Digests stopped."
+        ) + "\nChange it any time with /settings."
+        if chat.subscribed and chat.timezone == services_of(context).settings.default_timezone:
+            question, keyboard = zone_offer(update)
+            await reply(update, f"{text}\n\n{question}", keyboard=keyboard)
+        else:
+            await reply(update, text)
         return
     await edit_in_place(update, settings_text(chat), keyboard=settings_keyboard(chat))

@@ -638,8 +638,10 @@ class FakeBotAPI:
         username: str | None = None,
         first_name: str | None = None,
         language_code: str | None = "en",
+        reply_to_message_id: int | None = None,
     ) -> JSONDict:
-        """Inject a plain text message from a user (no entities; use send_command for those)."""
+        """Inject a plain text message from a user (no entities; use send_command for those),
+        optionally as a reply to an earlier message in the chat."""
         return self._inject_user_message(
             chat_id,
             text,
@@ -651,6 +653,7 @@ class FakeBotAPI:
             username=username,
             first_name=first_name,
             language_code=language_code,
+            reply_to_message_id=reply_to_message_id,
         )
 
     def edit_user_message(self, chat_id: int, message_id: int, text: str) -> JSONDict:
@@ -689,9 +692,10 @@ class FakeBotAPI:
                 raise LookupError(f"no message {message_id} in chat {chat_id} to press on")
             # Deep copy: the update must show the message as it was when the button was pressed.
             message = copy.deepcopy(self._messages[key])
-            user = self._remember_user(
-                self._default_user_id(chat_id, user_id), username, first_name, "en"
-            )
+            presser = self._default_user_id(chat_id, user_id)
+            # The same person keeps the language Telegram reported for them before.
+            language = self._users.get(presser, {}).get("language_code", "en")
+            user = self._remember_user(presser, username, first_name, language)
             query_id = str(next(self._callback_query_ids))
             self._pending_callback_queries.add(query_id)
         self.inject(
@@ -1367,6 +1371,7 @@ class FakeBotAPI:
         username: str | None,
         first_name: str | None,
         language_code: str | None,
+        reply_to_message_id: int | None = None,
     ) -> JSONDict:
         """Build a user's Message as Telegram delivers it and queue it as an update."""
         with self._lock:
@@ -1384,6 +1389,8 @@ class FakeBotAPI:
             if entities:
                 message["entities"] = entities
             self._add_thread_fields(message, chat, message_thread_id)
+            if reply_to_message_id is not None:
+                self._add_reply_to(message, {"message_id": reply_to_message_id})
             self._messages[(chat_id, message["message_id"])] = message
             update = {"message": copy.deepcopy(message)}
         return self.inject(update)

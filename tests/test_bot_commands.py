@@ -39,8 +39,10 @@ async def test_start_welcomes_and_subscribes_with_one_tap(user: BotUser) -> None
     )[-1]
     assert confirmation.params["text"] == (
         "✅ Subscribed. Digests at 08:00 (UTC). Next one: Fri 27 Nov, 08:00.\n"
-        "Change it any time with /settings."
+        "Change it any time with /settings.\n\n"
+        "Which time zone are you in? Tap one, or type a city."
     )
+    assert buttons(confirmation)[-1] == [("UTC", "c:zone:UTC"), ("Type a city…", "c:zone:city")]
 
 
 async def test_start_deep_link_opens_a_topic(user: BotUser) -> None:

@@ -135,7 +135,10 @@ async def test_singular_and_quotes_read_right(user: BotUser) -> None:
     edits = await user.fake.wait_for("editMessageText", count=2)
     assert "Digest size: 1 headline\n" in edits[-1].params["text"]
     bad = await user.reply_to("/timezone Mars'Olympus")
-    assert bad == "“Mars'Olympus” is not a time zone; try Europe/Berlin or +05:30."
+    assert bad == (
+        "“Mars'Olympus” is not a time zone or a city I know; "
+        "try a city like Berlin, a zone like Europe/Berlin, or +05:30."
+    )
     usage = await user.reply_to("/summary")
     assert "newsbot" not in usage and "/latest" in usage
 
