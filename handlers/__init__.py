@@ -59,6 +59,7 @@ def register(application: Application) -> None:
     application.add_handler(
         ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
     )
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate))
     for name, callback in COMMAND_HANDLERS.items():
         application.add_handler(CommandHandler(name, callback, filters=new_messages))
     private = new_messages & filters.ChatType.PRIVATE

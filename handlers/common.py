@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
 from telegram import ForceReply, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, ChatMigrated
 from telegram.ext import ContextTypes
 
 from bot.render import split_message
@@ -20,6 +21,7 @@ from bot.store.chats import ensure_chat
 from bot.store.models import Chat
 from bot.user_input import normalize_input
 
+log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 ADMINS_ONLY = "Only this group's administrators can change its digest settings."
 
@@ -122,15 +124,31 @@ async def reply(
         return None
     parts = split_message(text)
     sent: Message | None = None
+    chat_id = message.chat_id
     for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        sent = await message.reply_text(
-            part,
-            reply_markup=keyboard if last else None,
-            link_preview_options=NO_PREVIEW,
-            do_quote=False,
-        )
+        markup = keyboard if index == len(parts) - 1 else None
+        try:
+            sent = await message.get_bot().send_message(
+                chat_id,
+                part,
+                message_thread_id=_thread_id(message),
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+        except ChatMigrated as exc:
+            # The group became a supergroup between the command and this reply: answer
+            # there. Its row moves with the upgrade's service message.
+            log.info("Chat %s moved to %s; replying there", chat_id, exc.new_chat_id)
+            chat_id = exc.new_chat_id
+            sent = await message.get_bot().send_message(
+                chat_id, part, reply_markup=markup, link_preview_options=NO_PREVIEW
+            )
     return sent
+
+
+def _thread_id(message: Message) -> int | None:
+    """The forum topic a reply stays in, as reply_text would choose it."""
+    return message.message_thread_id if message.is_topic_message else None
 
 
 def is_not_modified(error: Exception) -> bool:

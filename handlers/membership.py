@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import IntegrityError
 from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
-from bot.store.chats import set_chat_active
+from bot.store.chats import migrate_chat, set_chat_active
 from handlers.common import current_chat, services_of
 
 log = logging.getLogger(__name__)
@@ -62,3 +63,26 @@ async def reactivate_on_command(update: Update, context: ContextTypes.DEFAULT_TY
         return
     async with services.database.session() as session:
         await set_chat_active(session, chat.id, True, now=services.clock.now())
+
+
+async def move_chat(context: ContextTypes.DEFAULT_TYPE, old_id: int, new_id: int) -> None:
+    """Follow a group to the supergroup it became: its row, settings and history move."""
+    services = services_of(context)
+    try:
+        async with services.database.session() as session:
+            await migrate_chat(session, old_id, new_id, now=services.clock.now())
+    except IntegrityError:
+        # Both halves of one upgrade arrived at once and the other one moved it first.
+        log.info("Chat %s was already moved to %s", old_id, new_id)
+        return
+    log.info("Group %s became supergroup %s; its settings and history moved", old_id, new_id)
+
+
+async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The service messages of a group's upgrade: "migrated to" in the old, "from" in the new."""
+    message = update.effective_message
+    assert message is not None
+    if message.migrate_to_chat_id:
+        await move_chat(context, message.chat.id, message.migrate_to_chat_id)
+    elif message.migrate_from_chat_id:
+        await move_chat(context, message.migrate_from_chat_id, message.chat.id)

@@ -136,6 +136,7 @@ class ApiError:
     error_code: int
     description: str
     retry_after: int | None = None
+    migrate_to_chat_id: int | None = None
 
     def to_payload(self) -> JSONDict:
         """Build the exact JSON body Telegram sends, which PTB maps to its exception classes."""
@@ -146,6 +147,8 @@ class ApiError:
         }
         if self.retry_after is not None:
             payload["parameters"] = {"retry_after": self.retry_after}
+        if self.migrate_to_chat_id is not None:
+            payload["parameters"] = {"migrate_to_chat_id": self.migrate_to_chat_id}
         return payload
 
 
@@ -358,6 +361,7 @@ class FakeBotAPI:
         self._messages: dict[tuple[int, int], JSONDict] = {}
         self._admins: dict[int, set[int]] = {}
         self._my_status: dict[int, str] = {}  # the bot's own status per chat
+        self._migrated: dict[ChatId, int] = {}  # group id -> the supergroup it became
         self._creators: dict[int, int] = {}
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
 
@@ -811,6 +815,34 @@ class FakeBotAPI:
         with self._lock:
             self._faults.append(fault)
 
+    def upgrade_group(self, old_id: int, new_id: int, *, announce: bool = True) -> None:
+        """Turn a group into a supergroup, as Telegram does: sends to the old id fail with
+        ``migrate_to_chat_id``, and (if ``announce``) both service messages are delivered."""
+        with self._lock:
+            self._migrated[_normalize_chat_id(old_id)] = new_id
+            old_chat = self._chats.get(old_id) or {"id": old_id, "type": "group"}
+            old_chat = dict(old_chat, type="group")
+            new_chat = {"id": new_id, "type": "supergroup", "title": old_chat.get("title", "")}
+            self._chats[new_id] = new_chat
+            self._my_status[new_id] = self._my_status.get(old_id, "member")
+            user = self._remember_user(DEFAULT_USER_ID, None, None, "en")
+            updates = []
+            if announce:
+                for chat, field, value in (
+                    (old_chat, "migrate_to_chat_id", new_id),
+                    (new_chat, "migrate_from_chat_id", old_id),
+                ):
+                    message = {
+                        "message_id": self._next_message_id(chat["id"]),
+                        "from": user,
+                        "chat": dict(chat),
+                        "date": int(time.time()),
+                        field: value,
+                    }
+                    updates.append({"message": message})
+        for update in updates:
+            self.inject(update)
+
     def block_chat(self, chat_id: ChatId) -> None:
         """Make every delivery to the chat fail with 403, as when a user blocks the bot."""
         with self._lock:
@@ -992,6 +1024,14 @@ class FakeBotAPI:
                 if fault.remaining == 0:
                     self._faults.remove(fault)
                 raise _ApiFailure(fault.error)
+        if chat_id in self._migrated and method.startswith(_DELIVERY_METHOD_PREFIXES):
+            raise _ApiFailure(
+                ApiError(
+                    400,
+                    "Bad Request: group chat was upgraded to a supergroup chat",
+                    migrate_to_chat_id=self._migrated[chat_id],
+                )
+            )
         if chat_id in self._blocked_chats and method.startswith(_DELIVERY_METHOD_PREFIXES):
             raise _ApiFailure(ApiError(403, "Forbidden: bot was blocked by the user"))
         if method == "sendMessage" and self._rate_limit is not None:
