@@ -50,8 +50,8 @@ COMMAND_HANDLERS = {
 
 def register(application: Application) -> None:
     """Add every command, the button router and the error handler to the application."""
-    # New messages only: an edited message must never run its command a second time.
-    new_messages = filters.UpdateType.MESSAGE
+    # New messages and channel posts only: an edit must never run its command a second time.
+    new_messages = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
     # Before any command runs (group -1): a command from a chat marked inactive revives it.
     application.add_handler(
         MessageHandler(new_messages & filters.COMMAND, membership.reactivate_on_command), group=-1

@@ -23,7 +23,7 @@ from bot.user_input import normalize_input
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-ADMINS_ONLY = "Only this group's administrators can change its digest settings."
+ADMINS_ONLY = "Only this chat's administrators can change its digest settings."
 
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -91,17 +91,19 @@ async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatV
 
 
 async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """In groups only administrators change the subscription; in private chats, the user."""
+    """In groups and channels only administrators change the subscription; in private chats,
+    the user."""
     chat = update.effective_chat
     if chat is None or chat.type == ChatType.PRIVATE:
         return True
     message = update.effective_message
     if (
-        message is not None
+        update.callback_query is None  # a button sits on the bot's own post: ask who pressed
+        and message is not None
         and message.sender_chat is not None
         and message.sender_chat.id == chat.id
     ):
-        return True  # an anonymous administrator posting as the group
+        return True  # a channel post, or an anonymous administrator posting as the group
     user = update.effective_user
     if user is None:
         return False

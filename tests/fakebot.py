@@ -660,6 +660,32 @@ class FakeBotAPI:
             reply_to_message_id=reply_to_message_id,
         )
 
+    def post_in_channel(self, channel_id: int, text: str, *, title: str | None = None) -> JSONDict:
+        """Inject a ``channel_post``: an administrator posted ``text`` in a channel the bot is in.
+
+        Channel posts have no ``from``; the channel itself is the ``sender_chat``. A post
+        starting with "/" carries the ``bot_command`` entity, as Telegram adds it.
+        """
+        with self._lock:
+            chat = self._chats.get(channel_id) or {"id": channel_id, "type": "channel"}
+            chat = dict(
+                chat, type="channel", title=title or chat.get("title", f"Channel {channel_id}")
+            )
+            self._chats[channel_id] = chat
+            post: JSONDict = {
+                "message_id": self._next_message_id(channel_id),
+                "sender_chat": dict(chat),
+                "chat": dict(chat),
+                "date": int(time.time()),
+                "text": text,
+            }
+            if text.startswith("/"):
+                length = _utf16_length(text.split(maxsplit=1)[0])
+                post["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+            self._messages[(channel_id, post["message_id"])] = post
+            update = {"channel_post": copy.deepcopy(post)}
+        return self.inject(update)
+
     def edit_user_message(self, chat_id: int, message_id: int, text: str) -> JSONDict:
         """Inject an ``edited_message``: a user changed the text of a message they sent."""
         with self._lock:

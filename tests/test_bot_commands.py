@@ -286,7 +286,7 @@ async def test_groups_only_admins_change_settings_anyone_reads(
     user.fake.set_admins(GROUP_ID, [ADMIN_IN_GROUP])
     group: dict[str, Any] = {"chat_id": GROUP_ID, "chat_type": "supergroup"}
     refused = await user.reply_to("/subscribe", user_id=MEMBER_IN_GROUP, **group)
-    assert refused == "Only this group's administrators can change its digest settings."
+    assert refused == "Only this chat's administrators can change its digest settings."
     ok = await user.reply_to("/subscribe 09:00", user_id=ADMIN_IN_GROUP, **group)
     assert ok.startswith("✅ Subscribed. Digests at 09:00 (UTC).")
     assert (await user.reply_to("/latest 2", user_id=MEMBER_IN_GROUP, **group)).startswith(

@@ -49,6 +49,7 @@ class ClaimedDigest:
     since: datetime
     follows: tuple[str, ...]
     mutes: tuple[str, ...]
+    kind: str = "private"  # the chat's type: a channel's digest is worded for an audience
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def _snapshot(digest: Digest, chat: Chat) -> ClaimedDigest:
         since=since,
         follows=tuple(topics_of(chat, FOLLOW)),
         mutes=tuple(topics_of(chat, MUTE)),
+        kind=chat.kind,
     )
 
 
@@ -217,7 +219,7 @@ async def record_sent(
 ) -> None:
     """The digest reached the chat: remember every item in it, so none is sent again."""
     if article_ids:
-        insert = sqlite_insert if session.bind.dialect.name == "sqlite" else pg_insert
+        insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
         await session.execute(
             insert(Delivery).on_conflict_do_nothing(),
             [
