@@ -13,6 +13,7 @@ from telegram.ext import (
 
 from handlers import (
     admin,
+    channels,
     fallback,
     headlines,
     membership,
@@ -45,6 +46,7 @@ COMMAND_HANDLERS = {
     "addsource": admin.addsource,
     "removesource": admin.removesource,
     "stats": admin.stats,
+    "channel": channels.channel,
 }
 
 
@@ -60,6 +62,9 @@ def register(application: Application) -> None:
         ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate))
+    application.add_handler(
+        MessageHandler(filters.StatusUpdate.CHAT_SHARED, channels.on_chat_shared)
+    )
     for name, callback in COMMAND_HANDLERS.items():
         application.add_handler(CommandHandler(name, callback, filters=new_messages))
     private = new_messages & filters.ChatType.PRIVATE

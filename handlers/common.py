@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,19 +10,29 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
-from telegram import ForceReply, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import (
+    ForceReply,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, ChatMigrated
+from telegram.error import BadRequest, ChatMigrated, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.render import split_message
 from bot.schedule import zone_info
 from bot.services import SERVICES_KEY, Services
-from bot.store.chats import ensure_chat
+from bot.store.chats import ensure_chat, manage, managed_chat
 from bot.store.models import Chat
 from bot.user_input import normalize_input
 
 log = logging.getLogger(__name__)
+# What may go under a reply: buttons, a custom keyboard, its removal, or "reply to this".
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 ADMINS_ONLY = "Only this chat's administrators can change its digest settings."
 
@@ -70,6 +81,19 @@ async def current_chat(
     )
 
 
+async def settings_chat(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> Chat:
+    """The chat whose settings a command changes: this one, or the channel it manages."""
+    chat = await current_chat(session, update, context)
+    if chat.kind == ChatType.PRIVATE and chat.managed_chat_id is not None:
+        target = await managed_chat(session, chat)
+        if target is not None:
+            return target
+        manage(chat, None, now=services_of(context).clock.now())  # the channel is gone
+    return chat
+
+
 async def update_chat(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
@@ -78,7 +102,7 @@ async def update_chat(
     """Apply `change(chat, now)` to the chat's row in one transaction and return the row."""
     services = services_of(context)
     async with services.database.session() as session:
-        chat = await current_chat(session, update, context)
+        chat = await settings_chat(session, update, context)
         change(chat, services.clock.now())
     return chat
 
@@ -94,8 +118,11 @@ async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE
     """In groups and channels only administrators change the subscription; in private chats,
     the user."""
     chat = update.effective_chat
-    if chat is None or chat.type == ChatType.PRIVATE:
-        return True
+    if chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        managed = await _managed_id(update, context)
+        return managed is None or await is_chat_admin(context, managed, chat.id)
     message = update.effective_message
     if (
         update.callback_query is None  # a button sits on the bot's own post: ask who pressed
@@ -105,10 +132,33 @@ async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE
     ):
         return True  # a channel post, or an anonymous administrator posting as the group
     user = update.effective_user
-    if user is None:
-        return False
-    member = await context.bot.get_chat_member(chat.id, user.id)
+    return user is not None and await is_chat_admin(context, chat.id, user.id)
+
+
+async def is_chat_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+    """Whether Telegram says this user administers that chat (a group or a channel)."""
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except (BadRequest, Forbidden):
+        return False  # the chat is gone, or the bot is no longer in it
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+async def _managed_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    """The chat this private chat manages, or None when it manages only itself."""
+    own = update.effective_chat
+    assert own is not None
+    async with services_of(context).database.session() as session:
+        target = await settings_chat(session, update, context)
+    return None if target.id == own.id else target.id
+
+
+def speaking_for(update: Update, chat: Chat, text: str) -> str:
+    """Label a reply about another chat (a managed channel) with that chat's name."""
+    own = update.effective_chat
+    if own is not None and own.id == chat.id:
+        return text
+    return f"<b>{html.escape(chat.title or str(chat.id), quote=False)}</b> · {text}"
 
 
 def is_bot_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -118,7 +168,7 @@ def is_bot_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 
 
 async def reply(
-    update: Update, text: str, *, keyboard: InlineKeyboardMarkup | ForceReply | None = None
+    update: Update, text: str, *, keyboard: ReplyMarkup | None = None
 ) -> Message | None:
     """Reply in the same chat and forum topic, split under the limit, buttons on the last part."""
     message = update.effective_message

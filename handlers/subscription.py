@@ -22,6 +22,7 @@ from handlers.common import (
     may_change_settings,
     reply,
     services_of,
+    speaking_for,
     update_chat,
 )
 from handlers.zones import abbreviation_keyboard, zone_offer
@@ -88,7 +89,9 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             chat, times=times or None, zone=zone, thread_id=thread_id, now=now
         ),
     )
-    text = f"✅ Subscribed. {schedule_text(chat)}\nChange it any time with /settings."
+    text = speaking_for(
+        update, chat, f"✅ Subscribed. {schedule_text(chat)}\nChange it any time with /settings."
+    )
     if abbreviated is not None:
         question = f"{html_escape(str(abbreviated))} Which do you mean?"
         keyboard = abbreviation_keyboard(abbreviated.abbreviation)
@@ -105,10 +108,14 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await may_change_settings(update, context):
         await reply(update, ADMINS_ONLY)
         return
-    await update_chat(update, context, lambda chat, now: unsubscribe_chat(chat, now=now))
+    chat = await update_chat(update, context, lambda chat, now: unsubscribe_chat(chat, now=now))
     await reply(
         update,
-        "Digests stopped. Your times, zone and topics are kept: /subscribe brings them back.",
+        speaking_for(
+            update,
+            chat,
+            "Digests stopped. The times, zone and topics are kept: /subscribe brings them back.",
+        ),
     )
 
 
@@ -135,11 +142,10 @@ async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         reschedule(chat, now=now)
 
     chat = await update_chat(update, context, change)
-    await reply(
-        update,
-        f"Digest times set. {schedule_text(chat)}"
-        + ("" if chat.subscribed else "\nDigests are off: /subscribe to turn them on."),
-    )
+    text = f"Digest times set. {schedule_text(chat)}"
+    if not chat.subscribed:
+        text += "\nDigests are off: /subscribe to turn them on."
+    await reply(update, speaking_for(update, chat, text))
 
 
 def settings_text(chat: Chat) -> str:
@@ -204,7 +210,9 @@ def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
 async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show the chat's settings with buttons to change them."""
     chat = await update_chat(update, context, lambda chat, now: None)
-    await reply(update, settings_text(chat), keyboard=settings_keyboard(chat))
+    await reply(
+        update, speaking_for(update, chat, settings_text(chat)), keyboard=settings_keyboard(chat)
+    )
 
 
 def apply_setting(chat: Chat, action: callbacks.Setting, now: datetime) -> None:

@@ -20,10 +20,11 @@ from bot.user_input import normalize_input
 from handlers.common import (
     ADMINS_ONLY,
     args_text,
-    current_chat,
     may_change_settings,
     reply,
     services_of,
+    settings_chat,
+    speaking_for,
 )
 
 MAX_PHRASE_CHARS = 100
@@ -57,7 +58,7 @@ async def _change(
     phrase, was_cut = kept
     try:
         async with services_of(context).database.session() as session:
-            chat = await current_chat(session, update, context)
+            chat = await settings_chat(session, update, context)
             changed = (
                 await add_topic(session, chat, kind, phrase)
                 if adding
@@ -82,7 +83,7 @@ async def _change(
         (MUTE, False, False): f"“{shown}” was not muted. See /following.",
     }
     note = f"\n<i>Only the first {MAX_PHRASE_CHARS} characters were kept.</i>" if was_cut else ""
-    await reply(update, messages[(kind, adding, changed)] + note)
+    await reply(update, speaking_for(update, chat, messages[(kind, adding, changed)] + note))
 
 
 async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -108,15 +109,19 @@ async def unmute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List followed and muted topics, so a reader knows what shapes their digest."""
     async with services_of(context).database.session() as session:
-        chat = await current_chat(session, update, context)
+        chat = await settings_chat(session, update, context)
         followed, muted = topics_of(chat, FOLLOW), topics_of(chat, MUTE)
     if not followed and not muted:
         await reply(
             update,
-            "You follow no topics yet. Try <code>/follow iran</code>; "
-            "<code>/mute football</code> hides a topic.",
+            speaking_for(
+                update,
+                chat,
+                "No topics followed yet. Try <code>/follow iran</code>; "
+                "<code>/mute football</code> hides a topic.",
+            ),
         )
         return
     lines = ["<b>Following</b>"] + [f"• {html_escape(p)}" for p in followed or ["none"]]
     lines += ["", "<b>Muted</b>"] + [f"• {html_escape(p)}" for p in muted or ["none"]]
-    await reply(update, "\n".join(lines))
+    await reply(update, speaking_for(update, chat, "\n".join(lines)))

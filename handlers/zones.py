@@ -26,6 +26,7 @@ from handlers.common import (
     edit_in_place,
     may_change_settings,
     reply,
+    speaking_for,
     update_chat,
 )
 
@@ -82,7 +83,9 @@ def _set_zone(zone: str) -> Callable[[Chat, datetime], None]:
 
 async def _apply(update: Update, context: ContextTypes.DEFAULT_TYPE, zone: str) -> str:
     chat = await update_chat(update, context, _set_zone(zone))
-    return f"Time zone set to {html_escape(zone)}. {schedule_text(chat)}"
+    return speaking_for(
+        update, chat, f"Time zone set to {html_escape(zone)}. {schedule_text(chat)}"
+    )
 
 
 async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -686,6 +686,25 @@ class FakeBotAPI:
             update = {"channel_post": copy.deepcopy(post)}
         return self.inject(update)
 
+    def share_chat(
+        self, user_id: int, request_id: int, chat_id: int, *, title: str, chat_type: str = "channel"
+    ) -> JSONDict:
+        """Inject the ``chat_shared`` message a user sends by picking a chat in the chat picker."""
+        with self._lock:
+            self._chats.setdefault(chat_id, {"id": chat_id, "type": chat_type, "title": title})
+            user = self._remember_user(user_id, None, None, "en")
+            chat = self._register_chat(user_id, "private", False, user)
+            message: JSONDict = {
+                "message_id": self._next_message_id(user_id),
+                "from": user,
+                "chat": dict(chat),
+                "date": int(time.time()),
+                "chat_shared": {"request_id": request_id, "chat_id": chat_id, "title": title},
+            }
+            self._messages[(user_id, message["message_id"])] = message
+            update = {"message": copy.deepcopy(message)}
+        return self.inject(update)
+
     def edit_user_message(self, chat_id: int, message_id: int, text: str) -> JSONDict:
         """Inject an ``edited_message``: a user changed the text of a message they sent."""
         with self._lock:

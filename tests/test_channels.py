@@ -81,3 +81,54 @@ async def test_a_channel_that_removes_the_bot_goes_inactive(user: BotUser) -> No
             break
         await asyncio.sleep(0.025)
     assert chat is not None and not chat.active and chat.subscribed
+
+
+async def test_a_channel_is_managed_from_a_private_chat_by_its_administrators(
+    user: BotUser, clock: FakeClock
+) -> None:
+    user.fake.set_admins(CHANNEL_ID, [ADMIN])
+    (picker,) = await user.command("/channel", chat_id=ADMIN, user_id=ADMIN)
+    (row,) = picker.params["reply_markup"]["keyboard"]
+    request = row[0]["request_chat"]
+    assert request["chat_is_channel"] is True
+    assert request["bot_administrator_rights"]["can_post_messages"] is True
+
+    user.fake.share_chat(ADMIN, request["request_id"], CHANNEL_ID, title="World Wire")
+    (managing,) = await user.fake.wait_for(
+        "sendMessage", lambda c: c.chat_id == ADMIN and "Now managing" in c.params["text"]
+    )
+    assert managing.params["text"].startswith("Now managing <b>World Wire</b>")
+    assert managing.params["reply_markup"] == {"remove_keyboard": True}
+
+    answer = await user.reply_to("/subscribe 06:30 Europe/Berlin", chat_id=ADMIN, user_id=ADMIN)
+    assert answer.startswith("<b>World Wire</b> · ✅ Subscribed. Digests at 06:30 (Europe/Berlin).")
+    assert (await user.reply_to("/follow climate", chat_id=ADMIN, user_id=ADMIN)).startswith(
+        "<b>World Wire</b> · Following “climate”"
+    )
+    database = user.application.bot_data[SERVICES_KEY].database
+    async with database.session() as session:
+        channel = await get_chat(session, CHANNEL_ID)
+        own = await get_chat(session, ADMIN)
+    assert channel is not None and channel.kind == "channel" and channel.subscribed
+    assert channel.timezone == "Europe/Berlin" and [t.phrase for t in channel.topics] == ["climate"]
+    assert own is not None and not own.subscribed and not own.topics
+
+    # Someone who is no longer an administrator loses the control with the role.
+    user.fake.set_admins(CHANNEL_ID, [])
+    refused = await user.reply_to("/digesttime 9am", chat_id=ADMIN, user_id=ADMIN)
+    assert refused == "Only this chat's administrators can change its digest settings."
+
+    back = await user.reply_to("/channel off", chat_id=ADMIN, user_id=ADMIN)
+    assert back == "Settings commands here change this chat again."
+    assert (await user.reply_to("/digesttime 9am", chat_id=ADMIN, user_id=ADMIN)).startswith(
+        "Digest times set. Digests at 09:00 (UTC)."
+    )
+
+
+async def test_only_administrators_can_pick_a_channel(user: BotUser) -> None:
+    user.fake.set_admins(CHANNEL_ID, [ADMIN])
+    user.fake.share_chat(READER, 1, CHANNEL_ID, title="World Wire")
+    (answer,) = await user.fake.wait_for("sendMessage", lambda c: c.chat_id == READER)
+    assert answer.params["text"].startswith("Only the channel's administrators")
+    async with user.application.bot_data[SERVICES_KEY].database.session() as session:
+        assert await get_chat(session, CHANNEL_ID) is None

@@ -171,6 +171,19 @@ async def migrate_chat(
     return await get_chat(session, new_id)
 
 
+def manage(chat: Chat, target_id: int | None, *, now: datetime) -> None:
+    """Make a private chat's settings commands change another chat (a channel), or its own."""
+    chat.managed_chat_id = target_id
+    chat.updated_at = now
+
+
+async def managed_chat(session: AsyncSession, chat: Chat) -> Chat | None:
+    """The chat this one manages, if it manages one that still exists."""
+    if chat.managed_chat_id is None:
+        return None
+    return await get_chat(session, chat.managed_chat_id)
+
+
 def topics_of(chat: Chat, kind: str) -> list[str]:
     """The phrases a chat follows or mutes, in the order they were added."""
     return [t.phrase for t in chat.topics if t.kind == kind]

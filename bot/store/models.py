@@ -134,6 +134,8 @@ class Chat(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # In a private chat: the channel its settings commands change (picked by an admin).
+    managed_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
