@@ -7,6 +7,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -16,6 +17,7 @@ from handlers import (
     channels,
     fallback,
     headlines,
+    inline,
     membership,
     start,
     subscription,
@@ -75,4 +77,5 @@ def register(application: Application) -> None:
     group_replies = new_messages & filters.ChatType.GROUPS & filters.REPLY & filters.TEXT
     application.add_handler(MessageHandler(group_replies & ~filters.COMMAND, zones.city_reply))
     application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(InlineQueryHandler(inline.on_inline_query))
     application.add_error_handler(on_error)

@@ -705,6 +705,24 @@ class FakeBotAPI:
             update = {"message": copy.deepcopy(message)}
         return self.inject(update)
 
+    def send_inline_query(self, user_id: int, query: str, *, offset: str = "") -> str:
+        """Inject an ``inline_query`` ("@bot words" typed in any chat); returns its id."""
+        with self._lock:
+            user = self._users.get(user_id) or self._remember_user(user_id, None, None, "en")
+            query_id = f"iq{next(self._callback_query_ids)}"
+        self.inject(
+            {
+                "inline_query": {
+                    "id": query_id,
+                    "from": dict(user),
+                    "query": query,
+                    "offset": offset,
+                    "chat_type": "private",
+                }
+            }
+        )
+        return query_id
+
     def edit_user_message(self, chat_id: int, message_id: int, text: str) -> JSONDict:
         """Inject an ``edited_message``: a user changed the text of a message they sent."""
         with self._lock:
