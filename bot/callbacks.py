@@ -55,7 +55,7 @@ class Setting:
 
 
 Action = Summary | LatestPage | TopicPage | Setting
-_SETTING_NAMES = {"size", "only", "empty", "sub", "times", "zone", "start"}
+_SETTING_NAMES = {"size", "only", "empty", "preview", "sub", "times", "zone", "start"}
 
 
 def encode(action: Action) -> str | None:

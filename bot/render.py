@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from html import escape, unescape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot import callbacks
 from bot.article_summary import SummaryView
@@ -165,6 +165,16 @@ def _after_tag(open_tags: list[tuple[str, str]], atom: str) -> list[tuple[str, s
         if open_tags[index][0] == name:
             return open_tags[:index] + open_tags[index + 1 :]
     return open_tags
+
+
+def top_story_preview(url: str | None, *, enabled: bool) -> LinkPreviewOptions:
+    """Telegram's preview of a digest's top story, small and below the text, if wanted."""
+    if not enabled or not url:
+        return LinkPreviewOptions(is_disabled=True)
+    # is_disabled is said outright: PTB fills an unset field from Defaults, which disable it.
+    return LinkPreviewOptions(
+        is_disabled=False, url=url, prefer_small_media=True, show_above_text=False
+    )
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

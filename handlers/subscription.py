@@ -162,6 +162,7 @@ def settings_text(chat: Chat) -> str:
             f"Muted: {muted}",
             f"Only followed topics: {on_off[chat.only_followed]}",
             f"Say so when there is nothing new: {on_off[chat.notify_empty]}",
+            f"Preview of the top story: {on_off[chat.link_preview]}",
             "",
             "Zone: /timezone CITY · times: /digesttime TIMES · topics: /follow, /mute",
         ]
@@ -194,6 +195,13 @@ def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
                     "empty",
                     "0" if chat.notify_empty else "1",
                 ),
+            ],
+            [
+                button(
+                    f"Top story preview: {'on' if chat.link_preview else 'off'}",
+                    "preview",
+                    "0" if chat.link_preview else "1",
+                )
             ],
             [
                 button(f"Zone: {chat.timezone}"[:40], "zone", ""),
@@ -229,6 +237,8 @@ def apply_setting(chat: Chat, action: callbacks.Setting, now: datetime) -> None:
         chat.only_followed = action.value == "1"
     elif action.name == "empty":
         chat.notify_empty = action.value == "1"
+    elif action.name == "preview":
+        chat.link_preview = action.value == "1"
     elif action.name == "times":
         if action.value not in TIME_PRESETS:
             raise ValueError(action.value)

@@ -61,6 +61,7 @@ async def ensure_chat(
             digest_size=defaults.digest_size,
             only_followed=False,
             notify_empty=False,
+            link_preview=True,
             subscribed=False,
             active=True,
             created_at=now,

@@ -50,6 +50,7 @@ class ClaimedDigest:
     follows: tuple[str, ...]
     mutes: tuple[str, ...]
     kind: str = "private"  # the chat's type: a channel's digest is worded for an audience
+    link_preview: bool = True  # show Telegram's preview of the top story
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def _snapshot(digest: Digest, chat: Chat) -> ClaimedDigest:
         follows=tuple(topics_of(chat, FOLLOW)),
         mutes=tuple(topics_of(chat, MUTE)),
         kind=chat.kind,
+        link_preview=chat.link_preview,
     )
 
 

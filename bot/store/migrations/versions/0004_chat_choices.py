@@ -1,4 +1,4 @@
-"""chats.managed_chat_id: the channel a private chat is managing, picked with the chat picker.
+"""Two chat choices: the channel a private chat manages, and a preview of the top story.
 
 Revision ID: 0004
 Revises: 0003
@@ -9,6 +9,9 @@ pick the channel with Telegram's chat picker, and from then on the settings comm
 that private chat change the channel until they switch back. Which channel that is must
 survive a restart, so it is a column, not memory. No foreign key: the channel's row may
 be removed (or move) while the private chat still points at it; a stale id reads as none.
+
+chats.link_preview: whether a digest shows Telegram's link preview of its top story;
+on for every chat until it switches it off in /settings.
 """
 
 from __future__ import annotations
@@ -25,8 +28,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("chats") as batch:
         batch.add_column(sa.Column("managed_chat_id", sa.BigInteger(), nullable=True))
+        batch.add_column(
+            sa.Column("link_preview", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("chats") as batch:
+        batch.drop_column("link_preview")
         batch.drop_column("managed_chat_id")
