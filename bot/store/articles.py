@@ -150,14 +150,32 @@ def headline_of(row: Row[*tuple[Any, ...]]) -> Headline:
     )
 
 
-async def latest_articles(session: AsyncSession, *, limit: int, offset: int = 0) -> list[Headline]:
-    """The newest items, newest first."""
+async def latest_articles(
+    session: AsyncSession, *, limit: int, offset: int = 0, up_to_id: int | None = None
+) -> list[Headline]:
+    """The newest items, newest first; with `up_to_id`, as they stood when that id was newest."""
     statement = (
         select(*headline_columns())
         .join(Source, Source.id == Article.source_id)
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(limit)
         .offset(offset)
+    )
+    if up_to_id is not None:
+        statement = statement.where(Article.id <= up_to_id)
+    return [headline_of(row) for row in await session.execute(statement)]
+
+
+async def headlines_published_between(
+    session: AsyncSession, start: datetime, end: datetime, *, limit: int
+) -> list[Headline]:
+    """Items published in [start, end], newest first: the neighbourhood of one story."""
+    statement = (
+        select(*headline_columns())
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.published_at >= start, Article.published_at <= end)
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(limit)
     )
     return [headline_of(row) for row in await session.execute(statement)]
 
@@ -299,12 +317,20 @@ def _rank(
 
 
 async def search_articles(
-    session: AsyncSession, query: SearchQuery, *, limit: int, offset: int = 0, now: datetime
+    session: AsyncSession,
+    query: SearchQuery,
+    *,
+    limit: int,
+    offset: int = 0,
+    now: datetime,
+    any_term: bool = False,
 ) -> SearchResult:
-    """Items matching all the query's terms (else any of them), best first."""
+    """Items matching all the query's terms (else, or with `any_term`, any of them), best first."""
     if query.is_empty:
         return SearchResult([], "none")
     modes = ["all", "any"] if len(query.phrases) > 1 else ["all"]
+    if any_term:
+        modes = ["any"]
     for mode in modes:
         candidates = await _candidates(session, query, mode)
         if candidates:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -134,6 +135,10 @@ class Chat(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # In a private chat: the channel its settings commands change (picked by an admin).
+    managed_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Whether digests show Telegram's link preview of the top story.
+    link_preview: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
