@@ -48,10 +48,12 @@ STRING_PARAMS: Final[frozenset[str]] = frozenset(
     {
         "callback_query_id",
         "caption",
+        "inline_query_id",
         "description",
         "inline_message_id",
         "language_code",
         "name",
+        "next_offset",
         "parse_mode",
         "query",
         "secret_token",
