@@ -8,9 +8,12 @@ from datetime import timedelta
 import pytest
 
 from bot.config import Settings
+from bot.dispatch import dispatch_digests
 from bot.render import top_story_preview
 from bot.services import SERVICES_KEY
+from bot.store.articles import NewArticle, add_articles
 from bot.store.digests import claim_due_digests
+from bot.store.sources import add_source
 from tests.botharness import USER_ID, BotUser, button_data, running_bot
 from tests.support import FakeClock
 
@@ -67,3 +70,40 @@ async def test_settings_switch_the_preview_and_the_digest_knows(
     (edited,) = await user.fake.wait_for("editMessageText")
     assert "Preview of the top story: off" in edited.params["text"]
     assert await _claimed_preview(user, clock) is False
+
+
+async def _digest_sent_with_a_story(user: BotUser, clock: FakeClock) -> dict[str, object]:
+    services = user.application.bot_data[SERVICES_KEY]
+    async with services.database.session() as session:
+        source = await add_source(session, "https://wire.example/rss", now=clock.now())
+        await add_articles(
+            session,
+            source.id,
+            [
+                NewArticle(
+                    title="Harbour reopens after the storm", url=STORY, published_at=clock.now()
+                )
+            ],
+            now=clock.now(),
+        )
+    clock.advance(minutes=31)
+    report = await dispatch_digests(services, user.application.bot)
+    assert report.sent == 1
+    digest = user.fake.sent_messages(USER_ID)[-1]
+    assert digest.params["text"].startswith("<b>Your news digest")
+    return digest.params.get("link_preview_options") or {}
+
+
+async def test_the_digest_previews_its_top_story(user: BotUser, clock: FakeClock) -> None:
+    await user.reply_to("/subscribe 09:30 UTC")
+    preview = await _digest_sent_with_a_story(user, clock)
+    assert preview.get("url") == STORY and preview.get("is_disabled") is False
+
+
+async def test_a_chat_that_switched_previews_off_gets_none(user: BotUser, clock: FakeClock) -> None:
+    await user.reply_to("/subscribe 09:30 UTC")
+    (panel,) = await user.command("/settings")
+    await user.press(panel, button_data(panel, "Top story preview: on"))
+    await user.fake.wait_for("editMessageText")
+    preview = await _digest_sent_with_a_story(user, clock)
+    assert preview.get("is_disabled") is True and "url" not in preview
