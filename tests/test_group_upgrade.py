@@ -185,3 +185,37 @@ async def test_a_reply_that_meets_the_upgrade_goes_to_the_supergroup(
     assert "Traceback" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "moved to -1005001; replying there" in caplog.text
+
+
+async def test_a_digest_that_meets_the_upgrade_moves_the_chat_and_goes_there(
+    user: BotUser, clock: FakeClock
+) -> None:
+    user.fake.set_admins(GROUP_ID, [ADMIN])
+    group: dict[str, Any] = {"chat_id": GROUP_ID, "chat_type": "group", "user_id": ADMIN}
+    await user.reply_to("/subscribe 10:00 Europe/Berlin", **group)
+    # No service message reaches the bot: the digest's own send is the first to hear of it.
+    user.fake.upgrade_group(GROUP_ID, SUPERGROUP_ID, announce=False)
+    services = user.application.bot_data[SERVICES_KEY]
+    clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+    async with services.database.session() as session:
+        source = await add_source(session, "https://wire.example/rss", now=clock.now())
+        await add_articles(
+            session,
+            source.id,
+            [NewArticle(title="Harbour reopens after the storm", published_at=clock.now())],
+            now=clock.now(),
+        )
+    clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))  # 10:00 in Berlin
+    report = await dispatch_digests(services, user.application.bot)
+    assert report.sent == 1 and report.retry == 0
+    (digest,) = user.fake.sent_messages(SUPERGROUP_ID)
+    assert "Harbour reopens" in digest.params["text"]
+    async with services.database.session() as session:
+        assert await get_chat(session, GROUP_ID) is None
+        moved = await get_chat(session, SUPERGROUP_ID)
+        assert moved is not None and moved.subscribed and moved.timezone == "Europe/Berlin"
+    # The next day's digest goes straight to the supergroup: the old id is not tried again.
+    failed_before = len(user.fake.failed_calls(chat_id=GROUP_ID))
+    clock.set(datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
+    await dispatch_digests(services, user.application.bot)
+    assert len(user.fake.failed_calls(chat_id=GROUP_ID)) == failed_before
