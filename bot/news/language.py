@@ -86,6 +86,8 @@ _STOP_LISTS = {
     "fa": "persian",
     "he": "hebrew",
 }
+# Languages that capitalise every noun: there a capital letter does not mark a name.
+_NOUNS_CAPITALISED = frozenset({"de", "lb"})
 _CODE = re.compile(r"^\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*\s*$")
 
 
@@ -110,6 +112,11 @@ def detect_language(*parts: str | None) -> str | None:
 def _identifier() -> LanguageIdentifier:
     """The model, loaded once (about a second) and only when a feed does not say."""
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def capitalises_nouns(language: str | None) -> bool:
+    """Whether the language writes every noun with a capital (German), hiding names."""
+    return language in _NOUNS_CAPITALISED
 
 
 def stemmer_of(language: str) -> Stemmer.Stemmer | None:
