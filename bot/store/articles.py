@@ -12,7 +12,7 @@ from sqlalchemy import Integer, Label, Row, TextClause, column, delete, func, se
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from bot.news.language import detect_language
+from bot.news.language import detect_languages
 from bot.news.query import SearchQuery, blend, terms_relevance
 from bot.news.text import canonical_url, fold, search_document, terms
 from bot.store.db import insert_into
@@ -85,11 +85,13 @@ async def add_articles(
         return []
     # Most of a feed is already stored (or was pruned): only the rest is worth indexing.
     known = await _pruned_keys(session, source_id, list(by_key))
+    new_items = [(key, item) for key, item in by_key.items() if key not in known]
+    detected = detect_languages(
+        [() if item.language else (item.title, item.description) for _, item in new_items]
+    )
     fresh = []
-    for key, item in by_key.items():
-        if key in known:
-            continue
-        language = item.language or detect_language(item.title, item.description)
+    for (key, item), guess in zip(new_items, detected, strict=True):
+        language = item.language or guess
         fresh.append(
             {
                 "source_id": source_id,
