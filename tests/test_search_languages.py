@@ -13,14 +13,19 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
 
 from bot.config import Settings
 from bot.ingest import ingest_all
 from bot.news.http.fetcher import SafeFetcher
 from bot.news.query import parse_query
+from bot.news.text import search_document
 from bot.store.articles import search_articles
-from bot.store.db import Database
+from bot.store.db import MIGRATIONS, Database
 from bot.store.models import Article
 from bot.store.sources import add_source
 from tests.feedserver import FeedServer, rss_feed
@@ -218,3 +223,52 @@ def test_cli_topic_reads_the_singular_in_the_language_asked_for(
     ]
     bad = newsbot(settings, "topic", "--language", "deutsch!", "Verhandlung")
     assert bad.returncode == 2 and "not a language code" in bad.stderr
+
+
+def _alembic(connection: Connection, revision: str, *, down: bool) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+async def test_rows_stored_before_languages_are_still_found(
+    database: Database, clock: FakeClock
+) -> None:
+    """A store made before 0006 keeps its rows: unknown language, read as English."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    before = ScriptDirectory.from_config(config).get_revision("0006").down_revision
+    assert isinstance(before, str)
+    title = "Drug talks resume in Geneva"
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(_alembic, before, down=True)
+            await connection.execute(
+                text(
+                    "INSERT INTO sources (url, title, kind, active, allow_private, "
+                    "interval_seconds, error_count, created_at) "
+                    "VALUES ('https://old.example/feed', 'Old', 'feed', true, false, 900, 0, :now)"
+                ),
+                {"now": clock.now()},
+            )
+            # What add_articles wrote before: English terms, no language column.
+            await connection.execute(
+                text(
+                    "INSERT INTO articles (source_id, key, title, description, published_at, "
+                    "fetched_at, search_text) VALUES ((SELECT id FROM sources), 'g:1', :title, "
+                    "'', :now, :now, :terms)"
+                ),
+                {"title": title, "now": clock.now(), "terms": search_document(title)},
+            )
+    finally:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(_alembic, "head", down=False)
+
+    async with database.session() as session:
+        stored = (await session.scalars(select(Article))).one()
+        result = await search_articles(
+            session, parse_query("drugs", ["de", "en"]), limit=5, now=clock.now()
+        )
+    assert stored.language is None
+    assert [headline.title for headline in result.headlines] == [title]
