@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from bot.config import Settings
 from bot.ingest import ingest_all
 from bot.news.http.fetcher import SafeFetcher
-from bot.news.query import parse_query
+from bot.news.query import matches, parse_query
 from bot.news.text import search_document
 from bot.store.articles import search_articles
 from bot.store.db import MIGRATIONS, Database
@@ -272,3 +272,12 @@ async def test_rows_stored_before_languages_are_still_found(
         )
     assert stored.language is None
     assert [headline.title for headline in result.headlines] == [title]
+
+
+def test_a_followed_or_muted_word_matches_items_in_their_own_language() -> None:
+    muted = parse_query("Verhandlung")  # a chat that reads English, as every chat does today
+    title = "Neue Verhandlungen zum Iran-Krieg?"
+    assert matches(muted, title, "", "de")
+    assert not matches(muted, "Bahn streicht Verbindungen", "", "de")
+    russian = parse_query("мороз")
+    assert matches(russian, "В Москве из-за сильных морозов объявлен «оранжевый» уровень", "", "ru")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.news.language import ENGLISH
-from bot.news.text import terms
+from bot.news.text import rules_language, terms
 
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 8
@@ -130,8 +130,15 @@ def blend(relevance_value: float, published_at: datetime, now: datetime) -> floa
 
 
 def matches(query: SearchQuery, title: str, description: str, language: str | None = None) -> bool:
-    """Whether every word and phrase of the query is in the item's title or description."""
+    """Whether every word and phrase of the query is in the item's title or description.
+
+    The item is read in its language, and the query in that language too: a muted
+    "Fußball" keeps German football out whatever language the chat reads in.
+    """
     if query.is_empty:
         return False
+    item_language = rules_language(language)
+    if item_language not in query.languages:
+        query = parse_query(query.text, (*query.languages, item_language))
     title_terms, description_terms = terms(title, language), terms(description, language)
     return all(term.is_in(title_terms) or term.is_in(description_terms) for term in query.terms)
