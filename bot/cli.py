@@ -446,6 +446,7 @@ async def cmd_article(args: argparse.Namespace, settings: Settings) -> int:
                     "url": article.url,
                     "source": source,
                     "published_at": article.published_at.isoformat(),
+                    "language": article.language,
                     "description": article.description,
                     "body": article.body,
                     "summary": summary.summary,

@@ -217,6 +217,10 @@ def test_cli_topic_reads_the_singular_in_the_language_asked_for(
     assert [item["title"] for item in json.loads(found.stdout)] == [
         "Neue Verhandlungen zum Iran-Krieg?"
     ]
+    article = json.loads(
+        newsbot(settings, "article", str(json.loads(found.stdout)[0]["id"]), "--json").stdout
+    )
+    assert article["language"] == "de"
     connection = newsbot(settings, "topic", "--language", "de-DE", "Verbindung", "--json")
     assert [item["title"] for item in json.loads(connection.stdout)] == [
         "Bahn streicht Verbindungen im Fernverkehr"
