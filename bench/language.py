@@ -125,11 +125,8 @@ def main() -> None:
             for lang, items in sorted(by_language.items())
         ],
     )
-    confusions = Counter(
-        (item.language, detect_language(item.title, item.description))
-        for item in clean
-        if detect_language(item.title, item.description) not in (item.language, None)
-    )
+    guesses = [(item.language, detect_language(item.title, item.description)) for item in clean]
+    confusions = Counter(pair for pair in guesses if pair[1] not in (pair[0], None))
     print("\nCommonest confusions (declared -> detected):", confusions.most_common(8))
 
     started = time.perf_counter()
