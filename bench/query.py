@@ -96,7 +96,7 @@ def _handler_context(database_url: str) -> tuple[Services, Any, Any]:
     from telegram import Chat
 
     from bot.config import Settings
-    from bot.services import SERVICES_KEY
+    from bot.services import SERVICES_KEY, Services
     from bot.store.db import Database
 
     settings = Settings(

@@ -16,6 +16,7 @@ from bot.news.extract import extract_article
 from bot.news.extractive import summarize
 from bot.news.http.errors import FetchError
 from bot.news.http.fetcher import SafeFetcher
+from bot.news.language import detect_language
 from bot.store.articles import get_article, store_body, store_summary
 from bot.store.db import Database
 from bot.story_context import StoryContext, story_context
@@ -66,6 +67,7 @@ async def article_summary(
         if article is None:
             return None
         title, url, body = article.title, article.url, article.body
+        language = article.language
         description, source = article.description, article.source.title or article.source.url
         published_at = article.published_at
         cached, cached_hash = article.summary, article.summary_source
@@ -79,7 +81,8 @@ async def article_summary(
         if cached and cached_hash == digest:
             text = cached
         else:
-            text, digest = await _summarize(body, title, description, digest, abstractive)
+            language = language or detect_language(body)
+            text, digest = await _summarize(body, title, description, digest, abstractive, language)
             async with database.session() as session:
                 await store_summary(session, article_id, text, digest)
         return SummaryView(article_id, title, source, published_at, url, text)
@@ -103,6 +106,7 @@ async def _summarize(
     description: str,
     digest: str,
     abstractive: AbstractiveSummarizer | None,
+    language: str | None,
 ) -> tuple[str, str]:
     """The abstractive summary when configured and working, else the extractive one."""
     if abstractive is not None:
@@ -112,7 +116,7 @@ async def _summarize(
             log.warning("Abstractive summary failed (%s); using the extractive one", exc)
             # Cache the fallback under the extractive key, so the endpoint is asked again later.
             digest = _text_hash(body)
-    return summarize(body, title=title) or description, digest
+    return summarize(body, title=title, language=language) or description, digest
 
 
 async def _fetch_body(fetcher: SafeFetcher, url: str, *, allow_private: bool) -> str:

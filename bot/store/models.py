@@ -95,6 +95,8 @@ class Article(Base):
     # Stemmed, folded terms of title + description + body (bot.news.text.search_document);
     # both full-text indexes are built from it so SQLite and PostgreSQL match alike.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # ISO 639 code its words were stemmed in; None (every row before 0005): unknown, English.
+    language: Mapped[str | None] = mapped_column(String(8))
     summary: Mapped[str | None] = mapped_column(Text)
     # Hash of the text the cached summary was made from; a new body invalidates it.
     summary_source: Mapped[str | None] = mapped_column(String(64))
