@@ -610,7 +610,7 @@ def _chunk_job(job: tuple[int, int]) -> list[tuple]:
 
 def _choose_queries(connection: sqlite3.Connection, count: int) -> list[dict[str, str]]:
     """1-3 word queries from the store's own document frequencies (stems -> user words)."""
-    from bot.news.query import parse_query
+    from bot.news.query import QueryTerm, parse_query
 
     data = corpus()
     connection.execute(
@@ -627,7 +627,7 @@ def _choose_queries(connection: sqlite3.Connection, count: int) -> list[dict[str
             and word.isalpha()
             and len(word) >= 4
             and word not in _STOP
-            and parse_query(word).phrases == ((term,),)
+            and parse_query(word).terms == (QueryTerm(((term,),)),)
         ):
             return word
         return None
@@ -649,7 +649,8 @@ def _choose_queries(connection: sqlite3.Connection, count: int) -> list[dict[str
     rare = pick(3, 60, 10, rng, among=names)
     if len(rare) < 10:  # a small store: widen the band
         rare = pick(1, max(60, count // 2000), 10, rng, among=names)
-    absent = [w for w in _NO_HIT_WORDS if parse_query(w).phrases[0][0] not in frequency][:8]
+    absent = [w for w in _NO_HIT_WORDS if parse_query(w).terms[0].spellings[0][0] not in frequency]
+    absent = absent[:8]
     mix = (
         [(w, "common") for w in common[:6]]
         + [(f"{common[i]} {common[i + 1]}", "common") for i in (6, 8, 10)]

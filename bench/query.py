@@ -96,7 +96,7 @@ def _handler_context(database_url: str) -> tuple[Services, Any, Any]:
     from telegram import Chat
 
     from bot.config import Settings
-    from bot.services import SERVICES_KEY
+    from bot.services import SERVICES_KEY, Services
     from bot.store.db import Database
 
     settings = Settings(
@@ -117,6 +117,7 @@ def _handler_context(database_url: str) -> tuple[Services, Any, Any]:
 
 
 async def _measure(figures: Figures, database_url: str, mix: list[dict[str, str]]) -> None:
+    from bot.callbacks import LatestPage
     from bot.render import split_message
     from handlers.headlines import latest_page, topic_page
 
@@ -125,7 +126,7 @@ async def _measure(figures: Figures, database_url: str, mix: list[dict[str, str]
 
     async def latest() -> float:
         started = time.perf_counter()
-        message, keyboard = await latest_page(context, update, offset=0, size=10)
+        message, keyboard = await latest_page(context, update, LatestPage(0, 10))
         split_message(message)
         assert keyboard is not None
         return (time.perf_counter() - started) * 1000

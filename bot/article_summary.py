@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from bot.news.abstractive import AbstractiveError, AbstractiveSummarizer
 from bot.news.extract import extract_article
 from bot.news.extractive import summarize
 from bot.news.http.errors import FetchError
 from bot.news.http.fetcher import SafeFetcher
+from bot.news.language import detect_language
 from bot.store.articles import get_article, store_body, store_summary
 from bot.store.db import Database
+from bot.story_context import StoryContext, story_context
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,8 @@ HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 
 @dataclass(frozen=True)
 class SummaryView:
-    """What the reader sees: the article's facts, its summary, and a note on any gap."""
+    """What the reader sees: the article's facts, its summary, a note on any gap, and,
+    when the article's own text is missing, what the store knows around its story."""
 
     article_id: int
     title: str
@@ -35,6 +38,14 @@ class SummaryView:
     url: str | None
     summary: str
     note: str = ""
+    context: StoryContext = field(default_factory=StoryContext)
+
+
+# Plain words for readers; the technical reason goes to the log.
+NO_PAGE = "The full article could not be read here"
+NO_LINK = "The source gave no link to a full article"
+NO_PAGE_NOR_TEXT = "The full article could not be read here, and its feed gave only the headline."
+NO_LINK_NOR_TEXT = "The source gave only this headline: no text, and no link to a full article."
 
 
 def _text_hash(text: str) -> str:
@@ -48,6 +59,7 @@ async def article_summary(
     fetcher: SafeFetcher | None,
     allow_private: bool = False,
     abstractive: AbstractiveSummarizer | None = None,
+    now: datetime | None = None,
 ) -> SummaryView | None:
     """The summary of an article, fetching its page first if only a headline is stored."""
     async with database.session() as session:
@@ -55,12 +67,12 @@ async def article_summary(
         if article is None:
             return None
         title, url, body = article.title, article.url, article.body
+        language = article.language
         description, source = article.description, article.source.title or article.source.url
         published_at = article.published_at
         cached, cached_hash = article.summary, article.summary_source
-    note = ""
     if not body and url and fetcher is not None:
-        body, note = await _fetch_body(fetcher, url, allow_private=allow_private)
+        body = await _fetch_body(fetcher, url, allow_private=allow_private)
         if body:
             async with database.session() as session:
                 await store_body(session, article_id, body)
@@ -69,16 +81,23 @@ async def article_summary(
         if cached and cached_hash == digest:
             text = cached
         else:
-            text, digest = await _summarize(body, title, description, digest, abstractive)
+            language = language or detect_language(body)
+            text, digest = await _summarize(body, title, description, digest, abstractive, language)
             async with database.session() as session:
                 await store_summary(session, article_id, text, digest)
+        return SummaryView(article_id, title, source, published_at, url, text)
+    context = await story_context(
+        database, article_id, title, published_at, now=now or datetime.now(UTC)
+    )
+    if description:
+        note = f"{NO_PAGE if url else NO_LINK}; here is its description."
     else:
-        text = description
-        if not note:
-            note = "No full text is available for this item; this is its feed description."
-        if not text:
-            note = "No full text or description is available for this item."
-    return SummaryView(article_id, title, source, published_at, url, text, note)
+        note = (NO_PAGE_NOR_TEXT if url else NO_LINK_NOR_TEXT) + (
+            " Nothing else in store tells this story yet; /latest has the newest headlines."
+            if context.is_empty
+            else " Here is what else is known."
+        )
+    return SummaryView(article_id, title, source, published_at, url, description, note, context)
 
 
 async def _summarize(
@@ -87,6 +106,7 @@ async def _summarize(
     description: str,
     digest: str,
     abstractive: AbstractiveSummarizer | None,
+    language: str | None,
 ) -> tuple[str, str]:
     """The abstractive summary when configured and working, else the extractive one."""
     if abstractive is not None:
@@ -96,17 +116,18 @@ async def _summarize(
             log.warning("Abstractive summary failed (%s); using the extractive one", exc)
             # Cache the fallback under the extractive key, so the endpoint is asked again later.
             digest = _text_hash(body)
-    return summarize(body, title=title) or description, digest
+    return summarize(body, title=title, language=language) or description, digest
 
 
-async def _fetch_body(fetcher: SafeFetcher, url: str, *, allow_private: bool) -> tuple[str, str]:
-    """The main text of an article page, or "" and the reason it could not be had."""
+async def _fetch_body(fetcher: SafeFetcher, url: str, *, allow_private: bool) -> str:
+    """The main text of an article page, or "" (and why, in the log) if it could not be had."""
     try:
         response = await fetcher.fetch(url, allow_private=allow_private, accept=HTML_ACCEPT)
     except FetchError as exc:
         log.info("Article page %s not fetched: %s", url, exc)
-        return "", f"The article page could not be fetched ({exc}); this is its feed description."
+        return ""
     extracted = extract_article(response.content, url=response.final_url)
     if extracted is None or not extracted.text.strip():
-        return "", "The article page holds no readable text; this is its feed description."
-    return extracted.text, ""
+        log.info("Article page %s holds no readable text", url)
+        return ""
+    return extracted.text

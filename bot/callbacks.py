@@ -26,10 +26,15 @@ class Summary:
 
 @dataclass(frozen=True)
 class LatestPage:
-    """Show /latest from an offset, `size` items a page."""
+    """Show /latest from the `offset`-th story, `size` a page, as the list stood at `anchor`.
+
+    `anchor` is the newest article id the first page saw, so items that arrive while
+    someone pages never shift a story from one page to another.
+    """
 
     offset: int
     size: int
+    anchor: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class Setting:
 
 
 Action = Summary | LatestPage | TopicPage | Setting
-_SETTING_NAMES = {"size", "only", "empty", "sub", "times", "start"}
+_SETTING_NAMES = {"size", "only", "empty", "preview", "sub", "times", "zone", "start"}
 
 
 def encode(action: Action) -> str | None:
@@ -59,6 +64,8 @@ def encode(action: Action) -> str | None:
         data = f"s:{action.article_id}"
     elif isinstance(action, LatestPage):
         data = f"l:{action.offset}:{action.size}"
+        if action.anchor is not None:
+            data += f":{action.anchor}"
     elif isinstance(action, TopicPage):
         data = f"t:{action.offset}:{action.size}:{action.query}"
     else:
@@ -73,8 +80,11 @@ def decode(data: str | None) -> Action:
     # ASCII only: int() also reads other scripts' digits ("s:1\u0663" would open item 13).
     if match := re.fullmatch(rf"s:{_INT}", data, re.ASCII):
         return Summary(int(match.group(1)))
-    if match := re.fullmatch(rf"l:{_INT}:([1-9]\d?)", data, re.ASCII):
-        return LatestPage(int(match.group(1)), int(match.group(2)))
+    if match := re.fullmatch(rf"l:{_INT}:([1-9]\d?)(?::{_INT})?", data, re.ASCII):
+        anchor = match.group(3)
+        return LatestPage(
+            int(match.group(1)), int(match.group(2)), int(anchor) if anchor is not None else None
+        )
     if match := re.fullmatch(rf"t:{_INT}:([1-9]\d?):(.+)", data, re.ASCII | re.DOTALL):
         return TopicPage(int(match.group(1)), int(match.group(2)), match.group(3))
     match = re.fullmatch(r"c:([a-z]+):([\w:+\-/,]{0,40})", data, re.ASCII)

@@ -19,6 +19,7 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.digest_content import build_digest
 from bot.ingest import IngestReport, SourceReport, ingest_all
 from bot.logs import configure_logging
+from bot.news.language import ENGLISH, normalise_language
 from bot.news.opml import OPMLError, OutlineFeed, parse_opml, render_opml
 from bot.news.query import parse_query
 from bot.news.seeds import SeedError, seed_files
@@ -98,7 +99,7 @@ async def cmd_latest(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_topic(args: argparse.Namespace, settings: Settings) -> int:
     """Print the best matches for some words."""
-    query = parse_query(" ".join(args.words))
+    query = parse_query(" ".join(args.words), languages=[*args.language, ENGLISH])
     now = SystemClock().now()
     database = await _ready_store(settings)
     try:
@@ -445,6 +446,7 @@ async def cmd_article(args: argparse.Namespace, settings: Settings) -> int:
                     "url": article.url,
                     "source": source,
                     "published_at": article.published_at.isoformat(),
+                    "language": article.language,
                     "description": article.description,
                     "body": article.body,
                     "summary": summary.summary,
@@ -484,6 +486,13 @@ async def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
     for topic in topics:
         print(f"{topic.count:>4}  {topic.label}")
     return 0
+
+
+def _language(value: str) -> str:
+    code = normalise_language(value)
+    if code is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a language code such as de or pt-BR")
+    return code
 
 
 def _positive(value: str) -> int:
@@ -557,6 +566,14 @@ def build_parser() -> argparse.ArgumentParser:
     topic.add_argument("words", nargs="+", metavar="WORDS", help='words or "a phrase"')
     topic.add_argument("-n", type=_positive, default=10, help="how many (default 10)")
     topic.add_argument("--json", action="store_true", help="print a JSON array")
+    topic.add_argument(
+        "--language",
+        type=_language,
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="also read the words as this language (ISO code: de, ru, fr...); English always",
+    )
     topic.set_defaults(handler=cmd_topic)
 
     sources = commands.add_parser("sources", help="list, add, remove, import or export feeds")

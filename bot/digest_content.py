@@ -65,13 +65,27 @@ def _arrange(
     return DigestContent(chosen, article_ids)
 
 
-def digest_message(content: DigestContent, *, due_at: datetime, now: datetime, zone: tzinfo) -> str:
-    """The digest as Telegram HTML: a dated heading and one numbered line per story."""
-    heading = f"Your news digest · {local_time_text(due_at, zone)}"
+def digest_message(
+    content: DigestContent,
+    *,
+    due_at: datetime,
+    now: datetime,
+    zone: tzinfo,
+    channel: bool = False,
+) -> str:
+    """The digest as Telegram HTML: a dated heading and one numbered line per story.
+
+    A channel's digest is read by its whole audience, so it speaks to nobody in person.
+    """
+    heading = (
+        f"{'News digest' if channel else 'Your news digest'} · {local_time_text(due_at, zone)}"
+    )
     followed = sum(1 for s in content.stories if s.followed)
     footer = "<i>Tap a number for the full summary.</i>"
     if followed:
-        footer = f"<i>The first {followed} match topics you follow.</i> " + footer
+        lead = "The first story matches" if followed == 1 else f"The first {followed} stories match"
+        who = "this channel follows" if channel else "you follow"
+        footer = f"<i>{lead} topics {who}.</i> " + footer
     return headline_message(
         heading,
         [s.lead for s in content.stories],

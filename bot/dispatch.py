@@ -10,23 +10,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot.batching import BatchWriter
 from bot.digest_content import NOTHING_NEW, build_digest, digest_message
 from bot.ratelimit import ChatFairRateLimiter
-from bot.render import headline_keyboard, split_message
+from bot.render import headline_keyboard, split_message, top_story_preview
 from bot.retry_policy import DIGESTS
 from bot.schedule import zone_info
 from bot.services import Services
+from bot.store.chats import migrate_chat
 from bot.store.db import is_unavailable
 from bot.store.digests import (
     ClaimedDigest,
@@ -212,12 +213,26 @@ async def _deliver(
     zone = zone_info(digest.timezone)
     keyboard: InlineKeyboardMarkup | None = None
     if content.stories:
-        text = digest_message(content, due_at=digest.due_at, now=now, zone=zone)
+        text = digest_message(
+            content, due_at=digest.due_at, now=now, zone=zone, channel=digest.kind == "channel"
+        )
         keyboard = headline_keyboard([s.lead for s in content.stories])
     else:
         text = NOTHING_NEW
+    top_url = content.stories[0].lead.url if content.stories else None
+    preview = top_story_preview(top_url, enabled=digest.link_preview)
     try:
-        await _send(bot, digest, text, keyboard)
+        try:
+            await _send(bot, digest, text, keyboard, preview)
+        except ChatMigrated as exc:
+            # The group became a supergroup: its row (settings, history, this claim) moves to
+            # the new id, and the digest goes there; the old id is never called again.
+            async with services.database.session() as session:
+                await migrate_chat(
+                    session, digest.chat_id, exc.new_chat_id, now=services.clock.now()
+                )
+            digest = replace(digest, chat_id=exc.new_chat_id, thread_id=None)
+            await _send(bot, digest, text, keyboard, preview)
     except (Forbidden, BadRequest) as exc:
         if isinstance(exc, BadRequest) and not any(g in exc.message.lower() for g in _GONE):
             report.errors.append(f"chat {digest.chat_id}: {exc.message}")
@@ -248,9 +263,14 @@ async def _deliver(
 
 
 async def _send(
-    bot: ExtBot[Any], digest: ClaimedDigest, text: str, keyboard: InlineKeyboardMarkup | None
+    bot: ExtBot[Any],
+    digest: ClaimedDigest,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None,
+    preview: LinkPreviewOptions,
 ) -> None:
-    """Send the digest's parts, the keyboard under the last; retries as DIGESTS says."""
+    """Send the digest's parts, the top story's preview under the first and the keyboard under
+    the last; retries as DIGESTS says."""
     parts = split_message(text)
     for index, part in enumerate(parts):
         await bot.send_message(
@@ -258,5 +278,6 @@ async def _send(
             part,
             message_thread_id=digest.thread_id,
             reply_markup=keyboard if index == len(parts) - 1 else None,
+            link_preview_options=preview if index == 0 else None,
             rate_limit_args=DIGESTS,
         )

@@ -367,4 +367,5 @@ def _article(entry: FeedEntry) -> NewArticle:
         guid=entry.guid,
         description=entry.description,
         author=entry.author,
+        language=entry.language,
     )

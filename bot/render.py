@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from html import escape
+from html import escape, unescape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot import callbacks
+from bot.article_summary import SummaryView
+from bot.news.text import truncate
+from bot.schedule import zone_info
 from bot.store.articles import Headline
+from bot.store.chats import chat_times
+from bot.store.models import Chat
 
 MESSAGE_LIMIT = 4096
+# How much of another report's description a summary shows.
+SNIPPET_CHARS = 280
 
 
 def html_escape(text: str) -> str:
@@ -40,9 +48,19 @@ def age_text(published_at: datetime, now: datetime, zone: tzinfo | None = None) 
     return local.strftime("%d %b %Y")
 
 
+def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
+    """A count with its noun in the right number: "1 headline", "5 headlines"."""
+    return f"{count} {noun if count == 1 else plural_noun or noun + 's'}"
+
+
+def quoted(text: str) -> str:
+    """User or feed text quoted the one way every reply quotes it, escaped for HTML."""
+    return f"“{html_escape(text)}”"
+
+
 def more_sources_text(count: int) -> str:
     """How many more items told the same story: "+1 source", "+3 sources"."""
-    return f"+{count} source{'s' if count != 1 else ''}"
+    return f"+{plural(count, 'source')}"
 
 
 def local_time_text(when: datetime, zone: tzinfo) -> str:
@@ -53,6 +71,15 @@ def local_time_text(when: datetime, zone: tzinfo) -> str:
 def local_date_time_text(when: datetime, zone: tzinfo) -> str:
     """A moment with its date in the chat's own zone: "27 Nov 2026, 08:00"."""
     return when.astimezone(zone).strftime("%d %b %Y, %H:%M")
+
+
+def schedule_text(chat: Chat) -> str:
+    """When this chat's digests arrive, in its own words and zone."""
+    times = ", ".join(chat_times(chat))
+    text = f"Digests at {times} ({html_escape(chat.timezone)})."
+    if chat.subscribed and chat.next_digest_at:
+        text += f" Next one: {local_time_text(chat.next_digest_at, zone_info(chat.timezone))}."
+    return text
 
 
 def headline_lines(
@@ -96,64 +123,152 @@ def headline_message(
 
 
 def headline_keyboard(
-    headlines: Sequence[Headline], *, start: int = 1, more: callbacks.Action | None = None
+    headlines: Sequence[Headline],
+    *,
+    start: int = 1,
+    more: callbacks.Action | None = None,
+    back: callbacks.Action | None = None,
 ) -> InlineKeyboardMarkup | None:
-    """A numbered button per item opening its summary, and "More" when there is more."""
+    """A numbered button per item opening its summary, "‹ Back" and "More ›" to page."""
     buttons = [
         InlineKeyboardButton(str(number), callback_data=callbacks.encode(callbacks.Summary(h.id)))
         for number, h in enumerate(headlines, start)
     ]
     rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
-    more_data = callbacks.encode(more) if more else None
-    if more_data:
-        rows.append([InlineKeyboardButton("More ›", callback_data=more_data)])
+    paging = [
+        InlineKeyboardButton(label, callback_data=data)
+        for label, action in (("‹ Back", back), ("More ›", more))
+        if action is not None and (data := callbacks.encode(action))
+    ]
+    if paging:
+        rows.append(paging)
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+# One unit a message may be cut between: a tag, an entity, a line break, or one character.
+_HTML_ATOM = re.compile(r"<[^<>]*>|&#?\w+;|\n|[^<&\n]|[<&]")
+_TAG_NAME = re.compile(r"</?\s*([a-zA-Z][\w-]*)")
+
+
+def _closing_tags(open_tags: list[tuple[str, str]]) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(open_tags))
+
+
+def _opening_tags(open_tags: list[tuple[str, str]]) -> str:
+    return "".join(tag for _, tag in open_tags)
+
+
+def _after_tag(open_tags: list[tuple[str, str]], atom: str) -> list[tuple[str, str]]:
+    """The tags open after `atom`, which may open or close one."""
+    match = _TAG_NAME.match(atom) if atom.startswith("<") else None
+    if match is None:
+        return open_tags
+    name = match.group(1).lower()
+    if not atom.startswith("</"):
+        return [*open_tags, (name, atom)]
+    for index in range(len(open_tags) - 1, -1, -1):
+        if open_tags[index][0] == name:
+            return open_tags[:index] + open_tags[index + 1 :]
+    return open_tags
+
+
+def top_story_preview(url: str | None, *, enabled: bool) -> LinkPreviewOptions:
+    """Telegram's preview of a digest's top story, small and below the text, if wanted."""
+    if not enabled or not url:
+        return LinkPreviewOptions(is_disabled=True)
+    # is_disabled is said outright: PTB fills an unset field from Defaults, which disable it.
+    return LinkPreviewOptions(
+        is_disabled=False, url=url, prefer_small_media=True, show_above_text=False
+    )
+
+
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split at line boundaries so every part stays under Telegram's limit."""
+    """Split under Telegram's limit, at line breaks where possible, never inside a tag or an
+    entity; tags open at a cut are closed there and opened again, so each part is valid HTML."""
     if len(text) <= limit:
         return [text]
     parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            # A single line longer than a message: cut it hard (rare: a giant title).
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
+    pending = _HTML_ATOM.findall(text)
+    pending.reverse()  # a stack: the next atom is at the end
+    open_tags: list[tuple[str, str]] = []
+    current: list[str] = []
+    size = 0
+    content_start = 0  # where this part's own atoms begin, after the tags opened again
+    # The last line break and the last space of this part, with the tags open there.
+    line_break: tuple[int, list[tuple[str, str]]] | None = None
+    space: tuple[int, list[tuple[str, str]]] | None = None
+
+    def start_part(tags: list[tuple[str, str]]) -> None:
+        nonlocal current, size, content_start, line_break, space, open_tags
+        open_tags = tags
+        current = [_opening_tags(tags)] if tags else []
+        size = len(_opening_tags(tags))
+        content_start = len(current)
+        line_break = space = None
+
+    while pending:
+        atom = pending.pop()
+        after = _after_tag(open_tags, atom)
+        if size + len(atom) + len(_closing_tags(after)) <= limit:
+            if atom == "\n":
+                line_break = (len(current), open_tags)
+            elif atom == " ":
+                space = (len(current), open_tags)
+            current.append(atom)
+            size += len(atom)
+            open_tags = after
+            continue
+        if len(current) == content_start:
+            if open_tags:
+                start_part([])  # tags too long to carry over: start this part bare
+                pending.append(atom)
+            # else: a single tag longer than a message, which no renderer here makes
+            continue
+        pending.append(atom)
+        cut = next((c for c in (line_break, space) if c is not None and c[0] > content_start), None)
+        if cut is not None:
+            index, tags = cut
+            pending.extend(reversed(current[index + 1 :]))
+            parts.append("".join(current[:index]) + _closing_tags(tags))
+            start_part(tags)
         else:
-            current = candidate
-    if current:
-        parts.append(current)
-    return [p for p in parts if p.strip()]
+            parts.append("".join(current) + _closing_tags(open_tags))
+            start_part(open_tags)
+    parts.append("".join(current) + _closing_tags(open_tags))
+    return [part for part in parts if _visible(part).strip()]
 
 
-def summary_message(
-    *,
-    title: str,
-    source: str,
-    published_at: datetime,
-    url: str | None,
-    summary: str,
-    note: str = "",
-    zone: tzinfo,
-) -> str:
-    """The full summary of one article: title, source and date, the summary, the link."""
+def _visible(part: str) -> str:
+    return unescape(re.sub(r"<[^<>]*>", "", part))
+
+
+def summary_message(view: SummaryView, *, zone: tzinfo, now: datetime) -> str:
+    """The full summary of one article; when its text is missing, what else is known."""
     lines = [
-        f"<b>{html_escape(title or '(untitled)')}</b>",
-        f"<i>{html_escape(source)} · {local_date_time_text(published_at, zone)}</i>",
+        f"<b>{html_escape(view.title or '(untitled)')}</b>",
+        f"<i>{html_escape(view.source)} · {local_date_time_text(view.published_at, zone)}</i>",
     ]
-    if summary:
-        lines += ["", html_escape(summary)]
-    if note:
-        lines += ["", f"<i>{html_escape(note)}</i>"]
-    if url:
-        lines += ["", f'<a href="{escape(url, quote=True)}">Read the full article</a>']
+    if view.summary:
+        lines += ["", html_escape(view.summary)]
+    if view.note:
+        lines += ["", f"<i>{html_escape(view.note)}</i>"]
+    number = 0
+    for heading, items in (
+        ("Other reports of this story", view.context.other_reports),
+        ("Related", view.context.related),
+    ):
+        if items:
+            lines += ["", f"<b>{heading}</b>"]
+        for item in items:
+            number += 1
+            lines += headline_lines([item], now=now, zone=zone, start=number)
+            if item.description:
+                lines.append(f"    {html_escape(truncate(item.description, SNIPPET_CHARS))}")
+    if view.url:
+        lines += ["", f'<a href="{escape(view.url, quote=True)}">Read the full article</a>']
     return "\n".join(lines)
+
+
+def summary_keyboard(view: SummaryView) -> InlineKeyboardMarkup | None:
+    """A summary button for each item a summary lists, so the reader can go on from there."""
+    return headline_keyboard([*view.context.other_reports, *view.context.related])

@@ -11,8 +11,11 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import parse_clock_time
+from bot.zones import Abbreviation, abbreviation, zone_for_city, zone_ignoring_case
 
 MAX_TIMES_PER_DAY = 6
+# "08:00", "8.30", "8am", "8:30 pm", "20h", "20h30": the ways people write a time of day.
+_TIME_OF_DAY = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|h)?$", re.IGNORECASE)
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 
 
@@ -20,8 +23,28 @@ class ScheduleError(ValueError):
     """A time or zone a user typed cannot be used; the message says why."""
 
 
+class AbbreviatedZone(ScheduleError):
+    """An abbreviation like EST: a fixed offset, which is rarely what the person means."""
+
+    def __init__(self, known: Abbreviation) -> None:
+        super().__init__(
+            f"{known.name} is a fixed offset ({offset_text(known.offset)}) without daylight "
+            f"saving time; {known.zone} follows the clocks there all year."
+        )
+        self.abbreviation = known
+
+
+def offset_text(zone: str) -> str:
+    """A stored offset as people write it: "UTC+05:30", "UTC−05:00" (with a real minus)."""
+    return zone.replace("-", "−") if zone.startswith("UTC") else zone
+
+
 def parse_zone(text: str) -> str:
-    """Normalise an IANA zone name or a UTC offset ("+05:30") to the name the store keeps."""
+    """An IANA zone name, a city, or a UTC offset ("+05:30"), as the name the store keeps.
+
+    Abbreviations (EST, CET) raise AbbreviatedZone: they name fixed offsets, and the zone
+    the person most likely means is one that changes with daylight saving time.
+    """
     value = text.strip()
     if value.upper() in {"UTC", "GMT", "Z"}:
         return "UTC"
@@ -29,26 +52,30 @@ def parse_zone(text: str) -> str:
     if match:
         sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
         if hours > 14 or minutes >= 60 or (hours == 14 and minutes):
-            raise ScheduleError(f"{value} is not a UTC offset (from -12:00 to +14:00)")
+            raise ScheduleError(f"“{value}” is not a UTC offset (from -12:00 to +14:00).")
         return f"UTC{sign}{hours:02d}:{minutes:02d}"
-    if len(value) > 64 or not re.fullmatch(r"[A-Za-z0-9_+\-/]+", value):
-        raise ScheduleError(f"{value[:40]!r} is not a time zone; try Europe/Berlin or +05:30")
-    try:
-        return ZoneInfo(value).key
-    except (ZoneInfoNotFoundError, ValueError):
-        # People type "europe/berlin"; zone files are case-sensitive on disk.
-        for candidate in _case_insensitive_zones().get(value.lower(), []):
-            return candidate
-        raise ScheduleError(f"{value!r} is not a time zone; try Europe/Berlin or +05:30") from None
+    known = abbreviation(value)
+    if known is not None:
+        raise AbbreviatedZone(known)
+    if len(value) <= 64 and re.fullmatch(r"[A-Za-z0-9_+\-/]+", value):
+        try:
+            return ZoneInfo(value).key
+        except (ZoneInfoNotFoundError, ValueError):
+            # People type "europe/berlin"; zone files are case-sensitive on disk.
+            named = zone_ignoring_case(value)
+            if named is not None:
+                return named
+    city = zone_for_city(value[:64])
+    if city is not None:
+        return city
+    raise ScheduleError(_not_a_zone(value))
 
 
-def _case_insensitive_zones() -> dict[str, list[str]]:
-    from zoneinfo import available_timezones
-
-    zones: dict[str, list[str]] = {}
-    for name in sorted(available_timezones()):
-        zones.setdefault(name.lower(), []).append(name)
-    return zones
+def _not_a_zone(value: str) -> str:
+    return (
+        f"“{value[:40]}” is not a time zone or a city I know; "
+        "try a city like Berlin, a zone like Europe/Berlin, or +05:30."
+    )
 
 
 def zone_info(name: str) -> tzinfo:
@@ -63,19 +90,35 @@ def zone_info(name: str) -> tzinfo:
         return UTC
 
 
+def is_time_of_day(word: str) -> bool:
+    """Whether a word is written like a time of day (it may still be out of range)."""
+    return all(_TIME_OF_DAY.match(part) for part in word.split(",") if part) and bool(
+        word.strip(",")
+    )
+
+
+def parse_time_of_day(text: str) -> str:
+    """One time of day as "HH:MM": "08:00", "8am", "8:30pm", "20h" and "20h30" all read."""
+    match = _TIME_OF_DAY.match(text.strip())
+    if match:
+        hours, minutes = int(match.group(1)), int(match.group(2) or 0)
+        suffix = (match.group(3) or "").lower().replace(".", "")
+        if suffix in ("am", "pm") and 1 <= hours <= 12:
+            hours = hours % 12 + (12 if suffix == "pm" else 0)
+        elif suffix in ("am", "pm"):
+            hours = 99
+        if hours < 24 and minutes < 60 and (match.group(2) or suffix):
+            return f"{hours:02d}:{minutes:02d}"
+    raise ScheduleError(
+        f"“{text[:20]}” is not a time of day; write it like 08:00, 18:30, 8am or 6:30pm."
+    )
+
+
 def parse_times(words: list[str]) -> list[str]:
-    """Read up to six "HH:MM" times; return them sorted as "HH:MM" strings."""
-    times: set[str] = set()
-    for word in words:
-        for part in filter(None, word.split(",")):
-            try:
-                times.add(parse_clock_time(part).strftime("%H:%M"))
-            except ValueError:
-                raise ScheduleError(
-                    f"{part[:20]!r} is not a time; use 24-hour HH:MM like 08:00 or 18:30"
-                ) from None
+    """Read up to six times of day; return them sorted as "HH:MM" strings."""
+    times = {parse_time_of_day(part) for word in words for part in word.split(",") if part}
     if len(times) > MAX_TIMES_PER_DAY:
-        raise ScheduleError(f"at most {MAX_TIMES_PER_DAY} digests a day")
+        raise ScheduleError(f"At most {MAX_TIMES_PER_DAY} digests a day, please.")
     return sorted(times)
 
 

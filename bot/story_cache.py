@@ -69,4 +69,4 @@ def _matching(phrase: str, headlines: tuple[Headline, ...]) -> frozenset[int]:
     query = parse_query(phrase)
     if query.is_empty:
         return frozenset()
-    return frozenset(h.id for h in headlines if matches(query, h.title, h.description))
+    return frozenset(h.id for h in headlines if matches(query, h.title, h.description, h.language))

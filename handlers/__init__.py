@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
 
-from handlers import admin, headlines, start, subscription, summary, topics
+from handlers import (
+    admin,
+    channels,
+    fallback,
+    headlines,
+    inline,
+    membership,
+    start,
+    subscription,
+    summary,
+    topics,
+    zones,
+)
 from handlers.buttons import on_button
 from handlers.errors import on_error
 
@@ -17,7 +37,7 @@ COMMAND_HANDLERS = {
     "subscribe": subscription.subscribe,
     "unsubscribe": subscription.unsubscribe,
     "settings": subscription.settings,
-    "timezone": subscription.timezone,
+    "timezone": zones.timezone,
     "digesttime": subscription.digesttime,
     "follow": topics.follow,
     "unfollow": topics.unfollow,
@@ -28,12 +48,34 @@ COMMAND_HANDLERS = {
     "addsource": admin.addsource,
     "removesource": admin.removesource,
     "stats": admin.stats,
+    "channel": channels.channel,
 }
 
 
 def register(application: Application) -> None:
     """Add every command, the button router and the error handler to the application."""
+    # New messages and channel posts only: an edit must never run its command a second time.
+    new_messages = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+    # Before any command runs (group -1): a command from a chat marked inactive revives it.
+    application.add_handler(
+        MessageHandler(new_messages & filters.COMMAND, membership.reactivate_on_command), group=-1
+    )
+    application.add_handler(
+        ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate))
+    application.add_handler(
+        MessageHandler(filters.StatusUpdate.CHAT_SHARED, channels.on_chat_shared)
+    )
     for name, callback in COMMAND_HANDLERS.items():
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(CommandHandler(name, callback, filters=new_messages))
+    private = new_messages & filters.ChatType.PRIVATE
+    application.add_handler(MessageHandler(private & filters.COMMAND, fallback.unknown_command))
+    application.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, fallback.text_search)
+    )
+    group_replies = new_messages & filters.ChatType.GROUPS & filters.REPLY & filters.TEXT
+    application.add_handler(MessageHandler(group_replies & ~filters.COMMAND, zones.city_reply))
     application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(InlineQueryHandler(inline.on_inline_query))
     application.add_error_handler(on_error)

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.admin import AdminReport, add_feed, admin_report, remove_feed
-from bot.render import age_text, html_escape
+from bot.render import age_text, html_escape, plural
 from bot.store.sources import SourceExists, source_statuses
 from handlers.common import args_text, is_bot_admin, reply, services_of
 
@@ -31,12 +31,14 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not s.active:
             health = "⛔ off"
         elif s.error_count:
-            health = f"⚠️ {s.error_count} failed"
+            health = f"⚠️ failed {plural(s.error_count, 'time')}"
         elif s.last_ok_at:
             health = f"✅ {age_text(s.last_ok_at, now)}"
         else:
             health = "⏳ not fetched yet"
-        lines.append(f"{s.id}. {html_escape(s.title or s.url)} — {health}, {s.articles} items")
+        lines.append(
+            f"{s.id}. {html_escape(s.title or s.url)} — {health}, {plural(s.articles, 'item')}"
+        )
         if s.error_count and s.last_error:
             lines.append(f"    <i>{html_escape(s.last_error[:120])}</i>")
     await reply(update, "\n".join(lines))

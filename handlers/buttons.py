@@ -2,15 +2,62 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from datetime import datetime, timedelta
+
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
+from handlers.common import services_of
 from handlers.headlines import show_page
 from handlers.subscription import settings_button
 from handlers.summary import summary_button
+from handlers.zones import zone_button
 
 EXPIRED = "This button has expired."
+ALREADY_SENT = "Already sent, just above."
+REPEAT_WINDOW = timedelta(minutes=10)
+_TAPS_KEY = "newsbot.button_taps"
+
+
+class RecentTaps:
+    """Buttons whose answer is a new message, remembered for a while so a second tap is a no-op.
+
+    Two quick taps arrive as two updates; without this each would send the same summary.
+    It is a debounce of one gesture, kept in memory: a restart forgets it, harmlessly.
+    """
+
+    def __init__(self, window: timedelta = REPEAT_WINDOW, size: int = 10_000) -> None:
+        self.window = window
+        self.size = size
+        self._seen: OrderedDict[tuple[int, int, str], datetime] = OrderedDict()
+
+    def first_tap(self, key: tuple[int, int, str], now: datetime) -> bool:
+        """Whether this tap is the first on that button within the window (and remember it)."""
+        while self._seen and next(iter(self._seen.values())) <= now - self.window:
+            self._seen.popitem(last=False)
+        if key in self._seen:
+            return False
+        self._seen[key] = now
+        if len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return True
+
+    def forget(self, key: tuple[int, int, str]) -> None:
+        """Let the button be tapped again, because its answer never went out."""
+        self._seen.pop(key, None)
+
+
+def _sends_a_message(action: callbacks.Action) -> bool:
+    """Whether the button's answer is a new message rather than an edit of its own."""
+    if isinstance(action, callbacks.Summary):
+        return True
+    if isinstance(action, callbacks.TopicPage):
+        return action.offset == 0
+    if isinstance(action, callbacks.LatestPage):
+        return False
+    return action.name == "start" or (action.name == "zone" and action.value in ("", "city"))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -22,9 +69,32 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except callbacks.ExpiredButton:
         await query.answer(EXPIRED)
         return
+    message = query.message
+    if message is None or not _sends_a_message(action):
+        await _act(update, context, action)
+        return
+    taps: RecentTaps = context.application.bot_data.setdefault(_TAPS_KEY, RecentTaps())
+    # Subscribing is per person who may change settings; everything else is per chat.
+    tapper = f":{query.from_user.id}" if isinstance(action, callbacks.Setting) else ""
+    key = (message.chat.id, message.message_id, (query.data or "") + tapper)
+    if not taps.first_tap(key, services_of(context).clock.now()):
+        await query.answer(ALREADY_SENT)
+        return
+    try:
+        await _act(update, context, action)
+    except BaseException:
+        taps.forget(key)
+        raise
+
+
+async def _act(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, action: callbacks.Action
+) -> None:
     if isinstance(action, callbacks.Summary):
         await summary_button(update, context, action.article_id)
     elif isinstance(action, (callbacks.LatestPage, callbacks.TopicPage)):
         await show_page(update, context, action)
+    elif action.name == "zone":
+        await zone_button(update, context, action)
     else:
         await settings_button(update, context, action)

@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import html
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat as TelegramChat
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import (
+    ForceReply,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, ChatMigrated, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.render import split_message
 from bot.schedule import zone_info
 from bot.services import SERVICES_KEY, Services
-from bot.store.chats import ensure_chat
+from bot.store.chats import ensure_chat, manage, managed_chat
 from bot.store.models import Chat
+from bot.user_input import normalize_input
 
+log = logging.getLogger(__name__)
+# What may go under a reply: buttons, a custom keyboard, its removal, or "reply to this".
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-ADMINS_ONLY = "Only this group's administrators can change its digest settings."
+ADMINS_ONLY = "Only this chat's administrators can change its digest settings."
 
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -26,9 +42,14 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.application.bot_data[SERVICES_KEY]
 
 
+def args_words(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
+    """The words after the command, normalised, so what is stored is what is seen."""
+    return [word for word in (normalize_input(arg) for arg in context.args or []) if word]
+
+
 def args_text(context: ContextTypes.DEFAULT_TYPE) -> str:
-    """The words after the command, as one string."""
-    return " ".join(context.args or [])
+    """The words after the command, normalised, as one string."""
+    return normalize_input(" ".join(context.args or []))
 
 
 @dataclass(frozen=True)
@@ -40,7 +61,7 @@ class ChatView:
 
 
 def _chat_title(chat: TelegramChat) -> str:
-    return chat.title or chat.full_name or chat.username or ""
+    return normalize_input(chat.title or chat.full_name or chat.username or "")
 
 
 async def current_chat(
@@ -60,6 +81,32 @@ async def current_chat(
     )
 
 
+async def settings_chat(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> Chat:
+    """The chat whose settings a command changes: this one, or the channel it manages."""
+    chat = await current_chat(session, update, context)
+    if chat.kind == ChatType.PRIVATE and chat.managed_chat_id is not None:
+        target = await managed_chat(session, chat)
+        if target is not None:
+            return target
+        manage(chat, None, now=services_of(context).clock.now())  # the channel is gone
+    return chat
+
+
+async def update_chat(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    change: Callable[[Chat, datetime], object],
+) -> Chat:
+    """Apply `change(chat, now)` to the chat's row in one transaction and return the row."""
+    services = services_of(context)
+    async with services.database.session() as session:
+        chat = await settings_chat(session, update, context)
+        change(chat, services.clock.now())
+    return chat
+
+
 async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatView:
     """The chat's row and its zone, for rendering a reply."""
     async with services_of(context).database.session() as session:
@@ -68,22 +115,50 @@ async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatV
 
 
 async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """In groups only administrators change the subscription; in private chats, the user."""
+    """In groups and channels only administrators change the subscription; in private chats,
+    the user."""
     chat = update.effective_chat
-    if chat is None or chat.type == ChatType.PRIVATE:
-        return True
+    if chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        managed = await _managed_id(update, context)
+        return managed is None or await is_chat_admin(context, managed, chat.id)
     message = update.effective_message
     if (
-        message is not None
+        update.callback_query is None  # a button sits on the bot's own post: ask who pressed
+        and message is not None
         and message.sender_chat is not None
         and message.sender_chat.id == chat.id
     ):
-        return True  # an anonymous administrator posting as the group
+        return True  # a channel post, or an anonymous administrator posting as the group
     user = update.effective_user
-    if user is None:
-        return False
-    member = await context.bot.get_chat_member(chat.id, user.id)
+    return user is not None and await is_chat_admin(context, chat.id, user.id)
+
+
+async def is_chat_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+    """Whether Telegram says this user administers that chat (a group or a channel)."""
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except (BadRequest, Forbidden):
+        return False  # the chat is gone, or the bot is no longer in it
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+async def _managed_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    """The chat this private chat manages, or None when it manages only itself."""
+    own = update.effective_chat
+    assert own is not None
+    async with services_of(context).database.session() as session:
+        target = await settings_chat(session, update, context)
+    return None if target.id == own.id else target.id
+
+
+def speaking_for(update: Update, chat: Chat, text: str) -> str:
+    """Label a reply about another chat (a managed channel) with that chat's name."""
+    own = update.effective_chat
+    if own is not None and own.id == chat.id:
+        return text
+    return f"<b>{html.escape(chat.title or str(chat.id), quote=False)}</b> · {text}"
 
 
 def is_bot_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -93,7 +168,7 @@ def is_bot_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 
 
 async def reply(
-    update: Update, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+    update: Update, text: str, *, keyboard: ReplyMarkup | None = None
 ) -> Message | None:
     """Reply in the same chat and forum topic, split under the limit, buttons on the last part."""
     message = update.effective_message
@@ -101,12 +176,52 @@ async def reply(
         return None
     parts = split_message(text)
     sent: Message | None = None
+    chat_id = message.chat_id
     for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        sent = await message.reply_text(
-            part,
-            reply_markup=keyboard if last else None,
-            link_preview_options=NO_PREVIEW,
-            do_quote=False,
-        )
+        markup = keyboard if index == len(parts) - 1 else None
+        try:
+            sent = await message.get_bot().send_message(
+                chat_id,
+                part,
+                message_thread_id=_thread_id(message),
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+        except ChatMigrated as exc:
+            # The group became a supergroup between the command and this reply: answer
+            # there. Its row moves with the upgrade's service message.
+            log.info("Chat %s moved to %s; replying there", chat_id, exc.new_chat_id)
+            chat_id = exc.new_chat_id
+            sent = await message.get_bot().send_message(
+                chat_id, part, reply_markup=markup, link_preview_options=NO_PREVIEW
+            )
     return sent
+
+
+def _thread_id(message: Message) -> int | None:
+    """The forum topic a reply stays in, as reply_text would choose it."""
+    return message.message_thread_id if message.is_topic_message else None
+
+
+def is_not_modified(error: Exception) -> bool:
+    """Whether Telegram refused an edit only because the message already reads so."""
+    return isinstance(error, BadRequest) and "message is not modified" in error.message.lower()
+
+
+async def edit_in_place(
+    update: Update, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the text of the message a button sits on; the same text again is no error.
+
+    A second tap on a button that shows what is already there makes Telegram answer
+    "message is not modified": the message is as wanted, so that is success.
+    """
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_text(
+            split_message(text)[0], reply_markup=keyboard, link_preview_options=NO_PREVIEW
+        )
+    except BadRequest as exc:
+        if not is_not_modified(exc):
+            raise

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden
+from telegram.error import ChatMigrated, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.store.chats import set_chat_active
-from handlers.common import services_of
+from handlers.common import is_not_modified, services_of
+from handlers.membership import move_chat
 
 log = logging.getLogger(__name__)
 SORRY = "Something went wrong, please try again."
@@ -18,6 +19,12 @@ SORRY = "Something went wrong, please try again."
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure; mark chats that blocked the bot; otherwise apologise in the chat."""
     chat = update.effective_chat if isinstance(update, Update) else None
+    if context.error is not None and is_not_modified(context.error):
+        log.debug("Edit in chat %s changed nothing", chat.id if chat else None)
+        return
+    if isinstance(context.error, ChatMigrated) and chat is not None:
+        await move_chat(context, chat.id, context.error.new_chat_id)
+        return
     if isinstance(context.error, Forbidden) and chat is not None:
         log.info("Chat %s blocked the bot or removed it: %s", chat.id, context.error)
         async with services_of(context).database.session() as session:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
@@ -9,13 +11,15 @@ from bot import callbacks
 from bot.news.query import MAX_QUERY_CHARS, parse_query
 from bot.news.text import truncate
 from bot.news.trending import Topic
-from bot.render import headline_keyboard, headline_message, html_escape
+from bot.render import headline_keyboard, headline_message, html_escape, plural
 from bot.store.articles import latest_articles, search_articles
 from bot.story_lines import extra_sources, story_lines
-from handlers.common import NO_PREVIEW, args_text, load_chat, reply, services_of
+from handlers.common import args_text, edit_in_place, load_chat, reply, services_of
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 50
+# How many of the newest items /latest pages through: enough for several full pages.
+LATEST_WINDOW = 150
 LATEST_USAGE = (
     f"Usage: /latest [N] — the N newest headlines, 1 to {MAX_COUNT} (default {DEFAULT_COUNT})."
 )
@@ -47,42 +51,41 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except CountError as exc:
         await reply(update, str(exc))
         return
-    text, keyboard = await latest_page(context, update, offset=0, size=count)
+    text, keyboard = await latest_page(context, update, callbacks.LatestPage(0, count))
     await reply(update, f"{note}\n{text}" if note else text, keyboard=keyboard)
 
 
 async def latest_page(
-    context: ContextTypes.DEFAULT_TYPE, update: Update, *, offset: int, size: int
+    context: ContextTypes.DEFAULT_TYPE, update: Update, page: callbacks.LatestPage
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """One page of /latest, one line per story, as text and buttons."""
+    """One page of /latest, one line per story, numbered on from the page before."""
     services = services_of(context)
     view = await load_chat(update, context)
-    # Read ahead so that later copies of a story fold into its line, and read back so
-    # that copies of a story shown on an earlier page are not shown again.
-    window = size * 2 + 1
-    back = min(offset, size * 2)
+    # Every page groups the same window (the newest items as the first page saw them), so
+    # a story falls on exactly one page and its number never changes while paging.
     async with services.database.session() as session:
-        items = await latest_articles(session, limit=back + window, offset=offset - back)
-    lines = [line for line in story_lines(items) if line.first_position >= back]
-    if not lines:
-        return ("No headlines yet." if offset == 0 else "No more headlines."), None
-    shown, rest = lines[:size], lines[size:]
-    more = None
-    if rest or len(items) == back + window:
-        consumed = (rest[0].first_position if rest else len(items)) - back
-        more = callbacks.LatestPage(offset + consumed, size)
-    page = [line.lead for line in shown]
-    # Numbers run on across pages by the story's place in the newest-first list.
-    start = offset + 1
+        items = await latest_articles(session, limit=LATEST_WINDOW, up_to_id=page.anchor)
+    lines = await asyncio.to_thread(story_lines, items)
+    shown = lines[page.offset : page.offset + page.size]
+    if not shown:
+        return ("No headlines yet." if page.offset == 0 else "No more headlines."), None
+    anchor = page.anchor if page.anchor is not None else max(item.id for item in items)
+    more = back = None
+    if page.offset + page.size < len(lines):
+        more = callbacks.LatestPage(page.offset + page.size, page.size, anchor)
+    if page.offset > 0:
+        back = callbacks.LatestPage(max(0, page.offset - page.size), page.size, anchor)
+    leads = [line.lead for line in shown]
+    start = page.offset + 1
     text = headline_message(
         "Latest headlines",
-        page,
+        leads,
         now=services.clock.now(),
         zone=view.zone,
         start=start,
         extra_sources=extra_sources(shown),
     )
-    return text, headline_keyboard(page, start=start, more=more)
+    return text, headline_keyboard(leads, start=start, more=more, back=back)
 
 
 async def topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -170,13 +173,13 @@ async def trending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not topics:
         await reply(
             update,
-            f"Nothing is trending in the last {hours} hours yet. "
+            f"Nothing is trending in the last {plural(hours, 'hour')} yet. "
             "Try <code>/topic WORDS</code> or /latest.",
         )
         return
     await reply(
         update,
-        f"<b>Trending in the last {hours} hours</b>\nTap a topic to see its headlines.",
+        f"<b>Trending in the last {plural(hours, 'hour')}</b>\nTap a topic to see its headlines.",
         keyboard=_topic_buttons(topics),
     )
 
@@ -191,15 +194,16 @@ async def show_page(
     assert query is not None
     size = min(max(action.size, 1), MAX_COUNT)
     if isinstance(action, callbacks.LatestPage):
-        text, keyboard = await latest_page(context, update, offset=action.offset, size=size)
+        page = callbacks.LatestPage(action.offset, size, action.anchor)
+        text, keyboard = await latest_page(context, update, page)
     else:
         text, keyboard = await topic_page(
             context, update, action.query, offset=action.offset, size=size
         )
     await query.answer()
-    if query.message is not None and action.offset > 0:
-        await query.edit_message_text(
-            text[:4096], reply_markup=keyboard, link_preview_options=NO_PREVIEW
-        )
+    # /latest's buttons only sit on its own list; a topic's first page opens from elsewhere.
+    in_place = isinstance(action, callbacks.LatestPage) or action.offset > 0
+    if query.message is not None and in_place:
+        await edit_in_place(update, text, keyboard=keyboard)
     else:
         await reply(update, text, keyboard=keyboard)

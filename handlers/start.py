@@ -24,6 +24,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("mute", "never show headlines with these words: /mute WORDS"),
     ("unmute", "show them again: /unmute WORDS"),
     ("sources", "the feeds the bot reads and their health"),
+    ("channel", "manage a channel's digests from here: /channel (off: back to this chat)"),
     ("help", "this list"),
 ]
 ADMIN_COMMANDS: list[tuple[str, str]] = [

@@ -1,70 +1,63 @@
-"""Digest subscription and settings: /subscribe, /unsubscribe, /settings, /timezone, /digesttime."""
+"""Digest subscription and settings: /subscribe, /unsubscribe, /settings, /digesttime."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
-from bot.render import html_escape, local_time_text
-from bot.schedule import ScheduleError, parse_times, parse_zone, zone_info
-from bot.store.chats import FOLLOW, MUTE, chat_times, reschedule, topics_of
+from bot.render import html_escape, plural, schedule_text
+from bot.schedule import AbbreviatedZone, ScheduleError, is_time_of_day, parse_times, parse_zone
+from bot.store.chats import FOLLOW, MUTE, reschedule, topics_of
 from bot.store.chats import subscribe as subscribe_chat
 from bot.store.chats import unsubscribe as unsubscribe_chat
 from bot.store.models import Chat
+from bot.zones import zone_for_city
 from handlers.common import (
     ADMINS_ONLY,
-    NO_PREVIEW,
-    current_chat,
+    args_words,
+    edit_in_place,
     may_change_settings,
     reply,
     services_of,
+    speaking_for,
+    update_chat,
 )
+from handlers.zones import abbreviation_keyboard, zone_offer
 
-_TIME_LIKE = re.compile(r"^[\d:.,]+$")
+_MERIDIEM = {"am", "pm", "a.m", "p.m"}
 SIZE_STEP = 5
 TIME_PRESETS = ["07:00", "08:00", "08:00,18:00", "12:00"]
 SUBSCRIBE_USAGE = (
-    "Usage: /subscribe [HH:MM ...] [ZONE], e.g. <code>/subscribe 07:30 18:00 "
-    "Europe/Berlin</code> or <code>/subscribe 08:00 +05:30</code>."
+    "Usage: /subscribe [TIMES] [ZONE], e.g. <code>/subscribe 07:30 18:00 "
+    "Europe/Berlin</code>, <code>/subscribe 8am</code> or <code>/subscribe 20h +05:30</code>."
 )
 
 
-def split_schedule_args(words: list[str]) -> tuple[list[str], str | None]:
-    """Times and at most one zone from /subscribe's words; ScheduleError if they don't read."""
-    times = [w for w in words if _TIME_LIKE.match(w)]
-    zones = [w for w in words if not _TIME_LIKE.match(w)]
-    if len(zones) > 1:
-        raise ScheduleError(f"one time zone at most, not {' '.join(z[:20] for z in zones[:3])}")
-    return parse_times(times), (parse_zone(zones[0]) if zones else None)
+def _join_meridiem(words: list[str]) -> list[str]:
+    """ "8 am" typed as two words is one time."""
+    joined: list[str] = []
+    for word in words:
+        if joined and word.lower().rstrip(".") in _MERIDIEM and joined[-1].isdigit():
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
 
 
-def schedule_text(chat: Chat) -> str:
-    """When this chat's digests arrive, in its own words and zone."""
-    times = ", ".join(chat_times(chat))
-    text = f"Digests at {times} ({html_escape(chat.timezone)})."
-    if chat.subscribed and chat.next_digest_at:
-        text += f" Next one: {local_time_text(chat.next_digest_at, zone_info(chat.timezone))}."
-    return text
-
-
-# A change to a chat's row, given the row and the current time; what it returns is unused.
-ChatChange = Callable[[Chat, datetime], object]
-
-
-async def _update_chat(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, change: ChatChange
-) -> Chat:
-    """Apply `change(chat, now)` to the chat's row in one transaction and return the row."""
-    services = services_of(context)
-    async with services.database.session() as session:
-        chat = await current_chat(session, update, context)
-        change(chat, services.clock.now())
-    return chat
+def split_schedule_args(words: list[str]) -> tuple[list[str], str]:
+    """Times, and the words naming one zone or city ("" if none), from /subscribe's words;
+    ScheduleError if they don't read."""
+    words = _join_meridiem(words)
+    times = [w for w in words if is_time_of_day(w)]
+    others = [w for w in words if not is_time_of_day(w)]
+    zone_words = " ".join(others)
+    if len(others) > 1 and zone_for_city(zone_words) is None:
+        shown = " ".join(f"“{z[:20]}”" for z in others[:3])
+        raise ScheduleError(f"One time zone at most, please, not {shown}.")
+    return parse_times(times), zone_words
 
 
 def _thread_of(update: Update) -> int | None:
@@ -79,20 +72,35 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await may_change_settings(update, context):
         await reply(update, ADMINS_ONLY)
         return
+    abbreviated: AbbreviatedZone | None = None
     try:
-        times, zone = split_schedule_args(context.args or [])
+        times, zone_words = split_schedule_args(args_words(context))
+        zone = parse_zone(zone_words) if zone_words else None
+    except AbbreviatedZone as exc:
+        zone, abbreviated = None, exc
     except ScheduleError as exc:
-        await reply(update, f"{html_escape(str(exc))}.\n{SUBSCRIBE_USAGE}")
+        await reply(update, f"{html_escape(str(exc))}\n{SUBSCRIBE_USAGE}")
         return
     thread_id = _thread_of(update)
-    chat = await _update_chat(
+    chat = await update_chat(
         update,
         context,
         lambda chat, now: subscribe_chat(
             chat, times=times or None, zone=zone, thread_id=thread_id, now=now
         ),
     )
-    await reply(update, f"✅ Subscribed. {schedule_text(chat)}\nChange it any time with /settings.")
+    text = speaking_for(
+        update, chat, f"✅ Subscribed. {schedule_text(chat)}\nChange it any time with /settings."
+    )
+    if abbreviated is not None:
+        question = f"{html_escape(str(abbreviated))} Which do you mean?"
+        keyboard = abbreviation_keyboard(abbreviated.abbreviation)
+    elif zone is None and chat.timezone == services_of(context).settings.default_timezone:
+        question, keyboard = zone_offer(update)
+    else:
+        await reply(update, text)
+        return
+    await reply(update, f"{text}\n\n{question}", keyboard=keyboard)
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -100,37 +108,15 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await may_change_settings(update, context):
         await reply(update, ADMINS_ONLY)
         return
-    await _update_chat(update, context, lambda chat, now: unsubscribe_chat(chat, now=now))
+    chat = await update_chat(update, context, lambda chat, now: unsubscribe_chat(chat, now=now))
     await reply(
         update,
-        "Digests stopped. Your times, zone and topics are kept: /subscribe brings them back.",
-    )
-
-
-async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Set the zone digest times and dates are read in."""
-    if not await may_change_settings(update, context):
-        await reply(update, ADMINS_ONLY)
-        return
-    if not context.args:
-        await reply(
+        speaking_for(
             update,
-            "Usage: /timezone ZONE, e.g. <code>/timezone Europe/Berlin</code> "
-            "or <code>/timezone +05:30</code>.",
-        )
-        return
-    try:
-        zone = parse_zone(" ".join(context.args))
-    except ScheduleError as exc:
-        await reply(update, html_escape(str(exc)) + ".")
-        return
-
-    def change(chat: Chat, now: datetime) -> None:
-        chat.timezone = zone
-        reschedule(chat, now=now)
-
-    chat = await _update_chat(update, context, change)
-    await reply(update, f"Time zone set to {html_escape(zone)}. {schedule_text(chat)}")
+            chat,
+            "Digests stopped. The times, zone and topics are kept: /subscribe brings them back.",
+        ),
+    )
 
 
 async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -139,15 +125,15 @@ async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await reply(update, ADMINS_ONLY)
         return
     try:
-        times = parse_times(context.args or [])
+        times = parse_times(_join_meridiem(args_words(context)))
     except ScheduleError as exc:
-        await reply(update, html_escape(str(exc)) + ".")
+        await reply(update, html_escape(str(exc)))
         return
     if not times:
         await reply(
             update,
-            "Usage: /digesttime HH:MM ..., up to 6 times, "
-            "e.g. <code>/digesttime 07:30 18:00</code>.",
+            "Usage: /digesttime TIMES, up to 6, e.g. <code>/digesttime 07:30 18:00</code> "
+            "or <code>/digesttime 8am 6pm</code>.",
         )
         return
 
@@ -155,12 +141,11 @@ async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         chat.digest_times = ",".join(times)
         reschedule(chat, now=now)
 
-    chat = await _update_chat(update, context, change)
-    await reply(
-        update,
-        f"Digest times set. {schedule_text(chat)}"
-        + ("" if chat.subscribed else "\nDigests are off: /subscribe to turn them on."),
-    )
+    chat = await update_chat(update, context, change)
+    text = f"Digest times set. {schedule_text(chat)}"
+    if not chat.subscribed:
+        text += "\nDigests are off: /subscribe to turn them on."
+    await reply(update, speaking_for(update, chat, text))
 
 
 def settings_text(chat: Chat) -> str:
@@ -172,13 +157,14 @@ def settings_text(chat: Chat) -> str:
         [
             "<b>Settings</b>",
             f"Digests: {on_off[chat.subscribed]}. {schedule_text(chat)}",
-            f"Digest size: {chat.digest_size} headlines",
+            f"Digest size: {plural(chat.digest_size, 'headline')}",
             f"Following: {followed}",
             f"Muted: {muted}",
             f"Only followed topics: {on_off[chat.only_followed]}",
             f"Say so when there is nothing new: {on_off[chat.notify_empty]}",
+            f"Preview of the top story: {on_off[chat.link_preview]}",
             "",
-            "Zone: /timezone ZONE · times: /digesttime HH:MM ... · topics: /follow, /mute",
+            "Zone: /timezone CITY · times: /digesttime TIMES · topics: /follow, /mute",
         ]
     )
 
@@ -212,10 +198,18 @@ def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
             ],
             [
                 button(
+                    f"Top story preview: {'on' if chat.link_preview else 'off'}",
+                    "preview",
+                    "0" if chat.link_preview else "1",
+                )
+            ],
+            [
+                button(f"Zone: {chat.timezone}"[:40], "zone", ""),
+                button(
                     "Unsubscribe" if chat.subscribed else "Subscribe",
                     "sub",
                     "off" if chat.subscribed else "on",
-                )
+                ),
             ],
         ]
     )
@@ -223,8 +217,10 @@ def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
 
 async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show the chat's settings with buttons to change them."""
-    chat = await _update_chat(update, context, lambda chat, now: None)
-    await reply(update, settings_text(chat), keyboard=settings_keyboard(chat))
+    chat = await update_chat(update, context, lambda chat, now: None)
+    await reply(
+        update, speaking_for(update, chat, settings_text(chat)), keyboard=settings_keyboard(chat)
+    )
 
 
 def apply_setting(chat: Chat, action: callbacks.Setting, now: datetime) -> None:
@@ -241,6 +237,8 @@ def apply_setting(chat: Chat, action: callbacks.Setting, now: datetime) -> None:
         chat.only_followed = action.value == "1"
     elif action.name == "empty":
         chat.notify_empty = action.value == "1"
+    elif action.name == "preview":
+        chat.link_preview = action.value == "1"
     elif action.name == "times":
         if action.value not in TIME_PRESETS:
             raise ValueError(action.value)
@@ -265,7 +263,7 @@ async def settings_button(
         await query.answer(ADMINS_ONLY, show_alert=True)
         return
     try:
-        chat = await _update_chat(
+        chat = await update_chat(
             update, context, lambda chat, now: apply_setting(chat, action, now)
         )
     except (ValueError, KeyError):
@@ -273,12 +271,13 @@ async def settings_button(
         return
     await query.answer("Saved.")
     if action.name == "start":
-        await reply(
-            update,
-            (f"✅ Subscribed. {schedule_text(chat)}" if chat.subscribed else "Digests stopped.")
-            + "\nChange it any time with /settings.",
-        )
+        text = (
+            f"✅ Subscribed. {schedule_text(chat)}" if chat.subscribed else "Digests stopped."
+        ) + "\nChange it any time with /settings."
+        if chat.subscribed and chat.timezone == services_of(context).settings.default_timezone:
+            question, keyboard = zone_offer(update)
+            await reply(update, f"{text}\n\n{question}", keyboard=keyboard)
+        else:
+            await reply(update, text)
         return
-    await query.edit_message_text(
-        settings_text(chat), reply_markup=settings_keyboard(chat), link_preview_options=NO_PREVIEW
-    )
+    await edit_in_place(update, settings_text(chat), keyboard=settings_keyboard(chat))

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.article_summary import article_summary
-from bot.render import summary_message
+from bot.render import summary_keyboard, summary_message
 from handlers.common import args_text, load_chat, reply, services_of
 
 USAGE = (
-    "Usage: /summary ID — the ID is shown by <code>newsbot latest</code>, "
-    "or tap a number under a list."
+    "Tap a number under a /latest or /topic list for the full summary of that story. "
+    "/summary ID does the same for an article's ID."
 )
 
 
@@ -23,30 +23,25 @@ def parse_article_id(text: str) -> int | None:
     return int(text)
 
 
-async def summary_text(
+async def summary_reply(
     update: Update, context: ContextTypes.DEFAULT_TYPE, article_id: int
-) -> str | None:
-    """The summary message of an article in the chat's zone, or None if there is no such article."""
+) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    """The summary message of an article in the chat's zone with its onward buttons, or None
+    if there is no such article."""
     services = services_of(context)
     view = await load_chat(update, context)
+    now = services.clock.now()
     summary = await article_summary(
         services.database,
         article_id,
         fetcher=services.fetcher,
         allow_private=services.settings.fetch_allow_private,
         abstractive=services.abstractive,
+        now=now,
     )
     if summary is None:
         return None
-    return summary_message(
-        title=summary.title,
-        source=summary.source,
-        published_at=summary.published_at,
-        url=summary.url,
-        summary=summary.summary,
-        note=summary.note,
-        zone=view.zone,
-    )
+    return summary_message(summary, zone=view.zone, now=now), summary_keyboard(summary)
 
 
 async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -55,8 +50,12 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if article_id is None:
         await reply(update, USAGE)
         return
-    text = await summary_text(update, context, article_id)
-    await reply(update, text or f"There is no article {article_id}; it may have been removed.")
+    found = await summary_reply(update, context, article_id)
+    if found is None:
+        await reply(update, f"There is no article {article_id}; it may have been removed.")
+        return
+    text, keyboard = found
+    await reply(update, text, keyboard=keyboard)
 
 
 async def summary_button(
@@ -65,9 +64,10 @@ async def summary_button(
     """A numbered button under a list: send that item's summary as a new message."""
     query = update.callback_query
     assert query is not None
-    text = await summary_text(update, context, article_id)
-    if text is None:
+    found = await summary_reply(update, context, article_id)
+    if found is None:
         await query.answer("This item is no longer available.", show_alert=False)
         return
     await query.answer()
-    await reply(update, text)
+    text, keyboard = found
+    await reply(update, text, keyboard=keyboard)

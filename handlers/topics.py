@@ -7,25 +7,37 @@ from telegram.ext import ContextTypes
 
 from bot.news.query import parse_query
 from bot.render import html_escape
-from bot.store.chats import FOLLOW, MUTE, TooManyTopics, add_topic, remove_topic, topics_of
+from bot.store.chats import (
+    FOLLOW,
+    MAX_TOPICS,
+    MUTE,
+    TooManyTopics,
+    add_topic,
+    remove_topic,
+    topics_of,
+)
+from bot.user_input import normalize_input
 from handlers.common import (
     ADMINS_ONLY,
     args_text,
-    current_chat,
     may_change_settings,
     reply,
     services_of,
+    settings_chat,
+    speaking_for,
 )
 
 MAX_PHRASE_CHARS = 100
 
 
-def topic_phrase(text: str) -> str | None:
-    """The phrase to keep: the user's words tidied, or None if nothing searchable is left."""
-    phrase = " ".join(text.split())[:MAX_PHRASE_CHARS].strip()
+def topic_phrase(text: str) -> tuple[str, bool] | None:
+    """The phrase to keep, normalised and cut to its limit, and whether it was cut; None if
+    nothing searchable is left."""
+    text = normalize_input(text).lower()
+    phrase = text[:MAX_PHRASE_CHARS].strip()
     if not phrase or parse_query(phrase).is_empty:
         return None
-    return phrase.lower()
+    return phrase, len(text) > MAX_PHRASE_CHARS
 
 
 async def _change(
@@ -37,23 +49,26 @@ async def _change(
     if not await may_change_settings(update, context):
         await reply(update, ADMINS_ONLY)
         return
-    phrase = topic_phrase(args_text(context))
-    if phrase is None:
+    kept = topic_phrase(args_text(context))
+    if kept is None:
         await reply(
             update, f"Usage: /{command} WORDS, e.g. <code>/{command} climate change</code>."
         )
         return
+    phrase, was_cut = kept
     try:
         async with services_of(context).database.session() as session:
-            chat = await current_chat(session, update, context)
+            chat = await settings_chat(session, update, context)
             changed = (
                 await add_topic(session, chat, kind, phrase)
                 if adding
                 else await remove_topic(session, chat, kind, phrase)
             )
-    except TooManyTopics as exc:
+    except TooManyTopics:
         await reply(
-            update, f"Sorry: {html_escape(str(exc))}. Remove some with /unfollow or /unmute."
+            update,
+            f"This chat already follows and mutes {MAX_TOPICS} topics, the most it may. "
+            "Remove some with /unfollow or /unmute.",
         )
         return
     shown = html_escape(phrase)
@@ -67,7 +82,8 @@ async def _change(
         (MUTE, False, True): f"Unmuted “{shown}”.",
         (MUTE, False, False): f"“{shown}” was not muted. See /following.",
     }
-    await reply(update, messages[(kind, adding, changed)])
+    note = f"\n<i>Only the first {MAX_PHRASE_CHARS} characters were kept.</i>" if was_cut else ""
+    await reply(update, speaking_for(update, chat, messages[(kind, adding, changed)] + note))
 
 
 async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -93,15 +109,19 @@ async def unmute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List followed and muted topics, so a reader knows what shapes their digest."""
     async with services_of(context).database.session() as session:
-        chat = await current_chat(session, update, context)
+        chat = await settings_chat(session, update, context)
         followed, muted = topics_of(chat, FOLLOW), topics_of(chat, MUTE)
     if not followed and not muted:
         await reply(
             update,
-            "You follow no topics yet. Try <code>/follow iran</code>; "
-            "<code>/mute football</code> hides a topic.",
+            speaking_for(
+                update,
+                chat,
+                "No topics followed yet. Try <code>/follow iran</code>; "
+                "<code>/mute football</code> hides a topic.",
+            ),
         )
         return
     lines = ["<b>Following</b>"] + [f"• {html_escape(p)}" for p in followed or ["none"]]
     lines += ["", "<b>Muted</b>"] + [f"• {html_escape(p)}" for p in muted or ["none"]]
-    await reply(update, "\n".join(lines))
+    await reply(update, speaking_for(update, chat, "\n".join(lines)))

@@ -85,7 +85,7 @@ async def running_bot(
     fake: FakeBotAPI | None = None,
     polling: bool = True,
 ) -> AsyncIterator[BotUser]:
-    """The application set up exactly as `newsbot run` does; long polling unless told not to."""
+    """The application initialised as `newsbot run` does, long polling unless told not to."""
     own_fake = fake is None
     fake = fake or FakeBotAPI().start()
     settings = settings.model_copy(

@@ -55,6 +55,7 @@ from bot.playground.botapi import (
     inline_markup,
     normalize_chat_id,
 )
+from bot.playground.telegram_html import utf16_length
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -84,15 +85,21 @@ class ApiError:
     error_code: int
     description: str
     retry_after: int | None = None
+    migrate_to_chat_id: int | None = None
 
     @classmethod
     def of(cls, error: BotApiError) -> ApiError:
         """The recorded form of a refusal."""
-        return cls(error.error_code, error.description, error.retry_after)
+        return cls(error.error_code, error.description, error.retry_after, error.migrate_to_chat_id)
 
     def to_exception(self) -> BotApiError:
         """The refusal to raise inside the server."""
-        return BotApiError(self.error_code, self.description, self.retry_after)
+        return BotApiError(
+            self.error_code,
+            self.description,
+            self.retry_after,
+            migrate_to_chat_id=self.migrate_to_chat_id,
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -200,6 +207,8 @@ class FakeBotAPI(LocalBotAPI):
         self._webhook_url = ""
         self._faults: list[_Fault] = []
         self._blocked_chats: set[ChatId] = set()
+        self._my_status: dict[int, str] = {}  # the bot's own status per chat
+        self._migrated: dict[ChatId, int] = {}  # group id -> the supergroup it became
         self._rate_limit: int | None = None
         self._rate_window: collections.deque[float] = collections.deque()
 
@@ -421,6 +430,157 @@ class FakeBotAPI(LocalBotAPI):
         )
         with self._lock:
             self._faults.append(fault)
+
+    # ------------------------------------------------------------------ more of Telegram's life
+
+    def share_chat(
+        self, user_id: int, request_id: int, chat_id: int, *, title: str, chat_type: str = "channel"
+    ) -> JSONDict:
+        """Inject the ``chat_shared`` message a user sends by picking a chat in the chat picker."""
+        with self._lock:
+            self._chats.setdefault(chat_id, {"id": chat_id, "type": chat_type, "title": title})
+            user = self._remember_user(user_id, None, None, "en")
+            chat = self._register_chat(user_id, "private", False, user, None)
+            message: JSONDict = {
+                "message_id": self._next_message_id(user_id),
+                "from": user,
+                "chat": dict(chat),
+                "date": int(time.time()),
+                "chat_shared": {"request_id": request_id, "chat_id": chat_id, "title": title},
+            }
+            self._messages[(user_id, message["message_id"])] = message
+            update = {"message": copy.deepcopy(message)}
+        return self.inject(update)
+
+    def send_inline_query(self, user_id: int, query: str, *, offset: str = "") -> str:
+        """Inject an ``inline_query`` ("@bot words" typed in any chat); returns its id."""
+        with self._lock:
+            user = self._users.get(user_id) or self._remember_user(user_id, None, None, "en")
+            query_id = f"iq{next(self._callback_query_ids)}"
+        self.inject(
+            {
+                "inline_query": {
+                    "id": query_id,
+                    "from": dict(user),
+                    "query": query,
+                    "offset": offset,
+                    "chat_type": "private",
+                }
+            }
+        )
+        return query_id
+
+    def edit_user_message(self, chat_id: int, message_id: int, text: str) -> JSONDict:
+        """Inject an ``edited_message``: a user changed the text of a message they sent."""
+        with self._lock:
+            key = (chat_id, message_id)
+            if key not in self._messages:
+                raise LookupError(f"no message {message_id} in chat {chat_id} to edit")
+            message = copy.deepcopy(self._messages[key])
+            message["text"] = text
+            message["edit_date"] = int(time.time())
+            if text.startswith("/"):
+                length = utf16_length(text.split(maxsplit=1)[0])
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+            else:
+                message.pop("entities", None)
+            self._messages[key] = message
+            update = {"edited_message": copy.deepcopy(message)}
+        return self.inject(update)
+
+    def set_my_status(
+        self,
+        chat_id: int,
+        status: str,
+        *,
+        chat_type: str = "private",
+        user_id: int | None = None,
+        old_status: str | None = None,
+    ) -> JSONDict:
+        """Inject ``my_chat_member``: the bot was blocked, unblocked, added, removed or promoted.
+
+        In a private chat "kicked" also makes deliveries fail with 403 (the user blocked the
+        bot) and "member" lifts that, as on Telegram.
+        """
+        if status not in ("creator", "administrator", "member", "left", "kicked"):
+            raise ValueError(f"unknown status {status!r}")
+        with self._lock:
+            user = self._remember_user(self._default_user_id(chat_id, user_id), None, None, "en")
+            chat = self._chats.get(chat_id) or self._register_chat(
+                chat_id, chat_type, False, user, None
+            )
+            previous = old_status or self._my_status.get(
+                chat_id, "member" if chat_type == "private" else "left"
+            )
+            self._my_status[chat_id] = status
+            if chat_type == "private":
+                if status == "kicked":
+                    self._blocked_chats.add(chat_id)
+                else:
+                    self._blocked_chats.discard(chat_id)
+            update = {
+                "my_chat_member": {
+                    "chat": dict(chat),
+                    "from": user,
+                    "date": int(time.time()),
+                    "old_chat_member": self._bot_member(previous),
+                    "new_chat_member": self._bot_member(status),
+                }
+            }
+        return self.inject(update)
+
+    def _bot_member(self, status: str) -> JSONDict:
+        """The bot as a ChatMember of the given status, with the fields PTB requires."""
+        member: JSONDict = {"status": status, "user": self._bot_user()}
+        if status == "kicked":
+            member["until_date"] = 0
+        elif status == "administrator":
+            member |= {
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": True,
+                "can_manage_video_chats": False,
+                "can_restrict_members": True,
+                "can_promote_members": False,
+                "can_change_info": True,
+                "can_invite_users": True,
+                "can_post_stories": False,
+                "can_edit_stories": False,
+                "can_delete_stories": False,
+                "can_post_messages": True,
+                "can_edit_messages": True,
+            }
+        elif status == "creator":
+            member["is_anonymous"] = False
+        return member
+
+    def upgrade_group(self, old_id: int, new_id: int, *, announce: bool = True) -> None:
+        """Turn a group into a supergroup, as Telegram does: sends to the old id fail with
+        ``migrate_to_chat_id``, and (if ``announce``) both service messages are delivered."""
+        with self._lock:
+            self._migrated[normalize_chat_id(old_id)] = new_id
+            old_chat = dict(self._chats.get(old_id) or {"id": old_id}, type="group")
+            new_chat = {"id": new_id, "type": "supergroup", "title": old_chat.get("title", "")}
+            self._chats[new_id] = new_chat
+            self._my_status[new_id] = self._my_status.get(old_id, "member")
+            user = self._remember_user(DEFAULT_USER_ID, None, None, "en")
+            updates = []
+            if announce:
+                for chat, field, value in (
+                    (old_chat, "migrate_to_chat_id", new_id),
+                    (new_chat, "migrate_from_chat_id", old_id),
+                ):
+                    message = {
+                        "message_id": self._next_message_id(chat["id"]),
+                        "from": user,
+                        "chat": dict(chat),
+                        "date": int(time.time()),
+                        field: value,
+                    }
+                    updates.append({"message": message})
+        for update in updates:
+            self.inject(update)
 
     def block_chat(self, chat_id: ChatId) -> None:
         """Make every delivery to the chat fail with 403, as when a user blocks the bot."""
@@ -681,6 +841,12 @@ class FakeBotAPI(LocalBotAPI):
                 if fault.remaining == 0:
                     self._faults.remove(fault)
                 raise fault.error.to_exception()
+        if chat_id in self._migrated and method.startswith(_DELIVERY_METHOD_PREFIXES):
+            raise BotApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=self._migrated[chat_id],
+            )
         if chat_id in self._blocked_chats and method.startswith(_DELIVERY_METHOD_PREFIXES):
             raise BotApiError(403, "Forbidden: bot was blocked by the user")
         if method == "sendMessage" and self._rate_limit is not None:

@@ -23,6 +23,8 @@ SEEDS = ROOT / "seeds"
 # The seed document the product was created from: one article, then 16 headlines.
 SEED_DOCUMENT = SEEDS / "000_efc814114c7f461d.txt"
 NEWS_FEEDS = DATA / "feeds" / "news"
+# Feeds of other languages for language-aware search (README: origins, the encoding repaired).
+LANGUAGE_FEEDS = DATA / "feeds" / "languages"
 ILLFORMED_FEEDS = DATA / "feeds" / "illformed"
 PAGES = DATA / "pages"
 CNNDM = DATA / "summaries" / "cnndm-summeval-first8.jsonl"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -103,11 +104,11 @@ async def test_headline_page_is_fetched_extracted_stored_and_summarised(
 
 
 @pytest.mark.parametrize(
-    ("path", "note"),
+    ("path", "logged"),
     [
-        ("/status/404", "The article page could not be fetched (HTTP 404 Not Found)"),
-        ("/data.json", "The article page holds no readable text"),
-        ("/empty.html", "The article page holds no readable text"),
+        ("/status/404", "404"),
+        ("/data.json", "holds no readable text"),
+        ("/empty.html", "holds no readable text"),
     ],
 )
 async def test_unusable_pages_fall_back_to_the_description(
@@ -115,22 +116,30 @@ async def test_unusable_pages_fall_back_to_the_description(
     clock: FakeClock,
     server: FeedServer,
     fetcher: SafeFetcher,
+    caplog: pytest.LogCaptureFixture,
     path: str,
-    note: str,
+    logged: str,
 ) -> None:
     server.add("/data.json", b'{"not": "an article"}', content_type="application/json")
     server.add("/empty.html", b"", content_type="text/html")
     article_id = await store_item(
         database, clock, url=server.url(path), description="What the feed said."
     )
-    summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=True)
+    with caplog.at_level(logging.INFO, logger="bot.article_summary"):
+        summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=True)
     assert summary is not None
     assert summary.summary == "What the feed said."
-    assert summary.note.startswith(note)
+    # The reader gets plain words; the reason is for the operator, in the log.
+    assert summary.note == "The full article could not be read here; here is its description."
+    assert logged in caplog.text and logged not in summary.note
 
 
 async def test_links_to_private_addresses_are_refused(
-    database: Database, clock: FakeClock, server: FeedServer, fetcher: SafeFetcher
+    database: Database,
+    clock: FakeClock,
+    server: FeedServer,
+    fetcher: SafeFetcher,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     server.add(
         "/story.html",
@@ -140,9 +149,10 @@ async def test_links_to_private_addresses_are_refused(
     article_id = await store_item(
         database, clock, url=server.url("/story.html"), description="Blurb."
     )
-    summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=False)
+    with caplog.at_level(logging.INFO, logger="bot.article_summary"):
+        summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=False)
     assert summary is not None and summary.summary == "Blurb."
-    assert "loopback" in summary.note
+    assert "loopback" not in summary.note and "loopback" in caplog.text
     assert server.requests_to("/story.html") == []
 
 
@@ -150,7 +160,62 @@ async def test_no_link_and_no_body_says_so(database: Database, clock: FakeClock)
     article_id = await store_item(database, clock, description="Only this.")
     summary = await article_summary(database, article_id, fetcher=None)
     assert summary is not None and summary.summary == "Only this."
-    assert summary.note == "No full text is available for this item; this is its feed description."
+    assert summary.note == "The source gave no link to a full article; here is its description."
+
+
+async def _add(
+    database: Database, clock: FakeClock, feed: str, title: str, description: str = ""
+) -> int:
+    async with database.session() as session:
+        source = await add_source(session, feed, now=clock.now(), title=feed.split("/")[2])
+        (article_id,) = await add_articles(
+            session,
+            source.id,
+            [NewArticle(title=title, description=description, published_at=clock.now())],
+            now=clock.now(),
+        )
+    return article_id
+
+
+async def test_a_bare_headline_shows_its_other_reports_and_related_items(
+    database: Database, clock: FakeClock
+) -> None:
+    bare = await _add(
+        database, clock, "https://a.example/rss", "Iceland volcano erupts, thousands evacuated"
+    )
+    other = await _add(
+        database,
+        clock,
+        "https://b.example/rss",
+        "Thousands evacuated as Iceland volcano erupts",
+        "Lava reached the outskirts of Grindavik overnight.",
+    )
+    related = await _add(
+        database,
+        clock,
+        "https://c.example/rss",
+        "Tourism board counts record visitors to Iceland despite volcano",
+    )
+    await _add(database, clock, "https://d.example/rss", "Football: Iceland beat Norway 2-1")
+    summary = await article_summary(database, bare, fetcher=None, now=clock.now())
+    assert summary is not None and summary.summary == ""
+    assert summary.note == (
+        "The source gave only this headline: no text, and no link to a full article. "
+        "Here is what else is known."
+    )
+    assert [h.id for h in summary.context.other_reports] == [other]
+    assert [h.id for h in summary.context.related] == [related]
+
+
+async def test_a_headline_nothing_else_tells_says_where_to_go(
+    database: Database, clock: FakeClock
+) -> None:
+    alone = await _add(database, clock, "https://a.example/rss", "Quiet day at the harbour")
+    summary = await article_summary(database, alone, fetcher=None, now=clock.now())
+    assert summary is not None and summary.context.is_empty
+    assert summary.note.endswith(
+        "Nothing else in store tells this story yet; /latest has the newest headlines."
+    )
 
 
 ASKED = web.AppKey("asked", list)
@@ -160,9 +225,18 @@ def chat_completions(answer: web.Response | None) -> web.Application:
     async def handler(request: web.Request) -> web.StreamResponse:
         payload = await request.json()
         request.app[ASKED].append(payload)
-        asked_for = len(payload["messages"][1]["content"])
-        content = f"An abstract of {asked_for} characters."
-        return answer or web.json_response({"choices": [{"message": {"content": content}}]})
+        return answer or web.json_response(
+            {
+                "choices": [
+                    {
+                        "message": {
+                            "content": f"An abstract of {len(payload['messages'][1]['content'])}"
+                            " characters."
+                        }
+                    }
+                ]
+            }
+        )
 
     app = web.Application()
     app[ASKED] = []

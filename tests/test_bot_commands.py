@@ -40,8 +40,10 @@ async def test_start_welcomes_and_subscribes_with_one_tap(user: BotUser) -> None
     )[-1]
     assert confirmation.params["text"] == (
         "✅ Subscribed. Digests at 08:00 (UTC). Next one: Fri 27 Nov, 08:00.\n"
-        "Change it any time with /settings."
+        "Change it any time with /settings.\n\n"
+        "Which time zone are you in? Tap one, or type a city."
     )
+    assert buttons(confirmation)[-1] == [("UTC", "c:zone:UTC"), ("Type a city…", "c:zone:city")]
 
 
 async def test_start_deep_link_opens_a_topic(user: BotUser) -> None:
@@ -69,13 +71,13 @@ async def test_latest_lists_numbered_headlines_with_buttons_and_pages(user: BotU
     assert listing.params["link_preview_options"]["is_disabled"] is True
     rows = buttons(listing)
     assert [label for row in rows[:2] for label, _ in row] == [str(n) for n in range(1, 11)]
-    assert rows[-1] == [("More ›", "l:10:10")]
-    await user.press(listing, "l:10:10")
+    assert rows[-1] == [("More ›", "l:10:10:17")]  # page 2 as the list stood at item 17
+    await user.press(listing, "l:10:10:17")
     (edit,) = await user.fake.wait_for("editMessageText")
     assert "\n11. " in edit.params["text"] and "\n15. " in edit.params["text"]
     # The second reports of stories on page one are folded there, never listed again.
     assert "+1 source" in text and "TrumpRx.gov" not in edit.params["text"]
-    assert all(label != "More ›" for row in buttons(edit) for label, _ in row)
+    assert buttons(edit)[-1] == [("‹ Back", "l:0:10:17")]
     assert user.fake.calls("sendMessage", chat_id=USER_ID) == [listing]
 
 
@@ -150,16 +152,29 @@ async def test_summary_by_id_and_by_button(user: BotUser) -> None:
     shown = (await user.fake.wait_for("sendMessage", lambda c: c.chat_id == USER_ID, count=3))[-1]
     assert shown.params["text"].startswith("<b>Trump Allows Commercial Fishing")
     assert shown.params["text"].endswith(
-        "</i>\n\n<i>No full text or description is available for this item.</i>"
+        "<i>The source gave only this headline: no text, and no link to a full article. "
+        "Nothing else in store tells this story yet; /latest has the newest headlines.</i>"
     )
+
+
+async def test_a_bare_seed_headline_leads_on_to_its_other_report(user: BotUser) -> None:
+    (shown,) = await user.command("/summary 7")
+    text = shown.params["text"]
+    assert text.startswith("<b>TrumpRx Website Launches")
+    assert "Here is what else is known." in text
+    assert "<b>Other reports of this story</b>\n1. TrumpRx.gov Highlights GLP-1" in text
+    await user.press(shown, button_data(shown, "1"))
+    opened = (await user.fake.wait_for("sendMessage", lambda c: c.chat_id == USER_ID, count=2))[-1]
+    assert opened.params["text"].startswith("<b>TrumpRx.gov Highlights GLP-1")
+    assert "No full text" not in opened.params["text"]
 
 
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
         ("/summary 99999999", "There is no article 99999999"),
-        ("/summary x", "Usage: /summary ID"),
-        ("/summary", "Usage: /summary ID"),
+        ("/summary x", "Tap a number under a /latest or /topic list"),
+        ("/summary", "Tap a number under a /latest or /topic list"),
     ],
 )
 async def test_summary_bad_ids(user: BotUser, command: str, expected: str) -> None:
@@ -189,10 +204,10 @@ async def test_subscribe_with_times_and_zone(user: BotUser, settings: Settings) 
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("/subscribe 25:61", "'25:61' is not a time; use 24-hour HH:MM"),
-        ("/subscribe 08:00 Mars/Olympus", "'Mars/Olympus' is not a time zone"),
-        ("/subscribe 1:00 2:00 3:00 4:00 5:00 6:00 7:00", "at most 6 digests a day"),
-        ("/subscribe 08:00 Europe/Berlin Asia/Tokyo", "one time zone at most"),
+        ("/subscribe 25:61", "“25:61” is not a time of day; write it like 08:00"),
+        ("/subscribe 08:00 Mars/Olympus", "“Mars/Olympus” is not a time zone"),
+        ("/subscribe 1:00 2:00 3:00 4:00 5:00 6:00 7:00", "At most 6 digests a day"),
+        ("/subscribe 08:00 Europe/Berlin Asia/Tokyo", "One time zone at most"),
         ("/timezone Nowhere/Land", "is not a time zone"),
         ("/digesttime noon", "is not a time"),
     ],
@@ -277,7 +292,7 @@ async def test_groups_only_admins_change_settings_anyone_reads(
     user.fake.set_admins(GROUP_ID, [ADMIN_IN_GROUP])
     group: dict[str, Any] = {"chat_id": GROUP_ID, "chat_type": "supergroup"}
     refused = await user.reply_to("/subscribe", user_id=MEMBER_IN_GROUP, **group)
-    assert refused == "Only this group's administrators can change its digest settings."
+    assert refused == "Only this chat's administrators can change its digest settings."
     ok = await user.reply_to("/subscribe 09:00", user_id=ADMIN_IN_GROUP, **group)
     assert ok.startswith("✅ Subscribed. Digests at 09:00 (UTC).")
     assert (await user.reply_to("/latest 2", user_id=MEMBER_IN_GROUP, **group)).startswith(

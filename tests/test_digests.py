@@ -173,7 +173,7 @@ async def test_followed_topics_lead_and_muted_words_never_arrive(
     lines = [line for line in text.splitlines() if line[:2].rstrip(".").isdigit()]
     assert all("Iran" in line for line in lines[:3])
     assert "TrumpRx" not in text
-    assert "The first 3 match topics you follow." in text
+    assert "The first 3 stories match topics you follow." in text
 
 
 async def test_only_followed_and_nothing_new(user: BotUser, clock: FakeClock) -> None:

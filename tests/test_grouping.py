@@ -39,6 +39,7 @@ class Item:
     description: str | None = ""
     source: str = "seed"
     published_at: datetime | None = None
+    language: str | None = None
 
 
 def seed_items() -> list[Item]:

@@ -159,7 +159,7 @@ async def test_group_settings_follow_who_is_admin(page: Any) -> None:
     await expect(page.locator("#chat-about")).to_contain_text("admins: Ben")
     await page.get_by_label("as").select_option("ada")
     await send(page, "/subscribe")
-    await expect(bot_says(page, "Only this group's administrators")).to_have_count(1)
+    await expect(bot_says(page, "Only this chat's administrators")).to_have_count(1)
 
     await page.get_by_label("as").select_option("ben")
     await send(page, "/subscribe")

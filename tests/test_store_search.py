@@ -20,7 +20,14 @@ from bot.store.articles import (
 )
 from bot.store.db import Database
 from bot.store.sources import add_source
-from tests.support import BACKENDS, NEWS_FEEDS, SEED_DOCUMENT, FakeClock, truncate_tables
+from tests.support import (
+    BACKENDS,
+    LANGUAGE_FEEDS,
+    NEWS_FEEDS,
+    SEED_DOCUMENT,
+    FakeClock,
+    truncate_tables,
+)
 
 SEED = SEED_DOCUMENT
 
@@ -218,8 +225,10 @@ async def test_search_parity_between_backends_on_real_headlines(
     if "postgresql" not in BACKENDS:
         pytest.skip("PostgreSQL half disabled by NEWSBOT_TEST_BACKENDS")
     items: list[NewArticle] = []
-    # The first 40 entries of the first 12 real feeds in tests/data, English and otherwise.
-    for number, path in enumerate(sorted(NEWS_FEEDS.glob("*.xml"))[:12]):
+    # The first 40 entries of the first 12 real feeds in tests/data, English and otherwise,
+    # and of the feeds in other languages: each item stemmed in the language detected.
+    feeds = sorted(NEWS_FEEDS.glob("*.xml"))[:12] + sorted(LANGUAGE_FEEDS.glob("*.xml"))
+    for number, path in enumerate(feeds):
         parsed = feedparser.parse(path.read_bytes())
         for index, entry in enumerate(parsed.entries[:40]):
             title = clean_text(entry.get("title"))
@@ -253,6 +262,18 @@ async def test_search_parity_between_backends_on_real_headlines(
         "berlin",
         "nothingmatcheshere",
     ]
+    # A reader's own language besides English: (query, its language).
+    read_as = {
+        "Erfahrung": "de",
+        "Abschiebung Trump": "de",
+        '"grünes Licht"': "de",
+        "élection présidentielle": "fr",
+        "réseau social": "fr",
+        "elección": "es",
+        "Москва мороз": "ru",
+        "пожар гостиница": "ru",
+    }
+    queries += list(read_as)
     answers: dict[str, list[list[str]]] = {}
     try:
         for database in (sqlite, postgres):
@@ -261,8 +282,9 @@ async def test_search_parity_between_backends_on_real_headlines(
                 await add_articles(session, source.id, items, now=clock.now())
             for query in queries:
                 async with database.session() as session:
+                    languages = [read_as.get(query, "en"), "en"]
                     result = await search_articles(
-                        session, parse_query(query), limit=25, now=clock.now()
+                        session, parse_query(query, languages), limit=25, now=clock.now()
                     )
                 answers.setdefault(query, []).append([h.title for h in result.headlines])
     finally:
@@ -272,4 +294,6 @@ async def test_search_parity_between_backends_on_real_headlines(
     for query, (on_sqlite, on_postgres) in answers.items():
         assert on_sqlite == on_postgres, query
         matched += bool(on_sqlite)
-    assert matched >= 8
+    assert matched >= 15
+    # Each reader's query finds items in its language (the parity is not of empty lists).
+    assert all(answers[query][0] for query in read_as)

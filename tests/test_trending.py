@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import feedparser
 
 from bot.news.seeds import load_seed_file
-from bot.news.text import fold, stem
-from bot.news.trending import HEADLINE_FILLER, STOP_WORDS, Topic, trending_topics
+from bot.news.text import STOP_WORDS, fold, stem
+from bot.news.trending import HEADLINE_FILLER, Topic, trending_topics
 from tests.support import NEWS_FEEDS, SEED_DOCUMENT
 
 SEED = SEED_DOCUMENT
@@ -32,6 +32,7 @@ JANUARY_2017 = [
 class Item:
     title: str | None
     description: str | None = ""
+    language: str | None = None
 
 
 def seed_items() -> list[Item]:

@@ -13,8 +13,10 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
-from bot.news.text import STOP_WORDS, clean_text, terms, truncate
+from bot.news.language import ENGLISH
+from bot.news.text import clean_text, rules_language, stop_words, terms, truncate
 
 __all__ = ["split_sentences", "summarize"]
 
@@ -69,6 +71,51 @@ _MISSING_STOP = re.compile(
 )
 _DOTTED_ACRONYM = re.compile(r"^(?:[A-Za-z]\.){2,}$")
 _INITIAL = re.compile(r"^[A-Z]\.$")
+# Abbreviations of other languages that precede a name or a word and never end a sentence.
+_OTHER_TITLES = {
+    # "z. B.", "Nr. 5", "Dr. Weidel", "bzw.", "vgl.", "sog.", "Mio.", "Mrd."
+    "de": "z bzw ca dr nr st str vgl sog ggf evtl inkl hr fr prof mio mrd jh abs bspw",
+    # "MM. Macron et Scholz", "Mme", "av. J.-C.", "p. ex."
+    "fr": "mm mme mlle me dr pr st ste av bd cf ex env",
+    # "EE. UU.", "Sr.", "Dña.", "pág.", "núm."
+    "es": "ee sr sra srta dr dra dña ud uds lic av avda pág núm",
+    "it": "sig sigg dott dr prof avv ing on sen",
+    "pt": "sr sra dr dra prof av",
+    # "им. Ленина", "ул. Тверская", "т. е.", "млн", "млрд", "тыс."
+    "ru": "им ул пр проф акад св т млн млрд тыс руб",
+    "uk": "ім вул пр проф акад св т млн млрд тис грн",
+}
+# Languages that write ordinals as a number and a stop: "am 3. Oktober", "der 1. FC Köln".
+_ORDINAL_STOP = frozenset("de da no nb nn fi is cs sk sl hr sr pl hu tr et lv".split())
+_ORDINAL = re.compile(r"^\d{1,3}\.$")
+
+
+@dataclass(frozen=True)
+class _SentenceRules:
+    """What may sit before a stop without ending the sentence, in one language."""
+
+    titles: frozenset[str]
+    ordinal_stop: bool
+    any_script_initials: bool
+
+
+@lru_cache(maxsize=64)
+def _sentence_rules(language: str) -> _SentenceRules:
+    if language == ENGLISH:
+        return _SentenceRules(_TITLES, ordinal_stop=False, any_script_initials=False)
+    extra = frozenset(_OTHER_TITLES.get(language, "").split())
+    return _SentenceRules(
+        _TITLES | extra, ordinal_stop=language in _ORDINAL_STOP, any_script_initials=True
+    )
+
+
+def _is_initial(token: str, rules: _SentenceRules) -> bool:
+    """One capital and a stop: "J." anywhere, "В." in Cyrillic text."""
+    if _INITIAL.match(token):
+        return True
+    return rules.any_script_initials and len(token) == 2 and token[0].isupper()
+
+
 _PARAGRAPHS = re.compile(r"\s*\n\s*")
 # Control characters come from broken decoding or binary junk; they are never text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -99,7 +146,9 @@ def _starts_sentence(word: str) -> bool:
     return first.isupper() or first.isdigit() or (first.isalpha() and not first.islower())
 
 
-def _is_boundary(text: str, punct_start: int, punct: str, next_start: int) -> bool:
+def _is_boundary(
+    text: str, punct_start: int, punct: str, next_start: int, rules: _SentenceRules
+) -> bool:
     """Decide whether the punctuation at ``punct_start`` really ends a sentence."""
     following = _next_word(text, next_start)
     if not _starts_sentence(following):
@@ -109,10 +158,12 @@ def _is_boundary(text: str, punct_start: int, punct: str, next_start: int) -> bo
     token = _previous_token(text, punct_start + 1)
     bare = token[:-1].casefold()
     starter = following.casefold() in _SENTENCE_STARTERS
-    if _INITIAL.match(token):
+    if _is_initial(token, rules):
         return False  # "J. D. Vance", "George W. Bush"
-    if bare in _TITLES:
+    if bare in rules.titles:
         return False
+    if rules.ordinal_stop and _ORDINAL.match(token):
+        return False  # "am 3. Oktober"
     if bare in _NUMBER_ABBREVIATIONS:
         return not following[0].isdigit()
     if _DOTTED_ACRONYM.match(token):
@@ -131,7 +182,7 @@ def _closes(before: str, quote: str) -> bool:
     return opened > len(_DETACHED_STRAIGHT[quote].findall(before))
 
 
-def _split_paragraph(paragraph: str) -> list[str]:
+def _split_paragraph(paragraph: str, rules: _SentenceRules) -> list[str]:
     """Split one paragraph (no newlines) into sentences."""
     sentences: list[str] = []
     start = 0
@@ -144,7 +195,7 @@ def _split_paragraph(paragraph: str) -> list[str]:
             next_start = end
             while next_start < len(paragraph) and paragraph[next_start].isspace():
                 next_start += 1
-        if not _is_boundary(paragraph, match.start(), match.group(1), next_start):
+        if not _is_boundary(paragraph, match.start(), match.group(1), next_start, rules):
             continue
         sentence = paragraph[start:end].strip()
         if sentence:
@@ -156,13 +207,17 @@ def _split_paragraph(paragraph: str) -> list[str]:
     return [piece for sentence in sentences for piece in _MISSING_STOP.split(sentence)]
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences; newlines always end one (paragraphs, list items)."""
+def split_sentences(text: str, language: str | None = None) -> list[str]:
+    """Split text into sentences; newlines always end one (paragraphs, list items).
+
+    Abbreviations and ordinals follow the text's language (unknown: English).
+    """
+    rules = _sentence_rules(rules_language(language))
     sentences: list[str] = []
     for paragraph in _PARAGRAPHS.split(_CONTROL.sub(" ", text or "")):
         paragraph = clean_text(paragraph)
         if paragraph:
-            sentences.extend(_split_paragraph(paragraph))
+            sentences.extend(_split_paragraph(paragraph, rules))
     return sentences
 
 
@@ -276,12 +331,13 @@ class _Sentence:
     vector: dict[str, float]
 
 
-def _content_terms(sentence: str) -> list[str]:
-    """Stemmed terms without function words or bare numbers."""
+def _content_terms(sentence: str, language: str | None) -> list[str]:
+    """Stemmed terms without function words (of the text's language) or bare numbers."""
+    stops = stop_words(language)
     return [
         t
-        for t in terms(sentence)
-        if t not in STOP_WORDS and t not in _REPORTING_WORDS and not t.isdigit()
+        for t in terms(sentence, language)
+        if t not in stops and t not in _REPORTING_WORDS and not t.isdigit()
     ]
 
 
@@ -292,11 +348,11 @@ def _dot(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     return sum(w * b.get(t, 0.0) for t, w in a.items())
 
 
-def _readable_sentences(text: str) -> list[str]:
+def _readable_sentences(text: str, language: str | None) -> list[str]:
     """The article's sentences with datelines stripped and furniture dropped."""
     text = _PUBLISHED_HEADER.sub(" ", text)
     kept: list[str] = []
-    for sentence in split_sentences(text):
+    for sentence in split_sentences(text, language):
         sentence = _strip_dateline(sentence).strip()
         if sentence and not _is_furniture(sentence):
             kept.append(sentence)
@@ -309,9 +365,9 @@ def _unit(weights: dict[str, float]) -> dict[str, float]:
     return {t: w / norm for t, w in weights.items()} if norm else {}
 
 
-def _vectorise(sentences: list[str]) -> list[_Sentence]:
+def _vectorise(sentences: list[str], language: str | None) -> list[_Sentence]:
     """Unit TF-IDF vectors with IDF taken over the article's own sentences."""
-    bags = [Counter(_content_terms(s)) for s in sentences]
+    bags = [Counter(_content_terms(s, language)) for s in sentences]
     df = Counter(t for bag in bags for t in bag)
     n = len(sentences)
     idf = {t: math.log(1.0 + n / d) for t, d in df.items()}
@@ -322,7 +378,7 @@ def _vectorise(sentences: list[str]) -> list[_Sentence]:
     ]
 
 
-def _scores(sentences: list[_Sentence], title: str | None) -> list[float]:
+def _scores(sentences: list[_Sentence], title: str | None, language: str | None) -> list[float]:
     """Forward-minus-backward centrality plus a lead prior, one score per sentence."""
     # Sum of cosines to all later (earlier) sentences = dot with their vector sum, so
     # one pass with a running prefix sum keeps this linear in the article length.
@@ -330,7 +386,7 @@ def _scores(sentences: list[_Sentence], title: str | None) -> list[float]:
     for s in sentences:
         total.update(s.vector)
     before: Counter[str] = Counter()
-    title_vector = _unit(dict.fromkeys(_content_terms(title), 1.0)) if title else {}
+    title_vector = _unit(dict.fromkeys(_content_terms(title, language), 1.0)) if title else {}
     n = max(1, len(sentences) - 1)
     scores = []
     for s in sentences:
@@ -373,15 +429,25 @@ def _select(
 
 
 def summarize(
-    text: str, *, title: str | None = None, max_sentences: int = 5, target_chars: int = 600
+    text: str,
+    *,
+    title: str | None = None,
+    max_sentences: int = 5,
+    target_chars: int = 600,
+    language: str | None = None,
 ) -> str:
-    """A few sentences that carry the story, in article order: a digest-sized preview."""
-    readable = _readable_sentences(text or "")
+    """A few sentences that carry the story, in article order: a digest-sized preview.
+
+    Sentence rules, stems and function words are those of `language` (unknown: English).
+    """
+    readable = _readable_sentences(text or "", language)
     sentences = [s for s in readable if not _is_fragment(s)]
     if not sentences:
         # Nothing reads as a full sentence (a teaser without stops, a one-liner): show
         # what there is rather than nothing, within the target.
         return truncate(" ".join(readable), target_chars)
-    vectors = _vectorise(sentences)
-    chosen = _select(vectors, _scores(vectors, title), max(1, max_sentences), target_chars)
+    vectors = _vectorise(sentences, language)
+    chosen = _select(
+        vectors, _scores(vectors, title, language), max(1, max_sentences), target_chars
+    )
     return " ".join(s.text for s in chosen)

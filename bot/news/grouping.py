@@ -38,6 +38,9 @@ BODY_WEIGHT = 0.5
 # A few dozen items say little about which words are common; this many imaginary
 # items without the word keep a small batch from calling every word rare.
 IDF_PRIOR = 50
+# Headlines in two languages share names, not wording: they are one story when they
+# name at least this many of the same things (a two-word name counts once).
+SHARED_NAMES = 2
 # Only pairs sharing a rare headline word are compared: a word in at most this share
 # of items (or BLOCK_MIN items), or one of an item's RAREST_WORDS rarest headline words,
 # so a headline made only of common words still meets its own copies.
@@ -64,6 +67,9 @@ class StoryInput(Protocol):
     @property
     def published_at(self) -> datetime | None: ...
 
+    @property
+    def language(self) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class Story:
@@ -80,6 +86,7 @@ class _Item:
     title_phrases: set[tuple[str, str]]
     body_keys: set[str]
     published_at: datetime | None
+    language: str | None
     vector: dict[str, float] = field(default_factory=dict)
 
 
@@ -90,8 +97,8 @@ def group_stories(
     read = []
     evidence = NameEvidence()
     for item in items:
-        title_words = read_words(item.title, is_title=True)
-        body_words = read_words(item.description, is_title=False)
+        title_words = read_words(item.title, is_title=True, language=item.language)
+        body_words = read_words(item.description, is_title=False, language=item.language)
         evidence.add(title_words)
         evidence.add(body_words)
         title_keys = {w.key for w in title_words if not w.filler}
@@ -101,6 +108,7 @@ def group_stories(
                 title_phrases=_phrases(title_words),
                 body_keys={w.key for w in body_words if not w.filler} - title_keys,
                 published_at=as_utc(item.published_at) if item.published_at else None,
+                language=item.language,
             )
         )
     names = evidence.names()
@@ -187,6 +195,11 @@ def _same_story(first: _Item, second: _Item, similarity: float, names: set[str])
     if similarity >= NEAR_DUPLICATE:
         return True
     shared = first.title_keys & second.title_keys
+    if _languages_differ(first, second):
+        # Translated wording never matches; the names it reports on do ("Merkel", "Macron").
+        shared_names = shared & names
+        shared_phrases = {p for p in first.title_phrases & second.title_phrases if set(p) <= names}
+        return len(shared_names) - len(shared_phrases) >= SHARED_NAMES
     # The same subject doing different things ("Netanyahu ...") is not one story.
     if not shared - names:
         return False
@@ -195,6 +208,11 @@ def _same_story(first: _Item, second: _Item, similarity: float, names: set[str])
     # A shared multi-word name ("Donald Trump") is one piece of evidence, not two.
     separate_words = len(shared) - len(first.title_phrases & second.title_phrases)
     return similarity >= RELATED and separate_words >= SHARED_WORDS
+
+
+def _languages_differ(first: _Item, second: _Item) -> bool:
+    """Whether both items have a known language and the two differ (unknown is English)."""
+    return (first.language or "en") != (second.language or "en")
 
 
 def _merge(

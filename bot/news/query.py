@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.news.text import terms
+from bot.news.language import ENGLISH
+from bot.news.text import rules_language, terms
 
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 8
@@ -23,34 +24,66 @@ RECENCY_HALF_LIFE_HOURS = 36.0
 _QUOTED = re.compile(r"[\"“”«»„]([^\"“”«»„]+)[\"“”«»„]")
 
 
+Phrase = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    """A word or "phrase" to find, as stems that must appear in order.
+
+    It has one spelling per query language that stems it differently ("Verhandlung":
+    "verhandlung" in English, "verhandl" in German); an item matches with any of them.
+    """
+
+    spellings: tuple[Phrase, ...]
+
+    def is_in(self, haystack: Sequence[str]) -> bool:
+        """Whether one of the spellings appears, in order, in these terms."""
+        return any(_contains(haystack, phrase) for phrase in self.spellings)
+
+
 @dataclass(frozen=True)
 class SearchQuery:
-    """Terms to find: each is a phrase of one or more stems that must appear in order."""
+    """Terms to find, stemmed in each of the languages the query may be written in."""
 
     text: str
-    phrases: tuple[tuple[str, ...], ...]
+    terms: tuple[QueryTerm, ...]
+    languages: tuple[str, ...] = (ENGLISH,)
 
     @property
     def is_empty(self) -> bool:
         """Whether nothing searchable was given (only punctuation or emoji, say)."""
-        return not self.phrases
+        return not self.terms
 
 
-def parse_query(text: str) -> SearchQuery:
-    """Read words and "quoted phrases" out of free text typed by a user."""
+def parse_query(text: str, languages: Sequence[str] = (ENGLISH,)) -> SearchQuery:
+    """Read words and "quoted phrases" out of free text typed by a user.
+
+    Each is stemmed in every one of `languages` (the user's, and English), so a German
+    "Verhandlung" finds German "Verhandlungen" and an English word still finds English.
+    """
     text = " ".join(text.split())[:MAX_QUERY_CHARS]
-    phrases: list[tuple[str, ...]] = []
-    for quoted in _QUOTED.findall(text):
-        phrase = tuple(terms(quoted))
-        if phrase:
-            phrases.append(phrase)
-    for word_stem in terms(_QUOTED.sub(" ", text)):
-        phrases.append((word_stem,))
-    unique = tuple(dict.fromkeys(phrases))[:MAX_TERMS]
-    return SearchQuery(text=text, phrases=unique)
+    languages = tuple(dict.fromkeys(languages)) or (ENGLISH,)
+    pieces = [(quoted, True) for quoted in _QUOTED.findall(text)]
+    pieces += [(word, False) for word in _QUOTED.sub(" ", text).split()]
+    found: list[QueryTerm] = []
+    for piece, is_phrase in pieces:
+        by_language = [terms(piece, language) for language in languages]
+        if is_phrase:
+            found.append(_term(tuple(stems) for stems in by_language))
+        else:
+            # One typed word may split into several ("Iran-Krieg"): each is a term of its own.
+            for position in range(min(len(stems) for stems in by_language)):
+                found.append(_term((stems[position],) for stems in by_language))
+    unique = tuple(term for term in dict.fromkeys(found) if term.spellings)[:MAX_TERMS]
+    return SearchQuery(text=text, terms=unique, languages=languages)
 
 
-def _contains(haystack: Sequence[str], phrase: tuple[str, ...]) -> bool:
+def _term(spellings: Iterable[Phrase]) -> QueryTerm:
+    return QueryTerm(tuple(dict.fromkeys(phrase for phrase in spellings if phrase)))
+
+
+def _contains(haystack: Sequence[str], phrase: Phrase) -> bool:
     n = len(phrase)
     if n == 1:
         return phrase[0] in haystack
@@ -68,21 +101,21 @@ def terms_relevance(
     hundreds of candidates per query. A phrase is in them when its terms, space-joined,
     appear between spaces.
     """
-    if not query.phrases:
+    if not query.terms:
         return 0.0
     score = 0.0
     padded_description: str | None = None
-    for phrase in query.phrases:
-        if _contains(title_terms, phrase):
+    for term in query.terms:
+        if term.is_in(title_terms):
             score += 3.0
             continue
         if padded_description is None:
             padded_description = f" {description_terms()} "
-        if f" {' '.join(phrase)} " in padded_description:
+        if any(f" {' '.join(phrase)} " in padded_description for phrase in term.spellings):
             score += 1.0
     # Shorter titles that match are more about the topic than long ones that mention it.
     focus = 1.0 + 2.0 / (1.0 + len(title_terms) / 4.0)
-    return max(0.2, score / len(query.phrases) * focus)
+    return max(0.2, score / len(query.terms) * focus)
 
 
 def recency_weight(published_at: datetime, now: datetime) -> float:
@@ -96,9 +129,16 @@ def blend(relevance_value: float, published_at: datetime, now: datetime) -> floa
     return relevance_value * (0.25 + 0.75 * recency_weight(published_at, now))
 
 
-def matches(query: SearchQuery, title: str, description: str) -> bool:
-    """Whether every word and phrase of the query is in the item's title or description."""
+def matches(query: SearchQuery, title: str, description: str, language: str | None = None) -> bool:
+    """Whether every word and phrase of the query is in the item's title or description.
+
+    The item is read in its language, and the query in that language too: a muted
+    "Fußball" keeps German football out whatever language the chat reads in.
+    """
     if query.is_empty:
         return False
-    title_terms, description_terms = terms(title), terms(description)
-    return all(_contains(title_terms, p) or _contains(description_terms, p) for p in query.phrases)
+    item_language = rules_language(language)
+    if item_language not in query.languages:
+        query = parse_query(query.text, (*query.languages, item_language))
+    title_terms, description_terms = terms(title, language), terms(description, language)
+    return all(term.is_in(title_terms) or term.is_in(description_terms) for term in query.terms)

@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import Stemmer
 
+from bot.news.language import ENGLISH, stemmer_of, stop_words_of
+
 _TAG = re.compile(r"<[^>]*>")
 # Inline tags sit inside words and sentences: removing them must not add a space.
 _INLINE_TAG = re.compile(
@@ -26,10 +28,11 @@ _SPACE = re.compile(r"\s+")
 WORD = re.compile(r"[^\W_]+")
 # "U.S.", "U.N.": one word, so that "US" finds "U.S." and the other way round.
 _DOTTED_ACRONYM = re.compile(r"(?<![\w.])(?:[^\W\d_]\.){2,}")
-_STEMMER = Stemmer.Stemmer("english")
+_ENGLISH_STEMMER = Stemmer.Stemmer("english")
 
-# A standard English stop-word list: function words that never name a topic, never tell
-# two stories apart and never make a sentence central. Folded, not stemmed.
+# A standard English stop-word list (other languages' come with bot.news.language):
+# function words that never name a topic, never tell two stories apart and never make a
+# sentence central. Folded, not stemmed.
 STOP_WORDS = frozenset(
     """
     a about above across after afterwards again against ago all almost alone along
@@ -93,20 +96,55 @@ def words(value: str) -> list[str]:
     return WORD.findall(fold(join_acronyms(value)))
 
 
+def rules_language(language: str | None) -> str:
+    """The language whose rules apply: an unknown one is read as English, as it always was."""
+    return language or ENGLISH
+
+
 @lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    """Snowball English stem of one folded word ("drugs" -> "drug")."""
-    return _STEMMER.stemWord(word)
+def stem(word: str, language: str | None = None) -> str:
+    """Folded Snowball stem of one word in its language ("drugs" -> "drug").
+
+    English folds first and stems the folded word, which is how every row before
+    languages was indexed. Other languages stem the word with its diacritics (Russian
+    "й" is not "и"; French endings have accents) and fold the stem.
+    """
+    language = rules_language(language)
+    if language == ENGLISH:
+        return _ENGLISH_STEMMER.stemWord(fold(word))
+    stemmer = _stemmer(language)
+    if stemmer is None:
+        return fold(word)
+    return fold(stemmer.stemWord(unicodedata.normalize("NFC", word).casefold()))
 
 
-def terms(value: str) -> list[str]:
-    """Search terms of a text: folded, split and stemmed, in order."""
-    return [stem(w) for w in words(value)]
+@lru_cache(maxsize=64)
+def _stemmer(language: str) -> Stemmer.Stemmer | None:
+    return stemmer_of(language)
 
 
-def search_document(*parts: str | None) -> str:
+@lru_cache(maxsize=64)
+def stop_words(language: str | None = None) -> frozenset[str]:
+    """Folded function words of a language: never a topic, never what two stories share."""
+    language = rules_language(language)
+    if language == ENGLISH:
+        return STOP_WORDS
+    return frozenset(fold(word) for word in stop_words_of(language))
+
+
+def terms(value: str, language: str | None = None) -> list[str]:
+    """Search terms of a text in its language: folded, split and stemmed, in order."""
+    language = rules_language(language)
+    if language == ENGLISH:
+        return [stem(w) for w in words(value)]
+    # Split before folding: the stemmer needs the diacritics folding would drop.
+    written = WORD.findall(unicodedata.normalize("NFC", join_acronyms(value)).casefold())
+    return [stem(w, language) for w in written]
+
+
+def search_document(*parts: str | None, language: str | None = None) -> str:
     """The text a search index stores for an article: its terms joined by spaces."""
-    return " ".join(" ".join(terms(p)) for p in parts if p)
+    return " ".join(" ".join(terms(p, language)) for p in parts if p)
 
 
 def canonical_url(url: str | None) -> str | None:

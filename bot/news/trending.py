@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
-from bot.news.text import STOP_WORDS, WORD, clean_text, fold, join_acronyms, stem
+from bot.news.language import capitalises_nouns
+from bot.news.text import WORD, clean_text, fold, join_acronyms, stem, stop_words
 
 # Words that headlines and wire copy use in every story, whatever it is about.
 HEADLINE_FILLER = frozenset(
@@ -78,6 +79,9 @@ class TopicInput(Protocol):
     @property
     def description(self) -> str | None: ...
 
+    @property
+    def language(self) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -123,7 +127,7 @@ def trending_topics(items: Sequence[TopicInput], *, limit: int = 10) -> list[Top
     for index, item in enumerate(items):
         for text, is_title in ((item.title, True), (item.description, False)):
             previous: Word | None = None
-            for token in read_words(text, is_title=is_title):
+            for token in read_words(text, is_title=is_title, language=item.language):
                 _record(stats[token.key], token)
                 if not token.filler:
                     mentions.add((token.key,), index, is_title)
@@ -154,8 +158,12 @@ def trending_topics(items: Sequence[TopicInput], *, limit: int = 10) -> list[Top
     return sorted(topics, key=lambda t: (-t.count, t.label.casefold(), t.label))
 
 
-def read_words(text: str | None, *, is_title: bool) -> list[Word]:
-    """The words of a text that may name a topic or a story: no stop words, numbers, initials."""
+def read_words(text: str | None, *, is_title: bool, language: str | None = None) -> list[Word]:
+    """The words of a text that may name a topic or a story: no stop words, numbers, initials.
+
+    Stop words and stems are those of the text's language (unknown: English), so German
+    "der" is never a topic and "Verhandlungen" counts with "Verhandlung".
+    """
     text = clean_text(text)
     if not text:
         return []
@@ -165,12 +173,16 @@ def read_words(text: str | None, *, is_title: bool) -> list[Word]:
     parts = _WORDS_AND_GAPS.split(text)
     gaps, surfaces = parts[0:-1:2], parts[1::2]
     shouting = _is_shouting(surfaces)
-    case_is_meaningful = not shouting and not (is_title and _is_title_case(surfaces))
+    case_is_meaningful = (
+        not shouting
+        and not (is_title and _is_title_case(surfaces))
+        and not capitalises_nouns(language)
+    )
 
     words: list[Word] = []
     broken = True
     for index, (gap, surface) in enumerate(zip(gaps, surfaces, strict=True)):
-        form, key, stop, filler, mixed, acronym = _analyse(surface)
+        form, key, stop, filler, mixed, acronym = _analyse(surface, language)
         if acronym and not shouting:
             key, stop, filler = form, False, form in HEADLINE_FILLER
         else:
@@ -202,11 +214,11 @@ def _read_gap(gap: str) -> tuple[bool, bool, bool]:
 
 
 @lru_cache(maxsize=200_000)
-def _analyse(surface: str) -> tuple[str, str, bool, bool, bool, bool]:
+def _analyse(surface: str, language: str | None) -> tuple[str, str, bool, bool, bool, bool]:
     """Form, stem, and whether a written word is a stop word, filler, mixed case, an acronym."""
     form = fold(surface)
-    key = stem(form)
-    stop = form.isdigit() or len(form) < 2 or form in STOP_WORDS
+    key = stem(surface, language)
+    stop = form.isdigit() or len(form) < 2 or form in stop_words(language)
     mixed = any(ch.isupper() for ch in surface[1:]) and any(ch.islower() for ch in surface)
     acronym = 2 <= len(surface) <= 5 and surface.isupper() and surface.isalpha()
     return form, key, stop, key in HEADLINE_FILLER, mixed, acronym

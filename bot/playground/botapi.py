@@ -48,10 +48,12 @@ STRING_PARAMS: Final[frozenset[str]] = frozenset(
     {
         "callback_query_id",
         "caption",
+        "inline_query_id",
         "description",
         "inline_message_id",
         "language_code",
         "name",
+        "next_offset",
         "parse_mode",
         "query",
         "secret_token",
@@ -71,11 +73,19 @@ NOT_MODIFIED: Final[str] = (
 class BotApiError(Exception):
     """A Telegram error answer, with the code and description PTB maps to its exceptions."""
 
-    def __init__(self, error_code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        error_code: int,
+        description: str,
+        retry_after: int | None = None,
+        *,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.error_code = error_code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def to_payload(self) -> JSONDict:
         """The exact JSON body Telegram sends for this error."""
@@ -84,8 +94,13 @@ class BotApiError(Exception):
             "error_code": self.error_code,
             "description": self.description,
         }
+        parameters: JSONDict = {}
         if self.retry_after is not None:
-            payload["parameters"] = {"retry_after": self.retry_after}
+            parameters["retry_after"] = self.retry_after
+        if self.migrate_to_chat_id is not None:
+            parameters["migrate_to_chat_id"] = self.migrate_to_chat_id
+        if parameters:
+            payload["parameters"] = parameters
         return payload
 
 
@@ -383,8 +398,10 @@ class LocalBotAPI:
         first_name: str | None = None,
         language_code: str | None = "en",
         chat_title: str | None = None,
+        reply_to_message_id: int | None = None,
     ) -> JSONDict:
-        """A user's plain text message (no entities; send_command adds those)."""
+        """A user's plain text message (no entities; send_command adds those), optionally
+        a reply to an earlier message of the chat (as when answering the bot's question)."""
         return self._inject_user_message(
             chat_id,
             text,
@@ -397,12 +414,15 @@ class LocalBotAPI:
             first_name=first_name,
             language_code=language_code,
             chat_title=chat_title,
+            reply_to_message_id=reply_to_message_id,
         )
 
-    def post_in_channel(self, chat_id: int, text: str, *, title: str) -> JSONDict:
+    def post_in_channel(self, chat_id: int, text: str, *, title: str | None = None) -> JSONDict:
         """A channel post: no sender user, the channel itself signs it."""
         with self._lock:
-            chat: JSONDict = {"id": chat_id, "type": "channel", "title": title}
+            known = self._chats.get(chat_id, {})
+            name = title or known.get("title") or f"Channel {chat_id}"
+            chat: JSONDict = {"id": chat_id, "type": "channel", "title": name}
             self._chats[chat_id] = chat
             message: JSONDict = {
                 "message_id": self._next_message_id(chat_id),
@@ -435,9 +455,10 @@ class LocalBotAPI:
                 raise LookupError(f"no message {message_id} in chat {chat_id} to press on")
             # The update shows the message as it was when the button was pressed.
             message = copy.deepcopy(self._messages[key])
-            user = self._remember_user(
-                self._default_user_id(chat_id, user_id), username, first_name, "en"
-            )
+            presser = self._default_user_id(chat_id, user_id)
+            # The same person keeps the language Telegram reported for them before.
+            language = self._users.get(presser, {}).get("language_code", "en")
+            user = self._remember_user(presser, username, first_name, language)
             query_id = str(next(self._callback_query_ids))
             self._pending_callback_queries.add(query_id)
         self.inject(
@@ -739,6 +760,7 @@ class LocalBotAPI:
         first_name: str | None,
         language_code: str | None,
         chat_title: str | None,
+        reply_to_message_id: int | None = None,
     ) -> JSONDict:
         """A user's Message as Telegram delivers it, queued as an update."""
         with self._lock:
@@ -756,6 +778,8 @@ class LocalBotAPI:
             if entities:
                 message["entities"] = entities
             self._add_thread_fields(message, chat, message_thread_id)
+            if reply_to_message_id is not None:
+                self._add_reply_to(message, {"message_id": reply_to_message_id})
             self._messages[(chat_id, message["message_id"])] = message
             update = {"message": copy.deepcopy(message)}
         return self.inject(update)

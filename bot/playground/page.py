@@ -232,7 +232,7 @@ class PlaygroundPage:
             log.exception("Sending the digest of playground chat %s failed", chat.key)
             raise PageError("The digest could not be sent; the log says why.", 500) from None
         if report is None and chat.kind == "channel":
-            note = "This channel gets no digests: the bot does not act on channel posts yet."
+            note = "This channel gets no digests yet: post /subscribe in it first."
         elif report is None:
             note = "This chat gets no digests yet: send /subscribe first."
         elif report.sent:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.schedule import next_digest_at
-from bot.store.models import Chat, ChatTopic
+from bot.store.models import Chat, ChatTopic, Delivery, Digest
 
 FOLLOW = "follow"
 MUTE = "mute"
@@ -61,6 +61,7 @@ async def ensure_chat(
             digest_size=defaults.digest_size,
             only_followed=False,
             notify_empty=False,
+            link_preview=True,
             subscribed=False,
             active=True,
             created_at=now,
@@ -69,11 +70,13 @@ async def ensure_chat(
         )
         session.add(chat)
         await session.flush()
-    elif not chat.active or chat.title != title[:300]:
-        # A chat that writes to us again has unblocked the bot.
-        chat.active = True
-        chat.title = title[:300]
-        chat.updated_at = now
+    else:
+        if not chat.active:
+            # A chat that writes to us again has unblocked the bot.
+            set_active(chat, True, now=now)
+        if chat.title != title[:300]:
+            chat.title = title[:300]
+            chat.updated_at = now
     return chat
 
 
@@ -110,13 +113,76 @@ def unsubscribe(chat: Chat, *, now: datetime) -> None:
     reschedule(chat, now=now)
 
 
+def set_active(chat: Chat, active: bool, *, now: datetime) -> None:
+    """Record that Telegram will (not) deliver to this chat; back, its digests resume from now.
+
+    An inactive chat is never claimed for a digest; when it comes back, its next digest is
+    the next of its times after now, not one that fell due while it was away.
+    """
+    chat.active = active
+    chat.updated_at = now
+    if active:
+        reschedule(chat, now=now)
+
+
 async def set_chat_active(
     session: AsyncSession, chat_id: int, active: bool, *, now: datetime
-) -> None:
-    """Record that Telegram will (not) deliver to this chat, e.g. after it blocked the bot."""
-    await session.execute(
-        update(Chat).where(Chat.id == chat_id).values(active=active, updated_at=now)
-    )
+) -> Chat | None:
+    """Record that Telegram will (not) deliver to a chat by id; None if the chat is unknown."""
+    chat = await session.get(Chat, chat_id, options=_WITH_TOPICS)
+    if chat is not None and chat.active != active:
+        set_active(chat, active, now=now)
+    return chat
+
+
+async def migrate_chat(
+    session: AsyncSession, old_id: int, new_id: int, *, now: datetime
+) -> Chat | None:
+    """Move a group's row to the id of the supergroup it became, with everything hanging off
+    it: settings, follows and mutes, pending digests and delivery history.
+
+    After this the old id is gone from the store, so nothing is ever sent to it again. A
+    row the supergroup already has (made by a message that arrived first) gives way,
+    unless it subscribed on its own and the group had not. Calling it twice is harmless.
+    """
+    # Both service messages of one upgrade may be handled at once: writing to the old row
+    # first takes its lock (PostgreSQL) or the write lock (SQLite), so the second waits and
+    # then finds the row gone.
+    claimed = await session.execute(update(Chat).where(Chat.id == old_id).values(updated_at=now))
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        return await get_chat(session, new_id)
+    chats = Chat.__table__
+    old = (await session.execute(select(chats).where(chats.c.id == old_id))).mappings().one()
+    new = await session.get(Chat, new_id)
+    keep_new = new is not None and new.subscribed and not old["subscribed"]
+    drop_id = old_id if keep_new else new_id
+    for table in (ChatTopic, Digest, Delivery):
+        await session.execute(delete(table).where(table.chat_id == drop_id))
+    await session.execute(delete(Chat).where(Chat.id == drop_id))
+    if not keep_new:
+        await session.execute(
+            insert(Chat).values({**old, "id": new_id, "kind": "supergroup", "updated_at": now})
+        )
+        for table in (ChatTopic, Digest, Delivery):
+            await session.execute(
+                update(table).where(table.chat_id == old_id).values(chat_id=new_id)
+            )
+        await session.execute(delete(Chat).where(Chat.id == old_id))
+    session.expire_all()
+    return await get_chat(session, new_id)
+
+
+def manage(chat: Chat, target_id: int | None, *, now: datetime) -> None:
+    """Make a private chat's settings commands change another chat (a channel), or its own."""
+    chat.managed_chat_id = target_id
+    chat.updated_at = now
+
+
+async def managed_chat(session: AsyncSession, chat: Chat) -> Chat | None:
+    """The chat this one manages, if it manages one that still exists."""
+    if chat.managed_chat_id is None:
+        return None
+    return await get_chat(session, chat.managed_chat_id)
 
 
 def topics_of(chat: Chat, kind: str) -> list[str]:

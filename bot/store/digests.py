@@ -48,6 +48,8 @@ class ClaimedDigest:
     since: datetime
     follows: tuple[str, ...]
     mutes: tuple[str, ...]
+    kind: str = "private"  # the chat's type: a channel's digest is worded for an audience
+    link_preview: bool = True  # show Telegram's preview of the top story
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ def _snapshot(digest: Digest, chat: Chat) -> ClaimedDigest:
         since=since,
         follows=tuple(topics_of(chat, FOLLOW)),
         mutes=tuple(topics_of(chat, MUTE)),
+        kind=chat.kind,
+        link_preview=chat.link_preview,
     )
 
 

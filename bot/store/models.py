@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -96,6 +97,8 @@ class Article(Base):
     # Stemmed, folded terms of title + description + body (bot.news.text.search_document);
     # both full-text indexes are built from it so SQLite and PostgreSQL match alike.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # ISO 639 code its words were stemmed in; None (every row before 0005): unknown, English.
+    language: Mapped[str | None] = mapped_column(String(8))
     summary: Mapped[str | None] = mapped_column(Text)
     # Hash of the text the cached summary was made from; a new body invalidates it.
     summary_source: Mapped[str | None] = mapped_column(String(64))
@@ -136,6 +139,10 @@ class Chat(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     next_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # In a private chat: the channel its settings commands change (picked by an admin).
+    managed_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Whether digests show Telegram's link preview of the top story.
+    link_preview: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

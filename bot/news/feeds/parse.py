@@ -24,6 +24,7 @@ import feedparser
 
 from bot.news.feeds.cap import keep_newest_items
 from bot.news.feeds.encoding import mend_utf8
+from bot.news.language import normalise_language
 from bot.news.text import as_utc, canonical_url, clean_text, truncate
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class FeedEntry:
     published_at: datetime
     """Aware UTC: published, else updated, else fetch time; never in the future."""
     author: str | None
+    language: str | None = None
+    """ISO code the item or its feed declares (xml:lang, <language>, dc:language), or None."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class ParsedFeed:
     """The oldest items dropped because the feed lists more than the cap."""
     ttl_seconds: int | None
     """RSS <ttl>: how long the publisher asks readers to wait between polls."""
+    language: str | None = None
+    """ISO code the feed declares for all its items, or None."""
 
 
 def parse_feed(
@@ -126,10 +131,12 @@ def parse_feed(
     hard_error = bozo_exc is not None and not isinstance(bozo_exc, _SOFT_BOZO)
     reason = _describe(bozo_exc) if bozo_exc is not None else None
 
+    feed = result.get("feed", {})
+    feed_language = normalise_language(feed.get("language"))
     entries: list[FeedEntry] = []
     skipped = 0
     for raw in result.get("entries", []):
-        entry = _entry(raw, now)
+        entry = _entry(raw, now, feed_language)
         if entry is None:
             skipped += 1
         else:
@@ -147,7 +154,6 @@ def parse_feed(
         kept = {id(entry) for entry in newest[:max_items]}
         entries = [entry for entry in entries if id(entry) in kept]
 
-    feed = result.get("feed", {})
     return ParsedFeed(
         title=truncate(clean_text(feed.get("title")), TITLE_MAX_CHARS),
         link=_web_link(feed.get("link")),
@@ -155,6 +161,7 @@ def parse_feed(
         skipped=skipped,
         over_cap=over_cap,
         ttl_seconds=_ttl(feed.get("ttl")),
+        language=feed_language,
     )
 
 
@@ -196,7 +203,7 @@ def make_parse_executor(workers: int) -> Executor | None:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _entry(raw: dict[str, Any], now: datetime) -> FeedEntry | None:
+def _entry(raw: dict[str, Any], now: datetime, feed_language: str | None) -> FeedEntry | None:
     title = clean_text(raw.get("title"))
     url = _web_link(raw.get("link"))
     description = _description(raw, title)
@@ -215,6 +222,7 @@ def _entry(raw: dict[str, Any], now: datetime) -> FeedEntry | None:
         description=truncate(description, DESCRIPTION_MAX_CHARS),
         published_at=_published(raw, now),
         author=truncate(author, AUTHOR_MAX_CHARS) or None,
+        language=_declared_language(raw) or feed_language,
     )
 
 
@@ -228,6 +236,12 @@ def _description(raw: Mapping[str, Any], title: str) -> str:
             return text
         fallback = fallback or text
     return fallback
+
+
+def _declared_language(raw: Mapping[str, Any]) -> str | None:
+    """An item's own xml:lang (Atom feeds mixing languages), as feedparser reads it."""
+    detail = raw.get("title_detail") or {}
+    return normalise_language(detail.get("language"))
 
 
 def _published(raw: dict[str, Any], now: datetime) -> datetime:

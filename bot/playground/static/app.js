@@ -193,7 +193,7 @@ function renderMessages(messages) {
   box.replaceChildren();
   if (!messages.length) {
     const hint = chat.kind === "channel"
-      ? "A channel: posts come from the channel itself, and the bot does not act on them."
+      ? "A channel: posts come from the channel itself. Post /subscribe to get digests here."
       : "No messages yet. Type /start, or / for the bot's command menu.";
     box.append(el("div", "service", hint));
   }

@@ -1,7 +1,7 @@
 """Feeds: a claim is a short lease of its own, so next_fetch_at keeps when the feed was due.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30
 
 A claim used to push next_fetch_at 15 minutes ahead: a process killed mid-fetch delayed
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

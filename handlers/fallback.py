@@ -1,0 +1,36 @@
+"""Input that is no known command still gets an answer: unknown commands, text as a search."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.render import quoted
+from bot.user_input import normalize_input
+from handlers.common import reply
+from handlers.headlines import DEFAULT_COUNT, topic_page
+from handlers.zones import city_reply
+
+TOPIC_HINT = "<i>Tip: /topic WORDS does the same.</i>"
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Point a private chat's unknown /command at /help, rather than leave it in silence."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    command = normalize_input(message.text.split(maxsplit=1)[0].split("@", 1)[0])[:40]
+    await reply(update, f"I don't know {quoted(command)}. /help lists everything I can do.")
+
+
+async def text_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take plain text in a private chat as a topic search, saying /topic does the same."""
+    if await city_reply(update, context):
+        return
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    words = normalize_input(message.text)
+    if not words:
+        await reply(update, "Send me some words to look for, or /help for what I can do.")
+        return
+    text, keyboard = await topic_page(context, update, words, offset=0, size=DEFAULT_COUNT)
+    await reply(update, f"{text}\n\n{TOPIC_HINT}", keyboard=keyboard)

@@ -1,0 +1,66 @@
+"""Inline mode: "@botname words" in any chat offers matching headlines to share there.
+
+Telegram only sends inline queries once inline mode is switched on with @BotFather
+(/setinline); the README says how.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.news.query import parse_query
+from bot.render import age_text, html_escape
+from bot.store.articles import Headline, latest_articles, search_articles
+from bot.user_input import normalize_input
+from handlers.common import NO_PREVIEW, services_of
+
+RESULTS = 10
+# How long Telegram may serve an answer from its cache: news moves, so not long.
+CACHE_SECONDS = 60
+MAX_OFFSET = 200
+
+
+def _result(headline: Headline, age: str) -> InlineQueryResultArticle:
+    details = f"{headline.source} · {age}"
+    title = html_escape(headline.title or "(untitled)")
+    if headline.url:
+        title = f'<a href="{escape(headline.url, quote=True)}">{title}</a>'
+    return InlineQueryResultArticle(
+        id=str(headline.id),
+        title=headline.title or "(untitled)",
+        description=details,
+        url=headline.url,
+        input_message_content=InputTextMessageContent(
+            f"<b>{title}</b>\n<i>{html_escape(details)}</i>",
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+        ),
+    )
+
+
+async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer with headlines matching the words typed, or the latest when there are none."""
+    query = update.inline_query
+    assert query is not None
+    services = services_of(context)
+    now = services.clock.now()
+    words = normalize_input(query.query)
+    offset = min(int(query.offset), MAX_OFFSET) if query.offset.isdigit() else 0
+    async with services.database.session() as session:
+        searched = parse_query(words)
+        if not searched.is_empty:
+            found = await search_articles(session, searched, limit=RESULTS, offset=offset, now=now)
+            headlines, more = found.headlines, found.has_more
+        else:
+            headlines = await latest_articles(session, limit=RESULTS, offset=offset)
+            more = len(headlines) == RESULTS
+    next_offset = str(offset + RESULTS) if more and offset + RESULTS <= MAX_OFFSET else None
+    await query.answer(
+        [_result(h, age_text(h.published_at, now)) for h in headlines],
+        cache_time=CACHE_SECONDS,
+        next_offset=next_offset,
+    )

@@ -1,0 +1,161 @@
+"""Time zones a tap away: likely zones as buttons, a city typed in reply, /timezone by city.
+
+Nobody should need to know "America/New_York": the buttons come from the user's Telegram
+language, a city name is matched against the zone names, and an abbreviation like EST is
+explained (a fixed offset, no daylight saving time) with the zone most likely meant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot import callbacks
+from bot.render import html_escape, schedule_text
+from bot.schedule import AbbreviatedZone, ScheduleError, offset_text, parse_zone
+from bot.store.chats import reschedule
+from bot.store.models import Chat
+from bot.user_input import normalize_input
+from bot.zones import Abbreviation, city_of, likely_zones
+from handlers.common import (
+    ADMINS_ONLY,
+    args_text,
+    edit_in_place,
+    may_change_settings,
+    reply,
+    speaking_for,
+    update_chat,
+)
+
+CHOOSE = "zone"  # the Setting name every zone button carries
+ASK_CITY = "city"  # its value on "Type a city"
+SHOW_CHOICES = ""  # its value on the /settings Zone button
+CITY_PROMPT = "Which city's time should the digests follow? Reply with a city, e.g. Berlin."
+TIMEZONE_USAGE = (
+    "Usage: /timezone CITY or ZONE, e.g. <code>/timezone Berlin</code>, "
+    "<code>/timezone new york</code>, <code>/timezone Europe/Berlin</code> "
+    "or <code>/timezone +05:30</code>."
+)
+
+
+def _zone_button(label: str, value: str) -> InlineKeyboardButton:
+    data = callbacks.encode(callbacks.Setting(CHOOSE, value))
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+def zone_keyboard(language_code: str | None) -> InlineKeyboardMarkup:
+    """A few likely zones for this language, and "Type a city" for everything else."""
+    buttons = [_zone_button(city_of(zone), zone) for zone in likely_zones(language_code)]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([_zone_button("UTC", "UTC"), _zone_button("Type a city…", ASK_CITY)])
+    return InlineKeyboardMarkup(rows)
+
+
+def abbreviation_keyboard(known: Abbreviation) -> InlineKeyboardMarkup:
+    """The zone the abbreviation most likely means, or the fixed offset it stands for."""
+    return InlineKeyboardMarkup(
+        [
+            [_zone_button(f"{city_of(known.zone)} ({known.zone})", known.zone)],
+            [_zone_button(f"Fixed {offset_text(known.offset)}", known.offset)],
+        ]
+    )
+
+
+def zone_offer(update: Update) -> tuple[str, InlineKeyboardMarkup]:
+    """The question after subscribing without a zone: which is yours?"""
+    user = update.effective_user
+    return (
+        "Which time zone are you in? Tap one, or type a city.",
+        zone_keyboard(user.language_code if user else None),
+    )
+
+
+def _set_zone(zone: str) -> Callable[[Chat, datetime], None]:
+    def change(chat: Chat, now: datetime) -> None:
+        chat.timezone = zone
+        reschedule(chat, now=now)
+
+    return change
+
+
+async def _apply(update: Update, context: ContextTypes.DEFAULT_TYPE, zone: str) -> str:
+    chat = await update_chat(update, context, _set_zone(zone))
+    return speaking_for(
+        update, chat, f"Time zone set to {html_escape(zone)}. {schedule_text(chat)}"
+    )
+
+
+async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Set the zone digest times and dates are read in, by city, zone name or offset."""
+    if not await may_change_settings(update, context):
+        await reply(update, ADMINS_ONLY)
+        return
+    words = args_text(context)
+    if not words:
+        text, keyboard = zone_offer(update)
+        await reply(update, f"{TIMEZONE_USAGE}\n{text}", keyboard=keyboard)
+        return
+    await _set_from_text(update, context, words)
+
+
+async def _set_from_text(update: Update, context: ContextTypes.DEFAULT_TYPE, words: str) -> None:
+    try:
+        zone = parse_zone(words)
+    except AbbreviatedZone as exc:
+        await reply(
+            update,
+            f"{html_escape(str(exc))} Which do you mean?",
+            keyboard=abbreviation_keyboard(exc.abbreviation),
+        )
+        return
+    except ScheduleError as exc:
+        await reply(update, html_escape(str(exc)))
+        return
+    await reply(update, await _apply(update, context, zone))
+
+
+async def zone_button(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, action: callbacks.Setting
+) -> None:
+    """A zone button: show the choices, ask for a city, or set the zone it names."""
+    query = update.callback_query
+    assert query is not None
+    if not await may_change_settings(update, context):
+        await query.answer(ADMINS_ONLY, show_alert=True)
+        return
+    if action.value == SHOW_CHOICES:
+        await query.answer()
+        text, keyboard = zone_offer(update)
+        await reply(update, text, keyboard=keyboard)
+        return
+    if action.value == ASK_CITY:
+        await query.answer()
+        await reply(update, CITY_PROMPT, keyboard=ForceReply(input_field_placeholder="e.g. Berlin"))
+        return
+    try:
+        zone = parse_zone(action.value)
+    except ScheduleError:
+        await query.answer("This button has expired.")
+        return
+    await query.answer("Saved.")
+    await edit_in_place(update, await _apply(update, context, zone))
+
+
+async def city_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Take a reply to the city question as the zone; False if the message is no such reply."""
+    message = update.effective_message
+    if message is None or message.text is None or message.reply_to_message is None:
+        return False
+    asked = message.reply_to_message
+    if asked.from_user is None or asked.from_user.id != context.bot.id:
+        return False
+    if asked.text != CITY_PROMPT:
+        return False
+    if not await may_change_settings(update, context):
+        await reply(update, ADMINS_ONLY)
+        return True
+    await _set_from_text(update, context, normalize_input(message.text))
+    return True
