@@ -20,7 +20,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.ingest import FeedPoller
 from bot.news.feeds.parse import make_parse_executor
-from bot.ratelimit import ChatFairRateLimiter
+from bot.ratelimit import ChatFairRateLimiter, SharedBudget
 from bot.services import SERVICES_KEY, Services, make_abstractive, make_fetcher
 from bot.store.db import Database
 from handlers.start import COMMANDS
@@ -45,6 +45,7 @@ def build_application(
     jobs: bool = True,
 ) -> Application:
     """A ready-to-start application: handlers, jobs, rate limiter and HTML defaults."""
+    database = database or Database(settings.database_url)
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -55,7 +56,7 @@ def build_application(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
         )
-        .rate_limiter(ChatFairRateLimiter(overall_per_second=settings.telegram_rate_limit))
+        .rate_limiter(rate_limiter(settings, database))
         .concurrent_updates(8)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -63,13 +64,21 @@ def build_application(
     )
     application.bot_data[SERVICES_KEY] = Services(
         settings=settings,
-        database=database or Database(settings.database_url),
+        database=database,
         clock=clock or SystemClock(),
     )
     handlers.register(application)
     if jobs:
         schedule_jobs(application)
     return application
+
+
+def rate_limiter(settings: Settings, database: Database) -> ChatFairRateLimiter:
+    """The bot's limits: shared through PostgreSQL by every instance, else this process's."""
+    rate = settings.send_rate
+    if database.is_sqlite or rate <= 0:
+        return ChatFairRateLimiter(overall_per_second=rate)
+    return ChatFairRateLimiter(shared=SharedBudget(database, per_second=rate))
 
 
 async def _post_init(application: Application) -> None:

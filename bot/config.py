@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     digest_grace_hours: float = Field(default=2.0, ge=0)
     trending_window_hours: int = Field(default=24, ge=1)
     trending_topics: int = Field(default=10, ge=1, le=30)
-    telegram_rate_limit: float = Field(default=30.0, ge=0, description="messages per second")
+    # Messages per second for the whole bot token; unset: 30, or 1,000 with paid broadcasts.
+    telegram_rate_limit: float | None = Field(default=None, ge=0)
+    telegram_paid_broadcast: bool = False
     receive_updates: bool = True
     webhook_url: str = ""
     webhook_listen: str = "127.0.0.1"
@@ -150,6 +152,13 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(f"{value!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return value
+
+    @property
+    def send_rate(self) -> float:
+        """Messages per second the bot may send: Telegram's free 30, or its paid 1,000."""
+        if self.telegram_rate_limit is not None:
+            return self.telegram_rate_limit
+        return 1000.0 if self.telegram_paid_broadcast else 30.0
 
     @property
     def zone(self) -> ZoneInfo:

@@ -221,9 +221,10 @@ async def _deliver(
         text = NOTHING_NEW
     top_url = content.stories[0].lead.url if content.stories else None
     preview = top_story_preview(top_url, enabled=digest.link_preview)
+    paid = services.settings.telegram_paid_broadcast
     try:
         try:
-            await _send(bot, digest, text, keyboard, preview)
+            await _send(bot, digest, text, keyboard, preview, paid=paid)
         except ChatMigrated as exc:
             # The group became a supergroup: its row (settings, history, this claim) moves to
             # the new id, and the digest goes there; the old id is never called again.
@@ -232,7 +233,7 @@ async def _deliver(
                     session, digest.chat_id, exc.new_chat_id, now=services.clock.now()
                 )
             digest = replace(digest, chat_id=exc.new_chat_id, thread_id=None)
-            await _send(bot, digest, text, keyboard, preview)
+            await _send(bot, digest, text, keyboard, preview, paid=paid)
     except (Forbidden, BadRequest) as exc:
         if isinstance(exc, BadRequest) and not any(g in exc.message.lower() for g in _GONE):
             report.errors.append(f"chat {digest.chat_id}: {exc.message}")
@@ -268,9 +269,12 @@ async def _send(
     text: str,
     keyboard: InlineKeyboardMarkup | None,
     preview: LinkPreviewOptions,
+    *,
+    paid: bool,
 ) -> None:
     """Send the digest's parts, the top story's preview under the first and the keyboard under
-    the last; retries as DIGESTS says."""
+    the last; retries as DIGESTS says. `paid` lets Telegram take them past the free 30/s
+    and charge the bot's Stars."""
     parts = split_message(text)
     for index, part in enumerate(parts):
         await bot.send_message(
@@ -280,4 +284,5 @@ async def _send(
             reply_markup=keyboard if index == len(parts) - 1 else None,
             link_preview_options=preview if index == 0 else None,
             rate_limit_args=DIGESTS,
+            allow_paid_broadcast=paid or None,
         )

@@ -10,6 +10,11 @@ and a bucket that starts full (or refills while a 429 is waited out) lets throug
 burst on top of the steady rate, which the sliding second answers with 429s, each
 costing its message a whole retry_after. Evenly spaced sends just under the limit
 never put more than the limit in any one second, even with a little send-time jitter.
+
+The limits belong to the bot token. On PostgreSQL every instance takes its turn from
+one SharedBudget in the database, so N instances together keep to the limit, and a 429
+any of them meets holds all of them for its retry_after. SQLite is one process: the
+in-process Pacer and per-group limiters are the whole budget.
 """
 
 from __future__ import annotations
@@ -19,14 +24,18 @@ import logging
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
+from functools import partial
 from types import TracebackType
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram.error import NetworkError, TelegramError
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
-from bot.retry_policy import REPLIES, RetryPolicy, maybe_delivered
+from bot.retry_policy import REPLIES, RetryPolicy, maybe_delivered, retry_after_seconds
+from bot.store.db import Database, is_unavailable
+from bot.store.send_budget import OverallRate, pause_sends, take_group_turn, take_send_turn
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
@@ -90,10 +99,77 @@ class Pacer:
         return None
 
 
+class SharedBudget:
+    """The token's overall and per-group budgets, counted in PostgreSQL by every instance.
+
+    Its window is `margin` longer than Telegram's second, wider than the in-process
+    Pacer's: a turn is taken a database round trip before the request leaves, and that
+    lead varies more between processes than within one. One caller per process asks the
+    database at a time, in the order they came, so no instance floods the lock and each
+    gets turns. If the database cannot be reached, sends keep to the in-process Pacer.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        per_second: float,
+        group_per_minute: float = 20.0,
+        margin: float = 0.05,
+        spacing: float = 0.9,
+    ) -> None:
+        if per_second <= 0:
+            raise ValueError("per_second must be positive")
+        limit = max(1, int(per_second))
+        window = limit / per_second + margin
+        self.rate = OverallRate(limit=limit, window=window, gap=spacing * window / limit)
+        self.group_per_minute = int(group_per_minute)
+        self._database = database
+        self._fallback = Pacer(per_second)
+        self._turn = asyncio.Lock()
+
+    async def take_turn(self, group_key: str | None) -> None:
+        """Wait until this send fits the shared budgets (its group's first, if it has one)."""
+        if group_key is not None and self.group_per_minute > 0:
+            await self._wait(
+                partial(take_group_turn, group_key=group_key, per_minute=self.group_per_minute)
+            )
+        async with self._turn:
+            await self._wait(partial(take_send_turn, rate=self.rate))
+
+    async def pause(self, seconds: float) -> None:
+        """Hold every instance's sends for `seconds`, as Telegram asked one of them to."""
+        try:
+            async with self._database.session() as session:
+                await pause_sends(session, seconds)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            log.warning(
+                "Could not share a %.1f s flood wait (database unavailable): %s", seconds, exc
+            )
+
+    async def _wait(self, take: Callable[[AsyncSession], Awaitable[float]]) -> None:
+        while True:
+            try:
+                async with self._database.session() as session:
+                    wait = await take(session)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("Send budget unavailable, pacing this process alone: %s", exc)
+                async with self._fallback:
+                    return
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
+
 class ChatFairRateLimiter(BaseRateLimiter[RetryPolicy]):
     """Overall and per-group rate limits; a request is retried alone, as its policy says.
 
     The policy is the request's `rate_limit_args` (see bot.retry_policy), else REPLIES.
+    With a `shared` budget the limits are those of every instance together.
     """
 
     def __init__(
@@ -101,8 +177,12 @@ class ChatFairRateLimiter(BaseRateLimiter[RetryPolicy]):
         *,
         overall_per_second: float = 30.0,
         group_per_minute: float = 20.0,
+        shared: SharedBudget | None = None,
     ) -> None:
-        self._overall = Pacer(overall_per_second) if overall_per_second > 0 else None
+        self._shared = shared
+        # A shared budget counts every send itself; this process's Pacer is only its fallback.
+        pace_here = overall_per_second > 0 and shared is None
+        self._overall = Pacer(overall_per_second) if pace_here else None
         self._group_per_minute = group_per_minute
         self._groups: OrderedDict[int | str, AsyncLimiter] = OrderedDict()
         # Requests sent again after their answer was lost: each may have arrived twice.
@@ -137,14 +217,19 @@ class ChatFairRateLimiter(BaseRateLimiter[RetryPolicy]):
     ) -> bool | JSONDict | list[JSONDict]:
         """Run one Bot API request within the limits, retrying it alone as its policy says."""
         chat_id = data.get("chat_id")
-        group = None
+        group_key: int | str | None = None
         if isinstance(chat_id, str) or (isinstance(chat_id, int) and chat_id < 0):
-            group = self._group_limiter(chat_id)
+            group_key = chat_id
+        group = None
+        if group_key is not None and self._shared is None:
+            group = self._group_limiter(group_key)
         policy = rate_limit_args or REPLIES
         retries = 0
         while True:
             try:
                 async with AsyncExitStack() as limits:
+                    if self._shared is not None and chat_id is not None:
+                        await self._shared.take_turn(None if group_key is None else str(group_key))
                     if group is not None:
                         await limits.enter_async_context(group)
                     if self._overall is not None and chat_id is not None:
@@ -152,6 +237,8 @@ class ChatFairRateLimiter(BaseRateLimiter[RetryPolicy]):
                     return await callback(*args, **kwargs)
             except TelegramError as exc:
                 delay = policy.delay(exc, retries_so_far=retries)
+                if isinstance(exc, RetryAfter) and self._shared is not None:
+                    await self._shared.pause(retry_after_seconds(exc))
                 if delay is None:
                     raise
                 if isinstance(exc, NetworkError) and maybe_delivered(exc):

@@ -1,5 +1,6 @@
 """Several instances on one PostgreSQL database, in the shape Telegram allows: one receives
-updates, the others run with RECEIVE_UPDATES=false and only run the jobs."""
+updates, the others run with RECEIVE_UPDATES=false and only run the jobs; together they
+keep to the one bot token's send budget."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
 from bot.config import Settings
 from bot.store.db import Database
 from bot.store.meta import heartbeats
+from bot.store.send_budget import take_group_turn
 from tests.botharness import USER_ID, running_bot
 from tests.fakebot import FakeBotAPI
 from tests.support import BACKENDS, ROOT, FakeClock
+from tests.test_digests import dispatch, subscribe_chats
 
 UPDATE_METHODS = ("getUpdates", "setWebhook", "deleteWebhook")
 
@@ -80,3 +85,67 @@ async def test_a_job_only_instance_runs_jobs_and_never_asks_for_updates(
             output, _ = jobs_only.communicate(timeout=20)
         assert jobs_only.returncode == 0, output
         assert "running jobs only" in output
+
+
+def most_in_one_second(times: list[float]) -> int:
+    """The most arrivals in any window of one second, wherever it starts."""
+    times = sorted(times)
+    return max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+
+
+async def test_two_instances_together_keep_to_one_send_budget(
+    settings: Settings, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small claims, so both instances have digests to send for the whole fan-out.
+    monkeypatch.setattr("bot.dispatch.CLAIM_BATCH", 20)
+    paced = settings.model_copy(update={"telegram_rate_limit": 25.0})
+    chats = list(range(5000, 5200))
+    with FakeBotAPI() as fake:
+        async with (
+            running_bot(paced, clock, fake=fake, polling=False) as first,
+            running_bot(paced, clock, fake=fake, polling=False) as second,
+        ):
+            await subscribe_chats(first, chats, times=["12:00"], zone="UTC")
+            clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+            reports = await asyncio.gather(dispatch(first), dispatch(second))
+        sent = fake.sent_messages()
+    assert most_in_one_second([call.at for call in sent]) <= 25
+    per_chat = Counter(call.chat_id for call in sent)
+    assert set(per_chat) == set(chats) and max(per_chat.values()) == 1
+    # Neither instance waits while the other takes the whole budget.
+    assert min(report.sent for report in reports) >= len(chats) // 4
+
+
+async def test_a_flood_wait_met_by_one_instance_holds_the_others(
+    settings: Settings, clock: FakeClock
+) -> None:
+    with FakeBotAPI() as fake:
+        async with (
+            running_bot(settings, clock, fake=fake, polling=False) as first,
+            running_bot(settings, clock, fake=fake, polling=False) as second,
+        ):
+            fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
+            flooded = asyncio.create_task(first.application.bot.send_message(7001, "first"))
+            while not fake.failed_calls("sendMessage"):
+                await asyncio.sleep(0.01)
+            await second.application.bot.send_message(7002, "second")
+            await flooded
+        flood_at = fake.failed_calls("sendMessage")[0].at
+        [other] = fake.sent_messages(7002)
+    assert other.at - flood_at >= 1.9
+
+
+async def test_a_groups_twenty_a_minute_is_counted_across_instances(database_url: str) -> None:
+    first, second = Database(database_url), Database(database_url)
+    try:
+        for database in (first, second):
+            async with database.session() as session:
+                assert await take_group_turn(session, "-100123", per_minute=2) == 0
+        async with first.session() as session:
+            wait = await take_group_turn(session, "-100123", per_minute=2)
+        async with second.session() as session:
+            other_group = await take_group_turn(session, "-100999", per_minute=2)
+    finally:
+        await first.dispose()
+        await second.dispose()
+    assert 55 < wait <= 60 and other_group == 0

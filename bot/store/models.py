@@ -116,6 +116,31 @@ class SeenKey(Base):
     )
     key: Mapped[str] = mapped_column(String(600), primary_key=True)
     pruned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the feed last listed the item after it was pruned (None: not since); once the
+    # feed has dropped it for long enough, the tombstone has nothing left to stop.
+    listed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SendSlot(Base):
+    """One message sent to Telegram, counted against the bot token's budget by every
+    instance on this database (PostgreSQL only; a minute of them is kept)."""
+
+    __tablename__ = "send_slots"
+    __table_args__ = (Index("ix_send_slots_group", "group_key", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The group or channel (id or @name) a group-limited send went to; None: overall budget.
+    group_key: Mapped[str | None] = mapped_column(String(64))
+
+
+class SendPause(Base):
+    """Until when every instance holds its sends, after Telegram answered one with a 429."""
+
+    __tablename__ = "send_pause"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Chat(Base):
