@@ -24,12 +24,10 @@ import logging
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
-from functools import partial
 from types import TracebackType
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
@@ -131,11 +129,21 @@ class SharedBudget:
     async def take_turn(self, group_key: str | None) -> None:
         """Wait until this send fits the shared budgets (its group's first, if it has one)."""
         if group_key is not None and self.group_per_minute > 0:
-            await self._wait(
-                partial(take_group_turn, group_key=group_key, per_minute=self.group_per_minute)
-            )
+            await self._wait_for_group(group_key)
         async with self._turn:
-            await self._wait(partial(take_send_turn, rate=self.rate))
+            while True:
+                try:
+                    async with self._database.autocommit() as connection:
+                        wait = await take_send_turn(connection, self.rate)
+                except Exception as exc:
+                    if not is_unavailable(exc):
+                        raise
+                    log.warning("Send budget unavailable, pacing this process alone: %s", exc)
+                    async with self._fallback:
+                        return
+                if wait <= 0:
+                    return
+                await asyncio.sleep(wait)
 
     async def pause(self, seconds: float) -> None:
         """Hold every instance's sends for `seconds`, as Telegram asked one of them to."""
@@ -149,17 +157,16 @@ class SharedBudget:
                 "Could not share a %.1f s flood wait (database unavailable): %s", seconds, exc
             )
 
-    async def _wait(self, take: Callable[[AsyncSession], Awaitable[float]]) -> None:
+    async def _wait_for_group(self, group_key: str) -> None:
         while True:
             try:
                 async with self._database.session() as session:
-                    wait = await take(session)
+                    wait = await take_group_turn(session, group_key, self.group_per_minute)
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
-                log.warning("Send budget unavailable, pacing this process alone: %s", exc)
-                async with self._fallback:
-                    return
+                log.warning("Group budget unavailable, sending to %s unshared: %s", group_key, exc)
+                return
             if wait <= 0:
                 return
             await asyncio.sleep(wait)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.store.db import insert_into
 from bot.store.models import SendPause, SendSlot
 
-# Any constant serialises the budget's transactions; this one spells "newsbot".
+# Any constant serialises the budget's transactions; this one spells "newsbot" (migration
+# 0008's function takes the same lock).
 _LOCK_KEY = 0x6E657773626F74
 # Group sends are counted over a minute; older slots count for nothing.
 _KEPT = timedelta(seconds=60)
@@ -32,38 +33,17 @@ class OverallRate:
     gap: float
 
 
-async def take_send_turn(session: AsyncSession, rate: OverallRate) -> float:
+async def take_send_turn(connection: AsyncConnection, rate: OverallRate) -> float:
     """Count one send against the shared budget now and return 0, or return the seconds to
-    wait before asking again (the budget is full, or a 429 is being waited out)."""
-    await _lock(session)
-    now = func.statement_timestamp()
-    in_window = SendSlot.group_key.is_(None) & (
-        SendSlot.sent_at > now - timedelta(seconds=rate.window)
+    wait before asking again (the budget is full, or a 429 is being waited out).
+
+    The work is the database function of migration 0008, one round trip on an autocommit
+    connection: this is paid on every message the bot sends.
+    """
+    wait = await connection.scalar(
+        select(func.newsbot_take_send_turn(rate.limit, rate.window, rate.gap))
     )
-    row = (
-        await session.execute(
-            select(
-                now,
-                select(SendPause.until).where(SendPause.id == _PAUSE_ROW).scalar_subquery(),
-                func.count().filter(in_window),
-                func.min(SendSlot.sent_at).filter(in_window),
-                func.max(SendSlot.sent_at).filter(in_window),
-            ).where(SendSlot.sent_at > now - _KEPT)
-        )
-    ).one()
-    current, paused_until, count, oldest, newest = row
-    wait = 0.0
-    if paused_until is not None:
-        wait = (paused_until - current).total_seconds()
-    if count >= rate.limit and oldest is not None:
-        wait = max(wait, (oldest - current).total_seconds() + rate.window)
-    if newest is not None:
-        wait = max(wait, (newest - current).total_seconds() + rate.gap)
-    if wait > 0:
-        return wait
-    await session.execute(delete(SendSlot).where(SendSlot.sent_at <= current - _KEPT))
-    session.add(SendSlot(sent_at=current, group_key=None))
-    return 0.0
+    return float(wait or 0.0)
 
 
 async def take_group_turn(session: AsyncSession, group_key: str, per_minute: int) -> float:
