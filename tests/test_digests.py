@@ -429,3 +429,18 @@ async def test_forum_digests_go_into_the_topic_thread(user: BotUser, clock: Fake
     await dispatch(user)
     (digest,) = user.fake.sent_messages(-1005)
     assert digest.params["message_thread_id"] == 77
+
+
+async def test_paid_broadcast_digests_ask_for_it_and_replies_do_not(
+    settings: Settings, clock: FakeClock
+) -> None:
+    paid = settings.model_copy(update={"telegram_paid_broadcast": True})
+    async with running_bot(paid, clock) as user:
+        await subscribe_chats(user, [600], times=["12:00"], zone="UTC")
+        clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+        assert (await dispatch(user)).sent == 1
+        await user.reply_to("/help", chat_id=601)
+    [digest] = user.fake.sent_messages(600)
+    [reply] = user.fake.sent_messages(601)
+    assert digest.params.get("allow_paid_broadcast") in (True, "true")
+    assert "allow_paid_broadcast" not in reply.params

@@ -53,6 +53,18 @@ def test_settings_defaults_and_lists(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings(_env_file=None).database_url.startswith("sqlite+aiosqlite:///./data/")
 
 
+def test_paid_broadcasts_raise_the_default_send_rate_but_not_a_chosen_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TELEGRAM_RATE_LIMIT", raising=False)
+    monkeypatch.delenv("TELEGRAM_PAID_BROADCAST", raising=False)
+    assert load_settings(_env_file=None).send_rate == 30
+    monkeypatch.setenv("TELEGRAM_PAID_BROADCAST", "true")
+    assert load_settings(_env_file=None).send_rate == 1000
+    monkeypatch.setenv("TELEGRAM_RATE_LIMIT", "250")
+    assert load_settings(_env_file=None).send_rate == 250
+
+
 def test_seed_document_shape() -> None:
     document = load_seed_file(SEED_DOCUMENT)
     assert document.article is not None
