@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.news.feeds.fetch import FeedResult, Outcome, fetch_feed
 from bot.news.feeds.parse import FeedEntry
 from bot.news.http.fetcher import SafeFetcher
-from bot.store.articles import NewArticle, add_articles
+from bot.store.articles import NewArticle, add_articles, note_listed_items
 from bot.store.db import Database
 from bot.store.meta import record_heartbeat
 from bot.store.sources import ClaimedSource, claim_all_feeds, claim_due_sources, record_fetch
@@ -328,7 +328,9 @@ async def _store(
     )
     if record is None:  # removed while it was being fetched
         return _report(source, result)
-    new_ids = await add_articles(session, source.id, map(_article, result.entries), now=now)
+    items = [_article(entry) for entry in result.entries]
+    new_ids = await add_articles(session, source.id, items, now=now)
+    await note_listed_items(session, source.id, items, now=now)
     return _report(
         source,
         result,

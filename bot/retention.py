@@ -1,16 +1,21 @@
-"""Retention: articles older than RETENTION_DAYS go, their identity stays."""
+"""Retention: articles older than RETENTION_DAYS go, their identity stays while it matters."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from bot.store.articles import prune_articles
+from bot.store.articles import prune_articles, prune_tombstones
 from bot.store.db import Database
 from bot.store.meta import record_heartbeat
 
+# How long a feed must have stopped listing a pruned item before its tombstone goes: feeds
+# served from several caches can list an item again for a while after dropping it.
+TOMBSTONE_MARGIN = timedelta(days=14)
+
 
 async def prune(database: Database, *, older_than: datetime, now: datetime) -> int:
-    """Delete old articles a batch per transaction, so readers and the poller never wait long."""
+    """Delete old articles a batch per transaction, so readers and the poller never wait long,
+    then the tombstones no feed can bring back any more."""
     total = 0
     while True:
         async with database.session() as session:
@@ -19,5 +24,8 @@ async def prune(database: Database, *, older_than: datetime, now: datetime) -> i
             break
         total += removed
     async with database.session() as session:
-        await record_heartbeat(session, "prune", f"{total} articles pruned", now=now)
+        tombstones = await prune_tombstones(session, unlisted_before=now - TOMBSTONE_MARGIN)
+        await record_heartbeat(
+            session, "prune", f"{total} articles and {tombstones} tombstones pruned", now=now
+        )
     return total

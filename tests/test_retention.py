@@ -13,7 +13,7 @@ from bot.bootstrap import prepare_store
 from bot.config import Settings
 from bot.ingest import ingest_due
 from bot.news.http.fetcher import SafeFetcher
-from bot.retention import prune
+from bot.retention import TOMBSTONE_MARGIN, prune
 from bot.services import SERVICES_KEY, Services
 from bot.store.articles import NewArticle, add_articles, count_articles, prune_articles
 from bot.store.db import Database
@@ -21,7 +21,7 @@ from bot.store.meta import get_meta
 from bot.store.models import Article, SeenKey
 from bot.store.sources import add_source
 from jobs.retention import prune_old_articles
-from tests.feedserver import SAMPLE_FEED, FeedServer
+from tests.feedserver import SAMPLE_FEED, SAMPLE_ITEMS, FeedServer, rss_feed
 from tests.support import FakeClock
 
 
@@ -109,4 +109,45 @@ async def test_seed_articles_are_pruned_and_not_reloaded(database, settings, clo
     # An empty store is seeded on start; the tombstones keep the pruned seeds out.
     await prepare_store(database, settings, now=clock.now())
 
+    assert await stored_titles(database) == []
+
+
+async def tombstone_keys(database: Database) -> list[str]:
+    async with database.session() as session:
+        return sorted((await session.scalars(select(SeenKey.key))).all())
+
+
+async def test_tombstones_go_once_their_feed_has_dropped_the_item_for_the_margin(
+    database, settings, clock, server
+):
+    budget, storm = SAMPLE_ITEMS
+    later = {
+        "title": "Ferry service resumes",
+        "link": "https://news.example/ferry",
+        "guid": "ferry-1",
+        "pubDate": "Wed, 03 Jan 2024 09:00:00 GMT",
+    }
+    server.add("/rolling.xml", rss_feed([budget, storm]))
+    async with database.session() as session:
+        await add_source(session, server.url("/rolling.xml"), now=clock.now(), allow_private=True)
+    async with SafeFetcher(timeout=5) as fetcher:
+
+        async def poll_and_prune(days: float) -> None:
+            clock.advance(days=days)
+            await ingest_due(database, fetcher, settings, now=clock.now())
+            await run_job(database, settings, clock)
+
+        await poll_and_prune(0)  # both items date from 2024: stored, then pruned
+        assert len(await tombstone_keys(database)) == 2
+        # The feed moves on: the budget story leaves it, the storm stays listed.
+        server.add("/rolling.xml", rss_feed([storm, later]))
+        await poll_and_prune(1)
+        await poll_and_prune(TOMBSTONE_MARGIN.days - 2)
+        assert len(await tombstone_keys(database)) == 3  # within the margin: all kept
+        await poll_and_prune(3)  # past the margin since the feed dropped it
+        kept = await tombstone_keys(database)
+        # Listed again by the feed: still kept, and still never stored again.
+        server.add("/rolling.xml", rss_feed([budget, storm, later]))
+        await poll_and_prune(1)
+    assert len(kept) == 2 and not any("budget" in key for key in kept)
     assert await stored_titles(database) == []

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Integer, Label, Row, TextClause, column, delete, func, select, text
+from sqlalchemy import Integer, Label, Row, TextClause, column, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -462,3 +462,48 @@ async def prune_articles(
         execution_options={"synchronize_session": False},
     )
     return len(rows)
+
+
+async def note_listed_items(
+    session: AsyncSession, source_id: int, items: Iterable[NewArticle], *, now: datetime
+) -> None:
+    """Tell this source's tombstones whether the feed just read still lists their item: a
+    dropped one starts counting towards its removal, a listed one stops.
+
+    Only for a whole feed as served: a partial list would make tombstones look dropped.
+    """
+    keys = {article_key(source_id, item.guid, item.url, item.title) for item in items}
+    if not keys:  # an empty read proves nothing about what the feed lists
+        return
+    counting = await session.scalars(
+        select(SeenKey.key).where(SeenKey.source_id == source_id, SeenKey.unlisted_at.is_(None))
+    )
+    dropped = [key for key in counting if key not in keys]
+    listed = sorted(keys)
+    for start in range(0, max(len(dropped), len(listed)), _BATCH):
+        if chunk := dropped[start : start + _BATCH]:
+            await session.execute(
+                update(SeenKey)
+                .where(SeenKey.source_id == source_id, SeenKey.key.in_(chunk))
+                .values(unlisted_at=now)
+            )
+        if chunk := listed[start : start + _BATCH]:
+            await session.execute(
+                update(SeenKey)
+                .where(
+                    SeenKey.source_id == source_id,
+                    SeenKey.key.in_(chunk),
+                    SeenKey.unlisted_at.is_not(None),
+                )
+                .values(unlisted_at=None)
+            )
+
+
+async def prune_tombstones(session: AsyncSession, *, unlisted_before: datetime) -> int:
+    """Delete the tombstones of items their feed stopped listing before `unlisted_before`:
+    the feed can no longer bring them back. Return how many went."""
+    gone = await session.scalars(
+        delete(SeenKey).where(SeenKey.unlisted_at < unlisted_before).returning(SeenKey.key),
+        execution_options={"synchronize_session": False},
+    )
+    return len(gone.all())

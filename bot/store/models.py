@@ -116,9 +116,9 @@ class SeenKey(Base):
     )
     key: Mapped[str] = mapped_column(String(600), primary_key=True)
     pruned_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # When the feed last listed the item after it was pruned (None: not since); once the
-    # feed has dropped it for long enough, the tombstone has nothing left to stop.
-    listed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the feed was first read without the item (None: it still lists it, or has not
+    # been read since); a tombstone its feed has dropped for long enough stops nothing.
+    unlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class SendSlot(Base):

@@ -6,7 +6,7 @@ Create Date: 2026-11-30
 
 Telegram's limits belong to the bot token, so instances on one PostgreSQL database count
 their sends in `send_slots` and hold them all while `send_pause` says a 429 is being
-waited out. `seen_keys.listed_at` lets retention drop a tombstone once its feed has
+waited out. `seen_keys.unlisted_at` lets retention drop a tombstone once its feed has
 stopped listing the item.
 """
 
@@ -64,7 +64,8 @@ $$
 
 def upgrade() -> None:
     with op.batch_alter_table("seen_keys") as batch:
-        batch.add_column(sa.Column("listed_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("unlisted_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_seen_keys_unlisted_at", "seen_keys", ["unlisted_at"])
     op.create_table(
         "send_slots",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
@@ -89,5 +90,6 @@ def downgrade() -> None:
     op.drop_index("ix_send_slots_group", table_name="send_slots")
     op.drop_index("ix_send_slots_sent_at", table_name="send_slots")
     op.drop_table("send_slots")
+    op.drop_index("ix_seen_keys_unlisted_at", table_name="seen_keys")
     with op.batch_alter_table("seen_keys") as batch:
-        batch.drop_column("listed_at")
+        batch.drop_column("unlisted_at")
