@@ -1,7 +1,7 @@
 """One send budget for every instance, and tombstones that know when their feed last listed them.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30
 
 Telegram's limits belong to the bot token, so instances on one PostgreSQL database count
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
