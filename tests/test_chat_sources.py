@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from sqlalchemy import select
 
 from bot.config import Settings
 from bot.dispatch import dispatch_digests
 from bot.services import SERVICES_KEY, Services
 from bot.store.articles import recent_texts
 from bot.store.chats import ChatDefaults, ensure_chat, subscribe
-from bot.store.models import Source
+from bot.store.models import Article, Source
 from tests.botharness import ADMIN_ID, USER_ID, BotUser, button_data, buttons, running_bot
 from tests.feedserver import FeedServer
 from tests.support import FakeClock
@@ -75,6 +76,12 @@ async def source_row(user: BotUser, source_id: int) -> Source:
         source = await session.get(Source, source_id)
     assert source is not None
     return source
+
+
+async def own_item_ids(user: BotUser, source_id: int, *, limit: int) -> list[int]:
+    async with services_of(user).database.session() as session:
+        statement = select(Article.id).where(Article.source_id == source_id).limit(limit)
+        return list((await session.scalars(statement)).all())
 
 
 async def add_shared_feeds(user: BotUser, server: FeedServer) -> dict[str, int]:
@@ -266,6 +273,11 @@ async def test_a_user_feed_reaches_only_the_chat_that_added_it(
     )
     assert len(await inline_titles(user, USER_ID, "quokka")) == 3
     assert await inline_titles(user, NEIGHBOUR, "quokka") == []
+    (item_id,) = await own_item_ids(user, feed_id, limit=1)
+    assert OWN in await user.reply_to(f"/summary {item_id}")
+    assert await user.reply_to(f"/summary {item_id}", chat_id=NEIGHBOUR) == (
+        f"There is no article {item_id}; it may have been removed."
+    )
     # Its items are only in the chat's own lists, never in the trends everyone shares.
     async with services_of(user).database.session() as session:
         trending_text = " ".join(

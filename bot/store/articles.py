@@ -27,7 +27,7 @@ from sqlalchemy.orm import QueryableAttribute
 from bot.news.language import detect_languages
 from bot.news.query import SearchQuery, blend, terms_relevance
 from bot.news.text import canonical_url, fold, search_document, terms
-from bot.store.chat_sources import shared_only, visible_to
+from bot.store.chat_sources import open_to, shared_only, visible_to
 from bot.store.db import insert_into
 from bot.store.models import Article, Base, SeenKey, Source
 
@@ -324,9 +324,19 @@ async def recent_texts(
     ]
 
 
-async def get_article(session: AsyncSession, article_id: int) -> Article | None:
-    """One article with its source, or None."""
-    return await session.get(Article, article_id)
+async def get_article(
+    session: AsyncSession, article_id: int, *, chat_id: int | None = None
+) -> Article | None:
+    """One article with its source, or None; with `chat_id`, None too when the article comes
+    from another chat's own feed."""
+    if chat_id is None:
+        return await session.get(Article, article_id)
+    statement = (
+        select(Article)
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.id == article_id, open_to(chat_id))
+    )
+    return await session.scalar(statement)
 
 
 async def store_body(session: AsyncSession, article_id: int, body: str) -> None:

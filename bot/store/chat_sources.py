@@ -49,13 +49,19 @@ class SourceChoice:
 
 
 def visible_to(chat_id: int) -> ColumnElement[bool]:
-    """The condition an article (its query joined to Source) meets to reach this chat:
-    its source is not hidden there, and is either shared or one the chat added."""
+    """The condition an article (its query joined to Source) meets to reach this chat's lists
+    and digests: its source is not hidden there, and is open to the chat."""
     hidden = exists().where(
         HiddenSource.chat_id == chat_id, HiddenSource.source_id == Article.source_id
     )
+    return ~hidden & open_to(chat_id)
+
+
+def open_to(chat_id: int) -> ColumnElement[bool]:
+    """The condition an article (joined to Source) meets for this chat to open it at all:
+    its source is one everyone reads, or one the chat added."""
     own = exists().where(ChatFeed.chat_id == chat_id, ChatFeed.source_id == Article.source_id)
-    return ~hidden & (Source.user_feed.is_(False) | own)
+    return Source.user_feed.is_(False) | own
 
 
 def shared_only() -> ColumnElement[bool]:
