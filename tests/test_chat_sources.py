@@ -338,6 +338,22 @@ async def test_user_feeds_limit_duplicates_and_removal(
     await user.reply_to(f"/removefeed {feed_id}", chat_id=NEIGHBOUR)
     async with services_of(user).database.session() as session:
         assert await session.get(Source, feed_id) is None
+    assert await own_item_ids(user, feed_id, limit=1) == []
+
+
+async def test_an_admin_adding_a_chats_own_feed_makes_it_everyones(
+    open_user: BotUser, server: FeedServer
+) -> None:
+    user = open_user
+    added = await user.reply_to(f"/addfeed {server.url('/own.xml')}")
+    feed_id = int(added.split(":")[0].removeprefix("Added feed "))
+    await poll_feeds(user)
+    assert OWN not in await user.reply_to("/latest 50", chat_id=NEIGHBOUR)
+    shared = await user.reply_to(f"/addsource {server.url('/own.xml')}", chat_id=ADMIN_ID)
+    assert shared.startswith(f"Added source {feed_id}: ")
+    assert OWN in await user.reply_to("/latest 50", chat_id=NEIGHBOUR)
+    listing = await user.reply_to("/sources")
+    assert "own feeds" not in listing and f"{feed_id}. Own — " in listing
 
 
 async def test_a_channel_managed_from_a_private_chat_gets_its_own_feeds_and_choices(

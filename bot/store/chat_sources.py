@@ -159,3 +159,10 @@ async def remove_chat_feed(session: AsyncSession, chat_id: int, source_id: int) 
         await session.delete(source)
         await session.flush()
     return url
+
+
+async def share_feed(session: AsyncSession, source: Source) -> None:
+    """Make a chat's own feed one of the bot's, read by every chat; it stops counting
+    against the limit of the chats that added it."""
+    source.user_feed = False
+    await session.execute(delete(ChatFeed).where(ChatFeed.source_id == source.id))
