@@ -21,10 +21,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sources") as batch:
-        batch.add_column(
-            sa.Column("user_feed", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    op.add_column(
+        "sources", sa.Column("user_feed", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
     op.create_table(
         "hidden_sources",
         sa.Column(
@@ -65,5 +64,6 @@ def downgrade() -> None:
     op.drop_index("ix_chat_feeds_source_id", table_name="chat_feeds")
     op.drop_table("chat_feeds")
     op.drop_table("hidden_sources")
-    with op.batch_alter_table("sources") as batch:
-        batch.drop_column("user_feed")
+    # Not a batch: SQLite drops a plain column in place, whereas the batch's copy and
+    # DROP TABLE sources stopped at "database table is locked" in a downgrade to 0004.
+    op.drop_column("sources", "user_feed")
