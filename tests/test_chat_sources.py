@@ -14,8 +14,11 @@ from bot.config import Settings
 from bot.dispatch import dispatch_digests
 from bot.services import SERVICES_KEY, Services
 from bot.store.articles import recent_texts
-from bot.store.chats import ChatDefaults, ensure_chat, subscribe
+from bot.store.chat_sources import add_chat_feed, source_choices, toggle_source
+from bot.store.chats import ChatDefaults, ensure_chat, migrate_chat, subscribe
+from bot.store.db import Database
 from bot.store.models import Article, Source
+from bot.store.sources import add_source
 from tests.botharness import ADMIN_ID, USER_ID, BotUser, button_data, buttons, running_bot
 from tests.feedserver import FeedServer
 from tests.support import FakeClock
@@ -386,3 +389,38 @@ async def test_a_channel_managed_from_a_private_chat_gets_its_own_feeds_and_choi
     assert OWN in digests[CHANNEL_ID] and MARKET not in digests[CHANNEL_ID]
     # The administrator's own chat keeps every shared feed and none of the channel's own.
     assert MARKET in digests[CHANNEL_ADMIN] and OWN not in digests[CHANNEL_ADMIN]
+
+
+async def test_a_group_upgrade_keeps_its_choice_of_sources(
+    database: Database, clock: FakeClock
+) -> None:
+    old_id, new_id = -4001, -1004001
+    now = clock.now()
+    async with database.session() as session:
+        shared = await add_source(session, "https://shared.example/feed", now=now)
+        await ensure_chat(
+            session,
+            old_id,
+            kind="group",
+            title="",
+            defaults=ChatDefaults("UTC", ["08:00"], 10),
+            now=now,
+        )
+        assert await toggle_source(session, old_id, shared.id) is False
+        own = await add_chat_feed(
+            session,
+            old_id,
+            "https://own.example/feed",
+            now=now,
+            limit=2,
+            interval_seconds=900,
+            added_by=None,
+        )
+    async with database.session() as session:
+        await migrate_chat(session, old_id, new_id, now=now)
+    async with database.session() as session:
+        choices = await source_choices(session, new_id)
+    assert [(c.id, c.kept, c.own) for c in choices] == [
+        (shared.id, False, False),
+        (own.id, True, True),
+    ]
