@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PLAYGROUND_PORT ?= 8080
 
-.PHONY: run test test-sqlite bench install lint format clean
+.PHONY: run test test-sqlite bench install lint format clean acceptance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# `newsbot run` against the third-party Bot API emulator telegram-test-api (needs node, npm).
+# About three minutes, most of it waiting for a real digest time: not part of `make test`.
+acceptance/node_modules/.package-lock.json: acceptance/package-lock.json
+	cd acceptance && npm ci --no-audit --no-fund
+
+acceptance: install acceptance/node_modules/.package-lock.json
+	$(BIN)/python -m acceptance.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache

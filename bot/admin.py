@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from bot.ingest import SourceReport
 from bot.render import age_text, html_escape
 from bot.store.articles import count_articles
+from bot.store.chat_sources import share_feed
 from bot.store.chats import chat_counts
 from bot.store.db import Database
 from bot.store.meta import heartbeats, maybe_sent_total
@@ -41,7 +42,8 @@ async def add_feed(
     database: Database, url: str, *, now: datetime, added_by: int | None, interval_seconds: int
 ) -> tuple[Source, bool]:
     """Add a feed an admin trusts (it may be on a private address), or switch a known one
-    back on; return it and whether it is new. SourceExists if it is known and running."""
+    back on; return it and whether it is new to everyone. A chat's own feed becomes one
+    every chat reads. SourceExists if it is known, shared and running."""
     async with database.session() as session:
         try:
             return await add_source(
@@ -53,6 +55,11 @@ async def add_feed(
                 interval_seconds=interval_seconds,
             ), True
         except SourceExists as exc:
+            if exc.source.user_feed:
+                await share_feed(session, exc.source)
+                exc.source.allow_private = True
+                reactivate(exc.source, now=now)
+                return exc.source, True
             if exc.source.active:
                 raise
             reactivate(exc.source, now=now)

@@ -60,10 +60,12 @@ async def article_summary(
     allow_private: bool = False,
     abstractive: AbstractiveSummarizer | None = None,
     now: datetime | None = None,
+    chat_id: int | None = None,
 ) -> SummaryView | None:
-    """The summary of an article, fetching its page first if only a headline is stored."""
+    """The summary of an article, fetching its page first if only a headline is stored; None
+    if there is no such article, or (with `chat_id`) it is another chat's own."""
     async with database.session() as session:
-        article = await get_article(session, article_id)
+        article = await get_article(session, article_id, chat_id=chat_id)
         if article is None:
             return None
         title, url, body = article.title, article.url, article.body

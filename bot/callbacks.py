@@ -54,7 +54,14 @@ class Setting:
     value: str
 
 
-Action = Summary | LatestPage | TopicPage | Setting
+@dataclass(frozen=True)
+class SourceToggle:
+    """Switch one of the bot's feeds off for this chat, or back on, from /sources."""
+
+    source_id: int
+
+
+Action = Summary | LatestPage | TopicPage | Setting | SourceToggle
 _SETTING_NAMES = {"size", "only", "empty", "preview", "sub", "times", "zone", "start"}
 
 
@@ -68,6 +75,8 @@ def encode(action: Action) -> str | None:
             data += f":{action.anchor}"
     elif isinstance(action, TopicPage):
         data = f"t:{action.offset}:{action.size}:{action.query}"
+    elif isinstance(action, SourceToggle):
+        data = f"o:{action.source_id}"
     else:
         data = f"c:{action.name}:{action.value}"
     return data if len(data.encode("utf-8")) <= MAX_BYTES else None
@@ -85,6 +94,8 @@ def decode(data: str | None) -> Action:
         return LatestPage(
             int(match.group(1)), int(match.group(2)), int(anchor) if anchor is not None else None
         )
+    if match := re.fullmatch(rf"o:{_INT}", data, re.ASCII):
+        return SourceToggle(int(match.group(1)))
     if match := re.fullmatch(rf"t:{_INT}:([1-9]\d?):(.+)", data, re.ASCII | re.DOTALL):
         return TopicPage(int(match.group(1)), int(match.group(2)), match.group(3))
     match = re.fullmatch(r"c:([a-z]+):([\w:+\-/,]{0,40})", data, re.ASCII)

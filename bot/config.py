@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     fetch_concurrency: int = Field(default=16, ge=1)
     fetch_per_host: int = Field(default=2, ge=1)
     fetch_allow_private: bool = False
+    user_feeds: bool = False
+    user_feeds_max: int = Field(default=10, ge=1)
     feed_max_items: int = Field(default=300, ge=1)
     source_max_failures: int = Field(default=10, ge=1)
     digest_grace_hours: float = Field(default=2.0, ge=0)

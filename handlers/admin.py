@@ -1,4 +1,4 @@
-"""/sources for everyone; /addsource, /removesource and /stats for the bot's admins."""
+"""/addsource, /removesource and /stats: for the bot's admins only."""
 
 from __future__ import annotations
 
@@ -6,42 +6,11 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.admin import AdminReport, add_feed, admin_report, remove_feed
-from bot.render import age_text, html_escape, plural
-from bot.store.sources import SourceExists, source_statuses
+from bot.render import html_escape
+from bot.store.sources import SourceExists
 from handlers.common import args_text, is_bot_admin, reply, services_of
 
 ADMIN_ONLY = "This command is for the bot's administrators."
-
-
-async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """List the feeds with their health, so readers know where headlines come from."""
-    services = services_of(context)
-    now = services.clock.now()
-    async with services.database.session() as session:
-        statuses = [s for s in await source_statuses(session) if s.kind == "feed"]
-    if not statuses:
-        await reply(
-            update,
-            "No feeds yet."
-            + (" Add one with /addsource URL." if is_bot_admin(update, context) else ""),
-        )
-        return
-    lines = [f"<b>Sources ({len(statuses)})</b>"]
-    for s in statuses:
-        if not s.active:
-            health = "⛔ off"
-        elif s.error_count:
-            health = f"⚠️ failed {plural(s.error_count, 'time')}"
-        elif s.last_ok_at:
-            health = f"✅ {age_text(s.last_ok_at, now)}"
-        else:
-            health = "⏳ not fetched yet"
-        lines.append(
-            f"{s.id}. {html_escape(s.title or s.url)} — {health}, {plural(s.articles, 'item')}"
-        )
-        if s.error_count and s.last_error:
-            lines.append(f"    <i>{html_escape(s.last_error[:120])}</i>")
-    await reply(update, "\n".join(lines))
 
 
 async def addsource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

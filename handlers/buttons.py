@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 from bot import callbacks
 from handlers.common import services_of
 from handlers.headlines import show_page
+from handlers.sources import toggle_button
 from handlers.subscription import settings_button
 from handlers.summary import summary_button
 from handlers.zones import zone_button
@@ -55,7 +56,7 @@ def _sends_a_message(action: callbacks.Action) -> bool:
         return True
     if isinstance(action, callbacks.TopicPage):
         return action.offset == 0
-    if isinstance(action, callbacks.LatestPage):
+    if isinstance(action, (callbacks.LatestPage, callbacks.SourceToggle)):
         return False
     return action.name == "start" or (action.name == "zone" and action.value in ("", "city"))
 
@@ -94,6 +95,8 @@ async def _act(
         await summary_button(update, context, action.article_id)
     elif isinstance(action, (callbacks.LatestPage, callbacks.TopicPage)):
         await show_page(update, context, action)
+    elif isinstance(action, callbacks.SourceToggle):
+        await toggle_button(update, context, action)
     elif action.name == "zone":
         await zone_button(update, context, action)
     else:

@@ -64,7 +64,9 @@ async def latest_page(
     # Every page groups the same window (the newest items as the first page saw them), so
     # a story falls on exactly one page and its number never changes while paging.
     async with services.database.session() as session:
-        items = await latest_articles(session, limit=LATEST_WINDOW, up_to_id=page.anchor)
+        items = await latest_articles(
+            session, limit=LATEST_WINDOW, up_to_id=page.anchor, chat_id=view.chat.id
+        )
     lines = await asyncio.to_thread(story_lines, items)
     shown = lines[page.offset : page.offset + page.size]
     if not shown:
@@ -113,7 +115,12 @@ async def topic_page(
         ), None
     async with services.database.session() as session:
         result = await search_articles(
-            session, query, limit=size, offset=offset, now=services.clock.now()
+            session,
+            query,
+            limit=size,
+            offset=offset,
+            now=services.clock.now(),
+            chat_id=view.chat.id,
         )
     if not result.headlines:
         if offset:

@@ -50,13 +50,17 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     now = services.clock.now()
     words = normalize_input(query.query)
     offset = min(int(query.offset), MAX_OFFSET) if query.offset.isdigit() else 0
+    # The user's private chat with the bot holds their choice of sources.
+    reader = query.from_user.id
     async with services.database.session() as session:
         searched = parse_query(words)
         if not searched.is_empty:
-            found = await search_articles(session, searched, limit=RESULTS, offset=offset, now=now)
+            found = await search_articles(
+                session, searched, limit=RESULTS, offset=offset, now=now, chat_id=reader
+            )
             headlines, more = found.headlines, found.has_more
         else:
-            headlines = await latest_articles(session, limit=RESULTS, offset=offset)
+            headlines = await latest_articles(session, limit=RESULTS, offset=offset, chat_id=reader)
             more = len(headlines) == RESULTS
     next_offset = str(offset + RESULTS) if more and offset + RESULTS <= MAX_OFFSET else None
     await query.answer(

@@ -23,7 +23,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("following", "the topics you follow and mute"),
     ("mute", "never show headlines with these words: /mute WORDS"),
     ("unmute", "show them again: /unmute WORDS"),
-    ("sources", "the feeds the bot reads and their health"),
+    ("sources", "the feeds the bot reads; switch them off or on for this chat"),
+    ("addfeed", "a feed only this chat reads, if the bot allows it: /addfeed URL"),
+    ("removefeed", "remove one of this chat's own feeds: /removefeed ID"),
     ("channel", "manage a channel's digests from here: /channel (off: back to this chat)"),
     ("help", "this list"),
 ]

@@ -38,6 +38,7 @@ async def summary_reply(
         allow_private=services.settings.fetch_allow_private,
         abstractive=services.abstractive,
         now=now,
+        chat_id=view.chat.id,
     )
     if summary is None:
         return None

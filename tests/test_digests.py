@@ -23,7 +23,7 @@ from bot.store.models import Digest
 from bot.store.sources import add_source
 from tests.botharness import BotUser, running_bot
 from tests.fakebot import FakeBotAPI
-from tests.support import POSTGRES_URL, FakeClock, postgres_admin
+from tests.support import BACKENDS, POSTGRES_URL, FakeClock, postgres_admin
 
 UTC = UTC
 
@@ -265,11 +265,11 @@ async def cut_off_database(url: str, *, after: Awaitable[object], seconds: float
         await postgres_admin(POSTGRES_URL, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
 
+# The outage is made by PostgreSQL refusing connections: a PostgreSQL-only case.
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "postgresql"])
 async def test_a_database_outage_mid_fan_out_sends_every_digest_exactly_once(
-    settings: Settings, clock: FakeClock, backend: str
+    settings: Settings, clock: FakeClock
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("the outage is made by PostgreSQL refusing connections")
     chats = list(range(3000, 3060))
     paced = settings.model_copy(update={"telegram_rate_limit": 10.0})  # the fan-out takes 6 s
     async with running_bot(paced, clock) as user:

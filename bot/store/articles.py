@@ -9,13 +9,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Integer, Label, Row, TextClause, column, delete, func, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Label,
+    Row,
+    TextClause,
+    column,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from bot.news.language import detect_languages
 from bot.news.query import SearchQuery, blend, terms_relevance
 from bot.news.text import canonical_url, fold, search_document, terms
+from bot.store.chat_sources import open_to, shared_only, visible_to
 from bot.store.db import insert_into
 from bot.store.models import Article, Base, SeenKey, Source
 
@@ -227,13 +240,25 @@ def headline_of(row: Row[*tuple[Any, ...]]) -> Headline:
     )
 
 
+def _readable_by(chat_id: int | None) -> ColumnElement[bool]:
+    """The chat's sources, or (no chat) the feeds everyone reads."""
+    return shared_only() if chat_id is None else visible_to(chat_id)
+
+
 async def latest_articles(
-    session: AsyncSession, *, limit: int, offset: int = 0, up_to_id: int | None = None
+    session: AsyncSession,
+    *,
+    limit: int,
+    offset: int = 0,
+    up_to_id: int | None = None,
+    chat_id: int | None = None,
 ) -> list[Headline]:
-    """The newest items, newest first; with `up_to_id`, as they stood when that id was newest."""
+    """The newest items from the chat's sources, newest first; with `up_to_id`, as they
+    stood when that id was newest."""
     statement = (
         select(*headline_columns())
         .join(Source, Source.id == Article.source_id)
+        .where(_readable_by(chat_id))
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(limit)
         .offset(offset)
@@ -244,13 +269,20 @@ async def latest_articles(
 
 
 async def headlines_published_between(
-    session: AsyncSession, start: datetime, end: datetime, *, limit: int
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int,
+    chat_id: int | None = None,
 ) -> list[Headline]:
-    """Items published in [start, end], newest first: the neighbourhood of one story."""
+    """Items from the chat's sources published in [start, end], newest first: the
+    neighbourhood of one story."""
     statement = (
         select(*headline_columns())
         .join(Source, Source.id == Article.source_id)
         .where(Article.published_at >= start, Article.published_at <= end)
+        .where(_readable_by(chat_id))
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(limit)
     )
@@ -273,7 +305,8 @@ _BODY_PREFIX_CHARS = 4000
 async def recent_texts(
     session: AsyncSession, *, since: datetime, limit: int = 5000
 ) -> list[ArticleText]:
-    """The text of items published since a moment, newest first (what trending reads)."""
+    """The text of items everyone reads published since a moment, newest first (what
+    trending reads: one chat's own feeds never trend for the others)."""
     text = (
         Article.description
         + " "
@@ -281,7 +314,8 @@ async def recent_texts(
     )
     statement = (
         select(Article.title, text, Article.language)
-        .where(Article.published_at >= since)
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.published_at >= since, shared_only())
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(limit)
     )
@@ -291,9 +325,19 @@ async def recent_texts(
     ]
 
 
-async def get_article(session: AsyncSession, article_id: int) -> Article | None:
-    """One article with its source, or None."""
-    return await session.get(Article, article_id)
+async def get_article(
+    session: AsyncSession, article_id: int, *, chat_id: int | None = None
+) -> Article | None:
+    """One article with its source, or None; with `chat_id`, None too when the article comes
+    from another chat's own feed."""
+    if chat_id is None:
+        return await session.get(Article, article_id)
+    statement = (
+        select(Article)
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.id == article_id, open_to(chat_id))
+    )
+    return await session.scalar(statement)
 
 
 async def store_body(session: AsyncSession, article_id: int, body: str) -> None:
@@ -351,7 +395,7 @@ def _newest_matches(session: AsyncSession, query: SearchQuery, mode: str) -> tup
 
 
 async def _candidates(
-    session: AsyncSession, query: SearchQuery, mode: str
+    session: AsyncSession, query: SearchQuery, mode: str, chat_id: int | None
 ) -> list[tuple[Headline, str | None]]:
     """The newest matches as headlines, in one round trip, each with its stored search terms
     when those are exactly its title's and description's (no body was indexed with them)."""
@@ -363,7 +407,7 @@ async def _candidates(
             (func.coalesce(Article.body, "") == "").label("bodiless"),
         )
         .join(Source, Source.id == Article.source_id)
-        .where(Article.id.in_(newest.columns(column("id", Integer))))
+        .where(Article.id.in_(newest.columns(column("id", Integer))), _readable_by(chat_id))
     )
     rows = await session.execute(statement, {"match": match, "limit": SEARCH_CANDIDATES})
     return [(headline_of(row), row.search_text if row.bodiless else None) for row in rows]
@@ -412,15 +456,17 @@ async def search_articles(
     offset: int = 0,
     now: datetime,
     any_term: bool = False,
+    chat_id: int | None = None,
 ) -> SearchResult:
-    """Items matching all the query's terms (else, or with `any_term`, any of them), best first."""
+    """Items from the chat's sources matching all the query's terms (else, or with
+    `any_term`, any of them), best first."""
     if query.is_empty:
         return SearchResult([], "none")
     modes = ["all", "any"] if len(query.terms) > 1 else ["all"]
     if any_term:
         modes = ["any"]
     for mode in modes:
-        candidates = await _candidates(session, query, mode)
+        candidates = await _candidates(session, query, mode, chat_id)
         if candidates:
             ranked = _rank(query, candidates, now)
             page = ranked[offset : offset + limit]

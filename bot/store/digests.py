@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.schedule import next_digest_at
 from bot.store.articles import Headline, headline_columns, headline_of
+from bot.store.chat_sources import visible_to
 from bot.store.chats import FOLLOW, MUTE, chat_times, topics_of
 from bot.store.db import insert_into
 from bot.store.models import Article, Chat, Delivery, Digest, Source
@@ -203,12 +204,13 @@ async def _take_over_abandoned(
 async def undelivered_headlines(
     session: AsyncSession, chat_id: int, *, since: datetime, limit: int = 300
 ) -> list[Headline]:
-    """Items that arrived since `since` and never reached this chat, newest first."""
+    """Items from the chat's sources that arrived since `since` and never reached it,
+    newest first."""
     delivered = exists().where(Delivery.chat_id == chat_id, Delivery.article_id == Article.id)
     statement = (
         select(*headline_columns())
         .join(Source, Source.id == Article.source_id)
-        .where(Article.fetched_at > since, ~delivered)
+        .where(Article.fetched_at > since, ~delivered, visible_to(chat_id))
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(limit)
     )

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -69,6 +70,8 @@ class Source(Base):
     last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     added_by: Mapped[int | None] = mapped_column(BigInteger)
+    # Added by a chat with /addfeed: only the chats listed for it in chat_feeds see its items.
+    user_feed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -186,6 +189,33 @@ class ChatTopic(Base):
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(8))  # follow | mute
     phrase: Mapped[str] = mapped_column(String(200))
+
+
+class HiddenSource(Base):
+    """One of the bot's feeds a chat switched off in /sources: its items never reach the chat."""
+
+    __tablename__ = "hidden_sources"
+
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ChatFeed(Base):
+    """A feed a chat added for itself (/addfeed); chats adding one URL share its source."""
+
+    __tablename__ = "chat_feeds"
+
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Digest(Base):
