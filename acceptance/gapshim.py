@@ -27,6 +27,8 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from bot.playground.botapi import ADMINISTRATOR_RIGHTS
+
 LONG_POLL_SECONDS = 1.0
 """How long an empty getUpdates is held: the emulator answers at once, which would spin."""
 
@@ -139,22 +141,7 @@ def _local_answer(state: GapState, method: str, params: dict[str, Any]) -> dict[
         user = {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
         member: dict[str, Any] = {"status": "member", "user": user}
         if admin:
-            member = {
-                "status": "administrator",
-                "user": user,
-                "can_be_edited": False,
-                "is_anonymous": False,
-                "can_manage_chat": True,
-                "can_delete_messages": True,
-                "can_manage_video_chats": True,
-                "can_restrict_members": True,
-                "can_promote_members": False,
-                "can_change_info": True,
-                "can_invite_users": True,
-                "can_post_stories": False,
-                "can_edit_stories": False,
-                "can_delete_stories": False,
-            }
+            member = {"status": "administrator", "user": user, **ADMINISTRATOR_RIGHTS}
         return {"ok": True, "result": member}
     return None
 

@@ -43,6 +43,7 @@ import pytest
 from aiohttp import web
 
 from bot.playground.botapi import (
+    ADMINISTRATOR_RIGHTS,
     DEFAULT_USER_ID,
     NOT_MODIFIED,
     BotApiError,
@@ -535,22 +536,7 @@ class FakeBotAPI(LocalBotAPI):
         if status == "kicked":
             member["until_date"] = 0
         elif status == "administrator":
-            member |= {
-                "can_be_edited": False,
-                "is_anonymous": False,
-                "can_manage_chat": True,
-                "can_delete_messages": True,
-                "can_manage_video_chats": False,
-                "can_restrict_members": True,
-                "can_promote_members": False,
-                "can_change_info": True,
-                "can_invite_users": True,
-                "can_post_stories": False,
-                "can_edit_stories": False,
-                "can_delete_stories": False,
-                "can_post_messages": True,
-                "can_edit_messages": True,
-            }
+            member |= {**ADMINISTRATOR_RIGHTS, "can_post_messages": True, "can_edit_messages": True}
         elif status == "creator":
             member["is_anonymous"] = False
         return member

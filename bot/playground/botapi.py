@@ -64,6 +64,21 @@ STRING_PARAMS: Final[frozenset[str]] = frozenset(
     }
 )
 _COMMAND_NAME_LENGTH: Final[range] = range(1, 33)
+#: What an administrator may do, with every field PTB requires of a ChatMemberAdministrator.
+ADMINISTRATOR_RIGHTS: Final[JSONDict] = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": False,
+    "can_restrict_members": True,
+    "can_promote_members": False,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+}
 NOT_MODIFIED: Final[str] = (
     "message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
@@ -849,20 +864,5 @@ class LocalBotAPI:
         if self._creators.get(chat_id) == user_id:
             return {"status": "creator", "user": user, "is_anonymous": False}
         if user_id in self._admins.get(chat_id, set()):
-            return {
-                "status": "administrator",
-                "user": user,
-                "can_be_edited": False,
-                "is_anonymous": False,
-                "can_manage_chat": True,
-                "can_delete_messages": True,
-                "can_manage_video_chats": False,
-                "can_restrict_members": True,
-                "can_promote_members": False,
-                "can_change_info": True,
-                "can_invite_users": True,
-                "can_post_stories": False,
-                "can_edit_stories": False,
-                "can_delete_stories": False,
-            }
+            return {"status": "administrator", "user": user, **ADMINISTRATOR_RIGHTS}
         return {"status": "member", "user": user}
