@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PLAYGROUND_PORT ?= 8080
 
-.PHONY: run test test-sqlite bench install lint format clean acceptance
+.PHONY: run test test-sqlite bench install lint format clean acceptance messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# After changing user-facing text: refresh the template and merge it into every catalog.
+messages: install
+	$(BIN)/pybabel extract --quiet -F babel.cfg --no-location --sort-output --add-comments=Translators: \
+		-o bot/locales/messages.pot bot handlers jobs
+	$(BIN)/pybabel update --quiet -i bot/locales/messages.pot -d bot/locales -D messages \
+		--no-fuzzy-matching --ignore-obsolete
 
 bench: install
 	$(BIN)/python -m bench
