@@ -9,6 +9,7 @@ from datetime import datetime
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.i18n import _
 from bot.ingest import SourceReport
 from bot.render import age_text, html_escape
 from bot.store.articles import count_articles
@@ -100,11 +101,17 @@ async def admin_report(database: Database, *, now: datetime) -> AdminReport:
 
 def deactivation_notice(source: SourceReport) -> str:
     """The admin message for a feed that failed too often in a row and is no longer read."""
-    return (
-        f"⛔ Stopped reading <b>{html_escape(source.name)}</b> after repeated failures.\n"
-        f"{html_escape(source.url)}\n"
-        f"Last error: {html_escape(source.error or 'unknown')}\n"
-        f"To try it again: /removesource {source.id}, then /addsource with its URL."
+    # Translators: {error} is the fetch error in English, for the bot's administrators.
+    return _(
+        "⛔ Stopped reading <b>{name}</b> after repeated failures.\n"
+        "{url}\n"
+        "Last error: {error}\n"
+        "To try it again: /removesource {id}, then /addsource with its URL."
+    ).format(
+        name=html_escape(source.name),
+        url=html_escape(source.url),
+        error=html_escape(source.error or _("unknown")),
+        id=source.id,
     )
 
 

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.i18n import _
 from bot.news.abstractive import AbstractiveError, AbstractiveSummarizer
 from bot.news.extract import extract_article
 from bot.news.extractive import summarize
@@ -39,13 +40,6 @@ class SummaryView:
     summary: str
     note: str = ""
     context: StoryContext = field(default_factory=StoryContext)
-
-
-# Plain words for readers; the technical reason goes to the log.
-NO_PAGE = "The full article could not be read here"
-NO_LINK = "The source gave no link to a full article"
-NO_PAGE_NOR_TEXT = "The full article could not be read here, and its feed gave only the headline."
-NO_LINK_NOR_TEXT = "The source gave only this headline: no text, and no link to a full article."
 
 
 def _text_hash(text: str) -> str:
@@ -91,15 +85,36 @@ async def article_summary(
     context = await story_context(
         database, article_id, title, published_at, now=now or datetime.now(UTC)
     )
-    if description:
-        note = f"{NO_PAGE if url else NO_LINK}; here is its description."
-    else:
-        note = (NO_PAGE_NOR_TEXT if url else NO_LINK_NOR_TEXT) + (
-            " Nothing else in store tells this story yet; /latest has the newest headlines."
-            if context.is_empty
-            else " Here is what else is known."
-        )
+    note = _gap_note(linked=bool(url), described=bool(description), known=not context.is_empty)
     return SummaryView(article_id, title, source, published_at, url, description, note, context)
+
+
+def _gap_note(*, linked: bool, described: bool, known: bool) -> str:
+    """Why the article's own text is missing, in plain words (the technical reason is logged),
+    and what is shown instead: its description, other reports, or nothing."""
+    if described:
+        if linked:
+            return _("The full article could not be read here; here is its description.")
+        return _("The source gave no link to a full article; here is its description.")
+    if linked and known:
+        return _(
+            "The full article could not be read here, and its feed gave only the headline. "
+            "Here is what else is known."
+        )
+    if linked:
+        return _(
+            "The full article could not be read here, and its feed gave only the headline. "
+            "Nothing else in store tells this story yet; /latest has the newest headlines."
+        )
+    if known:
+        return _(
+            "The source gave only this headline: no text, and no link to a full article. "
+            "Here is what else is known."
+        )
+    return _(
+        "The source gave only this headline: no text, and no link to a full article. "
+        "Nothing else in store tells this story yet; /latest has the newest headlines."
+    )
 
 
 async def _summarize(

@@ -7,6 +7,7 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import N_, _, ngettext
 from bot.render import headline_message, local_time_text
 from bot.store.articles import Headline
 from bot.store.digests import ClaimedDigest, undelivered_headlines
@@ -77,15 +78,15 @@ def digest_message(
 
     A channel's digest is read by its whole audience, so it speaks to nobody in person.
     """
-    heading = (
-        f"{'News digest' if channel else 'Your news digest'} · {local_time_text(due_at, zone)}"
+    when = local_time_text(due_at, zone)
+    # Translators: the digest's heading; {time} is when it was due, "Thu 27 Nov, 08:00".
+    heading = (_("News digest · {time}") if channel else _("Your news digest · {time}")).format(
+        time=when
     )
+    footer = _("<i>Tap a number for the full summary.</i>")
     followed = sum(1 for s in content.stories if s.followed)
-    footer = "<i>Tap a number for the full summary.</i>"
     if followed:
-        lead = "The first story matches" if followed == 1 else f"The first {followed} stories match"
-        who = "this channel follows" if channel else "you follow"
-        footer = f"<i>{lead} topics {who}.</i> " + footer
+        footer = f"{_followed_note(followed, channel=channel)} {footer}"
     return headline_message(
         heading,
         [s.lead for s in content.stories],
@@ -96,4 +97,19 @@ def digest_message(
     )
 
 
-NOTHING_NEW = "No new headlines since your last digest."
+def _followed_note(count: int, *, channel: bool) -> str:
+    """Why the first stories lead: they match topics the reader (or the channel) follows."""
+    if channel:
+        return ngettext(
+            "<i>The first story matches topics this channel follows.</i>",
+            "<i>The first {count} stories match topics this channel follows.</i>",
+            count,
+        ).format(count=count)
+    return ngettext(
+        "<i>The first story matches topics you follow.</i>",
+        "<i>The first {count} stories match topics you follow.</i>",
+        count,
+    ).format(count=count)
+
+
+NOTHING_NEW = N_("No new headlines since your last digest.")

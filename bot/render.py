@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 
 from bot import callbacks
 from bot.article_summary import SummaryView
+from bot.i18n import _, ngettext
 from bot.news.text import truncate
 from bot.schedule import zone_info
 from bot.store.articles import Headline
@@ -34,23 +35,21 @@ def age_text(published_at: datetime, now: datetime, zone: tzinfo | None = None) 
     """How long ago, the way people say it: "just now", "5m ago", "2h ago", "3d ago"."""
     seconds = (now - published_at).total_seconds()
     if seconds < 60:
-        return "just now"
+        return _("just now")
     minutes = int(seconds // 60)
     if minutes < 60:
-        return f"{minutes}m ago"
+        # Translators: a short age under a headline, as "5m ago"; abbreviate as is usual.
+        return ngettext("{count}m ago", "{count}m ago", minutes).format(count=minutes)
     hours = minutes // 60
     if hours < 48:
-        return f"{hours}h ago"
+        # Translators: a short age under a headline, as "2h ago"; abbreviate as is usual.
+        return ngettext("{count}h ago", "{count}h ago", hours).format(count=hours)
     days = hours // 24
     if days < 60:
-        return f"{days}d ago"
+        # Translators: a short age under a headline, as "3d ago"; abbreviate as is usual.
+        return ngettext("{count}d ago", "{count}d ago", days).format(count=days)
     local = published_at.astimezone(zone) if zone else published_at
     return local.strftime("%d %b %Y")
-
-
-def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
-    """A count with its noun in the right number: "1 headline", "5 headlines"."""
-    return f"{count} {noun if count == 1 else plural_noun or noun + 's'}"
 
 
 def quoted(text: str) -> str:
@@ -60,7 +59,8 @@ def quoted(text: str) -> str:
 
 def more_sources_text(count: int) -> str:
     """How many more items told the same story: "+1 source", "+3 sources"."""
-    return f"+{plural(count, 'source')}"
+    # Translators: under a headline, how many more sources told the same story.
+    return ngettext("+{count} source", "+{count} sources", count).format(count=count)
 
 
 def local_time_text(when: datetime, zone: tzinfo) -> str:
@@ -76,10 +76,14 @@ def local_date_time_text(when: datetime, zone: tzinfo) -> str:
 def schedule_text(chat: Chat) -> str:
     """When this chat's digests arrive, in its own words and zone."""
     times = ", ".join(chat_times(chat))
-    text = f"Digests at {times} ({html_escape(chat.timezone)})."
+    zone = html_escape(chat.timezone)
     if chat.subscribed and chat.next_digest_at:
-        text += f" Next one: {local_time_text(chat.next_digest_at, zone_info(chat.timezone))}."
-    return text
+        when = local_time_text(chat.next_digest_at, zone_info(chat.timezone))
+        # Translators: {times} lists times of day, {zone} is a time zone, {when} a date and time.
+        return _("Digests at {times} ({zone}). Next one: {when}.").format(
+            times=times, zone=zone, when=when
+        )
+    return _("Digests at {times} ({zone}).").format(times=times, zone=zone)
 
 
 def headline_lines(
@@ -93,7 +97,7 @@ def headline_lines(
     """Numbered HTML lines: linked title, then source and age."""
     lines: list[str] = []
     for number, headline in enumerate(headlines, start):
-        title = html_escape(headline.title or "(untitled)")
+        title = html_escape(headline.title or _("(untitled)"))
         if headline.url:
             title = f'<a href="{escape(headline.url, quote=True)}">{title}</a>'
         details = f"{html_escape(headline.source)} · {age_text(headline.published_at, now, zone)}"
@@ -137,7 +141,7 @@ def headline_keyboard(
     rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
     paging = [
         InlineKeyboardButton(label, callback_data=data)
-        for label, action in (("‹ Back", back), ("More ›", more))
+        for label, action in ((_("‹ Back"), back), (_("More ›"), more))
         if action is not None and (data := callbacks.encode(action))
     ]
     if paging:
@@ -244,8 +248,9 @@ def _visible(part: str) -> str:
 
 def summary_message(view: SummaryView, *, zone: tzinfo, now: datetime) -> str:
     """The full summary of one article; when its text is missing, what else is known."""
+    untitled = _("(untitled)")
     lines = [
-        f"<b>{html_escape(view.title or '(untitled)')}</b>",
+        f"<b>{html_escape(view.title or untitled)}</b>",
         f"<i>{html_escape(view.source)} · {local_date_time_text(view.published_at, zone)}</i>",
     ]
     if view.summary:
@@ -254,8 +259,8 @@ def summary_message(view: SummaryView, *, zone: tzinfo, now: datetime) -> str:
         lines += ["", f"<i>{html_escape(view.note)}</i>"]
     number = 0
     for heading, items in (
-        ("Other reports of this story", view.context.other_reports),
-        ("Related", view.context.related),
+        (_("Other reports of this story"), view.context.other_reports),
+        (_("Related"), view.context.related),
     ):
         if items:
             lines += ["", f"<b>{heading}</b>"]
@@ -265,7 +270,10 @@ def summary_message(view: SummaryView, *, zone: tzinfo, now: datetime) -> str:
             if item.description:
                 lines.append(f"    {html_escape(truncate(item.description, SNIPPET_CHARS))}")
     if view.url:
-        lines += ["", f'<a href="{escape(view.url, quote=True)}">Read the full article</a>']
+        link = _('<a href="{url}">Read the full article</a>').format(
+            url=escape(view.url, quote=True)
+        )
+        lines += ["", link]
     return "\n".join(lines)
 
 

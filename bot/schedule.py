@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import parse_clock_time
+from bot.i18n import _, ngettext
 from bot.zones import Abbreviation, abbreviation, zone_for_city, zone_ignoring_case
 
 MAX_TIMES_PER_DAY = 6
@@ -28,8 +29,12 @@ class AbbreviatedZone(ScheduleError):
 
     def __init__(self, known: Abbreviation) -> None:
         super().__init__(
-            f"{known.name} is a fixed offset ({offset_text(known.offset)}) without daylight "
-            f"saving time; {known.zone} follows the clocks there all year."
+            # Translators: {name} is an abbreviation like EST, {offset} like "UTC−05:00",
+            # {zone} a zone name like America/New_York.
+            _(
+                "{name} is a fixed offset ({offset}) without daylight saving time; "
+                "{zone} follows the clocks there all year."
+            ).format(name=known.name, offset=offset_text(known.offset), zone=known.zone)
         )
         self.abbreviation = known
 
@@ -52,7 +57,9 @@ def parse_zone(text: str) -> str:
     if match:
         sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
         if hours > 14 or minutes >= 60 or (hours == 14 and minutes):
-            raise ScheduleError(f"“{value}” is not a UTC offset (from -12:00 to +14:00).")
+            raise ScheduleError(
+                _("“{value}” is not a UTC offset (from -12:00 to +14:00).").format(value=value)
+            )
         return f"UTC{sign}{hours:02d}:{minutes:02d}"
     known = abbreviation(value)
     if known is not None:
@@ -72,10 +79,10 @@ def parse_zone(text: str) -> str:
 
 
 def _not_a_zone(value: str) -> str:
-    return (
-        f"“{value[:40]}” is not a time zone or a city I know; "
+    return _(
+        "“{value}” is not a time zone or a city I know; "
         "try a city like Berlin, a zone like Europe/Berlin, or +05:30."
-    )
+    ).format(value=value[:40])
 
 
 def zone_info(name: str) -> tzinfo:
@@ -110,7 +117,9 @@ def parse_time_of_day(text: str) -> str:
         if hours < 24 and minutes < 60 and (match.group(2) or suffix):
             return f"{hours:02d}:{minutes:02d}"
     raise ScheduleError(
-        f"“{text[:20]}” is not a time of day; write it like 08:00, 18:30, 8am or 6:30pm."
+        _("“{value}” is not a time of day; write it like 08:00, 18:30, 8am or 6:30pm.").format(
+            value=text[:20]
+        )
     )
 
 
@@ -118,7 +127,13 @@ def parse_times(words: list[str]) -> list[str]:
     """Read up to six times of day; return them sorted as "HH:MM" strings."""
     times = {parse_time_of_day(part) for word in words for part in word.split(",") if part}
     if len(times) > MAX_TIMES_PER_DAY:
-        raise ScheduleError(f"At most {MAX_TIMES_PER_DAY} digests a day, please.")
+        raise ScheduleError(
+            ngettext(
+                "At most {count} digest a day, please.",
+                "At most {count} digests a day, please.",
+                MAX_TIMES_PER_DAY,
+            ).format(count=MAX_TIMES_PER_DAY)
+        )
     return sorted(times)
 
 

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
+from bot.i18n import N_, _
 from handlers.common import services_of
 from handlers.headlines import show_page
 from handlers.sources import toggle_button
@@ -16,8 +17,8 @@ from handlers.subscription import settings_button
 from handlers.summary import summary_button
 from handlers.zones import zone_button
 
-EXPIRED = "This button has expired."
-ALREADY_SENT = "Already sent, just above."
+EXPIRED = N_("This button has expired.")
+ALREADY_SENT = N_("Already sent, just above.")
 REPEAT_WINDOW = timedelta(minutes=10)
 _TAPS_KEY = "newsbot.button_taps"
 
@@ -68,7 +69,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         action = callbacks.decode(query.data)
     except callbacks.ExpiredButton:
-        await query.answer(EXPIRED)
+        await query.answer(_(EXPIRED))
         return
     message = query.message
     if message is None or not _sends_a_message(action):
@@ -79,7 +80,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     tapper = f":{query.from_user.id}" if isinstance(action, callbacks.Setting) else ""
     key = (message.chat.id, message.message_id, (query.data or "") + tapper)
     if not taps.first_tap(key, services_of(context).clock.now()):
-        await query.answer(ALREADY_SENT)
+        await query.answer(_(ALREADY_SENT))
         return
     try:
         await _act(update, context, action)

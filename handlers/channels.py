@@ -18,12 +18,13 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.i18n import N_, _
 from bot.render import html_escape
 from bot.store.chats import ensure_chat, manage
 from handlers.common import args_text, current_chat, is_chat_admin, reply, services_of
 
 PICK_CHANNEL = 1  # request_id of the chat picker button
-PICKER_LABEL = "Pick a channel"
+PICKER_LABEL = N_("Pick a channel")
 POSTING_RIGHTS = ChatAdministratorRights(
     is_anonymous=False,
     can_manage_chat=False,
@@ -51,7 +52,7 @@ def picker_keyboard() -> ReplyKeyboardMarkup:
         request_title=True,
     )
     return ReplyKeyboardMarkup(
-        [[KeyboardButton(PICKER_LABEL, request_chat=request)]],
+        [[KeyboardButton(_(PICKER_LABEL), request_chat=request)]],
         resize_keyboard=True,
         one_time_keyboard=True,
     )
@@ -61,19 +62,21 @@ async def channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Start managing a channel from this private chat, or stop with /channel off."""
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE:
-        await reply(update, "Use /channel in a private chat with me to manage a channel.")
+        await reply(update, _("Use /channel in a private chat with me to manage a channel."))
         return
     services = services_of(context)
     if args_text(context).lower() in ("off", "stop", "done"):
         async with services.database.session() as session:
             row = await current_chat(session, update, context)
             manage(row, None, now=services.clock.now())
-        await reply(update, "Settings commands here change this chat again.")
+        await reply(update, _("Settings commands here change this chat again."))
         return
     await reply(
         update,
-        "Pick the channel whose digests you want to set up. I must be one of its "
-        "administrators, allowed to post.",
+        _(
+            "Pick the channel whose digests you want to set up. I must be one of its "
+            "administrators, allowed to post."
+        ),
         keyboard=picker_keyboard(),
     )
 
@@ -89,7 +92,7 @@ async def on_chat_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     done = ReplyKeyboardRemove()
     if user is None or not await is_chat_admin(context, shared.chat_id, user.id):
         await message.reply_text(
-            "Only the channel's administrators can set up its digests, and I must be in it.",
+            _("Only the channel's administrators can set up its digests, and I must be in it."),
             reply_markup=done,
         )
         return
@@ -108,7 +111,10 @@ async def on_chat_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         own = await current_chat(session, update, context)
         manage(own, shared.chat_id, now=now)
     await message.reply_text(
-        f"Now managing <b>{html_escape(title)}</b>: {MANAGED_COMMANDS} here change the "
-        "channel. /channel off switches back to this chat.",
+        # Translators: {channel} is the channel's name; {commands} is a list of commands.
+        _(
+            "Now managing <b>{channel}</b>: {commands} here change the "
+            "channel. /channel off switches back to this chat."
+        ).format(channel=html_escape(title), commands=MANAGED_COMMANDS),
         reply_markup=done,
     )

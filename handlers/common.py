@@ -23,6 +23,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, ChatMigrated, Forbidden
 from telegram.ext import ContextTypes
 
+from bot.i18n import N_
 from bot.render import split_message
 from bot.schedule import zone_info
 from bot.services import SERVICES_KEY, Services
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 # What may go under a reply: buttons, a custom keyboard, its removal, or "reply to this".
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-ADMINS_ONLY = "Only this chat's administrators can change its digest settings."
+ADMINS_ONLY = N_("Only this chat's administrators can change its digest settings.")
 
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -8,12 +8,13 @@ from telegram import Update
 from telegram.error import ChatMigrated, Forbidden
 from telegram.ext import ContextTypes
 
+from bot.i18n import N_, _
 from bot.store.chats import set_chat_active
 from handlers.common import is_not_modified, services_of
 from handlers.membership import move_chat
 
 log = logging.getLogger(__name__)
-SORRY = "Something went wrong, please try again."
+SORRY = N_("Something went wrong, please try again.")
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -40,8 +41,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(SORRY)
+            await update.callback_query.answer(_(SORRY))
         elif update.effective_message is not None:
-            await update.effective_message.reply_text(SORRY)
+            await update.effective_message.reply_text(_(SORRY))
     except Exception:  # noqa: BLE001 - the apology itself failing must not loop
         log.warning("Could not tell chat %s about the error", chat.id if chat else None)

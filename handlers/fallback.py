@@ -5,13 +5,14 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.i18n import N_, _
 from bot.render import quoted
 from bot.user_input import normalize_input
 from handlers.common import reply
 from handlers.headlines import DEFAULT_COUNT, topic_page
 from handlers.zones import city_reply
 
-TOPIC_HINT = "<i>Tip: /topic WORDS does the same.</i>"
+TOPIC_HINT = N_("<i>Tip: /topic WORDS does the same.</i>")
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -19,7 +20,13 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message = update.effective_message
     assert message is not None and message.text is not None
     command = normalize_input(message.text.split(maxsplit=1)[0].split("@", 1)[0])[:40]
-    await reply(update, f"I don't know {quoted(command)}. /help lists everything I can do.")
+    await reply(
+        update,
+        # Translators: {command} is the unknown command as typed, already in quotes.
+        _("I don't know {command}. /help lists everything I can do.").format(
+            command=quoted(command)
+        ),
+    )
 
 
 async def text_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -30,7 +37,7 @@ async def text_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     assert message is not None and message.text is not None
     words = normalize_input(message.text)
     if not words:
-        await reply(update, "Send me some words to look for, or /help for what I can do.")
+        await reply(update, _("Send me some words to look for, or /help for what I can do."))
         return
     text, keyboard = await topic_page(context, update, words, offset=0, size=DEFAULT_COUNT)
-    await reply(update, f"{text}\n\n{TOPIC_HINT}", keyboard=keyboard)
+    await reply(update, f"{text}\n\n{_(TOPIC_HINT)}", keyboard=keyboard)

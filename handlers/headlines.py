@@ -8,10 +8,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
+from bot.i18n import _, ngettext
 from bot.news.query import MAX_QUERY_CHARS, parse_query
 from bot.news.text import truncate
 from bot.news.trending import Topic
-from bot.render import headline_keyboard, headline_message, html_escape, plural
+from bot.render import headline_keyboard, headline_message, html_escape, quoted
 from bot.store.articles import latest_articles, search_articles
 from bot.story_lines import extra_sources, story_lines
 from handlers.common import args_text, edit_in_place, load_chat, reply, services_of
@@ -20,13 +21,17 @@ DEFAULT_COUNT = 10
 MAX_COUNT = 50
 # How many of the newest items /latest pages through: enough for several full pages.
 LATEST_WINDOW = 150
-LATEST_USAGE = (
-    f"Usage: /latest [N] — the N newest headlines, 1 to {MAX_COUNT} (default {DEFAULT_COUNT})."
-)
 
 
 class CountError(ValueError):
     """The N of /latest N is not usable; the message is the reply."""
+
+
+def latest_usage() -> str:
+    """How /latest is used, in the reader's language."""
+    return _(
+        "Usage: /latest [N] — the N newest headlines, 1 to {most} (default {default})."
+    ).format(most=MAX_COUNT, default=DEFAULT_COUNT)
 
 
 def parse_count(text: str) -> tuple[int, str]:
@@ -35,12 +40,15 @@ def parse_count(text: str) -> tuple[int, str]:
     if not text:
         return DEFAULT_COUNT, ""
     if not text.lstrip("+-").isdigit() or len(text) > 12:
-        raise CountError(f"“{html_escape(text[:30])}” is not a number. {LATEST_USAGE}")
+        # Translators: {text} is what was typed after /latest, in quotes.
+        wrong = _("{text} is not a number.").format(text=quoted(text[:30]))
+        raise CountError(f"{wrong} {latest_usage()}")
     count = int(text)
     if count < 1:
-        raise CountError(f"N must be at least 1. {LATEST_USAGE}")
+        too_few = _("N must be at least 1.")
+        raise CountError(f"{too_few} {latest_usage()}")
     if count > MAX_COUNT:
-        return MAX_COUNT, f"<i>At most {MAX_COUNT} at a time.</i>"
+        return MAX_COUNT, _("<i>At most {count} at a time.</i>").format(count=MAX_COUNT)
     return count, ""
 
 
@@ -70,7 +78,7 @@ async def latest_page(
     lines = await asyncio.to_thread(story_lines, items)
     shown = lines[page.offset : page.offset + page.size]
     if not shown:
-        return ("No headlines yet." if page.offset == 0 else "No more headlines."), None
+        return (_("No headlines yet.") if page.offset == 0 else _("No more headlines.")), None
     anchor = page.anchor if page.anchor is not None else max(item.id for item in items)
     more = back = None
     if page.offset + page.size < len(lines):
@@ -80,7 +88,7 @@ async def latest_page(
     leads = [line.lead for line in shown]
     start = page.offset + 1
     text = headline_message(
-        "Latest headlines",
+        _("Latest headlines"),
         leads,
         now=services.clock.now(),
         zone=view.zone,
@@ -109,7 +117,7 @@ async def topic_page(
     query = parse_query(words)
     shown = html_escape(truncate(query.text, 60))
     if query.is_empty:
-        return (
+        return _(
             "Give me some words to look for, e.g. <code>/topic iran nuclear</code> "
             "or a phrase in quotes."
         ), None
@@ -124,16 +132,25 @@ async def topic_page(
         )
     if not result.headlines:
         if offset:
-            return "No more matches.", None
+            return _("No more matches."), None
         return await _no_match(context, shown)
-    heading = f"Topic: {truncate(query.text, 60)}"
-    footer = ""
-    if len(words) > MAX_QUERY_CHARS:
-        footer = f"<i>Only the first {MAX_QUERY_CHARS} characters were searched.</i>"
+    heading = _("Topic: {words}").format(words=truncate(query.text, 60))
+    notes = []
     if result.mode == "any":
-        footer = (
-            f"<i>Nothing has all of “{shown}”; these match some of the words.</i>\n" + footer
-        ).strip()
+        notes.append(
+            _("<i>Nothing has all of “{words}”; these match some of the words.</i>").format(
+                words=shown
+            )
+        )
+    if len(words) > MAX_QUERY_CHARS:
+        notes.append(
+            ngettext(
+                "<i>Only the first {count} character was searched.</i>",
+                "<i>Only the first {count} characters were searched.</i>",
+                MAX_QUERY_CHARS,
+            ).format(count=MAX_QUERY_CHARS)
+        )
+    footer = "\n".join(notes)
     more = callbacks.TopicPage(offset + size, size, query.text) if result.has_more else None
     text = headline_message(
         heading,
@@ -150,9 +167,10 @@ async def _no_match(
     context: ContextTypes.DEFAULT_TYPE, shown: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     topics = await _trending(context)
-    text = f"Nothing matches “{shown}”."
     if topics:
-        text += " Trending now:"
+        text = _("Nothing matches “{words}”. Trending now:").format(words=shown)
+    else:
+        text = _("Nothing matches “{words}”.").format(words=shown)
     return text, _topic_buttons(topics)
 
 
@@ -180,13 +198,22 @@ async def trending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not topics:
         await reply(
             update,
-            f"Nothing is trending in the last {plural(hours, 'hour')} yet. "
-            "Try <code>/topic WORDS</code> or /latest.",
+            ngettext(
+                "Nothing is trending in the last {count} hour yet. "
+                "Try <code>/topic WORDS</code> or /latest.",
+                "Nothing is trending in the last {count} hours yet. "
+                "Try <code>/topic WORDS</code> or /latest.",
+                hours,
+            ).format(count=hours),
         )
         return
     await reply(
         update,
-        f"<b>Trending in the last {plural(hours, 'hour')}</b>\nTap a topic to see its headlines.",
+        ngettext(
+            "<b>Trending in the last {count} hour</b>\nTap a topic to see its headlines.",
+            "<b>Trending in the last {count} hours</b>\nTap a topic to see its headlines.",
+            hours,
+        ).format(count=hours),
         keyboard=_topic_buttons(topics),
     )
 

@@ -12,6 +12,7 @@ from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from bot.i18n import _
 from bot.news.query import parse_query
 from bot.render import age_text, html_escape
 from bot.store.articles import Headline, latest_articles, search_articles
@@ -26,12 +27,13 @@ MAX_OFFSET = 200
 
 def _result(headline: Headline, age: str) -> InlineQueryResultArticle:
     details = f"{headline.source} · {age}"
-    title = html_escape(headline.title or "(untitled)")
+    untitled = _("(untitled)")
+    title = html_escape(headline.title or untitled)
     if headline.url:
         title = f'<a href="{escape(headline.url, quote=True)}">{title}</a>'
     return InlineQueryResultArticle(
         id=str(headline.id),
-        title=headline.title or "(untitled)",
+        title=headline.title or untitled,
         description=details,
         url=headline.url,
         input_message_content=InputTextMessageContent(

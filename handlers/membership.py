@@ -14,6 +14,7 @@ from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
+from bot.i18n import N_, _
 from bot.store.chats import migrate_chat, set_chat_active
 from handlers.common import current_chat, services_of
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 GONE = {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
 PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
-GROUP_GREETING = (
+GROUP_GREETING = N_(
     "<b>Hi, I'm newsbot.</b> I post news digests at the times this group chooses.\n"
     "An administrator can start them with /subscribe (e.g. <code>/subscribe 8am</code>); "
     "anyone can ask /latest or /topic WORDS. /help lists everything."
@@ -52,7 +53,7 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     log.info("Chat %s: the bot is %s", chat_id, change.new_chat_member.status)
     added = not _present(change, before=True)
     if added and change.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
-        await context.bot.send_message(chat_id, GROUP_GREETING)
+        await context.bot.send_message(chat_id, _(GROUP_GREETING))
 
 
 async def reactivate_on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
+from bot.i18n import N_, _, ngettext
 from bot.news.http.errors import InvalidURL
 from bot.news.http.policy import checked_url
 from bot.news.text import truncate
-from bot.render import age_text, html_escape, plural
+from bot.render import age_text, html_escape, quoted
 from bot.store.chat_sources import (
     FeedAlreadyAdded,
     SharedFeedExists,
@@ -36,30 +38,36 @@ from handlers.common import (
     speaking_for,
 )
 
-USER_FEEDS_OFF = "This bot reads only the feeds its administrators chose; see /sources."
-ADDFEED_USAGE = "Usage: /addfeed URL — an http(s) address of an RSS or Atom feed."
-REMOVEFEED_USAGE = "Usage: /removefeed ID — the ID of one of this chat's own feeds in /sources."
+log = logging.getLogger(__name__)
+USER_FEEDS_OFF = N_("This bot reads only the feeds its administrators chose; see /sources.")
+ADDFEED_USAGE = N_("Usage: /addfeed URL — an http(s) address of an RSS or Atom feed.")
+REMOVEFEED_USAGE = N_("Usage: /removefeed ID — the ID of one of this chat's own feeds in /sources.")
 MAX_URL_CHARS = 2000
 
 
 def _health(status: SourceStatus, now: datetime) -> str:
     if not status.active:
-        return "⛔ off"
+        # Translators: a feed's health in /sources: switched off.
+        return _("⛔ off")
     if status.error_count:
-        return f"⚠️ failed {plural(status.error_count, 'time')}"
+        count = status.error_count
+        # Translators: a feed's health in /sources: how many fetches in a row failed.
+        return ngettext("⚠️ failed {count} time", "⚠️ failed {count} times", count).format(
+            count=count
+        )
     if status.last_ok_at:
         return f"✅ {age_text(status.last_ok_at, now)}"
-    return "⏳ not fetched yet"
+    return _("⏳ not fetched yet")
 
 
 def _line(choice: SourceChoice, status: SourceStatus | None, now: datetime) -> list[str]:
     name = html_escape(choice.title or choice.url)
     if status is None:  # added between the two reads
         return [f"{choice.id}. {name}"]
-    hidden = "" if choice.kept else " · 🚫 hidden here"
-    lines = [
-        f"{choice.id}. {name} — {_health(status, now)}, {plural(status.articles, 'item')}{hidden}"
-    ]
+    # Translators: a feed in /sources that this chat switched off.
+    hidden = "" if choice.kept else " · " + _("🚫 hidden here")
+    items = ngettext("{count} item", "{count} items", status.articles).format(count=status.articles)
+    lines = [f"{choice.id}. {name} — {_health(status, now)}, {items}{hidden}"]
     if status.error_count and status.last_error:
         lines.append(f"    <i>{html_escape(status.last_error[:120])}</i>")
     return lines
@@ -72,17 +80,17 @@ def sources_text(
     shared = [c for c in choices if not c.own]
     own = [c for c in choices if c.own]
     if not shared and not own:
-        return "No feeds yet." + (" Add one with /addsource URL." if admin else "")
-    lines = [f"<b>Sources ({len(shared)})</b>"]
+        return _("No feeds yet. Add one with /addsource URL.") if admin else _("No feeds yet.")
+    lines = [_("<b>Sources ({count})</b>").format(count=len(shared))]
     for choice in shared:
         lines += _line(choice, statuses.get(choice.id), now)
     if own:
-        lines += ["", f"<b>This chat's own feeds ({len(own)})</b>"]
+        lines += ["", _("<b>This chat's own feeds ({count})</b>").format(count=len(own))]
         for choice in own:
             lines += _line(choice, statuses.get(choice.id), now)
-        lines.append("<i>Remove one with /removefeed ID.</i>")
+        lines.append(_("<i>Remove one with /removefeed ID.</i>"))
     if shared:
-        lines += ["", "<i>Tap a source to switch it off or on for this chat.</i>"]
+        lines += ["", _("<i>Tap a source to switch it off or on for this chat.</i>")]
     return "\n".join(lines)
 
 
@@ -126,15 +134,17 @@ async def toggle_button(
     query = update.callback_query
     assert query is not None
     if not await may_change_settings(update, context):
-        await query.answer(ADMINS_ONLY, show_alert=True)
+        await query.answer(_(ADMINS_ONLY), show_alert=True)
         return
     async with services_of(context).database.session() as session:
         chat = await settings_chat(session, update, context)
         kept = await toggle_source(session, chat.id, action.source_id)
     if kept is None:
-        await query.answer("That source is gone. Send /sources again.")
+        await query.answer(_("That source is gone. Send /sources again."))
         return
-    await query.answer("Switched on for this chat." if kept else "Switched off for this chat.")
+    await query.answer(
+        _("Switched on for this chat.") if kept else _("Switched off for this chat.")
+    )
     _chat, text, keyboard = await _sources_view(update, context)
     await edit_in_place(update, text, keyboard=keyboard)
 
@@ -144,19 +154,23 @@ async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     settings = services.settings
     if not settings.user_feeds:
-        await reply(update, USER_FEEDS_OFF)
+        await reply(update, _(USER_FEEDS_OFF))
         return
     if not await may_change_settings(update, context):
-        await reply(update, ADMINS_ONLY)
+        await reply(update, _(ADMINS_ONLY))
         return
     url = args_text(context).strip()
     if not url or " " in url or len(url) > MAX_URL_CHARS:
-        await reply(update, ADDFEED_USAGE)
+        await reply(update, _(ADDFEED_USAGE))
         return
     try:
         checked_url(url)
     except InvalidURL as exc:
-        await reply(update, f"{html_escape(str(exc))}. {ADDFEED_USAGE}")
+        # The reason (exc) is for the log; the reader gets it in their own words.
+        log.info("Chat feed %r refused: %s", url, exc)
+        # Translators: {url} is the address as typed, in quotes.
+        refused = _("{url} is not an http(s) address.").format(url=quoted(url))
+        await reply(update, f"{refused} {_(ADDFEED_USAGE)}")
         return
     user = update.effective_user
     async with services.database.session() as session:
@@ -172,36 +186,41 @@ async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 added_by=user.id if user else None,
             )
         except SharedFeedExists as exc:
-            text = f"The bot already reads that feed for everyone (source {exc.source_id})."
+            text = _("The bot already reads that feed for everyone (source {id}).").format(
+                id=exc.source_id
+            )
         except FeedAlreadyAdded as exc:
-            text = f"This chat already reads that feed (source {exc.source_id})."
+            text = _("This chat already reads that feed (source {id}).").format(id=exc.source_id)
         except TooManyFeeds as exc:
-            text = (
-                f"This chat already has {exc.limit} feeds of its own, the most it may. "
-                "Remove one with /removefeed ID."
-            )
+            text = ngettext(
+                "This chat already has {count} feed of its own, the most it may. "
+                "Remove one with /removefeed ID.",
+                "This chat already has {count} feeds of its own, the most it may. "
+                "Remove one with /removefeed ID.",
+                exc.limit,
+            ).format(count=exc.limit)
         else:
-            text = (
-                f"Added feed {source.id}: {html_escape(url)}\n"
+            text = _(
+                "Added feed {id}: {url}\n"
                 "Only this chat sees its headlines. It will be fetched within a minute."
-            )
+            ).format(id=source.id, url=html_escape(url))
     await reply(update, speaking_for(update, chat, text))
 
 
 async def removefeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Remove one of this chat's own feeds and, when no other chat reads it, its items."""
     if not await may_change_settings(update, context):
-        await reply(update, ADMINS_ONLY)
+        await reply(update, _(ADMINS_ONLY))
         return
     text = args_text(context).strip()
     if not text.isdigit() or len(text) > 12:
-        await reply(update, REMOVEFEED_USAGE)
+        await reply(update, _(REMOVEFEED_USAGE))
         return
     async with services_of(context).database.session() as session:
         chat = await settings_chat(session, update, context)
         removed = await remove_chat_feed(session, chat.id, int(text))
     if removed is None:
-        answer = f"This chat has no feed {text} of its own. See /sources."
+        answer = _("This chat has no feed {id} of its own. See /sources.").format(id=text)
     else:
-        answer = f"Removed feed {text}: {html_escape(removed)}"
+        answer = _("Removed feed {id}: {url}").format(id=text, url=html_escape(removed))
     await reply(update, speaking_for(update, chat, answer))

@@ -8,7 +8,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
-from bot.render import html_escape, plural, schedule_text
+from bot.i18n import N_, _, ngettext, pgettext
+from bot.render import html_escape, schedule_text
 from bot.schedule import AbbreviatedZone, ScheduleError, is_time_of_day, parse_times, parse_zone
 from bot.store.chats import FOLLOW, MUTE, reschedule, topics_of
 from bot.store.chats import subscribe as subscribe_chat
@@ -25,12 +26,12 @@ from handlers.common import (
     speaking_for,
     update_chat,
 )
-from handlers.zones import abbreviation_keyboard, zone_offer
+from handlers.zones import abbreviation_keyboard, abbreviation_question, zone_offer
 
 _MERIDIEM = {"am", "pm", "a.m", "p.m"}
 SIZE_STEP = 5
 TIME_PRESETS = ["07:00", "08:00", "08:00,18:00", "12:00"]
-SUBSCRIBE_USAGE = (
+SUBSCRIBE_USAGE = N_(
     "Usage: /subscribe [TIMES] [ZONE], e.g. <code>/subscribe 07:30 18:00 "
     "Europe/Berlin</code>, <code>/subscribe 8am</code> or <code>/subscribe 20h +05:30</code>."
 )
@@ -56,7 +57,7 @@ def split_schedule_args(words: list[str]) -> tuple[list[str], str]:
     zone_words = " ".join(others)
     if len(others) > 1 and zone_for_city(zone_words) is None:
         shown = " ".join(f"“{z[:20]}”" for z in others[:3])
-        raise ScheduleError(f"One time zone at most, please, not {shown}.")
+        raise ScheduleError(_("One time zone at most, please, not {words}.").format(words=shown))
     return parse_times(times), zone_words
 
 
@@ -70,7 +71,7 @@ def _thread_of(update: Update) -> int | None:
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Turn on digests at the times and zone given, telling when the first one comes."""
     if not await may_change_settings(update, context):
-        await reply(update, ADMINS_ONLY)
+        await reply(update, _(ADMINS_ONLY))
         return
     abbreviated: AbbreviatedZone | None = None
     try:
@@ -79,7 +80,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except AbbreviatedZone as exc:
         zone, abbreviated = None, exc
     except ScheduleError as exc:
-        await reply(update, f"{html_escape(str(exc))}\n{SUBSCRIBE_USAGE}")
+        await reply(update, f"{html_escape(str(exc))}\n{_(SUBSCRIBE_USAGE)}")
         return
     thread_id = _thread_of(update)
     chat = await update_chat(
@@ -89,11 +90,9 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             chat, times=times or None, zone=zone, thread_id=thread_id, now=now
         ),
     )
-    text = speaking_for(
-        update, chat, f"✅ Subscribed. {schedule_text(chat)}\nChange it any time with /settings."
-    )
+    text = speaking_for(update, chat, _subscribed_text(chat))
     if abbreviated is not None:
-        question = f"{html_escape(str(abbreviated))} Which do you mean?"
+        question = abbreviation_question(abbreviated)
         keyboard = abbreviation_keyboard(abbreviated.abbreviation)
     elif zone is None and chat.timezone == services_of(context).settings.default_timezone:
         question, keyboard = zone_offer(update)
@@ -106,7 +105,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stop digests but keep the chat's choices for a later /subscribe."""
     if not await may_change_settings(update, context):
-        await reply(update, ADMINS_ONLY)
+        await reply(update, _(ADMINS_ONLY))
         return
     chat = await update_chat(update, context, lambda chat, now: unsubscribe_chat(chat, now=now))
     await reply(
@@ -114,7 +113,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         speaking_for(
             update,
             chat,
-            "Digests stopped. The times, zone and topics are kept: /subscribe brings them back.",
+            _("Digests stopped. The times, zone and topics are kept: /subscribe brings them back."),
         ),
     )
 
@@ -122,7 +121,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Set the local times digests arrive at."""
     if not await may_change_settings(update, context):
-        await reply(update, ADMINS_ONLY)
+        await reply(update, _(ADMINS_ONLY))
         return
     try:
         times = parse_times(_join_meridiem(args_words(context)))
@@ -132,8 +131,10 @@ async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not times:
         await reply(
             update,
-            "Usage: /digesttime TIMES, up to 6, e.g. <code>/digesttime 07:30 18:00</code> "
-            "or <code>/digesttime 8am 6pm</code>.",
+            _(
+                "Usage: /digesttime TIMES, up to 6, e.g. <code>/digesttime 07:30 18:00</code> "
+                "or <code>/digesttime 8am 6pm</code>."
+            ),
         )
         return
 
@@ -142,29 +143,51 @@ async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         reschedule(chat, now=now)
 
     chat = await update_chat(update, context, change)
-    text = f"Digest times set. {schedule_text(chat)}"
-    if not chat.subscribed:
-        text += "\nDigests are off: /subscribe to turn them on."
+    if chat.subscribed:
+        # Translators: {schedule} is the sentence saying when the digests arrive.
+        text = _("Digest times set. {schedule}").format(schedule=schedule_text(chat))
+    else:
+        text = _(
+            "Digest times set. {schedule}\nDigests are off: /subscribe to turn them on."
+        ).format(schedule=schedule_text(chat))
     await reply(update, speaking_for(update, chat, text))
+
+
+def _subscribed_text(chat: Chat) -> str:
+    """The answer to subscribing, with when the digests come and how to change that."""
+    # Translators: {schedule} is the sentence saying when the digests arrive.
+    return _("✅ Subscribed. {schedule}\nChange it any time with /settings.").format(
+        schedule=schedule_text(chat)
+    )
+
+
+def on_off(value: bool) -> str:
+    """A setting's state as /settings shows it."""
+    return pgettext("setting", "on") if value else pgettext("setting", "off")
 
 
 def settings_text(chat: Chat) -> str:
     """The /settings message: every choice the chat has made."""
-    on_off = {True: "on", False: "off"}
-    followed = ", ".join(html_escape(p) for p in topics_of(chat, FOLLOW)) or "none"
-    muted = ", ".join(html_escape(p) for p in topics_of(chat, MUTE)) or "none"
+    followed = ", ".join(html_escape(p) for p in topics_of(chat, FOLLOW)) or _("none")
+    muted = ", ".join(html_escape(p) for p in topics_of(chat, MUTE)) or _("none")
+    size = chat.digest_size
     return "\n".join(
         [
-            "<b>Settings</b>",
-            f"Digests: {on_off[chat.subscribed]}. {schedule_text(chat)}",
-            f"Digest size: {plural(chat.digest_size, 'headline')}",
-            f"Following: {followed}",
-            f"Muted: {muted}",
-            f"Only followed topics: {on_off[chat.only_followed]}",
-            f"Say so when there is nothing new: {on_off[chat.notify_empty]}",
-            f"Preview of the top story: {on_off[chat.link_preview]}",
+            _("<b>Settings</b>"),
+            # Translators: {state} is "on" or "off"; {schedule} says when digests arrive.
+            _("Digests: {state}. {schedule}").format(
+                state=on_off(chat.subscribed), schedule=schedule_text(chat)
+            ),
+            ngettext(
+                "Digest size: {count} headline", "Digest size: {count} headlines", size
+            ).format(count=size),
+            _("Following: {topics}").format(topics=followed),
+            _("Muted: {topics}").format(topics=muted),
+            _("Only followed topics: {state}").format(state=on_off(chat.only_followed)),
+            _("Say so when there is nothing new: {state}").format(state=on_off(chat.notify_empty)),
+            _("Preview of the top story: {state}").format(state=on_off(chat.link_preview)),
             "",
-            "Zone: /timezone CITY · times: /digesttime TIMES · topics: /follow, /mute",
+            _("Zone: /timezone CITY · times: /digesttime TIMES · topics: /follow, /mute"),
         ]
     )
 
@@ -179,34 +202,39 @@ def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
 
     return InlineKeyboardMarkup(
         [
-            [button(f"Size −{SIZE_STEP}", "size", "-"), button(f"Size +{SIZE_STEP}", "size", "+")],
             [
-                button(f"Times {preset.replace(',', ' + ')}", "times", preset)
+                # Translators: buttons of /settings; keep them short, they share a row.
+                button(_("Size −{step}").format(step=SIZE_STEP), "size", "-"),
+                button(_("Size +{step}").format(step=SIZE_STEP), "size", "+"),
+            ],
+            [
+                # Translators: a button setting the digest times, e.g. "Times 08:00 + 18:00".
+                button(_("Times {times}").format(times=preset.replace(",", " + ")), "times", preset)
                 for preset in TIME_PRESETS
             ],
             [
                 button(
-                    f"Only followed: {'on' if chat.only_followed else 'off'}",
+                    _("Only followed: {state}").format(state=on_off(chat.only_followed)),
                     "only",
                     "0" if chat.only_followed else "1",
                 ),
                 button(
-                    f"Empty notice: {'on' if chat.notify_empty else 'off'}",
+                    _("Empty notice: {state}").format(state=on_off(chat.notify_empty)),
                     "empty",
                     "0" if chat.notify_empty else "1",
                 ),
             ],
             [
                 button(
-                    f"Top story preview: {'on' if chat.link_preview else 'off'}",
+                    _("Top story preview: {state}").format(state=on_off(chat.link_preview)),
                     "preview",
                     "0" if chat.link_preview else "1",
                 )
             ],
             [
-                button(f"Zone: {chat.timezone}"[:40], "zone", ""),
+                button(_("Zone: {zone}").format(zone=chat.timezone)[:40], "zone", ""),
                 button(
-                    "Unsubscribe" if chat.subscribed else "Subscribe",
+                    _("Unsubscribe") if chat.subscribed else _("Subscribe"),
                     "sub",
                     "off" if chat.subscribed else "on",
                 ),
@@ -260,20 +288,22 @@ async def settings_button(
     query = update.callback_query
     assert query is not None
     if not await may_change_settings(update, context):
-        await query.answer(ADMINS_ONLY, show_alert=True)
+        await query.answer(_(ADMINS_ONLY), show_alert=True)
         return
     try:
         chat = await update_chat(
             update, context, lambda chat, now: apply_setting(chat, action, now)
         )
     except (ValueError, KeyError):
-        await query.answer("This button has expired.")
+        await query.answer(_("This button has expired."))
         return
-    await query.answer("Saved.")
+    await query.answer(_("Saved."))
     if action.name == "start":
         text = (
-            f"✅ Subscribed. {schedule_text(chat)}" if chat.subscribed else "Digests stopped."
-        ) + "\nChange it any time with /settings."
+            _subscribed_text(chat)
+            if chat.subscribed
+            else _("Digests stopped.\nChange it any time with /settings.")
+        )
         if chat.subscribed and chat.timezone == services_of(context).settings.default_timezone:
             question, keyboard = zone_offer(update)
             await reply(update, f"{text}\n\n{question}", keyboard=keyboard)

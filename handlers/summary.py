@@ -6,10 +6,11 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot.article_summary import article_summary
+from bot.i18n import N_, _
 from bot.render import summary_keyboard, summary_message
 from handlers.common import args_text, load_chat, reply, services_of
 
-USAGE = (
+USAGE = N_(
     "Tap a number under a /latest or /topic list for the full summary of that story. "
     "/summary ID does the same for an article's ID."
 )
@@ -49,11 +50,14 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Summarise one article by id, for readers who want more than a headline."""
     article_id = parse_article_id(args_text(context))
     if article_id is None:
-        await reply(update, USAGE)
+        await reply(update, _(USAGE))
         return
     found = await summary_reply(update, context, article_id)
     if found is None:
-        await reply(update, f"There is no article {article_id}; it may have been removed.")
+        await reply(
+            update,
+            _("There is no article {id}; it may have been removed.").format(id=article_id),
+        )
         return
     text, keyboard = found
     await reply(update, text, keyboard=keyboard)
@@ -67,7 +71,7 @@ async def summary_button(
     assert query is not None
     found = await summary_reply(update, context, article_id)
     if found is None:
-        await query.answer("This item is no longer available.", show_alert=False)
+        await query.answer(_("This item is no longer available."), show_alert=False)
         return
     await query.answer()
     text, keyboard = found

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.i18n import N_, _, ngettext
 from bot.news.query import parse_query
 from bot.render import html_escape
 from bot.store.chats import (
@@ -28,6 +29,17 @@ from handlers.common import (
 )
 
 MAX_PHRASE_CHARS = 100
+# The reply to each (kind, adding, changed); {topic} is the phrase as kept.
+OUTCOMES = {
+    (FOLLOW, True, True): N_("Following “{topic}”: it leads your digests."),
+    (FOLLOW, True, False): N_("You already follow “{topic}”."),
+    (FOLLOW, False, True): N_("No longer following “{topic}”."),
+    (FOLLOW, False, False): N_("You were not following “{topic}”. See /following."),
+    (MUTE, True, True): N_("Muted “{topic}”: headlines with it won't reach this chat's digests."),
+    (MUTE, True, False): N_("“{topic}” is already muted."),
+    (MUTE, False, True): N_("Unmuted “{topic}”."),
+    (MUTE, False, False): N_("“{topic}” was not muted. See /following."),
+}
 
 
 def topic_phrase(text: str) -> tuple[str, bool] | None:
@@ -47,12 +59,16 @@ async def _change(
         ("follow" if adding else "unfollow") if kind == FOLLOW else ("mute" if adding else "unmute")
     )
     if not await may_change_settings(update, context):
-        await reply(update, ADMINS_ONLY)
+        await reply(update, _(ADMINS_ONLY))
         return
     kept = topic_phrase(args_text(context))
     if kept is None:
         await reply(
-            update, f"Usage: /{command} WORDS, e.g. <code>/{command} climate change</code>."
+            update,
+            # Translators: {command} is the command's name (follow, mute...); keep it as is.
+            _("Usage: /{command} WORDS, e.g. <code>/{command} climate change</code>.").format(
+                command=command
+            ),
         )
         return
     phrase, was_cut = kept
@@ -67,23 +83,24 @@ async def _change(
     except TooManyTopics:
         await reply(
             update,
-            f"This chat already follows and mutes {MAX_TOPICS} topics, the most it may. "
-            "Remove some with /unfollow or /unmute.",
+            ngettext(
+                "This chat already follows and mutes {count} topic, the most it may. "
+                "Remove some with /unfollow or /unmute.",
+                "This chat already follows and mutes {count} topics, the most it may. "
+                "Remove some with /unfollow or /unmute.",
+                MAX_TOPICS,
+            ).format(count=MAX_TOPICS),
         )
         return
     shown = html_escape(phrase)
-    messages = {
-        (FOLLOW, True, True): f"Following “{shown}”: it leads your digests.",
-        (FOLLOW, True, False): f"You already follow “{shown}”.",
-        (FOLLOW, False, True): f"No longer following “{shown}”.",
-        (FOLLOW, False, False): f"You were not following “{shown}”. See /following.",
-        (MUTE, True, True): f"Muted “{shown}”: headlines with it won't reach this chat's digests.",
-        (MUTE, True, False): f"“{shown}” is already muted.",
-        (MUTE, False, True): f"Unmuted “{shown}”.",
-        (MUTE, False, False): f"“{shown}” was not muted. See /following.",
-    }
-    note = f"\n<i>Only the first {MAX_PHRASE_CHARS} characters were kept.</i>" if was_cut else ""
-    await reply(update, speaking_for(update, chat, messages[(kind, adding, changed)] + note))
+    text = _(OUTCOMES[(kind, adding, changed)]).format(topic=shown)
+    if was_cut:
+        text += "\n" + ngettext(
+            "<i>Only the first {count} character was kept.</i>",
+            "<i>Only the first {count} characters were kept.</i>",
+            MAX_PHRASE_CHARS,
+        ).format(count=MAX_PHRASE_CHARS)
+    await reply(update, speaking_for(update, chat, text))
 
 
 async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -117,11 +134,14 @@ async def following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             speaking_for(
                 update,
                 chat,
-                "No topics followed yet. Try <code>/follow iran</code>; "
-                "<code>/mute football</code> hides a topic.",
+                _(
+                    "No topics followed yet. Try <code>/follow iran</code>; "
+                    "<code>/mute football</code> hides a topic."
+                ),
             ),
         )
         return
-    lines = ["<b>Following</b>"] + [f"• {html_escape(p)}" for p in followed or ["none"]]
-    lines += ["", "<b>Muted</b>"] + [f"• {html_escape(p)}" for p in muted or ["none"]]
+    nothing = [_("none")]
+    lines = [_("<b>Following</b>")] + [f"• {html_escape(p)}" for p in followed or nothing]
+    lines += ["", _("<b>Muted</b>")] + [f"• {html_escape(p)}" for p in muted or nothing]
     await reply(update, speaking_for(update, chat, "\n".join(lines)))

@@ -14,6 +14,7 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.ext import ContextTypes
 
 from bot import callbacks
+from bot.i18n import N_, _
 from bot.render import html_escape, schedule_text
 from bot.schedule import AbbreviatedZone, ScheduleError, offset_text, parse_zone
 from bot.store.chats import reschedule
@@ -33,8 +34,9 @@ from handlers.common import (
 CHOOSE = "zone"  # the Setting name every zone button carries
 ASK_CITY = "city"  # its value on "Type a city"
 SHOW_CHOICES = ""  # its value on the /settings Zone button
-CITY_PROMPT = "Which city's time should the digests follow? Reply with a city, e.g. Berlin."
-TIMEZONE_USAGE = (
+# Also how a reply is known to answer it: the text of the message replied to.
+CITY_PROMPT = N_("Which city's time should the digests follow? Reply with a city, e.g. Berlin.")
+TIMEZONE_USAGE = N_(
     "Usage: /timezone CITY or ZONE, e.g. <code>/timezone Berlin</code>, "
     "<code>/timezone new york</code>, <code>/timezone Europe/Berlin</code> "
     "or <code>/timezone +05:30</code>."
@@ -50,7 +52,7 @@ def zone_keyboard(language_code: str | None) -> InlineKeyboardMarkup:
     """A few likely zones for this language, and "Type a city" for everything else."""
     buttons = [_zone_button(city_of(zone), zone) for zone in likely_zones(language_code)]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([_zone_button("UTC", "UTC"), _zone_button("Type a city…", ASK_CITY)])
+    rows.append([_zone_button("UTC", "UTC"), _zone_button(_("Type a city…"), ASK_CITY)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -59,16 +61,28 @@ def abbreviation_keyboard(known: Abbreviation) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [_zone_button(f"{city_of(known.zone)} ({known.zone})", known.zone)],
-            [_zone_button(f"Fixed {offset_text(known.offset)}", known.offset)],
+            [
+                _zone_button(
+                    # Translators: a button; {offset} is a UTC offset without daylight saving
+                    # time, like "UTC−05:00".
+                    _("Fixed {offset}").format(offset=offset_text(known.offset)),
+                    known.offset,
+                )
+            ],
         ]
     )
+
+
+def abbreviation_question(exc: AbbreviatedZone) -> str:
+    """What an abbreviation like EST stands for, and which of the two was meant."""
+    return _("{explanation} Which do you mean?").format(explanation=html_escape(str(exc)))
 
 
 def zone_offer(update: Update) -> tuple[str, InlineKeyboardMarkup]:
     """The question after subscribing without a zone: which is yours?"""
     user = update.effective_user
     return (
-        "Which time zone are you in? Tap one, or type a city.",
+        _("Which time zone are you in? Tap one, or type a city."),
         zone_keyboard(user.language_code if user else None),
     )
 
@@ -83,20 +97,22 @@ def _set_zone(zone: str) -> Callable[[Chat, datetime], None]:
 
 async def _apply(update: Update, context: ContextTypes.DEFAULT_TYPE, zone: str) -> str:
     chat = await update_chat(update, context, _set_zone(zone))
-    return speaking_for(
-        update, chat, f"Time zone set to {html_escape(zone)}. {schedule_text(chat)}"
+    # Translators: {schedule} is the sentence saying when the digests arrive.
+    text = _("Time zone set to {zone}. {schedule}").format(
+        zone=html_escape(zone), schedule=schedule_text(chat)
     )
+    return speaking_for(update, chat, text)
 
 
 async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Set the zone digest times and dates are read in, by city, zone name or offset."""
     if not await may_change_settings(update, context):
-        await reply(update, ADMINS_ONLY)
+        await reply(update, _(ADMINS_ONLY))
         return
     words = args_text(context)
     if not words:
         text, keyboard = zone_offer(update)
-        await reply(update, f"{TIMEZONE_USAGE}\n{text}", keyboard=keyboard)
+        await reply(update, f"{_(TIMEZONE_USAGE)}\n{text}", keyboard=keyboard)
         return
     await _set_from_text(update, context, words)
 
@@ -107,7 +123,7 @@ async def _set_from_text(update: Update, context: ContextTypes.DEFAULT_TYPE, wor
     except AbbreviatedZone as exc:
         await reply(
             update,
-            f"{html_escape(str(exc))} Which do you mean?",
+            abbreviation_question(exc),
             keyboard=abbreviation_keyboard(exc.abbreviation),
         )
         return
@@ -124,7 +140,7 @@ async def zone_button(
     query = update.callback_query
     assert query is not None
     if not await may_change_settings(update, context):
-        await query.answer(ADMINS_ONLY, show_alert=True)
+        await query.answer(_(ADMINS_ONLY), show_alert=True)
         return
     if action.value == SHOW_CHOICES:
         await query.answer()
@@ -133,14 +149,16 @@ async def zone_button(
         return
     if action.value == ASK_CITY:
         await query.answer()
-        await reply(update, CITY_PROMPT, keyboard=ForceReply(input_field_placeholder="e.g. Berlin"))
+        # Translators: the hint inside the empty input field, at most 64 characters.
+        hint = _("e.g. Berlin")
+        await reply(update, _(CITY_PROMPT), keyboard=ForceReply(input_field_placeholder=hint))
         return
     try:
         zone = parse_zone(action.value)
     except ScheduleError:
-        await query.answer("This button has expired.")
+        await query.answer(_("This button has expired."))
         return
-    await query.answer("Saved.")
+    await query.answer(_("Saved."))
     await edit_in_place(update, await _apply(update, context, zone))
 
 
@@ -152,10 +170,10 @@ async def city_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     asked = message.reply_to_message
     if asked.from_user is None or asked.from_user.id != context.bot.id:
         return False
-    if asked.text != CITY_PROMPT:
+    if asked.text != _(CITY_PROMPT):
         return False
     if not await may_change_settings(update, context):
-        await reply(update, ADMINS_ONLY)
+        await reply(update, _(ADMINS_ONLY))
         return True
     await _set_from_text(update, context, normalize_input(message.text))
     return True

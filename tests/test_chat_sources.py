@@ -308,7 +308,7 @@ async def test_user_feeds_limit_duplicates_and_removal(
     shared = await user.reply_to(f"/addfeed {server.url('/harbour.xml')}")
     assert shared == f"The bot already reads that feed for everyone (source {ids['harbour']})."
     bad = await user.reply_to("/addfeed file:///etc/passwd")
-    assert bad.startswith("unsupported URL scheme 'file': only http and https.")
+    assert bad.startswith("“file:///etc/passwd” is not an http(s) address. Usage: /addfeed URL")
     assert (await user.reply_to("/addfeed")).startswith("Usage: /addfeed URL")
 
     first = await user.reply_to(f"/addfeed {server.url('/own.xml')}")
