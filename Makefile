@@ -40,10 +40,13 @@ format: install
 
 # After changing user-facing text: refresh the template and merge it into every catalog.
 messages: install
-	$(BIN)/pybabel extract --quiet -F babel.cfg --no-location --sort-output --add-comments=Translators: \
+	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output --add-comments=Translators: \
 		-o bot/locales/messages.pot bot handlers jobs
-	$(BIN)/pybabel update --quiet -i bot/locales/messages.pot -d bot/locales -D messages \
-		--no-fuzzy-matching --ignore-obsolete
+	# No catalog yet (before the first translation) is nothing to update, not an error.
+	if ls bot/locales/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel --quiet update -i bot/locales/messages.pot -d bot/locales -D messages \
+			--no-fuzzy-matching --ignore-obsolete; \
+	fi
 
 bench: install
 	$(BIN)/python -m bench
