@@ -139,7 +139,7 @@ def test_template_is_up_to_date() -> None:
 
 
 def test_every_message_has_a_whole_template_entry() -> None:
-    """Placeholders are named and tags balanced in every message, so translators can keep them."""
+    """Every message is whole: named placeholders, balanced tags, no fragment glued to others."""
     problems = []
     for message in code_messages():
         for text in _texts(message.id):
@@ -149,6 +149,8 @@ def test_every_message_has_a_whole_template_entry() -> None:
                 problems.append(f"{text!r}: a placeholder without a name")
             if tag_tree(text) is None:
                 problems.append(f"{text!r}: unbalanced HTML tags")
+            if text != text.strip():
+                problems.append(f"{text!r}: spaces at an end, the mark of a sentence's fragment")
     assert not problems, "\n".join(problems)
 
 
