@@ -7,6 +7,7 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import _
 from bot.render import headline_message, local_time_text
 from bot.store.articles import Headline
 from bot.store.digests import ClaimedDigest, undelivered_headlines
@@ -77,11 +78,10 @@ def digest_message(
 
     A channel's digest is read by its whole audience, so it speaks to nobody in person.
     """
-    heading = (
-        f"{'News digest' if channel else 'Your news digest'} · {local_time_text(due_at, zone)}"
-    )
+    title = _("News digest") if channel else _("Your news digest")
+    heading = f"{title} · {local_time_text(due_at, zone)}"
     followed = sum(1 for s in content.stories if s.followed)
-    footer = "<i>Tap a number for the full summary.</i>"
+    footer = "<i>{}</i>".format(_("Tap a number for the full summary."))
     if followed:
         lead = "The first story matches" if followed == 1 else f"The first {followed} stories match"
         who = "this channel follows" if channel else "you follow"

@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
+from bot.i18n import _
 from bot.news.query import MAX_QUERY_CHARS, parse_query
 from bot.news.text import truncate
 from bot.news.trending import Topic
@@ -80,7 +81,7 @@ async def latest_page(
     leads = [line.lead for line in shown]
     start = page.offset + 1
     text = headline_message(
-        "Latest headlines",
+        _("Latest headlines"),
         leads,
         now=services.clock.now(),
         zone=view.zone,

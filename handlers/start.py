@@ -6,36 +6,38 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
+from bot.i18n import N_, _
 from handlers.common import load_chat, reply
 from handlers.headlines import topic_page
 
 COMMANDS: list[tuple[str, str]] = [
-    ("latest", "the newest headlines: /latest [N]"),
-    ("topic", "headlines about something: /topic WORDS (alone: what's trending)"),
-    ("summary", "the full summary of an article: /summary ID"),
-    ("subscribe", "daily digests: /subscribe [HH:MM ...] [ZONE]"),
-    ("unsubscribe", "stop the digests (your settings are kept)"),
-    ("settings", "digest times, zone, size and filters"),
-    ("timezone", "set your zone: /timezone Europe/Berlin or +05:30"),
-    ("digesttime", "set digest times: /digesttime 08:00 18:30"),
-    ("follow", "put a topic first in your digest: /follow WORDS"),
-    ("unfollow", "stop following a topic: /unfollow WORDS"),
-    ("following", "the topics you follow and mute"),
-    ("mute", "never show headlines with these words: /mute WORDS"),
-    ("unmute", "show them again: /unmute WORDS"),
-    ("sources", "the feeds the bot reads; switch them off or on for this chat"),
-    ("addfeed", "a feed only this chat reads, if the bot allows it: /addfeed URL"),
-    ("removefeed", "remove one of this chat's own feeds: /removefeed ID"),
-    ("channel", "manage a channel's digests from here: /channel (off: back to this chat)"),
-    ("help", "this list"),
+    ("latest", N_("the newest headlines: /latest [N]")),
+    ("topic", N_("headlines about something: /topic WORDS (alone: what's trending)")),
+    ("summary", N_("the full summary of an article: /summary ID")),
+    ("subscribe", N_("daily digests: /subscribe [HH:MM ...] [ZONE]")),
+    ("unsubscribe", N_("stop the digests (your settings are kept)")),
+    ("settings", N_("digest times, zone, size and filters")),
+    ("timezone", N_("set your zone: /timezone Europe/Berlin or +05:30")),
+    ("digesttime", N_("set digest times: /digesttime 08:00 18:30")),
+    ("follow", N_("put a topic first in your digest: /follow WORDS")),
+    ("unfollow", N_("stop following a topic: /unfollow WORDS")),
+    ("following", N_("the topics you follow and mute")),
+    ("mute", N_("never show headlines with these words: /mute WORDS")),
+    ("unmute", N_("show them again: /unmute WORDS")),
+    ("sources", N_("the feeds the bot reads; switch them off or on for this chat")),
+    ("addfeed", N_("a feed only this chat reads, if the bot allows it: /addfeed URL")),
+    ("removefeed", N_("remove one of this chat's own feeds: /removefeed ID")),
+    ("channel", N_("manage a channel's digests from here: /channel (off: back to this chat)")),
+    ("language", N_("the language I write in: /language [CODE]")),
+    ("help", N_("this list")),
 ]
 ADMIN_COMMANDS: list[tuple[str, str]] = [
-    ("addsource", "add a feed: /addsource URL"),
-    ("removesource", "remove a feed: /removesource ID"),
-    ("stats", "chats, subscribers, sources, articles, fetch errors"),
+    ("addsource", N_("add a feed: /addsource URL")),
+    ("removesource", N_("remove a feed: /removesource ID")),
+    ("stats", N_("chats, subscribers, sources, articles, fetch errors")),
 ]
 
-WELCOME = (
+WELCOME = N_(
     "<b>Hi, I'm newsbot.</b>\n"
     "I read news feeds and send you a short digest of the headlines at the times you choose, "
     "in your time zone. Ask me any time:\n"
@@ -51,22 +53,22 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await load_chat(update, context)
     payload = (context.args or [""])[0]
     if payload.startswith("topic_") and len(payload) > len("topic_"):
-        words = payload.removeprefix("topic_").replace("_", " ").replace("-", " ")
+        words = payload.removeprefix("topic_").replace("_", N_(" ")).replace("-", " ")
         text, keyboard = await topic_page(context, update, words, offset=0, size=10)
         await reply(update, text, keyboard=keyboard)
         return
     button = InlineKeyboardButton(
-        "Subscribe to the daily digest",
-        callback_data=callbacks.encode(callbacks.Setting("start", "on")),
+        _("Subscribe to the daily digest"),
+        callback_data=callbacks.encode(callbacks.Setting("start", N_("on"))),
     )
-    await reply(update, WELCOME, keyboard=InlineKeyboardMarkup([[button]]))
+    await reply(update, _(WELCOME), keyboard=InlineKeyboardMarkup([[button]]))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List every command, one line each, so nothing has to be guessed."""
-    lines = ["<b>Commands</b>"] + [f"/{name} — {about}" for name, about in COMMANDS]
-    lines += ["", "<b>For the bot's admins</b>"] + [
-        f"/{name} — {about}" for name, about in ADMIN_COMMANDS
-    ]
-    lines += ["", "In groups, only administrators change the group's digest settings."]
+    lines = ["<b>{}</b>".format(_("Commands"))]
+    lines += [f"/{name} — {_(about)}" for name, about in COMMANDS]
+    lines += ["", "<b>{}</b>".format(_("For the bot's admins"))]
+    lines += [f"/{name} — {_(about)}" for name, about in ADMIN_COMMANDS]
+    lines += ["", _("In groups, only administrators change the group's digest settings.")]
     await reply(update, "\n".join(lines))

@@ -8,9 +8,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
+from bot.i18n import NATIVE_NAMES, _
 from bot.render import html_escape, plural, schedule_text
 from bot.schedule import AbbreviatedZone, ScheduleError, is_time_of_day, parse_times, parse_zone
-from bot.store.chats import FOLLOW, MUTE, reschedule, topics_of
+from bot.store.chats import FOLLOW, MUTE, news_languages, reschedule, topics_of
 from bot.store.chats import subscribe as subscribe_chat
 from bot.store.chats import unsubscribe as unsubscribe_chat
 from bot.store.models import Chat
@@ -25,6 +26,7 @@ from handlers.common import (
     speaking_for,
     update_chat,
 )
+from handlers.language import NEWS, PICK, SHOW_CHOICES, user_language
 from handlers.zones import abbreviation_keyboard, zone_offer
 
 _MERIDIEM = {"am", "pm", "a.m", "p.m"}
@@ -82,11 +84,12 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, f"{html_escape(str(exc))}\n{SUBSCRIBE_USAGE}")
         return
     thread_id = _thread_of(update)
+    spoken = user_language(update)
     chat = await update_chat(
         update,
         context,
         lambda chat, now: subscribe_chat(
-            chat, times=times or None, zone=zone, thread_id=thread_id, now=now
+            chat, times=times or None, zone=zone, thread_id=thread_id, now=now, language=spoken
         ),
     )
     text = speaking_for(
@@ -150,21 +153,27 @@ async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 def settings_text(chat: Chat) -> str:
     """The /settings message: every choice the chat has made."""
-    on_off = {True: "on", False: "off"}
-    followed = ", ".join(html_escape(p) for p in topics_of(chat, FOLLOW)) or "none"
-    muted = ", ".join(html_escape(p) for p in topics_of(chat, MUTE)) or "none"
+    on_off = {True: _("on"), False: _("off")}
+    followed = ", ".join(html_escape(p) for p in topics_of(chat, FOLLOW)) or _("none")
+    muted = ", ".join(html_escape(p) for p in topics_of(chat, MUTE)) or _("none")
+    chosen = news_languages(chat)
+    news = ", ".join(sorted(chosen)) if chosen is not None else _("all languages")
     return "\n".join(
         [
-            "<b>Settings</b>",
-            f"Digests: {on_off[chat.subscribed]}. {schedule_text(chat)}",
-            f"Digest size: {plural(chat.digest_size, 'headline')}",
-            f"Following: {followed}",
-            f"Muted: {muted}",
-            f"Only followed topics: {on_off[chat.only_followed]}",
-            f"Say so when there is nothing new: {on_off[chat.notify_empty]}",
-            f"Preview of the top story: {on_off[chat.link_preview]}",
+            "<b>{}</b>".format(_("Settings")),
+            _("Digests: {state}. {schedule}").format(
+                state=on_off[chat.subscribed], schedule=schedule_text(chat)
+            ),
+            _("Digest size: {count}").format(count=plural(chat.digest_size, "headline")),
+            _("Following: {topics}").format(topics=followed),
+            _("Muted: {topics}").format(topics=muted),
+            _("Only followed topics: {state}").format(state=on_off[chat.only_followed]),
+            _("Say so when there is nothing new: {state}").format(state=on_off[chat.notify_empty]),
+            _("Preview of the top story: {state}").format(state=on_off[chat.link_preview]),
+            _("Language: {name}").format(name=NATIVE_NAMES.get(chat.language, chat.language)),
+            _("News in: {languages}").format(languages=news),
             "",
-            "Zone: /timezone CITY · times: /digesttime TIMES · topics: /follow, /mute",
+            _("Zone: /timezone CITY · times: /digesttime TIMES · topics: /follow, /mute"),
         ]
     )
 
@@ -177,36 +186,46 @@ def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
             label, callback_data=callbacks.encode(callbacks.Setting(name, value))
         )
 
+    def state(label: str, on: bool) -> str:
+        return label.format(state=_("on") if on else _("off"))
+
     return InlineKeyboardMarkup(
         [
-            [button(f"Size −{SIZE_STEP}", "size", "-"), button(f"Size +{SIZE_STEP}", "size", "+")],
             [
-                button(f"Times {preset.replace(',', ' + ')}", "times", preset)
+                button(_("Size −{step}").format(step=SIZE_STEP), "size", "-"),
+                button(_("Size +{step}").format(step=SIZE_STEP), "size", "+"),
+            ],
+            [
+                button(_("Times {times}").format(times=preset.replace(",", " + ")), "times", preset)
                 for preset in TIME_PRESETS
             ],
             [
                 button(
-                    f"Only followed: {'on' if chat.only_followed else 'off'}",
+                    state(_("Only followed: {state}"), chat.only_followed),
                     "only",
                     "0" if chat.only_followed else "1",
                 ),
                 button(
-                    f"Empty notice: {'on' if chat.notify_empty else 'off'}",
+                    state(_("Empty notice: {state}"), chat.notify_empty),
                     "empty",
                     "0" if chat.notify_empty else "1",
                 ),
             ],
             [
                 button(
-                    f"Top story preview: {'on' if chat.link_preview else 'off'}",
+                    state(_("Top story preview: {state}"), chat.link_preview),
                     "preview",
                     "0" if chat.link_preview else "1",
                 )
             ],
             [
-                button(f"Zone: {chat.timezone}"[:40], "zone", ""),
+                button(_("Language"), PICK, SHOW_CHOICES),
+                button(_("News languages"), NEWS, SHOW_CHOICES),
+            ],
+            [
+                button(_("Zone: {zone}").format(zone=chat.timezone)[:40], "zone", ""),
                 button(
-                    "Unsubscribe" if chat.subscribed else "Subscribe",
+                    _("Unsubscribe") if chat.subscribed else _("Subscribe"),
                     "sub",
                     "off" if chat.subscribed else "on",
                 ),
