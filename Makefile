@@ -40,9 +40,9 @@ format: install
 
 # After changing user-facing text: refresh the template and merge it into every catalog.
 messages: install
-	$(BIN)/pybabel extract --quiet -F babel.cfg --no-location --sort-output --add-comments=Translators: \
+	$(BIN)/pybabel --quiet extract -F babel.cfg --project=newsbot --no-location --sort-output --add-comments=Translators: \
 		-o bot/locales/messages.pot bot handlers jobs
-	$(BIN)/pybabel update --quiet -i bot/locales/messages.pot -d bot/locales -D messages \
+	$(BIN)/pybabel --quiet update -i bot/locales/messages.pot -d bot/locales -D messages \
 		--no-fuzzy-matching --ignore-obsolete
 
 bench: install

@@ -53,7 +53,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await load_chat(update, context)
     payload = (context.args or [""])[0]
     if payload.startswith("topic_") and len(payload) > len("topic_"):
-        words = payload.removeprefix("topic_").replace("_", N_(" ")).replace("-", " ")
+        words = payload.removeprefix("topic_").replace("_", " ").replace("-", " ")
         text, keyboard = await topic_page(context, update, words, offset=0, size=10)
         await reply(update, text, keyboard=keyboard)
         return
