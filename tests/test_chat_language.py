@@ -143,6 +143,13 @@ async def test_a_german_digest_is_dated_the_german_way(user: BotUser) -> None:
 
 
 async def test_a_chosen_language_sticks_whatever_telegram_reports_later(user: BotUser) -> None:
+    # Buttons are answered in the chat's language too.
+    (panel,) = await user.command("/settings", chat_id=READER, user_id=READER, language_code="de")
+    await user.press(panel, button_data(panel, "Nachrichtensprachen"), chat_id=READER)
+    (news,) = await user.fake.wait_for("editMessageText")
+    assert news.params["text"].startswith("Nachrichten auf: alle Sprachen.")
+    assert button_data(news, "✓ Alle Sprachen") == "c:news:all"
+
     (offer,) = await user.command("/language", chat_id=READER, user_id=READER, language_code="de")
     assert offer.params["text"].startswith("Sprache: Deutsch.")
     labels = [label for row in buttons(offer) for label, _ in row]
@@ -158,7 +165,7 @@ async def test_a_chosen_language_sticks_whatever_telegram_reports_later(user: Bo
     ]
     answer = await user.press(offer, button_data(offer, "Français"), chat_id=READER)
     assert answer.params["text"] == "Enregistré."
-    (edited,) = await user.fake.wait_for("editMessageText")
+    (_, edited) = await user.fake.wait_for("editMessageText", count=2)
     assert edited.params["text"] == "Désormais, j'écris en Français."
     assert button_data(edited, "✓ Français") == "c:lang:fr"
 
@@ -309,3 +316,21 @@ async def test_a_german_reader_finds_the_exact_plural_and_the_singular(
     # Read as English only (as /topic did before), the exact German plural found nothing.
     english = await user.reply_to("/topic Erfahrungen", chat_id=READER + 1, language_code="en")
     assert title not in _titles(english)
+
+
+async def test_an_inline_query_reads_the_asking_users_language(
+    user: BotUser, server: FeedServer
+) -> None:
+    await read_feed(user, server, "/standard.xml")
+    title = "Mitreden - Ihre Erfahrungen mit Alltagsrassismus?"
+    await user.reply_to("/start", chat_id=READER, user_id=READER, language_code="de")
+    await user.reply_to("/start", chat_id=READER + 1, user_id=READER + 1, language_code="en")
+    offered = {}
+    for asker in (READER, READER + 1):
+        query_id = user.fake.send_inline_query(asker, "Erfahrungen")
+        (answer,) = await user.fake.wait_for(
+            "answerInlineQuery", lambda c, q=query_id: c.params.get("inline_query_id") == q
+        )
+        offered[asker] = [result["title"] for result in answer.params["results"]]
+    assert title in offered[READER]
+    assert title not in offered[READER + 1]
