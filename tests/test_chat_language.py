@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -199,7 +200,7 @@ async def test_an_unchosen_private_language_follows_telegram(user: BotUser) -> N
 
 async def test_a_groups_language_is_set_by_its_administrators(user: BotUser) -> None:
     user.fake.set_admins(GROUP, [GROUP_ADMIN])
-    in_group = {"chat_id": GROUP, "chat_type": "group", "chat_title": "Stammtisch"}
+    in_group: dict[str, Any] = {"chat_id": GROUP, "chat_type": "group", "chat_title": "Stammtisch"}
     # Whoever subscribes a group first gives it their language.
     await user.reply_to("/subscribe 08:00", user_id=GROUP_ADMIN, language_code="es", **in_group)
     assert (await user.reply_to("/settings", user_id=MEMBER, **in_group)).startswith(
@@ -325,12 +326,11 @@ async def test_an_inline_query_reads_the_asking_users_language(
     title = "Mitreden - Ihre Erfahrungen mit Alltagsrassismus?"
     await user.reply_to("/start", chat_id=READER, user_id=READER, language_code="de")
     await user.reply_to("/start", chat_id=READER + 1, user_id=READER + 1, language_code="en")
-    offered = {}
+    offered: dict[int, list[str]] = {}
     for asker in (READER, READER + 1):
         query_id = user.fake.send_inline_query(asker, "Erfahrungen")
-        (answer,) = await user.fake.wait_for(
-            "answerInlineQuery", lambda c, q=query_id: c.params.get("inline_query_id") == q
-        )
+        answers = await user.fake.wait_for("answerInlineQuery", count=len(offered) + 1)
+        (answer,) = [a for a in answers if a.params["inline_query_id"] == query_id]
         offered[asker] = [result["title"] for result in answer.params["results"]]
     assert title in offered[READER]
     assert title not in offered[READER + 1]
