@@ -66,7 +66,10 @@ async def use_chat_language(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             set_language(spoken)  # a new chat takes the language of whoever wrote first
             return
         language, chosen = stored
-        if chat.type == ChatType.PRIVATE and not chosen and update.effective_user is not None:
+        user = update.effective_user
+        # Some clients report no language: then the one stored last stands.
+        reported = user is not None and user.language_code is not None
+        if chat.type == ChatType.PRIVATE and not chosen and reported:
             if language != spoken:
                 await follow_user_language(session, chat.id, spoken)
             language = spoken

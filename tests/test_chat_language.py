@@ -196,6 +196,11 @@ async def test_an_unchosen_private_language_follows_telegram(user: BotUser) -> N
     assert (await user.reply_to("/latest", chat_id=READER, language_code="ja")).startswith(
         "<b>Latest headlines</b>"
     )
+    # A client that reports no language leaves the last one reported in place.
+    await user.reply_to("/latest", chat_id=READER, language_code="es")
+    assert (await user.reply_to("/latest", chat_id=READER, language_code=None)).startswith(
+        "<b>Últimos titulares</b>"
+    )
 
 
 async def test_a_groups_language_is_set_by_its_administrators(user: BotUser) -> None:
