@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
+from functools import cache
 from html import escape, unescape
 
 from babel import Locale
@@ -72,7 +73,11 @@ _LOCALES = {"en": "en_GB"}
 
 def _locale() -> Locale:
     """The CLDR locale of the current interface language: its own date order and names."""
-    language = current_language()
+    return _cldr_locale(current_language())
+
+
+@cache
+def _cldr_locale(language: str) -> Locale:
     return Locale.parse(_LOCALES.get(language, language))
 
 
