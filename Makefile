@@ -40,13 +40,10 @@ format: install
 
 # After changing user-facing text: refresh the template and merge it into every catalog.
 messages: install
-	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output --add-comments=Translators: \
+	$(BIN)/pybabel --quiet extract -F babel.cfg --project=newsbot --no-location --sort-output --add-comments=Translators: \
 		-o bot/locales/messages.pot bot handlers jobs
-	# No catalog yet (before the first translation) is nothing to update, not an error.
-	if ls bot/locales/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel --quiet update -i bot/locales/messages.pot -d bot/locales -D messages \
-			--no-fuzzy-matching --ignore-obsolete; \
-	fi
+	$(BIN)/pybabel --quiet update -i bot/locales/messages.pot -d bot/locales -D messages \
+		--no-fuzzy-matching --ignore-obsolete
 
 bench: install
 	$(BIN)/python -m bench

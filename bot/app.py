@@ -12,12 +12,14 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 import handlers
 from bot.bootstrap import prepare_store
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, using_language
 from bot.ingest import FeedPoller
 from bot.news.feeds.parse import make_parse_executor
 from bot.ratelimit import ChatFairRateLimiter, SharedBudget
@@ -93,10 +95,25 @@ async def _post_init(application: Application) -> None:
     services.feed_poller = await FeedPoller(
         services.database, services.fetcher, settings, executor=services.parse_executor
     ).__aenter__()
-    await application.bot.set_my_commands(
-        [BotCommand(name, about[:256]) for name, about in COMMANDS]
-    )
+    await _set_command_menus(application)
     log.info("newsbot started as @%s", application.bot.username)
+
+
+async def _set_command_menus(application: Application) -> None:
+    """The command menu in every interface language: English for everyone else.
+
+    Telegram shows a user the list set for their app's language, if there is one. A
+    refused list is logged and the bot starts anyway: commands still work when typed.
+    """
+    for language in LANGUAGES:
+        with using_language(language):
+            menu = [BotCommand(name, _(about)[:256]) for name, about in COMMANDS]
+        try:
+            await application.bot.set_my_commands(
+                menu, language_code=None if language == DEFAULT_LANGUAGE else language
+            )
+        except TelegramError as exc:
+            log.error("The %s command menu was refused: %s", language, exc)
 
 
 async def _post_shutdown(application: Application) -> None:

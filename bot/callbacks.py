@@ -62,7 +62,18 @@ class SourceToggle:
 
 
 Action = Summary | LatestPage | TopicPage | Setting | SourceToggle
-_SETTING_NAMES = {"size", "only", "empty", "preview", "sub", "times", "zone", "start"}
+_SETTING_NAMES = {
+    "size",
+    "only",
+    "empty",
+    "preview",
+    "sub",
+    "times",
+    "zone",
+    "start",
+    "lang",
+    "news",
+}
 
 
 def encode(action: Action) -> str | None:

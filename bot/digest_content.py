@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_, _, ngettext
 from bot.render import headline_message, local_time_text
-from bot.store.articles import Headline
+from bot.store.articles import Headline, in_languages
 from bot.store.digests import ClaimedDigest, undelivered_headlines
 from bot.story_cache import StoryCache
 from bot.story_lines import StoryLine
@@ -37,10 +37,13 @@ async def build_digest(
 ) -> DigestContent:
     """The digest a chat gets now: its unseen items since its last digest, composed.
 
-    Muted items go, followed stories lead, near-duplicates fold into one line. The
-    grouping and the topic matches come from `stories`, shared by every digest of a pass.
+    Items in news languages the chat left out and muted items go, followed stories lead,
+    near-duplicates fold into one line. The grouping and the topic matches come from
+    `stories`, shared by every digest of a pass.
     """
     unseen = tuple(await undelivered_headlines(session, digest.chat_id, since=digest.since))
+    if digest.news_languages is not None:
+        unseen = tuple(h for h in unseen if in_languages(h, digest.news_languages))
     muted = frozenset().union(*[await stories.matching(m, unseen) for m in digest.mutes])
     kept = tuple(h for h in unseen if h.id not in muted) if muted else unseen
     followed_ids = frozenset().union(*[await stories.matching(f, unseen) for f in digest.follows])

@@ -22,7 +22,7 @@ from telegram.ext import ExtBot
 
 from bot.batching import BatchWriter
 from bot.digest_content import NOTHING_NEW, build_digest, digest_message
-from bot.i18n import _
+from bot.i18n import _, using_language
 from bot.ratelimit import ChatFairRateLimiter
 from bot.render import headline_keyboard, split_message, top_story_preview
 from bot.retry_policy import DIGESTS
@@ -213,13 +213,14 @@ async def _deliver(
         return
     zone = zone_info(digest.timezone)
     keyboard: InlineKeyboardMarkup | None = None
-    if content.stories:
-        text = digest_message(
-            content, due_at=digest.due_at, now=now, zone=zone, channel=digest.kind == "channel"
-        )
-        keyboard = headline_keyboard([s.lead for s in content.stories])
-    else:
-        text = _(NOTHING_NEW)
+    with using_language(digest.language):
+        if content.stories:
+            text = digest_message(
+                content, due_at=digest.due_at, now=now, zone=zone, channel=digest.kind == "channel"
+            )
+            keyboard = headline_keyboard([s.lead for s in content.stories])
+        else:
+            text = _(NOTHING_NEW)
     top_url = content.stories[0].lead.url if content.stories else None
     preview = top_story_preview(top_url, enabled=digest.link_preview)
     paid = services.settings.telegram_paid_broadcast

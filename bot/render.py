@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
+from functools import cache
 from html import escape, unescape
 
+from babel import Locale
+from babel.dates import format_skeleton
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot import callbacks
 from bot.article_summary import SummaryView
-from bot.i18n import _, ngettext
+from bot.i18n import _, current_language, ngettext
 from bot.news.text import truncate
 from bot.schedule import zone_info
 from bot.store.articles import Headline
@@ -49,7 +52,7 @@ def age_text(published_at: datetime, now: datetime, zone: tzinfo | None = None) 
         # Translators: a short age under a headline, as "3d ago"; abbreviate as is usual.
         return ngettext("{count}d ago", "{count}d ago", days).format(count=days)
     local = published_at.astimezone(zone) if zone else published_at
-    return local.strftime("%d %b %Y")
+    return format_skeleton("yMMMd", local, locale=_locale())
 
 
 def quoted(text: str) -> str:
@@ -63,14 +66,37 @@ def more_sources_text(count: int) -> str:
     return ngettext("+{count} source", "+{count} sources", count).format(count=count)
 
 
+# British English keeps the 24-hour clock and "Thu 27 Nov" the digests always used.
+_LOCALES = {"en": "en_GB"}
+
+
+def _locale() -> Locale:
+    """The CLDR locale of the current interface language: its own date order and names."""
+    return _cldr_locale(current_language())
+
+
+@cache
+def _cldr_locale(language: str) -> Locale:
+    return Locale.parse(_LOCALES.get(language, language))
+
+
+def _date_and_time(when: datetime, date_skeleton: str) -> str:
+    """A date (as the locale writes `date_skeleton`) and a 24-hour time, joined the locale's
+    way ("Mo., 30. Nov., 08:00")."""
+    locale = _locale()
+    date = format_skeleton(date_skeleton, when, locale=locale)
+    time = format_skeleton("Hm", when, locale=locale)
+    return str(locale.datetime_formats["medium"]).replace("{1}", date).replace("{0}", time)
+
+
 def local_time_text(when: datetime, zone: tzinfo) -> str:
-    """A moment in the chat's own zone: "Thu 27 Nov, 08:00"."""
-    return when.astimezone(zone).strftime("%a %d %b, %H:%M")
+    """A moment in the chat's own zone and language: "Thu 27 Nov, 08:00"."""
+    return _date_and_time(when.astimezone(zone), "MMMEd")
 
 
 def local_date_time_text(when: datetime, zone: tzinfo) -> str:
-    """A moment with its date in the chat's own zone: "27 Nov 2026, 08:00"."""
-    return when.astimezone(zone).strftime("%d %b %Y, %H:%M")
+    """A moment with its year in the chat's own zone and language: "27 Nov 2026, 08:00"."""
+    return _date_and_time(when.astimezone(zone), "yMMMd")
 
 
 def schedule_text(chat: Chat) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -9,6 +10,7 @@ from telegram.ext import (
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -18,6 +20,7 @@ from handlers import (
     fallback,
     headlines,
     inline,
+    language,
     membership,
     sources,
     start,
@@ -52,6 +55,7 @@ COMMAND_HANDLERS = {
     "removesource": admin.removesource,
     "stats": admin.stats,
     "channel": channels.channel,
+    "language": language.language,
 }
 
 
@@ -59,6 +63,8 @@ def register(application: Application) -> None:
     """Add every command, the button router and the error handler to the application."""
     # New messages and channel posts only: an edit must never run its command a second time.
     new_messages = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+    # Before everything (group -2): every handler of the update writes in the chat's language.
+    application.add_handler(TypeHandler(Update, language.use_chat_language), group=-2)
     # Before any command runs (group -1): a command from a chat marked inactive revives it.
     application.add_handler(
         MessageHandler(new_messages & filters.COMMAND, membership.reactivate_on_command), group=-1

@@ -12,6 +12,7 @@ from bot import callbacks
 from bot.i18n import N_, _
 from handlers.common import services_of
 from handlers.headlines import show_page
+from handlers.language import NEWS, PICK, language_choice_button, news_languages_button
 from handlers.sources import toggle_button
 from handlers.subscription import settings_button
 from handlers.summary import summary_button
@@ -100,5 +101,9 @@ async def _act(
         await toggle_button(update, context, action)
     elif action.name == "zone":
         await zone_button(update, context, action)
+    elif action.name == PICK:
+        await language_choice_button(update, context, action)
+    elif action.name == NEWS:
+        await news_languages_button(update, context, action)
     else:
         await settings_button(update, context, action)

@@ -23,7 +23,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, ChatMigrated, Forbidden
 from telegram.ext import ContextTypes
 
-from bot.i18n import N_
+from bot.i18n import N_, current_language
 from bot.render import split_message
 from bot.schedule import zone_info
 from bot.services import SERVICES_KEY, Services
@@ -79,6 +79,7 @@ async def current_chat(
         title=_chat_title(telegram_chat),
         defaults=services.chat_defaults,
         now=services.clock.now(),
+        language=current_language(),
     )
 
 

@@ -8,12 +8,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
-from bot.i18n import _, ngettext
+from bot.i18n import _, current_language, ngettext
+from bot.news.language import ENGLISH
 from bot.news.query import MAX_QUERY_CHARS, parse_query
 from bot.news.text import truncate
 from bot.news.trending import Topic
 from bot.render import headline_keyboard, headline_message, html_escape, quoted
 from bot.store.articles import latest_articles, search_articles
+from bot.store.chats import news_languages
 from bot.story_lines import extra_sources, story_lines
 from handlers.common import args_text, edit_in_place, load_chat, reply, services_of
 
@@ -73,7 +75,11 @@ async def latest_page(
     # a story falls on exactly one page and its number never changes while paging.
     async with services.database.session() as session:
         items = await latest_articles(
-            session, limit=LATEST_WINDOW, up_to_id=page.anchor, chat_id=view.chat.id
+            session,
+            limit=LATEST_WINDOW,
+            up_to_id=page.anchor,
+            chat_id=view.chat.id,
+            languages=news_languages(view.chat),
         )
     lines = await asyncio.to_thread(story_lines, items)
     shown = lines[page.offset : page.offset + page.size]
@@ -114,7 +120,8 @@ async def topic_page(
     """One page of /topic results as text and buttons."""
     services = services_of(context)
     view = await load_chat(update, context)
-    query = parse_query(words)
+    # Read as the chat's language and English: a German plural is found by its German stem.
+    query = parse_query(words, (current_language(), ENGLISH))
     shown = html_escape(truncate(query.text, 60))
     if query.is_empty:
         return _(

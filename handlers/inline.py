@@ -12,7 +12,8 @@ from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.i18n import _
+from bot.i18n import _, current_language
+from bot.news.language import ENGLISH
 from bot.news.query import parse_query
 from bot.render import age_text, html_escape
 from bot.store.articles import Headline, latest_articles, search_articles
@@ -55,7 +56,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     # The user's private chat with the bot holds their choice of sources.
     reader = query.from_user.id
     async with services.database.session() as session:
-        searched = parse_query(words)
+        searched = parse_query(words, (current_language(), ENGLISH))
         if not searched.is_empty:
             found = await search_articles(
                 session, searched, limit=RESULTS, offset=offset, now=now, chat_id=reader

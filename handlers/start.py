@@ -30,6 +30,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("addfeed", N_("a feed only this chat reads, if the bot allows it: /addfeed URL")),
     ("removefeed", N_("remove one of this chat's own feeds: /removefeed ID")),
     ("channel", N_("manage a channel's digests from here: /channel (off: back to this chat)")),
+    ("language", N_("the language I write in: /language [CODE]")),
     ("help", N_("this list")),
 ]
 ADMIN_COMMANDS: list[tuple[str, str]] = [

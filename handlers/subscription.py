@@ -8,10 +8,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks
-from bot.i18n import N_, _, ngettext, pgettext
+from bot.i18n import N_, NATIVE_NAMES, _, ngettext, pgettext
 from bot.render import html_escape, schedule_text
 from bot.schedule import AbbreviatedZone, ScheduleError, is_time_of_day, parse_times, parse_zone
-from bot.store.chats import FOLLOW, MUTE, reschedule, topics_of
+from bot.store.chats import FOLLOW, MUTE, news_languages, reschedule, topics_of
 from bot.store.chats import subscribe as subscribe_chat
 from bot.store.chats import unsubscribe as unsubscribe_chat
 from bot.store.models import Chat
@@ -26,6 +26,7 @@ from handlers.common import (
     speaking_for,
     update_chat,
 )
+from handlers.language import NEWS, PICK, SHOW_CHOICES, user_language
 from handlers.zones import abbreviation_keyboard, abbreviation_question, zone_offer
 
 _MERIDIEM = {"am", "pm", "a.m", "p.m"}
@@ -83,11 +84,12 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, f"{html_escape(str(exc))}\n{_(SUBSCRIBE_USAGE)}")
         return
     thread_id = _thread_of(update)
+    spoken = user_language(update)
     chat = await update_chat(
         update,
         context,
         lambda chat, now: subscribe_chat(
-            chat, times=times or None, zone=zone, thread_id=thread_id, now=now
+            chat, times=times or None, zone=zone, thread_id=thread_id, now=now, language=spoken
         ),
     )
     text = speaking_for(update, chat, _subscribed_text(chat))
@@ -171,6 +173,8 @@ def settings_text(chat: Chat) -> str:
     followed = ", ".join(html_escape(p) for p in topics_of(chat, FOLLOW)) or _("none")
     muted = ", ".join(html_escape(p) for p in topics_of(chat, MUTE)) or _("none")
     size = chat.digest_size
+    chosen = news_languages(chat)
+    news = ", ".join(sorted(chosen)) if chosen is not None else _("all languages")
     return "\n".join(
         [
             _("<b>Settings</b>"),
@@ -186,6 +190,8 @@ def settings_text(chat: Chat) -> str:
             _("Only followed topics: {state}").format(state=on_off(chat.only_followed)),
             _("Say so when there is nothing new: {state}").format(state=on_off(chat.notify_empty)),
             _("Preview of the top story: {state}").format(state=on_off(chat.link_preview)),
+            _("Language: {name}").format(name=NATIVE_NAMES.get(chat.language, chat.language)),
+            _("News in: {languages}").format(languages=news),
             "",
             _("Zone: /timezone CITY · times: /digesttime TIMES · topics: /follow, /mute"),
         ]
@@ -230,6 +236,10 @@ def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
                     "preview",
                     "0" if chat.link_preview else "1",
                 )
+            ],
+            [
+                button(_("Language"), PICK, SHOW_CHOICES),
+                button(_("News languages"), NEWS, SHOW_CHOICES),
             ],
             [
                 button(_("Zone: {zone}").format(zone=chat.timezone)[:40], "zone", ""),

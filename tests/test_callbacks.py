@@ -41,6 +41,10 @@ from bot.callbacks import (
         Setting("only", "1"),
         Setting("sub", "off"),
         Setting("start", "on"),
+        Setting("lang", ""),
+        Setting("lang", "de"),
+        Setting("news", "fr"),
+        Setting("news", "all"),
     ],
     ids=repr,
 )

@@ -73,9 +73,10 @@ async def test_subscribing_offers_likely_zones_and_a_tap_sets_one(user: BotUser)
     saved = await user.press(answer, button_data(answer, "Berlin"))
     assert saved.params.get("text") == "Saved."
     (edited,) = await user.fake.wait_for("editMessageText")
+    # A German user reads the date the German way.
     assert edited.params["text"] == (
         "Time zone set to Europe/Berlin. Digests at 08:00 (Europe/Berlin). "
-        "Next one: Fri 27 Nov, 08:00."
+        "Next one: Fr., 27. Nov., 08:00."
     )
     assert await _zone_of(user) == "Europe/Berlin"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -18,6 +18,7 @@ from sqlalchemy import (
     column,
     delete,
     func,
+    or_,
     select,
     text,
     update,
@@ -245,6 +246,11 @@ def _readable_by(chat_id: int | None) -> ColumnElement[bool]:
     return shared_only() if chat_id is None else visible_to(chat_id)
 
 
+def in_languages(headline: Headline, languages: Collection[str]) -> bool:
+    """Whether an item is in one of a chat's news languages; unknown language always is."""
+    return headline.language is None or headline.language in languages
+
+
 async def latest_articles(
     session: AsyncSession,
     *,
@@ -252,9 +258,10 @@ async def latest_articles(
     offset: int = 0,
     up_to_id: int | None = None,
     chat_id: int | None = None,
+    languages: Collection[str] | None = None,
 ) -> list[Headline]:
     """The newest items from the chat's sources, newest first; with `up_to_id`, as they
-    stood when that id was newest."""
+    stood when that id was newest; with `languages`, only those (and unknown) languages."""
     statement = (
         select(*headline_columns())
         .join(Source, Source.id == Article.source_id)
@@ -265,6 +272,10 @@ async def latest_articles(
     )
     if up_to_id is not None:
         statement = statement.where(Article.id <= up_to_id)
+    if languages is not None:
+        statement = statement.where(
+            or_(Article.language.is_(None), Article.language.in_(sorted(languages)))
+        )
     return [headline_of(row) for row in await session.execute(statement)]
 
 

@@ -48,8 +48,10 @@ async def ensure_chat(
     title: str,
     defaults: ChatDefaults,
     now: datetime,
+    language: str = "en",
 ) -> Chat:
-    """The chat's row, created with the defaults the first time it talks to the bot."""
+    """The chat's row, created with the defaults (and the language of whoever wrote) the
+    first time it talks to the bot."""
     chat = await session.get(Chat, chat_id, options=_WITH_TOPICS)
     if chat is None:
         chat = Chat(
@@ -62,6 +64,8 @@ async def ensure_chat(
             only_followed=False,
             notify_empty=False,
             link_preview=True,
+            language=language,
+            language_chosen=False,
             subscribed=False,
             active=True,
             created_at=now,
@@ -80,6 +84,52 @@ async def ensure_chat(
     return chat
 
 
+async def chat_language(session: AsyncSession, chat_id: int) -> tuple[str, bool] | None:
+    """A chat's interface language and whether it was chosen; None if the chat is new."""
+    row = (
+        await session.execute(select(Chat.language, Chat.language_chosen).where(Chat.id == chat_id))
+    ).one_or_none()
+    return None if row is None else (row.language, row.language_chosen)
+
+
+async def follow_user_language(session: AsyncSession, chat_id: int, language: str) -> None:
+    """Speak the user's Telegram language in their chat, unless they chose one with /language."""
+    await session.execute(
+        update(Chat)
+        .where(Chat.id == chat_id, Chat.language_chosen.is_(False), Chat.language != language)
+        .values(language=language)
+    )
+
+
+def choose_language(chat: Chat, language: str, *, now: datetime) -> None:
+    """The chat's own choice of interface language: Telegram's language_code no longer
+    overrides it."""
+    chat.language = language
+    chat.language_chosen = True
+    chat.updated_at = now
+
+
+def news_languages(chat: Chat) -> frozenset[str] | None:
+    """The news languages a chat keeps to, or None for every language."""
+    if chat.news_languages is None:
+        return None
+    return frozenset(code for code in chat.news_languages.split(",") if code)
+
+
+def toggle_news_language(chat: Chat, language: str | None, *, now: datetime) -> None:
+    """Add a news language to the chat's list, or take it off; None: every language again.
+
+    Taking off the last one means every language, as an empty list would show nothing.
+    """
+    if language is None:
+        chat.news_languages = None
+    else:
+        chosen = set(news_languages(chat) or ())
+        chosen ^= {language}
+        chat.news_languages = ",".join(sorted(chosen)) or None
+    chat.updated_at = now
+
+
 def chat_times(chat: Chat) -> list[str]:
     """The chat's digest times as a list of "HH:MM"."""
     return [t for t in chat.digest_times.split(",") if t]
@@ -94,9 +144,20 @@ def reschedule(chat: Chat, *, now: datetime) -> None:
 
 
 def subscribe(
-    chat: Chat, *, times: list[str] | None, zone: str | None, thread_id: int | None, now: datetime
+    chat: Chat,
+    *,
+    times: list[str] | None,
+    zone: str | None,
+    thread_id: int | None,
+    now: datetime,
+    language: str | None = None,
 ) -> None:
-    """Turn digests on, optionally with new times, zone and the forum topic to post into."""
+    """Turn digests on, optionally with new times, zone and the forum topic to post into.
+
+    A chat that never chose a language gets its digests in the subscriber's `language`.
+    """
+    if language is not None and not chat.language_chosen:
+        chat.language = language
     if times:
         chat.digest_times = ",".join(times)
     if zone:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.schedule import next_digest_at
 from bot.store.articles import Headline, headline_columns, headline_of
 from bot.store.chat_sources import visible_to
-from bot.store.chats import FOLLOW, MUTE, chat_times, topics_of
+from bot.store.chats import FOLLOW, MUTE, chat_times, news_languages, topics_of
 from bot.store.db import insert_into
 from bot.store.models import Article, Chat, Delivery, Digest, Source
 
@@ -51,6 +51,9 @@ class ClaimedDigest:
     mutes: tuple[str, ...]
     kind: str = "private"  # the chat's type: a channel's digest is worded for an audience
     link_preview: bool = True  # show Telegram's preview of the top story
+    language: str = "en"  # the interface language the digest is written in
+    # The news languages the chat keeps to (None: every language).
+    news_languages: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ def _snapshot(digest: Digest, chat: Chat) -> ClaimedDigest:
         mutes=tuple(topics_of(chat, MUTE)),
         kind=chat.kind,
         link_preview=chat.link_preview,
+        language=chat.language,
+        news_languages=news_languages(chat),
     )
 
 

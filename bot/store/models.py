@@ -171,6 +171,12 @@ class Chat(Base):
     managed_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     # Whether digests show Telegram's link preview of the top story.
     link_preview: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The interface language of replies and digests; until chosen with /language, a private
+    # chat follows its user's Telegram language and a group keeps its subscriber's.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    language_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The news languages its digests and /latest keep to ("de,fr"); None: every language.
+    news_languages: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
