@@ -112,6 +112,14 @@ SPOKEN = {
         "Langue",
         "<b>Votre revue de presse · ",
     ),
+    "it": (
+        "Ciao, sono newsbot",
+        "/latest — i titoli più recenti",
+        "<b>Ultimi titoli</b>",
+        "<b>Impostazioni</b>",
+        "Lingua",
+        "<b>La tua rassegna di notizie · ",
+    ),
 }
 
 
@@ -255,8 +263,7 @@ async def test_the_command_menu_is_set_in_every_language(user: BotUser) -> None:
     assert menus["ru"]["settings"] == "время, пояс, размер и фильтры сводок"
     assert menus["fr"]["help"] == "cette liste"
     assert menus["es"]["subscribe"] == "resúmenes diarios: /subscribe [HH:MM ...] [ZONA]"
-    # Italian is not translated yet: English descriptions under its own language code.
-    assert menus["it"] == menus[None]
+    assert menus["it"]["latest"] == "i titoli più recenti: /latest [N]"
     stored = await bot.get_my_commands(language_code="de")
     assert {c.command: c.description for c in stored} == menus["de"]
 
