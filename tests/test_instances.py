@@ -14,10 +14,12 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from bot.config import Settings
 from bot.store.db import Database
 from bot.store.meta import heartbeats
+from bot.store.models import SendPause
 from bot.store.send_budget import take_group_turn
 from tests.botharness import USER_ID, running_bot
 from tests.fakebot import FakeBotAPI
@@ -126,13 +128,24 @@ async def test_a_flood_wait_met_by_one_instance_holds_the_others(
         ):
             fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
             flooded = asyncio.create_task(first.application.bot.send_message(7001, "first"))
-            while not fake.failed_calls("sendMessage"):
-                await asyncio.sleep(0.01)
+            # The 429 reaches the other instance through the store, once the first has read it.
+            async with asyncio.timeout(10):
+                while not await _pause_recorded(settings):
+                    await asyncio.sleep(0.01)
             await second.application.bot.send_message(7002, "second")
             await flooded
         flood_at = fake.failed_calls("sendMessage")[0].at
         [other] = fake.sent_messages(7002)
     assert other.at - flood_at >= 1.9
+
+
+async def _pause_recorded(settings: Settings) -> bool:
+    database = Database(settings.database_url)
+    try:
+        async with database.session() as session:
+            return await session.scalar(select(SendPause)) is not None
+    finally:
+        await database.dispose()
 
 
 async def test_a_groups_twenty_a_minute_is_counted_across_instances(database_url: str) -> None:

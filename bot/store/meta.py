@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store.db import insert_into
 from bot.store.models import Meta
 
 
@@ -16,14 +17,13 @@ async def get_meta(session: AsyncSession, key: str) -> Meta | None:
 
 
 async def set_meta(session: AsyncSession, key: str, value: str, *, now: datetime) -> None:
-    """Record a fact, replacing what was there."""
-    row = await session.get(Meta, key)
-    if row is None:
-        session.add(Meta(key=key, value=value, updated_at=now))
-    else:
-        row.value = value
-        row.updated_at = now
-    await session.flush()
+    """Record a fact, replacing what was there (two instances may record the same key)."""
+    statement = insert_into(session, Meta).values(key=key, value=value, updated_at=now)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["key"], set_={"value": value, "updated_at": now}
+        )
+    )
 
 
 async def meta_with_prefix(session: AsyncSession, prefix: str) -> list[Meta]:
