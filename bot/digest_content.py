@@ -257,16 +257,16 @@ def _keep(cache: dict[Hashable, T], key: Hashable, value: T) -> None:
 def _arrange(
     lines: tuple[StoryLine, ...], followed_ids: frozenset[int], *, only_followed: bool, size: int
 ) -> DigestContent:
-    stories: list[tuple[DigestStory, list[int]]] = []
-    for line in lines:
-        followed = any(m in followed_ids for m in line.member_ids)
-        if only_followed and not followed:
-            continue
-        stories.append((DigestStory(line.lead, line.extra_sources, followed), line.member_ids))
-    # Followed topics lead; otherwise newest first (a stable sort keeps the list's order).
-    stories.sort(key=lambda pair: not pair[0].followed)
-    chosen = [story for story, _ in stories[:size]]
-    article_ids = [a for _, members in stories[:size] for a in members]
+    # Followed topics lead; otherwise newest first (the lines' order). Only the first `size`
+    # become stories: a pass arranges hundreds of lines for a digest of ten.
+    followed_lines = [
+        line for line in lines if followed_ids and not followed_ids.isdisjoint(line.member_ids)
+    ]
+    leading = {id(line) for line in followed_lines}
+    rest = [] if only_followed else [line for line in lines if id(line) not in leading]
+    picked = (followed_lines + rest)[:size]
+    chosen = [DigestStory(line.lead, line.extra_sources, id(line) in leading) for line in picked]
+    article_ids = [a for line in picked for a in line.member_ids]
     return DigestContent(chosen, article_ids)
 
 
