@@ -31,7 +31,7 @@ from bot.store.chat_sources import sources_by_chat
 from bot.store.digests import (
     Candidate,
     ClaimedDigest,
-    delivered_since,
+    delivered_ids,
     digest_candidates,
     undelivered_headlines,
 )
@@ -177,12 +177,16 @@ async def read_batch_items(
     since = min(d.since for d in digests)
     candidates = await digest_candidates(session, chat_ids, since=since, limit=CANDIDATE_LIMIT)
     hidden, own = await sources_by_chat(session, chat_ids)
+    delivered: dict[int, set[int]] = {}
+    if candidates:
+        first_id = min(c.headline.id for c in candidates)
+        delivered = await delivered_ids(session, chat_ids, from_article_id=first_id)
     return BatchItems(
         candidates,
         complete=len(candidates) < CANDIDATE_LIMIT,
         hidden=hidden,
         own=own,
-        delivered=await delivered_since(session, chat_ids, since=since),
+        delivered=delivered,
         read_at=now,
     )
 

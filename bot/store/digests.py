@@ -247,14 +247,13 @@ async def digest_candidates(
     ]
 
 
-async def delivered_since(
-    session: AsyncSession, chat_ids: Sequence[int], *, since: datetime
+async def delivered_ids(
+    session: AsyncSession, chat_ids: Sequence[int], *, from_article_id: int
 ) -> dict[int, set[int]]:
-    """For each of these chats, the ids of items fetched since `since` it already got."""
-    statement = (
-        select(Delivery.chat_id, Delivery.article_id)
-        .join(Article, Article.id == Delivery.article_id)
-        .where(Delivery.chat_id.in_(chat_ids), Article.fetched_at > since)
+    """For each of these chats, the ids from `from_article_id` up of the items it already
+    got: a range of the deliveries key per chat, however long its history."""
+    statement = select(Delivery.chat_id, Delivery.article_id).where(
+        Delivery.chat_id.in_(chat_ids), Delivery.article_id >= from_article_id
     )
     delivered: dict[int, set[int]] = {}
     for chat_id, article_id in await session.execute(statement):
