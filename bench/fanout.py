@@ -52,11 +52,15 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SEED = 20261127
 CHATS_UNLIMITED = int(os.environ.get("BENCH_FANOUT_CHATS", "10000"))
 CHATS_LIMITED = int(os.environ.get("BENCH_FANOUT_LIMITED_CHATS", "2000"))
+CHATS_COMPARED = int(os.environ.get("BENCH_FANOUT_COMPARED_CHATS", "3000"))
+CHATS_INSTANCES = int(os.environ.get("BENCH_FANOUT_INSTANCE_CHATS", "4000"))
+CHATS_INSTANCES_LIMITED = int(os.environ.get("BENCH_FANOUT_INSTANCE_LIMITED_CHATS", "1000"))
 GENERATED_ITEMS = 300
 TELEGRAM_RATE = 30
 
 TARGET_DIGESTS_PER_S = 400.0
 TARGET_RATE_FRACTION = 0.97
+TARGET_SCALING = 1.7
 
 _ZONES = [
     "UTC",
@@ -285,16 +289,20 @@ class RunFigures:
         return missed, duplicated
 
 
-async def run(chats: int, *, limited: bool, directory: Path) -> tuple[RunFigures, list[int]]:
-    """One fresh store and application, `chats` due digests, one dispatch run timed."""
+async def run(
+    chats: int, *, limited: bool, directory: Path, lean: bool = True
+) -> tuple[RunFigures, list[int]]:
+    """One fresh store and application, `chats` due digests, one dispatch run timed.
+    `lean`: digests over bot.digest_sender (aiohttp), else through PTB's send_message."""
     import bot.dispatch as dispatch
     from bot.app import build_application
     from bot.config import Settings
+    from bot.digest_content import DigestComposer
     from bot.services import SERVICES_KEY
     from tests.support import FakeClock
 
     fake = FakeBotProcess(rate_limit=TELEGRAM_RATE if limited else None)
-    name = "limited" if limited else "unlimited"
+    name = f"{'limited' if limited else 'unlimited'}-{chats}-{'lean' if lean else 'ptb'}"
     database_url = f"sqlite+aiosqlite:///{directory / name}.db"
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -304,6 +312,7 @@ async def run(chats: int, *, limited: bool, directory: Path) -> tuple[RunFigures
         seeds_dir=str(SEEDS),
         sources_opml=str(ROOT / "seeds" / "sources.opml"),
         telegram_rate_limit=TELEGRAM_RATE if limited else 0,
+        telegram_lean_digests=lean,
     )
     application = build_application(settings, clock=FakeClock(NOW), jobs=False)
     phases = Phases()
@@ -317,11 +326,12 @@ async def run(chats: int, *, limited: bool, directory: Path) -> tuple[RunFigures
             fake.ask("clear")
             restore += [
                 phases.wrap(dispatch, "claim_due_digests", "claim"),
-                phases.wrap(dispatch, "build_digest", "compose"),
-                phases.wrap(dispatch, "digest_message", "render"),
-                phases.wrap(dispatch, "headline_keyboard", "render"),
+                phases.wrap(dispatch, "read_batch_items", "compose"),
+                phases.wrap(dispatch, "unseen_alone", "compose"),
+                phases.wrap(DigestComposer, "compose", "compose"),
+                phases.wrap(DigestComposer, "render", "render"),
                 phases.wrap(dispatch, "_send", "send"),
-                phases.wrap(dispatch, "record_sent", "record"),
+                phases.wrap(dispatch, "record_deliveries", "record"),
                 phases.wrap(dispatch, "record_retry", "record"),
             ]
 
@@ -339,6 +349,167 @@ async def run(chats: int, *, limited: bool, directory: Path) -> tuple[RunFigures
     return RunFigures(chats, seconds, report, accepted, failed, phases, cpu_bot, cpu_fake), ids
 
 
+# ------------------------------------------------------- instances on PostgreSQL
+
+
+@dataclass
+class InstanceFigures:
+    """Several application processes dispatching one PostgreSQL store's due digests."""
+
+    instances: int
+    chats: int
+    seconds: float
+    accepted: list[tuple[int, float]]
+    failed: list[tuple[int, int]]
+    cpu_bots: float
+    reports: list[str]
+    errors: list[str]
+    ids: list[int]
+
+    @property
+    def rate(self) -> float:
+        return len(self.accepted) / self.seconds
+
+    @property
+    def peak_second(self) -> int:
+        """The most messages Telegram (the fake) accepted in any window of one second."""
+        times = sorted(at for _, at in self.accepted)
+        peak, first = 0, 0
+        for last, at in enumerate(times):
+            while times[first] <= at - 1.0:
+                first += 1
+            peak = max(peak, last - first + 1)
+        return peak
+
+    @property
+    def status_429(self) -> int:
+        return sum(1 for _, code in self.failed if code == 429)
+
+    def per_chat(self) -> tuple[int, int]:
+        counts = Counter(chat_id for chat_id, _ in self.accepted)
+        return (
+            sum(1 for chat_id in self.ids if counts[chat_id] == 0),
+            sum(1 for chat_id in self.ids if counts[chat_id] > 1),
+        )
+
+
+def _instance_settings(fake: FakeBotProcess, url: str, *, limited: bool) -> dict[str, Any]:
+    return {
+        "telegram_bot_token": fake.token,
+        "telegram_api_base_url": fake.base_url,
+        "database_url": url,
+        "seeds_dir": str(SEEDS),
+        "sources_opml": str(ROOT / "seeds" / "sources.opml"),
+        "telegram_rate_limit": TELEGRAM_RATE if limited else 0,
+    }
+
+
+async def _prepared_store(values: dict[str, Any], chats: int) -> list[int]:
+    """The store every instance starts from: migrated, seeded, `chats` digests due."""
+    from bot.app import build_application
+    from bot.config import Settings
+    from bot.services import SERVICES_KEY
+    from tests.support import FakeClock
+
+    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    application = build_application(settings, clock=FakeClock(NOW), jobs=False)
+    async with application:
+        await application.post_init(application)  # type: ignore[misc]
+        services = application.bot_data[SERVICES_KEY]
+        await seed_generated_items(services.database, GENERATED_ITEMS)
+        ids = await add_due_chats(services.database, chats, first_id=10_000_000)
+        await application.post_shutdown(application)  # type: ignore[misc]
+    return ids
+
+
+def _instance_process(conn: Any, values: dict[str, Any]) -> None:
+    """One newsbot instance: start as `newsbot run` does, then one dispatch pass when told."""
+    asyncio.run(_instance(conn, values))
+
+
+async def _instance(conn: Any, values: dict[str, Any]) -> None:
+    from bot.app import build_application
+    from bot.config import Settings
+    from bot.dispatch import dispatch_digests
+    from bot.services import SERVICES_KEY
+    from tests.support import FakeClock
+
+    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    application = build_application(settings, clock=FakeClock(NOW), jobs=False)
+    async with application:
+        await application.post_init(application)  # type: ignore[misc]
+        services = application.bot_data[SERVICES_KEY]
+        conn.send("ready")
+        conn.recv()
+        cpu, started = time.process_time(), time.time()
+        report = await dispatch_digests(services, application.bot)
+        conn.send((started, time.time(), time.process_time() - cpu, _report_text(report)))
+        conn.send(report.errors[:3])
+        await application.post_shutdown(application)  # type: ignore[misc]
+
+
+def run_instances(count: int, chats: int, *, limited: bool) -> InstanceFigures:
+    """`count` instance processes on a fresh PostgreSQL database, one fake Bot API process."""
+    from sqlalchemy.engine import make_url
+
+    from tests.support import POSTGRES_URL, postgres_admin
+
+    name = f"newsbot_bench_fanout_{os.getpid()}_{count}_{int(limited)}"
+    asyncio.run(postgres_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
+    fake = FakeBotProcess(rate_limit=TELEGRAM_RATE if limited else None)
+    context = multiprocessing.get_context("spawn")
+    try:
+        url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        values = _instance_settings(fake, url, limited=limited)
+        ids = asyncio.run(_prepared_store(values, chats))
+        fake.ask("clear")
+        pipes, processes = [], []
+        for n in range(count):
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=_instance_process, args=(child, values), name=f"bench-instance-{n}"
+            )
+            process.start()
+            pipes.append(parent)
+            processes.append(process)
+        for pipe in pipes:
+            if pipe.recv() != "ready":
+                raise RuntimeError("an instance did not start")
+        for pipe in pipes:
+            pipe.send("go")
+        results = [pipe.recv() for pipe in pipes]
+        errors = [e for pipe in pipes for e in pipe.recv()]
+        for process in processes:
+            process.join(60)
+        accepted, failed = fake.ask("report")
+    finally:
+        fake.stop()
+        asyncio.run(postgres_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    seconds = max(end for _, end, _, _ in results) - min(start for start, _, _, _ in results)
+    return InstanceFigures(
+        instances=count,
+        chats=chats,
+        seconds=seconds,
+        accepted=accepted,
+        failed=failed,
+        cpu_bots=sum(cpu for _, _, cpu, _ in results),
+        reports=[text for _, _, _, text in results],
+        errors=errors,
+        ids=ids,
+    )
+
+
+def postgres_reachable() -> bool:
+    """Whether the test PostgreSQL answers (the instance runs need it)."""
+    from tests.support import POSTGRES_URL, postgres_admin
+
+    try:
+        asyncio.run(postgres_admin(POSTGRES_URL, "SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means: not here
+        return False
+    return True
+
+
 def main() -> int:
     print(
         f"bench.fanout on {machine()}; load average before the run "
@@ -346,7 +517,21 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
         free, free_ids = asyncio.run(run(CHATS_UNLIMITED, limited=False, directory=Path(tmp)))
+        # The two send paths back to back, on the same number of chats.
+        via_ptb, ptb_ids = asyncio.run(
+            run(CHATS_COMPARED, limited=False, directory=Path(tmp), lean=False)
+        )
+        via_lean, lean_ids = asyncio.run(run(CHATS_COMPARED, limited=False, directory=Path(tmp)))
         capped, capped_ids = asyncio.run(run(CHATS_LIMITED, limited=True, directory=Path(tmp)))
+    instance_runs: list[InstanceFigures] = []
+    if postgres_reachable():
+        instance_runs = [
+            run_instances(1, CHATS_INSTANCES, limited=False),
+            run_instances(2, CHATS_INSTANCES, limited=False),
+            run_instances(2, CHATS_INSTANCES_LIMITED, limited=True),
+        ]
+    else:
+        print("PostgreSQL does not answer at the test URL: the instance runs are left out.")
 
     ok = True
     rows = []
@@ -440,6 +625,81 @@ def main() -> int:
             f"instead of {CHATS_UNLIMITED / TELEGRAM_RATE:.0f} s; "
             "the figure is a rate (BENCH_FANOUT_LIMITED_CHATS changes it)."
         )
+    compared = [(name, f) for name, f in (("PTB + httpx", via_ptb), ("aiohttp", via_lean))]
+    print_table(
+        f"Send paths back to back: {CHATS_COMPARED:,} chats, no limit, SQLite",
+        ["digests sent with", "rate", "bot CPU per digest", "fake CPU per message"],
+        [
+            [
+                name,
+                f"{len(f.accepted) / f.seconds:,.0f} digests/s",
+                f"{_cpu_per_digest(f.cpu_bot, f.accepted):.2f} ms",
+                f"{_cpu_per_digest(f.cpu_fake, f.accepted):.2f} ms",
+            ]
+            for name, f in compared
+        ],
+    )
+    lean_cpu = _cpu_per_digest(via_lean.cpu_bot, via_lean.accepted)
+    ptb_cpu = _cpu_per_digest(via_ptb.cpu_bot, via_ptb.accepted)
+    lean_rate = len(via_lean.accepted) / via_lean.seconds
+    ptb_rate = len(via_ptb.accepted) / via_ptb.seconds
+    print(
+        f"aiohttp vs PTB: {lean_rate / ptb_rate:.2f}x the rate, "
+        f"{ptb_cpu / lean_cpu:.2f}x less bot CPU per digest"
+    )
+    instances_text: dict[str, str] = {}
+    if instance_runs:
+        one, two, two_capped = instance_runs
+        print_table(
+            "Instances on one PostgreSQL, one fake Bot API process (every process on the same "
+            f"{os.cpu_count()} cores)",
+            [
+                "run",
+                "dispatch time",
+                "rate",
+                "peak msg in any second",
+                "429 answers",
+                "bot CPU per digest",
+                "missed / duplicated",
+                "reports",
+            ],
+            [
+                [
+                    f"{f.instances} x {_limit_text(f is two_capped)}, {f.chats:,} chats",
+                    f"{f.seconds:.1f} s",
+                    f"{f.rate:,.1f} msg/s",
+                    f.peak_second,
+                    f.status_429,
+                    f"{_cpu_per_digest(f.cpu_bots, f.accepted):.2f} ms",
+                    "{} / {}".format(*f.per_chat()),
+                    " | ".join(f.reports),
+                ]
+                for f in instance_runs
+            ],
+        )
+        scaling = two.rate / one.rate
+        print(
+            f"2 instances vs 1: {scaling:.2f}x (target >= {TARGET_SCALING}); at {TELEGRAM_RATE}/s "
+            f"the peak second held {two_capped.peak_second} messages"
+        )
+        for f in instance_runs:
+            missed, dup = f.per_chat()
+            if missed or dup or f.errors:
+                ok = False
+                print(
+                    f"WARNING: {f.instances} instances, {f.chats} chats: {missed} missed, "
+                    f"{dup} duplicated, errors {f.errors[:3]}"
+                )
+        missed_all = sum(f.per_chat()[0] for f in instance_runs)
+        dup_all = sum(f.per_chat()[1] for f in instance_runs)
+        instances_text = {
+            f"2 instances at {TELEGRAM_RATE}/s": f"peak {two_capped.peak_second} msg in any "
+            f"second, {two_capped.status_429} x 429",
+            "2 instances unlimited": f"{scaling:.2f}x one ({two.rate:,.0f} vs "
+            f"{one.rate:,.0f} digests/s on PostgreSQL; target >= {TARGET_SCALING}x)",
+        }
+    else:
+        missed_all = dup_all = 0
     print(f"peak RSS of the bot process: {peak_rss_mb():.0f} MB")
     for figures, missed, dup in (
         (free, free_missed, free_dup),
@@ -459,12 +719,24 @@ def main() -> int:
             f"{split['send'] / total:.0%}, record {split['record'] / total:.0%}; "
             f"{free.cpu_bot / max(1, len(free.accepted)) * 1e3:.1f} ms CPU per digest; "
             f"target >= {TARGET_DIGESTS_PER_S:,.0f})",
+            "aiohttp sends": f"{ptb_cpu / lean_cpu:.2f}x less CPU per digest than PTB "
+            f"({lean_cpu:.2f} vs {ptb_cpu:.2f} ms over {CHATS_COMPARED:,} chats)",
             f"at {TELEGRAM_RATE}/s": f"{fraction:.3f} of the limit over {capped.chats:,} chats, "
             f"{status_429} x 429 (target >= {TARGET_RATE_FRACTION})",
-            "missed/duplicated": f"{free_missed + capped_missed}/{free_dup + capped_dup}",
+            **instances_text,
+            "missed/duplicated": f"{free_missed + capped_missed + missed_all}/"
+            f"{free_dup + capped_dup + dup_all}",
         },
     )
     return 0 if ok else 1
+
+
+def _limit_text(limited: bool) -> str:
+    return f"at {TELEGRAM_RATE}/s" if limited else "no limit"
+
+
+def _cpu_per_digest(cpu_seconds: float, accepted: list[tuple[int, float]]) -> float:
+    return cpu_seconds / max(1, len(accepted)) * 1e3
 
 
 def _concurrency() -> int:

@@ -19,6 +19,7 @@ import handlers
 from bot.bootstrap import prepare_store
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.digest_sender import DigestSender
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, using_language
 from bot.ingest import FeedPoller
 from bot.news.feeds.parse import make_parse_executor
@@ -90,6 +91,8 @@ async def _post_init(application: Application) -> None:
     await prepare_store(services.database, settings, now=services.clock.now())
     services.fetcher = make_fetcher(settings)
     services.abstractive = make_abstractive(settings)
+    if settings.telegram_lean_digests:
+        services.digest_sender = DigestSender(application.bot)
     # Two workers keep a huge feed from stalling the bot; on one core threads must do.
     services.parse_executor = make_parse_executor(min(2, os.cpu_count() or 1))
     services.feed_poller = await FeedPoller(
@@ -124,6 +127,8 @@ async def _post_shutdown(application: Application) -> None:
         await services.fetcher.aclose()
     if services.abstractive is not None:
         await services.abstractive.aclose()
+    if services.digest_sender is not None:
+        await services.digest_sender.aclose()
     if services.parse_executor is not None:
         services.parse_executor.shutdown(cancel_futures=True)
     await services.database.dispose()

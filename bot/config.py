@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # Messages per second for the whole bot token; unset: 30, or 1,000 with paid broadcasts.
     telegram_rate_limit: float | None = Field(default=None, ge=0)
     telegram_paid_broadcast: bool = False
+    # Digests over aiohttp straight to the Bot API; False: through python-telegram-bot.
+    telegram_lean_digests: bool = True
     receive_updates: bool = True
     webhook_url: str = ""
     webhook_listen: str = "127.0.0.1"

@@ -1,18 +1,52 @@
-"""What goes into a chat's digest: new, unseen, unmuted stories, followed topics first."""
+"""What goes into a chat's digest: new, unseen, unmuted stories, followed topics first.
+
+A fan-out reads the items of a whole claim batch in one query and leaves to each chat only
+its own filters (its last digest, its sources, what it already got), in memory. Most chats
+then see the same items with the same choices, so a pass composes each distinct digest once
+and renders each distinct text once (DigestComposer); the keys hold everything the result
+is made from, so two chats share a digest only where theirs would be the same.
+"""
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 
-from bot.i18n import N_, _, ngettext
-from bot.render import headline_message, local_time_text
+from bot.i18n import N_, _, ngettext, using_language
+from bot.render import (
+    age_text,
+    headline_keyboard,
+    headline_lines,
+    html_escape,
+    local_time_text,
+    top_story_preview,
+)
 from bot.store.articles import Headline, in_languages
-from bot.store.digests import ClaimedDigest, undelivered_headlines
+from bot.store.chat_sources import sources_by_chat
+from bot.store.digests import (
+    Candidate,
+    ClaimedDigest,
+    delivered_ids,
+    digest_candidates,
+    undelivered_headlines,
+)
 from bot.story_cache import StoryCache
 from bot.story_lines import StoryLine
+
+T = TypeVar("T")
+# A digest looks at most this many unseen items, newest first (as undelivered_headlines).
+UNSEEN_LIMIT = 300
+# Items read for a claim batch: enough that a chat finds its UNSEEN_LIMIT among them unless
+# it filters out most of them; such a chat is read on its own.
+CANDIDATE_LIMIT = 3_000
+# Distinct digests and texts a pass keeps; past that the oldest go.
+COMPOSED_LIMIT = 4_096
 
 
 @dataclass(frozen=True)
@@ -35,13 +69,20 @@ class DigestContent:
 async def build_digest(
     session: AsyncSession, digest: ClaimedDigest, stories: StoryCache
 ) -> DigestContent:
-    """The digest a chat gets now: its unseen items since its last digest, composed.
+    """The digest a chat gets now: its unseen items since its last digest, composed."""
+    unseen = tuple(await undelivered_headlines(session, digest.chat_id, since=digest.since))
+    return await compose_digest(digest, unseen, stories)
+
+
+async def compose_digest(
+    digest: ClaimedDigest, unseen: tuple[Headline, ...], stories: StoryCache
+) -> DigestContent:
+    """The digest made of a chat's unseen items, newest first.
 
     Items in news languages the chat left out and muted items go, followed stories lead,
     near-duplicates fold into one line. The grouping and the topic matches come from
     `stories`, shared by every digest of a pass.
     """
-    unseen = tuple(await undelivered_headlines(session, digest.chat_id, since=digest.since))
     if digest.news_languages is not None:
         unseen = tuple(h for h in unseen if in_languages(h, digest.news_languages))
     muted = frozenset().union(*[await stories.matching(m, unseen) for m in digest.mutes])
@@ -53,19 +94,196 @@ async def build_digest(
     )
 
 
+@dataclass(frozen=True)
+class Unseen:
+    """A chat's unseen items, and a key equal for every chat of the batch that has the same."""
+
+    # The items' ids: within one pass (one database) equal ids are equal items.
+    key: tuple[int, ...]
+    headlines: tuple[Headline, ...]
+
+
+class BatchItems:
+    """The items of one claim batch, and each chat's own filters over them.
+
+    Chats whose filters leave out the same items see the same list, built once: a chat's
+    `since` leaves out the items fetched up to then, which are always the first so many
+    in the order of fetching, so the count of them stands for the set.
+    """
+
+    def __init__(
+        self,
+        candidates: list[Candidate],
+        *,
+        complete: bool,
+        hidden: dict[int, set[int]],
+        own: dict[int, set[int]],
+        delivered: dict[int, set[int]],
+        read_at: datetime,
+    ) -> None:
+        # When the items were read: a chat that gets its digest has seen the news up to then.
+        self.read_at = read_at
+        self._candidates = candidates
+        self._complete = complete
+        self._hidden = hidden
+        self._own = own
+        self._delivered = delivered
+        self._fetched = sorted(c.fetched_at for c in candidates)
+        self._lists: dict[Hashable, Unseen | None] = {}
+
+    def unseen(self, digest: ClaimedDigest) -> Unseen | None:
+        """What `undelivered_headlines` gives this chat, or None if it must be asked alone."""
+        chat_id = digest.chat_id
+        filters = (
+            bisect_right(self._fetched, digest.since),
+            frozenset(self._hidden.get(chat_id, ())),
+            frozenset(self._own.get(chat_id, ())),
+            frozenset(self._delivered.get(chat_id, ())),
+        )
+        if filters not in self._lists:
+            self._lists[filters] = self._select(digest.since, *filters[1:])
+        return self._lists[filters]
+
+    def _select(
+        self,
+        since: datetime,
+        hidden: frozenset[int],
+        own: frozenset[int],
+        delivered: frozenset[int],
+    ) -> Unseen | None:
+        kept: list[Headline] = []
+        for item in self._candidates:
+            if len(kept) == UNSEEN_LIMIT:
+                break
+            if not (
+                item.fetched_at <= since
+                or item.source_id in hidden
+                or (item.user_feed and item.source_id not in own)
+                or item.headline.id in delivered
+            ):
+                kept.append(item.headline)
+        if len(kept) < UNSEEN_LIMIT and not self._complete:
+            return None
+        return Unseen(tuple(h.id for h in kept), tuple(kept))
+
+
+async def unseen_alone(session: AsyncSession, digest: ClaimedDigest) -> Unseen:
+    """A chat's unseen items read for it alone (its batch's items did not reach far enough)."""
+    unseen = tuple(await undelivered_headlines(session, digest.chat_id, since=digest.since))
+    return Unseen(tuple(h.id for h in unseen), unseen)
+
+
+async def read_batch_items(
+    session: AsyncSession, digests: Sequence[ClaimedDigest], *, now: datetime
+) -> BatchItems:
+    """The items every digest of a claim batch is chosen from, read in four queries."""
+    chat_ids = sorted({d.chat_id for d in digests})
+    since = min(d.since for d in digests)
+    candidates = await digest_candidates(session, chat_ids, since=since, limit=CANDIDATE_LIMIT)
+    hidden, own = await sources_by_chat(session, chat_ids)
+    delivered: dict[int, set[int]] = {}
+    if candidates:
+        first_id = min(c.headline.id for c in candidates)
+        delivered = await delivered_ids(session, chat_ids, from_article_id=first_id)
+    return BatchItems(
+        candidates,
+        complete=len(candidates) < CANDIDATE_LIMIT,
+        hidden=hidden,
+        own=own,
+        delivered=delivered,
+        read_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """A digest as it is sent: its text, the buttons under it, the story it previews."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None
+    top_url: str | None
+
+
+class DigestComposer:
+    """The digests of one dispatch pass: each distinct one composed once, rendered once."""
+
+    def __init__(self, stories: StoryCache) -> None:
+        self._stories = stories
+        self._contents: dict[Hashable, DigestContent] = {}
+        self._bodies: dict[Hashable, tuple[str, InlineKeyboardMarkup | None]] = {}
+        self._previews: dict[Hashable, LinkPreviewOptions] = {}
+
+    async def compose(self, digest: ClaimedDigest, unseen: Unseen) -> DigestContent:
+        """The chat's digest, shared with every chat of the pass that sees and chooses alike."""
+        key = (
+            unseen.key,
+            digest.news_languages,
+            digest.mutes,
+            digest.follows,
+            digest.only_followed,
+            digest.digest_size,
+        )
+        content = self._contents.get(key)
+        if content is None:
+            content = await compose_digest(digest, unseen.headlines, self._stories)
+            _keep(self._contents, key, content)
+        return content
+
+    def render(
+        self,
+        content: DigestContent,
+        *,
+        due_at: datetime,
+        now: datetime,
+        zone: tzinfo,
+        channel: bool,
+        language: str,
+    ) -> RenderedDigest:
+        """`digest_message` and the story buttons in the chat's language; the part below the
+        heading is rendered once per distinct stories, ages, wording and language."""
+        with using_language(language):
+            ages = tuple(age_text(s.lead.published_at, now, zone) for s in content.stories)
+            # Ids stand for the items within a pass, as in Unseen.key; cheaper to hash than items.
+            stories = tuple((s.lead.id, s.extra_sources, s.followed) for s in content.stories)
+            key = (stories, ages, channel, language)
+            body = self._bodies.get(key)
+            if body is None:
+                keyboard = headline_keyboard([s.lead for s in content.stories])
+                body = (digest_body(content, now=now, zone=zone, channel=channel), keyboard)
+                _keep(self._bodies, key, body)
+            top_url = content.stories[0].lead.url if content.stories else None
+            text = digest_heading(due_at, zone, channel=channel) + body[0]
+        return RenderedDigest(text, body[1], top_url)
+
+    def preview(self, url: str | None, *, enabled: bool) -> LinkPreviewOptions:
+        """`top_story_preview`, one object per story and setting (the sender reuses its JSON)."""
+        key = (url, enabled)
+        preview = self._previews.get(key)
+        if preview is None:
+            preview = top_story_preview(url, enabled=enabled)
+            _keep(self._previews, key, preview)
+        return preview
+
+
+def _keep(cache: dict[Hashable, T], key: Hashable, value: T) -> None:
+    if len(cache) >= COMPOSED_LIMIT:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
 def _arrange(
     lines: tuple[StoryLine, ...], followed_ids: frozenset[int], *, only_followed: bool, size: int
 ) -> DigestContent:
-    stories: list[tuple[DigestStory, list[int]]] = []
-    for line in lines:
-        followed = any(m in followed_ids for m in line.member_ids)
-        if only_followed and not followed:
-            continue
-        stories.append((DigestStory(line.lead, line.extra_sources, followed), line.member_ids))
-    # Followed topics lead; otherwise newest first (a stable sort keeps the list's order).
-    stories.sort(key=lambda pair: not pair[0].followed)
-    chosen = [story for story, _ in stories[:size]]
-    article_ids = [a for _, members in stories[:size] for a in members]
+    # Followed topics lead; otherwise newest first (the lines' order). Only the first `size`
+    # become stories: a pass arranges hundreds of lines for a digest of ten.
+    followed_lines = [
+        line for line in lines if followed_ids and not followed_ids.isdisjoint(line.member_ids)
+    ]
+    leading = {id(line) for line in followed_lines}
+    rest = [] if only_followed else [line for line in lines if id(line) not in leading]
+    picked = (followed_lines + rest)[:size]
+    chosen = [DigestStory(line.lead, line.extra_sources, id(line) in leading) for line in picked]
+    article_ids = [a for line in picked for a in line.member_ids]
     return DigestContent(chosen, article_ids)
 
 
@@ -81,23 +299,32 @@ def digest_message(
 
     A channel's digest is read by its whole audience, so it speaks to nobody in person.
     """
+    return digest_heading(due_at, zone, channel=channel) + digest_body(
+        content, now=now, zone=zone, channel=channel
+    )
+
+
+def digest_heading(due_at: datetime, zone: tzinfo, *, channel: bool) -> str:
+    """The digest's first line: whose digest, and the time it was due in the chat's zone."""
     when = local_time_text(due_at, zone)
     # Translators: the digest's heading; {time} is when it was due, "Thu 27 Nov, 08:00".
     heading = (_("News digest · {time}") if channel else _("Your news digest · {time}")).format(
         time=when
     )
+    return f"<b>{html_escape(heading)}</b>"
+
+
+def digest_body(content: DigestContent, *, now: datetime, zone: tzinfo, channel: bool) -> str:
+    """Everything under the heading: the numbered stories and a footer."""
     footer = _("<i>Tap a number for the full summary.</i>")
     followed = sum(1 for s in content.stories if s.followed)
     if followed:
         footer = f"{_followed_note(followed, channel=channel)} {footer}"
-    return headline_message(
-        heading,
-        [s.lead for s in content.stories],
-        now=now,
-        zone=zone,
-        extra_sources={s.lead.id: s.extra_sources for s in content.stories if s.extra_sources},
-        footer=footer,
+    extra_sources = {s.lead.id: s.extra_sources for s in content.stories if s.extra_sources}
+    lines = headline_lines(
+        [s.lead for s in content.stories], now=now, zone=zone, extra_sources=extra_sources
     )
+    return "\n".join(["", "", *lines, "", footer])
 
 
 def _followed_note(count: int, *, channel: bool) -> str:

@@ -21,10 +21,17 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot.batching import BatchWriter
-from bot.digest_content import NOTHING_NEW, build_digest, digest_message
+from bot.digest_content import (
+    NOTHING_NEW,
+    BatchItems,
+    DigestComposer,
+    read_batch_items,
+    unseen_alone,
+)
+from bot.digest_sender import SendMessage
 from bot.i18n import _, using_language
 from bot.ratelimit import ChatFairRateLimiter
-from bot.render import headline_keyboard, split_message, top_story_preview
+from bot.render import split_message
 from bot.retry_policy import DIGESTS
 from bot.schedule import zone_info
 from bot.services import Services
@@ -32,9 +39,10 @@ from bot.store.chats import migrate_chat
 from bot.store.db import is_unavailable
 from bot.store.digests import (
     ClaimedDigest,
+    Delivered,
     claim_due_digests,
+    record_deliveries,
     record_retry,
-    record_sent,
     record_undeliverable,
 )
 from bot.store.meta import record_heartbeat, record_maybe_sent
@@ -85,8 +93,9 @@ class DispatchReport:
         )
 
 
-# An outcome to record, given the session to write it in.
-_Outcome = Callable[[AsyncSession], Awaitable[None]]
+# An outcome to record: a delivery (recorded with the others of its batch), or a write to
+# make in the given session.
+_Outcome = Delivered | Callable[[AsyncSession], Awaitable[None]]
 _Recorder = BatchWriter[_Outcome, None]
 
 
@@ -101,8 +110,11 @@ async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchRepo
     claimed but not started is released, due again at once for another instance.
     """
     report = DispatchReport()
-    due: asyncio.Queue[ClaimedDigest | None] = asyncio.Queue(maxsize=CLAIM_BATCH)
+    due: asyncio.Queue[tuple[ClaimedDigest, BatchItems] | None] = asyncio.Queue(maxsize=CLAIM_BATCH)
     failures: list[BaseException] = []
+    composer = DigestComposer(services.stories)
+    # Digests go out over the lean client once the application opened it, else through PTB.
+    send = services.digest_sender.send_message if services.digest_sender else bot.send_message
 
     def release(digest: ClaimedDigest, recorder: _Recorder) -> None:
         recorder.submit(
@@ -116,12 +128,14 @@ async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchRepo
         report.released += 1
 
     async def send_worker(recorder: _Recorder) -> None:
-        while (digest := await due.get()) is not None:
+        delivery = _Delivery(services, composer, send, report, recorder)
+        while (work := await due.get()) is not None:
+            digest, items = work
             if services.stopping.is_set():
                 release(digest, recorder)
                 continue
             try:
-                await _deliver(bot, services, digest, report, recorder)
+                await delivery.deliver(digest, items)
             except Exception as exc:  # noqa: BLE001 - raised once every delivery is done
                 log.exception("Delivering the digest of chat %s failed", digest.chat_id)
                 failures.append(exc)
@@ -131,7 +145,12 @@ async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchRepo
     # out the recorder's transaction ("database is locked"), and the other way round.
     writing = asyncio.Lock()
     recorder: _Recorder = BatchWriter(
-        services.database, _record, what="deliveries", max_items=CLAIM_BATCH, lock=writing
+        services.database,
+        _record,
+        what="deliveries",
+        max_items=CLAIM_BATCH,
+        lock=writing,
+        write_many=_record_many,
     )
     async with recorder:
         workers = [asyncio.create_task(send_worker(recorder)) for _ in range(SEND_CONCURRENCY)]
@@ -150,11 +169,14 @@ async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchRepo
                 report.skipped += claim.skipped
                 if not claim.digests:
                     break
+                items = await _read_items(services, claim.digests, report, recorder)
                 for digest in claim.digests:
+                    if items is None:
+                        break
                     if services.stopping.is_set():
                         release(digest, recorder)
                     else:
-                        await due.put(digest)
+                        await due.put((digest, items))
         except asyncio.CancelledError:
             for worker in workers:
                 worker.cancel()
@@ -182,91 +204,145 @@ async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchRepo
     return report
 
 
-async def _record(session: AsyncSession, outcome: _Outcome) -> None:
-    await outcome(session)
-
-
-async def _deliver(
-    bot: ExtBot[Any],
+async def _read_items(
     services: Services,
-    digest: ClaimedDigest,
+    digests: list[ClaimedDigest],
     report: DispatchReport,
     recorder: _Recorder,
-) -> None:
-    """Build and send one digest, and hand its outcome to the recorder."""
+) -> BatchItems | None:
+    """The items a claim batch's digests are made of; None (each left due) if the database
+    cannot be read."""
     now = services.clock.now()
     try:
         async with services.database.session() as session:
-            content = await build_digest(session, digest, services.stories)
+            return await read_batch_items(session, digests, now=now)
     except Exception as exc:
         if not is_unavailable(exc):
             raise
         # Nothing was sent: due again as soon as the recorder reaches the database, instead
-        # of waiting out the claim's lease.
-        recorder.submit(partial(record_retry, digest=digest, error=str(exc)[:200], not_before=now))
-        report.retry += 1
-        log.warning("Digest for chat %s not built, the database is unavailable", digest.chat_id)
-        return
-    if not content.stories and not digest.notify_empty:
-        recorder.submit(partial(record_sent, digest=digest, article_ids=[], now=now))
-        report.empty += 1
-        return
-    zone = zone_info(digest.timezone)
-    keyboard: InlineKeyboardMarkup | None = None
-    with using_language(digest.language):
-        if content.stories:
-            text = digest_message(
-                content, due_at=digest.due_at, now=now, zone=zone, channel=digest.kind == "channel"
+        # of waiting out the claims' lease.
+        for digest in digests:
+            recorder.submit(
+                partial(record_retry, digest=digest, error=str(exc)[:200], not_before=now)
             )
-            keyboard = headline_keyboard([s.lead for s in content.stories])
-        else:
-            text = _(NOTHING_NEW)
-    top_url = content.stories[0].lead.url if content.stories else None
-    preview = top_story_preview(top_url, enabled=digest.link_preview)
-    paid = services.settings.telegram_paid_broadcast
-    try:
-        try:
-            await _send(bot, digest, text, keyboard, preview, paid=paid)
-        except ChatMigrated as exc:
-            # The group became a supergroup: its row (settings, history, this claim) moves to
-            # the new id, and the digest goes there; the old id is never called again.
-            async with services.database.session() as session:
-                await migrate_chat(
-                    session, digest.chat_id, exc.new_chat_id, now=services.clock.now()
-                )
-            digest = replace(digest, chat_id=exc.new_chat_id, thread_id=None)
-            await _send(bot, digest, text, keyboard, preview, paid=paid)
-    except (Forbidden, BadRequest) as exc:
-        if isinstance(exc, BadRequest) and not any(g in exc.message.lower() for g in _GONE):
-            report.errors.append(f"chat {digest.chat_id}: {exc.message}")
-            log.error("Digest for chat %s rejected: %s", digest.chat_id, exc.message)
-        recorder.submit(
-            partial(
-                record_undeliverable, digest=digest, error=exc.message, now=services.clock.now()
-            )
-        )
-        report.undeliverable += 1
-        return
-    except TelegramError as exc:
-        # The retry policy gave up (a long outage, a flood that would not end).
-        not_before = services.clock.now() + RETRY_DELAY
-        recorder.submit(partial(record_retry, digest=digest, error=str(exc), not_before=not_before))
-        report.retry += 1
-        log.warning("Digest for chat %s not sent yet (%s); it stays due", digest.chat_id, exc)
-        return
-    recorder.submit(
-        partial(
-            record_sent, digest=digest, article_ids=content.article_ids, now=services.clock.now()
-        )
-    )
-    if content.stories:
-        report.sent += 1
+        report.retry += len(digests)
+        log.warning("%d digests not built, the database is unavailable", len(digests))
+        return None
+
+
+async def _record(session: AsyncSession, outcome: _Outcome) -> None:
+    if isinstance(outcome, Delivered):
+        await record_deliveries(session, [outcome])
     else:
-        report.empty += 1
+        await outcome(session)
+
+
+async def _record_many(session: AsyncSession, outcomes: list[_Outcome]) -> list[None]:
+    delivered = [o for o in outcomes if isinstance(o, Delivered)]
+    if delivered:
+        await record_deliveries(session, delivered)
+    for outcome in outcomes:
+        if not isinstance(outcome, Delivered):
+            await outcome(session)
+    return [None] * len(outcomes)
+
+
+@dataclass
+class _Delivery:
+    """What delivering one digest needs from its pass."""
+
+    services: Services
+    composer: DigestComposer
+    send: SendMessage
+    report: DispatchReport
+    recorder: _Recorder
+
+    async def deliver(self, digest: ClaimedDigest, items: BatchItems) -> None:
+        """Build and send one digest, and hand its outcome to the recorder."""
+        services, report, recorder = self.services, self.report, self.recorder
+        now = services.clock.now()
+        unseen = items.unseen(digest)
+        if unseen is None:
+            try:
+                async with services.database.session() as session:
+                    unseen = await unseen_alone(session, digest)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                recorder.submit(
+                    partial(record_retry, digest=digest, error=str(exc)[:200], not_before=now)
+                )
+                report.retry += 1
+                log.warning(
+                    "Digest for chat %s not built, the database is unavailable", digest.chat_id
+                )
+                return
+        content = await self.composer.compose(digest, unseen)
+        if not content.stories and not digest.notify_empty:
+            recorder.submit(Delivered(digest, [], now, items.read_at))
+            report.empty += 1
+            return
+        keyboard: InlineKeyboardMarkup | None = None
+        top_url: str | None = None
+        if content.stories:
+            rendered = self.composer.render(
+                content,
+                due_at=digest.due_at,
+                now=now,
+                zone=zone_info(digest.timezone),
+                channel=digest.kind == "channel",
+                language=digest.language,
+            )
+            text, keyboard, top_url = rendered.text, rendered.keyboard, rendered.top_url
+        else:
+            with using_language(digest.language):
+                text = _(NOTHING_NEW)
+        preview = self.composer.preview(top_url, enabled=digest.link_preview)
+        paid = services.settings.telegram_paid_broadcast
+        try:
+            try:
+                await _send(self.send, digest, text, keyboard, preview, paid=paid)
+            except ChatMigrated as exc:
+                # The group became a supergroup: its row (settings, history, this claim) moves
+                # to the new id, and the digest goes there; the old id is never called again.
+                async with services.database.session() as session:
+                    await migrate_chat(
+                        session, digest.chat_id, exc.new_chat_id, now=services.clock.now()
+                    )
+                digest = replace(digest, chat_id=exc.new_chat_id, thread_id=None)
+                await _send(self.send, digest, text, keyboard, preview, paid=paid)
+        except (Forbidden, BadRequest) as exc:
+            if isinstance(exc, BadRequest) and not any(g in exc.message.lower() for g in _GONE):
+                report.errors.append(f"chat {digest.chat_id}: {exc.message}")
+                log.error("Digest for chat %s rejected: %s", digest.chat_id, exc.message)
+            recorder.submit(
+                partial(
+                    record_undeliverable,
+                    digest=digest,
+                    error=exc.message,
+                    now=services.clock.now(),
+                )
+            )
+            report.undeliverable += 1
+            return
+        except TelegramError as exc:
+            # The retry policy gave up (a long outage, a flood that would not end).
+            not_before = services.clock.now() + RETRY_DELAY
+            recorder.submit(
+                partial(record_retry, digest=digest, error=str(exc), not_before=not_before)
+            )
+            report.retry += 1
+            log.warning("Digest for chat %s not sent yet (%s); it stays due", digest.chat_id, exc)
+            return
+        recorder.submit(Delivered(digest, content.article_ids, services.clock.now(), items.read_at))
+        if content.stories:
+            report.sent += 1
+        else:
+            report.empty += 1
 
 
 async def _send(
-    bot: ExtBot[Any],
+    send: SendMessage,
     digest: ClaimedDigest,
     text: str,
     keyboard: InlineKeyboardMarkup | None,
@@ -279,7 +355,7 @@ async def _send(
     and charge the bot's Stars."""
     parts = split_message(text)
     for index, part in enumerate(parts):
-        await bot.send_message(
+        await send(
             digest.chat_id,
             part,
             message_thread_id=digest.thread_id,

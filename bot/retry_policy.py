@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 
+import aiohttp
 import httpx
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
@@ -38,6 +39,9 @@ _NOT_SENT = (
     httpx.WriteTimeout,
     httpx.UnsupportedProtocol,
     httpx.LocalProtocolError,
+    # The lean digest client's (bot.digest_sender) own words for the same.
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
 )
 
 

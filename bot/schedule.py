@@ -6,6 +6,7 @@ zone and converted to UTC, so an 08:00 digest stays at 08:00 across a DST change
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -85,6 +86,8 @@ def _not_a_zone(value: str) -> str:
     ).format(value=value[:40])
 
 
+# ZoneInfo keeps only the last 8 zones alive; a fan-out over more re-read their files.
+@functools.lru_cache(maxsize=1024)
 def zone_info(name: str) -> tzinfo:
     """The tzinfo for a stored zone name (IANA or "UTC+05:30")."""
     match = re.fullmatch(r"UTC([+-])(\d{2}):(\d{2})", name)

@@ -9,6 +9,7 @@ from uuid import uuid4
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.digest_sender import DigestSender
 from bot.ingest import FeedPoller
 from bot.news.abstractive import AbstractiveSummarizer
 from bot.news.http.fetcher import SafeFetcher
@@ -35,6 +36,8 @@ class Services:
     trends: TrendsCache = field(default_factory=TrendsCache)
     # Story lines and topic matches shared by the digests of a fan-out.
     stories: StoryCache = field(default_factory=StoryCache)
+    # Sends digests over aiohttp (TELEGRAM_LEAN_DIGESTS); None: through PTB like the rest.
+    digest_sender: DigestSender | None = None
     # The optional abstractive summarizer (SUMMARY_API_URL); None means extractive only.
     abstractive: AbstractiveSummarizer | None = None
     # Set when the process is asked to stop: jobs claim nothing more and release what waits.

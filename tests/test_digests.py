@@ -13,10 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
+from bot.digest_content import CANDIDATE_LIMIT
 from bot.dispatch import CLAIM_LEASE, DispatchReport, dispatch_digests
 from bot.schedule import next_digest_at
 from bot.services import SERVICES_KEY, Services
 from bot.store.articles import NewArticle, add_articles
+from bot.store.chat_sources import toggle_source
 from bot.store.chats import ChatDefaults, add_topic, ensure_chat, get_chat, subscribe
 from bot.store.digests import claim_due_digests, record_sent, undelivered_headlines
 from bot.store.models import Digest
@@ -63,7 +65,8 @@ async def subscribe_chats(
 
 async def add_items(
     user: BotUser, titles: list[str], *, feed: str = "https://wire.example/feed"
-) -> None:
+) -> int:
+    """Items just published on a new feed; returns the feed's source id."""
     services = services_of(user)
     now = services.clock.now()
     async with services.database.session() as session:
@@ -77,6 +80,7 @@ async def add_items(
             ],
             now=now,
         )
+    return source.id
 
 
 def digests_to(fake: FakeBotAPI, chat_id: int) -> list[str]:
@@ -159,6 +163,28 @@ async def test_no_repeat_across_two_digests(user: BotUser, clock: FakeClock) -> 
     )
     assert "North Korean" not in second[0] and "TrumpRx" not in second[0]
     assert "1. " in second[0] and "\n3. " not in second[0]
+
+
+async def test_a_chat_that_switched_off_the_busiest_feed_still_gets_the_others(
+    user: BotUser, clock: FakeClock
+) -> None:
+    # A claim batch reads its chats' newest items together; here the busy feed's fill that
+    # read entirely, so the chat that switched it off must be read on its own.
+    await subscribe_chats(user, [31, 32], times=["18:00"], zone="UTC")
+    clock.set(datetime(2026, 11, 26, 17, 0, tzinfo=UTC))
+    quiet = ["Storm Closes Alpine Passes", "Central Bank Holds Rates Steady"]
+    await add_items(user, quiet, feed="https://quiet.example/feed")
+    busy = [f"Busy wire bulletin number {n}" for n in range(CANDIDATE_LIMIT)]
+    busy_source = await add_items(user, busy, feed="https://busy.example/feed")
+    async with services_of(user).database.session() as session:
+        assert await toggle_source(session, 31, busy_source) is False
+    clock.set(datetime(2026, 11, 26, 18, 0, tzinfo=UTC))
+    await dispatch(user)
+    (switched_off,) = digests_to(user.fake, 31)
+    assert all(title in switched_off for title in quiet)
+    assert "Busy wire" not in switched_off
+    (everything,) = digests_to(user.fake, 32)
+    assert "Busy wire" in everything
 
 
 async def test_followed_topics_lead_and_muted_words_never_arrive(

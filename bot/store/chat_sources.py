@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, exists, func, select
+from sqlalchemy import ColumnElement, Select, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.db import insert_into
@@ -67,6 +68,25 @@ def open_to(chat_id: int) -> ColumnElement[bool]:
 def shared_only() -> ColumnElement[bool]:
     """The condition an article (joined to Source) meets to be seen by everyone."""
     return Source.user_feed.is_(False)
+
+
+async def sources_by_chat(
+    session: AsyncSession, chat_ids: Sequence[int]
+) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
+    """For each of these chats, the bot's feeds it switched off and the feeds it added, by id:
+    what `visible_to` asks of the database, for deciding in memory."""
+    hidden = select(HiddenSource.chat_id, HiddenSource.source_id).where(
+        HiddenSource.chat_id.in_(chat_ids)
+    )
+    own = select(ChatFeed.chat_id, ChatFeed.source_id).where(ChatFeed.chat_id.in_(chat_ids))
+    return await _grouped(session, hidden), await _grouped(session, own)
+
+
+async def _grouped(session: AsyncSession, statement: Select[int, int]) -> dict[int, set[int]]:
+    grouped: dict[int, set[int]] = {}
+    for chat_id, source_id in await session.execute(statement):
+        grouped.setdefault(chat_id, set()).add(source_id)
+    return grouped
 
 
 async def source_choices(session: AsyncSession, chat_id: int) -> list[SourceChoice]:

@@ -21,7 +21,7 @@ from bot.store.articles import Headline, headline_columns, headline_of
 from bot.store.chat_sources import visible_to
 from bot.store.chats import FOLLOW, MUTE, chat_times, news_languages, topics_of
 from bot.store.db import insert_into
-from bot.store.models import Article, Chat, Delivery, Digest, Source
+from bot.store.models import Article, Chat, ChatFeed, Delivery, Digest, Source
 
 CLAIMED = "claimed"
 RETRY = "retry"
@@ -222,34 +222,99 @@ async def undelivered_headlines(
     return [headline_of(row) for row in await session.execute(statement)]
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """An item that may go into the digests of a claim batch, with what filters it per chat."""
+
+    headline: Headline
+    source_id: int
+    user_feed: bool
+    fetched_at: datetime
+
+
+async def digest_candidates(
+    session: AsyncSession, chat_ids: Sequence[int], *, since: datetime, limit: int
+) -> list[Candidate]:
+    """Items fetched since `since` from the bot's feeds and these chats' own, newest first:
+    one query for a whole claim batch, each chat's own filters applied in memory after it."""
+    own = select(ChatFeed.source_id).where(ChatFeed.chat_id.in_(chat_ids))
+    statement = (
+        select(*headline_columns(), Source.id.label("source_id"), Source.user_feed)
+        .join(Source, Source.id == Article.source_id)
+        .add_columns(Article.fetched_at)
+        .where(Article.fetched_at > since, Source.user_feed.is_(False) | Source.id.in_(own))
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(limit)
+    )
+    return [
+        Candidate(headline_of(row), row.source_id, bool(row.user_feed), row.fetched_at)
+        for row in await session.execute(statement)
+    ]
+
+
+async def delivered_ids(
+    session: AsyncSession, chat_ids: Sequence[int], *, from_article_id: int
+) -> dict[int, set[int]]:
+    """For each of these chats, the ids from `from_article_id` up of the items it already
+    got: a range of the deliveries key per chat, however long its history."""
+    statement = select(Delivery.chat_id, Delivery.article_id).where(
+        Delivery.chat_id.in_(chat_ids), Delivery.article_id >= from_article_id
+    )
+    delivered: dict[int, set[int]] = {}
+    for chat_id, article_id in await session.execute(statement):
+        delivered.setdefault(chat_id, set()).add(article_id)
+    return delivered
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A digest Telegram accepted: its items, when, and up to when the chat has seen the news
+    (when its items were read, so nothing fetched while it went out is passed over)."""
+
+    digest: ClaimedDigest
+    article_ids: Sequence[int]
+    sent_at: datetime
+    seen_until: datetime
+
+
 async def record_sent(
     session: AsyncSession, digest: ClaimedDigest, article_ids: Sequence[int], *, now: datetime
 ) -> None:
     """The digest reached the chat: remember every item in it, so none is sent again."""
-    if article_ids:
-        await session.execute(
-            insert_into(session, Delivery).on_conflict_do_nothing(),
-            [
-                {
-                    "chat_id": digest.chat_id,
-                    "article_id": a,
-                    "digest_id": digest.digest_id,
-                    "delivered_at": now,
-                }
-                for a in dict.fromkeys(article_ids)
-            ],
-        )
+    await record_deliveries(session, [Delivered(digest, article_ids, now, now)])
+
+
+async def record_deliveries(session: AsyncSession, delivered: Sequence[Delivered]) -> None:
+    """Digests that reached their chats, in three statements however many there are."""
+    rows = [
+        {
+            "chat_id": d.digest.chat_id,
+            "article_id": a,
+            "digest_id": d.digest.digest_id,
+            "delivered_at": d.sent_at,
+        }
+        for d in delivered
+        for a in dict.fromkeys(d.article_ids)
+    ]
+    if rows:
+        await session.execute(insert_into(session, Delivery).on_conflict_do_nothing(), rows)
     await session.execute(
-        update(Digest)
-        .where(Digest.id == digest.digest_id)
-        .values(
-            status=SENT if article_ids else EMPTY,
-            sent_at=now,
-            item_count=len(article_ids),
-            error=None,
-        )
+        update(Digest),
+        [
+            {
+                "id": d.digest.digest_id,
+                "status": SENT if d.article_ids else EMPTY,
+                "sent_at": d.sent_at,
+                "item_count": len(d.article_ids),
+                "error": None,
+            }
+            for d in delivered
+        ],
     )
-    await session.execute(update(Chat).where(Chat.id == digest.chat_id).values(last_digest_at=now))
+    await session.execute(
+        update(Chat),
+        [{"id": d.digest.chat_id, "last_digest_at": d.seen_until} for d in delivered],
+    )
 
 
 async def record_retry(
