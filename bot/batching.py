@@ -33,7 +33,9 @@ class BatchWriter(Generic[Item, Result]):
     reaches `max_weight`: one commit per item makes many small writes wait on the store,
     while a huge transaction keeps SQLite's write lock from every other writer too long.
     `lock`, when given, is held for each transaction, so the caller's own writes can take
-    turns with the batches instead of timing out in SQLite's busy handler.
+    turns with the batches instead of timing out in SQLite's busy handler. `write_batch`,
+    when given, writes a whole batch at once (one statement for many items, say); `write`
+    still writes an item alone when its batch failed.
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class BatchWriter(Generic[Item, Result]):
         max_weight: int | None = None,
         workers: int = 1,
         lock: asyncio.Lock | None = None,
+        write_batch: Callable[[AsyncSession, list[Item]], Awaitable[list[Result]]] | None = None,
     ) -> None:
         self._database = database
         self._write = write
@@ -56,6 +59,7 @@ class BatchWriter(Generic[Item, Result]):
         self._max_weight = max_weight
         self._workers = workers
         self._lock = lock
+        self._write_batch_of = write_batch
         self._queue: asyncio.Queue[tuple[Item, asyncio.Future[Result]]] = asyncio.Queue()
         self._unfinished: set[asyncio.Future[Result]] = set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -139,6 +143,8 @@ class BatchWriter(Generic[Item, Result]):
     async def _write_all(
         self, session: AsyncSession, batch: list[tuple[Item, asyncio.Future[Result]]]
     ) -> list[Result]:
+        if self._write_batch_of is not None:
+            return await self._write_batch_of(session, [item for item, _ in batch])
         return [await self._write(session, item) for item, _ in batch]
 
     async def _commit(self, work: Callable[[AsyncSession], Awaitable[T]], count: int) -> T:
