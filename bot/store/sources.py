@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.news.feeds.fetch import FeedResult
@@ -282,6 +282,27 @@ class Fetch:
     at: datetime
 
 
+_RECORDED_COLUMNS = [column.key for column in _STATE_COLUMNS[1:]] + [
+    "last_fetched_at",
+    "claimed_until",
+]
+
+
+def _recorded(state: _FetchState, fetched_at: datetime) -> dict[str, object]:
+    """One row of _RECORD_FETCH's parameters (named apart from the columns, as SQLAlchemy asks)."""
+    values = {**vars(state), "last_fetched_at": fetched_at, "claimed_until": None}
+    return {f"b_{name}": value for name, value in values.items()}
+
+
+# Every row carries every column, so a batch is one executemany of this statement (Core: the
+# ORM's bulk update by primary key cost more than the statement itself).
+_RECORD_FETCH = (
+    update(Source.__table__)  # type: ignore[arg-type]
+    .where(Source.__table__.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in _RECORDED_COLUMNS})
+)
+
+
 async def record_fetches(
     session: AsyncSession, fetches: Sequence[Fetch], *, max_failures: int, pass_seconds: float
 ) -> list[FetchRecord | None]:
@@ -322,13 +343,9 @@ async def record_fetches(
                 _record_failure(state, fetch.result, now=fetch.at, max_failures=max_failures)
             )
     if fetched_at:
-        # Every row carries every column: one executemany UPDATE by primary key.
         await session.execute(
-            update(Source),
-            [
-                {**asdict(states[id_]), "last_fetched_at": at, "claimed_until": None}
-                for id_, at in fetched_at.items()
-            ],
+            _RECORD_FETCH,
+            [_recorded(states[id_], at) for id_, at in fetched_at.items()],
         )
     return records
 
