@@ -17,7 +17,9 @@ against the same server. URLs are still parsed and checked by `policy.checked_ur
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
+import sys
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -41,6 +43,16 @@ from bot.news.http.errors import (
 )
 from bot.news.http.headers import parse_http_date, parse_retry_after
 from bot.news.http.policy import Resolver, allowed_addresses, checked_url, system_resolver
+
+# httpcore imports sniffio inside a function, on every request and for every lock it makes.
+# Where sniffio is not installed (anyio no longer needs it) each of those failed imports
+# searches sys.path again: about a fifth of an httpx request's CPU time. This client is
+# aiohttp now, but python-telegram-bot and the summarizer still send through httpx, and
+# every process that runs them imports this module. Record sniffio's absence once;
+# httpcore and anyio then take asyncio, which is what runs them.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    # None in sys.modules is how Python marks a module as absent; typeshed has no room for it.
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 try:
     _VERSION = version("newsbot")
