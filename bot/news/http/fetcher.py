@@ -68,6 +68,7 @@ _PERMANENT_STATUSES = (301, 308)
 # A name may resolve to many addresses; trying a few covers a dead IPv6 route
 # without letting one fetch spend its whole time budget on connection attempts.
 _MAX_ADDRESSES_TRIED = 3
+_MAX_HEADER_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,10 @@ class SafeFetcher:
                 trust_env=False,
                 # Bodies are decoded by BoundedDecoder, which counts the decoded bytes.
                 auto_decompress=False,
+                # h11's limit under httpx was 16 KiB; aiohttp's own 8 KiB turns away sites
+                # that send one long header (a Content-Security-Policy, say).
+                max_line_size=_MAX_HEADER_BYTES,
+                max_field_size=_MAX_HEADER_BYTES,
                 timeout=self._timeouts,
                 headers={"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             )
