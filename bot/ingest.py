@@ -24,7 +24,13 @@ from bot.news.http.fetcher import SafeFetcher
 from bot.store.articles import NewArticle, add_articles, note_listed_items
 from bot.store.db import Database
 from bot.store.meta import record_heartbeat
-from bot.store.sources import ClaimedSource, claim_all_feeds, claim_due_sources, record_fetch
+from bot.store.sources import (
+    ClaimedSource,
+    Fetch,
+    claim_all_feeds,
+    claim_due_sources,
+    record_fetches,
+)
 
 log = logging.getLogger(__name__)
 
@@ -216,22 +222,23 @@ class FeedPoller:
 BATCH_FEEDS = 64
 BATCH_ITEMS = 2000
 
-# A fetched feed, and when its fetch started (the time its state is recorded at).
-_Fetched = tuple[ClaimedSource, FeedResult, datetime]
-_FeedWriter = BatchWriter[_Fetched, SourceReport]
+_FeedWriter = BatchWriter[Fetch, SourceReport]
 
 
 def _feed_writer(database: Database, settings: Settings) -> _FeedWriter:
-    async def store(session: AsyncSession, fetched: _Fetched) -> SourceReport:
-        source, result, now = fetched
-        return await _store(session, settings, source, result, now=now)
+    async def store_batch(session: AsyncSession, batch: list[Fetch]) -> list[SourceReport]:
+        return await _store(session, settings, batch)
+
+    async def store(session: AsyncSession, fetch: Fetch) -> SourceReport:
+        return (await _store(session, settings, [fetch]))[0]
 
     return BatchWriter(
         database,
         store,
+        write_many=store_batch,
         what="feeds",
         max_items=BATCH_FEEDS,
-        weight=lambda fetched: len(fetched[1].entries),
+        weight=lambda fetch: len(fetch.result.entries),
         max_weight=BATCH_ITEMS,
         # SQLite has one writer at a time: queueing here beats waiting in its busy timeout.
         workers=1 if database.is_sqlite else 4,
@@ -290,12 +297,12 @@ async def _ingest_source(
         log.exception("Fetching source %d (%s) failed", source.id, source.url)
         result = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
     try:
-        report = await writer.submit((source, result, now))
+        report = await writer.submit(Fetch(source, result, now))
     except Exception as exc:  # a bug or a store hiccup must not stop the other feeds
         log.exception("Ingesting source %d (%s) failed", source.id, source.url)
         failure = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
         try:
-            report = await writer.submit((source, failure, now))
+            report = await writer.submit(Fetch(source, failure, now))
         except Exception:
             # The claim lease runs out and a later pass tries the feed again.
             log.exception("Could not record the failure of source %d", source.id)
@@ -311,33 +318,34 @@ async def _ingest_source(
 
 
 async def _store(
-    session: AsyncSession,
-    settings: Settings,
-    source: ClaimedSource,
-    result: FeedResult,
-    *,
-    now: datetime,
-) -> SourceReport:
-    record = await record_fetch(
+    session: AsyncSession, settings: Settings, batch: list[Fetch]
+) -> list[SourceReport]:
+    """Record a batch's outcomes in one statement, then store each feed's items."""
+    records = await record_fetches(
         session,
-        source,
-        result,
-        now=now,
+        batch,
         max_failures=settings.source_max_failures,
         pass_seconds=POLL_PASS_SECONDS,
     )
-    if record is None:  # removed while it was being fetched
-        return _report(source, result)
-    items = [_article(entry) for entry in result.entries]
-    new_ids = await add_articles(session, source.id, items, now=now)
-    await note_listed_items(session, source.id, items, now=now)
-    return _report(
-        source,
-        result,
-        new=len(new_ids),
-        url=record.moved_to or source.url,
-        newly_deactivated=record.newly_deactivated,
-    )
+    reports = []
+    for fetch, record in zip(batch, records, strict=True):
+        source, result = fetch.source, fetch.result
+        if record is None:  # removed while it was being fetched
+            reports.append(_report(source, result))
+            continue
+        items = [_article(entry) for entry in result.entries]
+        new_ids = await add_articles(session, source.id, items, now=fetch.at)
+        await note_listed_items(session, source.id, items, now=fetch.at)
+        reports.append(
+            _report(
+                source,
+                result,
+                new=len(new_ids),
+                url=record.moved_to or source.url,
+                newly_deactivated=record.newly_deactivated,
+            )
+        )
+    return reports
 
 
 def _report(

@@ -39,6 +39,16 @@ async def test_fetches_and_normalises_a_feed(fetcher, server):
     assert "application/rss+xml" in sent["accept"]
 
 
+async def test_a_feed_with_one_long_header_is_read(fetcher, server):
+    # Sites send Content-Security-Policy headers of several kilobytes.
+    sources = "; ".join(f"img-src https://cdn{n}.example" for n in range(400))
+    policy = "default-src 'self'; " + sources
+    assert 8 * 1024 < len(policy) < 16 * 1024
+    server.add("/long-header.xml", SAMPLE_FEED, headers={"Content-Security-Policy": policy})
+    result = await poll(fetcher, server, "/long-header.xml")
+    assert result.outcome == "ok" and len(result.entries) == 2
+
+
 @pytest.mark.parametrize("path", ["/fault/gzip-feed", "/fault/deflate-feed"])
 async def test_compressed_feeds_are_decoded(fetcher, server, path):
     result = await poll(fetcher, server, path)

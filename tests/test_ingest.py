@@ -31,7 +31,7 @@ from bot.store.models import Article, Source
 from bot.store.sources import add_source, claim_due_sources, get_source
 from jobs.ingest import poll_feeds
 from tests.botharness import ADMIN_ID, running_bot
-from tests.feedserver import SAMPLE_FEED, FeedServer, rss_feed
+from tests.feedserver import ETAG, LAST_MODIFIED, SAMPLE_FEED, FeedServer, rss_feed
 from tests.support import NEWS_FEEDS, ROOT, FakeClock
 from tests.test_cli import newsbot
 
@@ -283,6 +283,49 @@ async def test_304_not_modified_counts_as_ok(database, fetcher, settings, clock,
     assert source.etag == '"v1-feed"'
     assert waits(source, clock.now(), INTERVAL)
     assert len(await articles_of(database, source_id)) == 2
+
+
+async def test_a_warm_pass_records_each_feeds_own_outcome_when_stored_together(
+    database, fetcher, settings, clock, server
+):
+    # Twenty feeds that answer 304 the second time, stored in the same batches as a feed
+    # that is new and two that fail: each keeps exactly its own state.
+    warm = [await add_feed(database, server.url(f"/fault/etag?copy={n}"), clock) for n in range(20)]
+    await poll(database, fetcher, settings, clock)
+    clock.advance(hours=1)
+    fresh = await add_feed(database, server.url("/feeds/moved.xml"), clock)
+    broken = await add_feed(database, server.url("/status/500"), clock)
+    missing = await add_feed(database, server.url("/status/404"), clock)
+    server.clear()
+    report = await poll(database, fetcher, settings, clock)
+
+    assert len(report.sources) == 23 and report.new == 2
+    for source_id in warm:
+        assert only(report, source_id).outcome == "not_modified"
+        source = await source_row(database, source_id)
+        assert (source.etag, source.last_modified) == (ETAG, LAST_MODIFIED)
+        assert source.error_count == 0 and source.claimed_until is None
+        assert source.last_ok_at == source.last_fetched_at == clock.now()
+        assert waits(source, clock.now(), INTERVAL)
+        assert len(await articles_of(database, source_id)) == 2  # a 304 keeps what was stored
+    assert len(server.requests_to("/fault/etag")) == 20
+    assert all(r.headers["if-none-match"] == ETAG for r in server.requests_to("/fault/etag"))
+    assert only(report, fresh).new == 2 and len(await articles_of(database, fresh)) == 2
+    assert waits(await source_row(database, fresh), clock.now(), INTERVAL)
+
+    # Failures are counted and backed off, pass after pass.
+    for failures in (1, 2):
+        if failures > 1:
+            clock.advance(seconds=2.2 * INTERVAL)
+            await poll(database, fetcher, settings, clock)
+        for source_id, error in (
+            (broken, "HTTP 500 Internal Server Error"),
+            (missing, "HTTP 404 Not Found"),
+        ):
+            source = await source_row(database, source_id)
+            assert (source.error_count, source.last_error) == (failures, error)
+            assert source.last_error_at == clock.now() and source.claimed_until is None
+            assert waits(source, clock.now(), 2**failures * INTERVAL)
 
 
 async def test_301_move_updates_the_source_url(database, fetcher, settings, clock, server):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.news.feeds.fetch import FeedResult
@@ -238,36 +239,119 @@ async def _claim(
     return sorted(claimed, key=lambda source: source.id)
 
 
-async def record_fetch(
-    session: AsyncSession,
-    claimed: ClaimedSource,
-    result: FeedResult,
-    *,
-    now: datetime,
-    max_failures: int,
-    pass_seconds: float,
-) -> FetchRecord | None:
-    """Save what one fetch taught about a feed and when to fetch it next; None if it is gone.
+@dataclass
+class _FetchState:
+    """The columns one fetch rewrites, read under lock and written back in one batch."""
+
+    id: int
+    url: str
+    title: str
+    active: bool
+    interval_seconds: int
+    etag: str | None
+    last_modified: str | None
+    error_count: int
+    last_error: str | None
+    last_error_at: datetime | None
+    last_ok_at: datetime | None
+    next_fetch_at: datetime | None
+
+
+_STATE_COLUMNS = (
+    Source.id,
+    Source.url,
+    Source.title,
+    Source.active,
+    Source.interval_seconds,
+    Source.etag,
+    Source.last_modified,
+    Source.error_count,
+    Source.last_error,
+    Source.last_error_at,
+    Source.last_ok_at,
+    Source.next_fetch_at,
+)
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """One fetch of a claimed feed: what it gave, and when it started."""
+
+    source: ClaimedSource
+    result: FeedResult
+    at: datetime
+
+
+_RECORDED_COLUMNS = [column.key for column in _STATE_COLUMNS[1:]] + [
+    "last_fetched_at",
+    "claimed_until",
+]
+
+
+def _recorded(state: _FetchState, fetched_at: datetime) -> dict[str, object]:
+    """One row of _RECORD_FETCH's parameters (named apart from the columns, as SQLAlchemy asks)."""
+    values = {**vars(state), "last_fetched_at": fetched_at, "claimed_until": None}
+    return {f"b_{name}": value for name, value in values.items()}
+
+
+# Every row carries every column, so a batch is one executemany of this statement (Core: the
+# ORM's bulk update by primary key cost more than the statement itself).
+_RECORD_FETCH = (
+    update(Source.__table__)  # type: ignore[arg-type]
+    .where(Source.__table__.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in _RECORDED_COLUMNS})
+)
+
+
+async def record_fetches(
+    session: AsyncSession, fetches: Sequence[Fetch], *, max_failures: int, pass_seconds: float
+) -> list[FetchRecord | None]:
+    """Save what each fetch taught about its feed and when to fetch it next, one read and
+    one update for the lot; None for a feed that is gone.
 
     `pass_seconds` is how often poll passes run: a healthy feed's next fetch is counted
     from when it was due and kept clear of the pass after that.
     """
-    source = await session.get(Source, claimed.id, with_for_update=True)
-    if source is None:
-        return None
-    source.last_fetched_at = now
-    source.claimed_until = None
-    if result.ok:
-        outcome = _record_success(
-            source, result, due_at=claimed.due_at, now=now, pass_seconds=pass_seconds
+    # Locked in id order, so two writers never wait on each other's rows in a cycle.
+    rows = await session.execute(
+        select(*_STATE_COLUMNS)
+        .where(Source.id.in_([fetch.source.id for fetch in fetches]))
+        .order_by(Source.id)
+        .with_for_update()
+    )
+    states = {row.id: _FetchState(**row._mapping) for row in rows}
+    fetched_at: dict[int, datetime] = {}
+    records: list[FetchRecord | None] = []
+    for fetch in fetches:
+        state = states.get(fetch.source.id)
+        if state is None:
+            records.append(None)
+            continue
+        fetched_at[state.id] = fetch.at
+        if fetch.result.ok:
+            outcome = _record_success(
+                state,
+                fetch.result,
+                due_at=fetch.source.due_at,
+                now=fetch.at,
+                pass_seconds=pass_seconds,
+            )
+            moved_to = await _follow_move(session, state, fetch.result.permanent_url, states)
+            records.append(replace(outcome, moved_to=moved_to))
+        else:
+            records.append(
+                _record_failure(state, fetch.result, now=fetch.at, max_failures=max_failures)
+            )
+    if fetched_at:
+        await session.execute(
+            _RECORD_FETCH,
+            [_recorded(states[id_], at) for id_, at in fetched_at.items()],
         )
-        moved_to = await _follow_move(session, source, result.permanent_url)
-        return replace(outcome, moved_to=moved_to)
-    return _record_failure(source, result, now=now, max_failures=max_failures)
+    return records
 
 
 def _record_success(
-    source: Source,
+    source: _FetchState,
     result: FeedResult,
     *,
     due_at: datetime | None,
@@ -289,7 +373,7 @@ def _record_success(
 
 
 def _record_failure(
-    source: Source, result: FeedResult, *, now: datetime, max_failures: int
+    source: _FetchState, result: FeedResult, *, now: datetime, max_failures: int
 ) -> FetchRecord:
     source.error_count += 1
     source.last_error = (result.error or "unknown error")[:500]
@@ -305,7 +389,7 @@ def _record_failure(
     )
 
 
-def _delay(source: Source, hint_seconds: float | None) -> timedelta:
+def _delay(source: _FetchState, hint_seconds: float | None) -> timedelta:
     seconds = next_fetch_delay(
         source.interval_seconds,
         hint_seconds,
@@ -315,15 +399,23 @@ def _delay(source: Source, hint_seconds: float | None) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _jitter(source: Source) -> float:
+def _jitter(source: _FetchState) -> float:
     # Keyed on the source, so feeds imported together spread out and stay spread.
     return stable_jitter(f"source:{source.id}")
 
 
-async def _follow_move(session: AsyncSession, source: Source, new_url: str | None) -> str | None:
+async def _follow_move(
+    session: AsyncSession,
+    source: _FetchState,
+    new_url: str | None,
+    batch: dict[int, _FetchState],
+) -> str | None:
     if not new_url or new_url == source.url:
         return None
-    owner = await session.scalar(select(Source.id).where(Source.url == new_url))
+    # The batch's own rows are not written yet: a feed earlier in it may have moved there.
+    owner = next((other.id for other in batch.values() if other.url == new_url), None)
+    if owner is None:
+        owner = await session.scalar(select(Source.id).where(Source.url == new_url))
     if owner is not None:
         # Two entries for one feed would store every item twice; the admin decides.
         log.warning(

@@ -1,13 +1,17 @@
 """SafeFetcher: the one HTTP client for untrusted URLs, feeds added by admins and article links.
 
-One `SafeFetcher` (one `httpx.AsyncClient`) serves the whole process. Every fetch is
+One `SafeFetcher` (one `aiohttp.ClientSession`) serves the whole process. Every fetch is
 bounded in time, size, redirects and concurrency, and each hop's address is checked
 against the caller's address policy before anything is sent.
 
-Why the address is pinned: checking what a name resolves to and then letting httpx
+Why the address is pinned: checking what a name resolves to and then letting the client
 resolve it again leaves a window in which DNS can answer differently (DNS rebinding).
 So we resolve once, check, and connect to the checked address itself, sending the real
 name in the Host header and as the TLS server name.
+
+Why aiohttp: a warm poll is mostly conditional GETs answered 304, and the client's own
+CPU was most of each. This fetcher on httpx spent 2.3-2.8x the CPU it spends on aiohttp
+for one (bench/README.md). URLs are still parsed and checked by `policy.checked_url`.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ import importlib.util
 import os
 import sys
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 
+import aiohttp
 import httpx
+from yarl import URL
 
 from bot.news.http.decoding import ACCEPT_ENCODING, BoundedDecoder
 from bot.news.http.errors import (
@@ -41,7 +46,9 @@ from bot.news.http.policy import Resolver, allowed_addresses, checked_url, syste
 
 # httpcore imports sniffio inside a function, on every request and for every lock it makes.
 # Where sniffio is not installed (anyio no longer needs it) each of those failed imports
-# searches sys.path again: about a fifth of a fetch's CPU time. Record its absence once;
+# searches sys.path again: about a fifth of an httpx request's CPU time. This client is
+# aiohttp now, but python-telegram-bot and the summarizer still send through httpx, and
+# every process that runs them imports this module. Record sniffio's absence once;
 # httpcore and anyio then take asyncio, which is what runs them.
 if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
     # None in sys.modules is how Python marks a module as absent; typeshed has no room for it.
@@ -61,6 +68,7 @@ _PERMANENT_STATUSES = (301, 308)
 # A name may resolve to many addresses; trying a few covers a dead IPv6 route
 # without letting one fetch spend its whole time budget on connection attempts.
 _MAX_ADDRESSES_TRIED = 3
+_MAX_HEADER_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,8 +81,8 @@ class FetchResponse:
     """Where the content came from, after redirects."""
     status_code: int
     """2xx, or 304 when a conditional request matched (then `content` is empty)."""
-    headers: httpx.Headers
-    """The final response's headers. `content` is already decoded (no Content-Encoding)."""
+    headers: Mapping[str, str]
+    """The final response's headers, any case. `content` is decoded (no Content-Encoding)."""
     content: bytes
     permanent_redirect: str | None
     """The final URL when every redirect hop was permanent (301/308), else None."""
@@ -123,26 +131,34 @@ class SafeFetcher:
         self._host_slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = (
             weakref.WeakValueDictionary()
         )
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                connect=self.connect_timeout,
-                read=self.read_timeout,
-                write=self.read_timeout,
-                pool=self.timeout,
-            ),
-            # Redirects are followed by hand so that every hop is checked again.
-            follow_redirects=False,
-            # Environment proxies would route around the address check, and .netrc
-            # credentials must never go to a URL a stranger chose.
-            trust_env=False,
-            # No keep-alive: connections are made to the checked IP, so a pooled TLS
-            # connection to one name could otherwise be reused for another name
-            # served from the same address (CDNs). Feed polls are minutes apart anyway.
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
-            # No cookies: one site's state must not follow us to another.
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-            headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+        self._timeouts = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.connect_timeout, sock_read=self.read_timeout
         )
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Made on first use: an aiohttp session belongs to the event loop that runs it.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                # No keep-alive: connections are made to the checked IP, so a pooled TLS
+                # connection to one name could otherwise be reused for another name
+                # served from the same address (CDNs). Feed polls are minutes apart anyway.
+                connector=aiohttp.TCPConnector(force_close=True, limit=0),
+                # No cookies: one site's state must not follow us to another.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                # Environment proxies would route around the address check, and .netrc
+                # credentials must never go to a URL a stranger chose.
+                trust_env=False,
+                # Bodies are decoded by BoundedDecoder, which counts the decoded bytes.
+                auto_decompress=False,
+                # h11's limit under httpx was 16 KiB; aiohttp's own 8 KiB turns away sites
+                # that send one long header (a Content-Security-Policy, say).
+                max_line_size=_MAX_HEADER_BYTES,
+                max_field_size=_MAX_HEADER_BYTES,
+                timeout=self._timeouts,
+                headers={"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+            )
+        return self._session
 
     async def __aenter__(self) -> SafeFetcher:
         return self
@@ -157,7 +173,8 @@ class SafeFetcher:
 
     async def aclose(self) -> None:
         """Close the underlying client and its connections; the fetcher is done after this."""
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def fetch(
         self,
@@ -235,35 +252,33 @@ class SafeFetcher:
             host, port, resolver=self._resolver, allow_private=allow_private, url=str(url)
         )
         hop_headers = {**headers, "Host": url.netloc.decode("ascii")}
+        path = url.raw_path.decode("ascii")
 
-        failure: httpx.TransportError | None = None
+        failure: aiohttp.ClientConnectorError | None = None
         for address in addresses[:_MAX_ADDRESSES_TRIED]:
-            request = self._client.build_request(
-                "GET",
-                url.copy_with(host=address),
-                headers=hop_headers,
-                extensions={"sni_hostname": host},
-            )
+            pinned = f"[{address}]" if ":" in address else address
+            target = URL(f"{url.scheme}://{pinned}:{port}{path}", encoded=True)
             try:
-                response = await self._client.send(request, stream=True)
-            except httpx.ConnectError as exc:
+                async with self._client().get(
+                    target,
+                    headers=hop_headers,
+                    allow_redirects=False,
+                    server_hostname=host if url.scheme == "https" else None,
+                ) as response:
+                    return await self._read(url, response, limit)
+            except aiohttp.ClientConnectorError as exc:
+                if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+                    raise self._transport_error(exc, str(url)) from exc
                 failure = exc  # try the next address of this name
-                continue
-            except httpx.HTTPError as exc:
+            except aiohttp.ClientError as exc:
                 raise self._transport_error(exc, str(url)) from exc
-            try:
-                return await self._read(url, response, limit)
-            except httpx.HTTPError as exc:
-                raise self._transport_error(exc, str(url)) from exc
-            finally:
-                await response.aclose()
         assert failure is not None
         raise self._transport_error(failure, str(url)) from failure
 
     async def _read(
-        self, url: httpx.URL, response: httpx.Response, limit: int
+        self, url: httpx.URL, response: aiohttp.ClientResponse, limit: int
     ) -> _Final | _Redirect:
-        status = response.status_code
+        status = response.status
         location = response.headers.get("Location")
         if status in _REDIRECT_STATUSES and location:
             try:
@@ -276,7 +291,7 @@ class SafeFetcher:
         if not 200 <= status < 300:
             raise HTTPStatusError(
                 status,
-                response.reason_phrase,
+                response.reason or "",
                 retry_after=parse_retry_after(
                     response.headers.get("Retry-After"),
                     now=parse_http_date(response.headers.get("Date")),
@@ -289,7 +304,7 @@ class SafeFetcher:
             raise TooLarge(limit, url=str(url))
         decoder = BoundedDecoder(response.headers.get("Content-Encoding", ""), limit, str(url))
         received = 0
-        async for chunk in response.aiter_raw():
+        async for chunk in response.content.iter_any():
             received += len(chunk)
             if received > limit:  # compressed bytes count too
                 raise TooLarge(limit, url=str(url))
@@ -305,17 +320,16 @@ class SafeFetcher:
         async with slot:  # the local reference keeps the weak entry alive while in use
             yield
 
-    def _transport_error(self, exc: httpx.HTTPError, url: str) -> FetchError:
-        if isinstance(exc, httpx.ConnectTimeout):
+    def _transport_error(self, exc: aiohttp.ClientError, url: str) -> FetchError:
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
             return FetchTimeout(self.connect_timeout, url=url)
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, aiohttp.ServerTimeoutError):
             return FetchTimeout(self.read_timeout, url=url)
-        if isinstance(exc, httpx.ConnectError):
-            reason = _root_cause(exc)
-            if "CERTIFICATE_VERIFY_FAILED" in reason:
-                return ConnectFailed("TLS certificate verification failed", url=url)
-            return ConnectFailed(f"cannot connect: {reason}", url=url)
-        if isinstance(exc, httpx.RemoteProtocolError):
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+            return ConnectFailed("TLS certificate verification failed", url=url)
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return ConnectFailed(f"cannot connect: {_root_cause(exc)}", url=url)
+        if isinstance(exc, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
             return ConnectFailed(f"broken HTTP response: {_first_line(str(exc))}", url=url)
         return ConnectFailed(
             f"connection failed: {_first_line(str(exc)) or type(exc).__name__}", url=url
@@ -325,7 +339,7 @@ class SafeFetcher:
 @dataclass(frozen=True)
 class _Final:
     status_code: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]
     content: bytes
 
 
@@ -337,7 +351,7 @@ class _Redirect:
 
 def _root_cause(exc: BaseException) -> str:
     """The most specific reason in an exception chain: "Connection refused", not
-    httpx's "All connection attempts failed"."""
+    the client's "Cannot connect to host ..." around it."""
     reason = _first_line(str(exc)) or type(exc).__name__
     seen: set[int] = set()
     current: BaseException | None = exc
