@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
+from bot.news.grouping import story_words
 from bot.news.language import detect_languages
 from bot.news.query import SearchQuery, blend, terms_relevance
 from bot.news.text import canonical_url, fold, search_document, terms
@@ -67,6 +68,8 @@ class Headline:
     description: str
     language: str | None = None
     """ISO code of the text, None if unknown (read as English)."""
+    story_words: str | None = None
+    """What story grouping reads of the item, as stored with it (None: read it afresh)."""
 
 
 @dataclass
@@ -129,6 +132,7 @@ async def add_articles(
                 "search_text": search_document(
                     item.title, item.description, item.body, language=language
                 ),
+                "story_words": story_words(item.title, item.description, language),
             }
         )
     new_ids: list[int] = []
@@ -193,6 +197,7 @@ async def _mend_damaged_text(
             article.search_text = search_document(
                 item.title, item.description, article.body, language=article.language
             )
+            article.story_words = story_words(item.title, item.description, article.language)
 
 
 def _is_mended(stored: str, fresh: str) -> bool:
@@ -224,6 +229,7 @@ def headline_columns() -> tuple[QueryableAttribute[Any] | Label[Any], ...]:
         Article.published_at,
         Article.description,
         Article.language,
+        Article.story_words,
     )
 
 
@@ -237,6 +243,7 @@ def headline_of(row: Row[*tuple[Any, ...]]) -> Headline:
         published_at=row.published_at,
         description=row.description,
         language=row.language,
+        story_words=row.story_words,
     )
 
 
