@@ -388,25 +388,59 @@ def _tsquery(query: SearchQuery, joiner: str) -> str:
     )
 
 
-def _newest_matches(session: AsyncSession, query: SearchQuery, mode: str) -> tuple[TextClause, str]:
-    """The statement selecting the ids of the newest matches, and its match parameter."""
-    if session.get_bind().dialect.name == "sqlite":
-        return text(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
-            "ORDER BY rowid DESC LIMIT :limit"
-        ), _fts5_match(query, "AND" if mode == "all" else "OR")
+# PostgreSQL's GIN index finds a word's matches in no useful order, and reading them all
+# (or walking the table newest first until enough match) costs a row per match: a common
+# word's newest matches are looked for among the newest rows first, this many of them...
+_RECENT_ROWS = SEARCH_CANDIDATES * 64
+# ...then, if too few matched there, among as many more as that rate says are needed (with
+# this margin), unless that is this many times the first span: then among every row.
+_RECENT_MARGIN = 2
+_RECENT_MAX_GROWTH = 16
+
+
+def _fts5_newest(query: SearchQuery, mode: str) -> tuple[TextClause, dict[str, object]]:
+    """The statement selecting the ids of the newest FTS5 matches, and its parameters."""
+    match = _fts5_match(query, "AND" if mode == "all" else "OR")
     return text(
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
+        "ORDER BY rowid DESC LIMIT :limit"
+    ), {"match": match, "limit": SEARCH_CANDIDATES}
+
+
+async def _postgres_newest_ids(session: AsyncSession, query: SearchQuery, mode: str) -> list[int]:
+    """The ids of the newest tsvector matches, newest first, found among the newest rows
+    when there are enough there (the same ids as a search of every row)."""
+    params: dict[str, object] = {
+        "match": _tsquery(query, "&" if mode == "all" else "|"),
+        "limit": SEARCH_CANDIDATES,
+    }
+    span: int | None = _RECENT_ROWS
+    while span is not None:
+        # OFFSET 0 keeps the planner from walking the primary key newest first, filtering
+        # every row on the way; it intersects the word's index entries with the span's.
+        recent = text(
+            "SELECT id FROM (SELECT id FROM articles "
+            "WHERE search_vector @@ to_tsquery('simple', :match) "
+            "AND id > (SELECT max(id) FROM articles) - :span OFFSET 0) AS recent "
+            "ORDER BY id DESC LIMIT :limit"
+        )
+        ids = list((await session.scalars(recent, {**params, "span": span})).all())
+        if len(ids) == SEARCH_CANDIDATES:
+            return ids
+        wider = span * SEARCH_CANDIDATES * _RECENT_MARGIN // len(ids) if ids else None
+        span = wider if wider is not None and wider <= _RECENT_ROWS * _RECENT_MAX_GROWTH else None
+    everywhere = text(
         "SELECT id FROM articles WHERE search_vector @@ to_tsquery('simple', :match) "
         "ORDER BY id DESC LIMIT :limit"
-    ), _tsquery(query, "&" if mode == "all" else "|")
+    )
+    return list((await session.scalars(everywhere, params)).all())
 
 
 async def _candidates(
     session: AsyncSession, query: SearchQuery, mode: str, chat_id: int | None
 ) -> list[tuple[Headline, str | None]]:
-    """The newest matches as headlines, in one round trip, each with its stored search terms
-    when those are exactly its title's and description's (no body was indexed with them)."""
-    newest, match = _newest_matches(session, query, mode)
+    """The newest matches as headlines, each with its stored search terms when those are
+    exactly its title's and description's (no body was indexed with them)."""
     statement = (
         select(
             *headline_columns(),
@@ -414,9 +448,19 @@ async def _candidates(
             (func.coalesce(Article.body, "") == "").label("bodiless"),
         )
         .join(Source, Source.id == Article.source_id)
-        .where(Article.id.in_(newest.columns(column("id", Integer))), _readable_by(chat_id))
+        .where(_readable_by(chat_id))
     )
-    rows = await session.execute(statement, {"match": match, "limit": SEARCH_CANDIDATES})
+    params: dict[str, object] = {}
+    if session.get_bind().dialect.name == "sqlite":
+        # One round trip: the FTS5 index gives the newest matches first.
+        newest, params = _fts5_newest(query, mode)
+        statement = statement.where(Article.id.in_(newest.columns(column("id", Integer))))
+    else:
+        ids = await _postgres_newest_ids(session, query, mode)
+        if not ids:
+            return []
+        statement = statement.where(Article.id.in_(ids))
+    rows = await session.execute(statement, params)
     return [(headline_of(row), row.search_text if row.bodiless else None) for row in rows]
 
 
