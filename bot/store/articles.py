@@ -108,14 +108,11 @@ async def add_articles(
     known = pruned | stored.keys()
     await _mend_damaged_text(session, stored, by_key)
     new_items = [(key, item) for key, item in by_key.items() if key not in known]
-    texts = [() if item.language else (item.title, item.description) for _, item in new_items]
-    # Off the event loop: the model loads once (about a second), then ~0.3 ms an item.
-    detected = (
-        await asyncio.to_thread(detect_languages, texts) if any(texts) else [None] * len(texts)
-    )
+    # Off the event loop, where fetches wait: language detection (the model loads once,
+    # about a second, then ~0.3 ms an item) and the words search and grouping read.
+    indexed = await asyncio.to_thread(_indexed, [item for _, item in new_items])
     fresh = []
-    for (key, item), guess in zip(new_items, detected, strict=True):
-        language = item.language or guess
+    for (key, item), (language, search_text, words) in zip(new_items, indexed, strict=True):
         fresh.append(
             {
                 "source_id": source_id,
@@ -129,10 +126,8 @@ async def add_articles(
                 "published_at": min(item.published_at, now),
                 "fetched_at": now,
                 "language": language,
-                "search_text": search_document(
-                    item.title, item.description, item.body, language=language
-                ),
-                "story_words": story_words(item.title, item.description, language),
+                "search_text": search_text,
+                "story_words": words,
             }
         )
     new_ids: list[int] = []
@@ -149,6 +144,23 @@ async def add_articles(
         result = await session.execute(statement, batch)
         new_ids.extend(result.scalars().all())
     return sorted(new_ids)
+
+
+def _indexed(items: Sequence[NewArticle]) -> list[tuple[str | None, str, str]]:
+    """Each item's language (declared, else detected), search terms and story words."""
+    texts = [() if item.language else (item.title, item.description) for item in items]
+    detected = detect_languages(texts) if any(texts) else [None] * len(texts)
+    indexed = []
+    for item, guess in zip(items, detected, strict=True):
+        language = item.language or guess
+        indexed.append(
+            (
+                language,
+                search_document(item.title, item.description, item.body, language=language),
+                story_words(item.title, item.description, language),
+            )
+        )
+    return indexed
 
 
 @dataclass(frozen=True)
