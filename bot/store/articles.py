@@ -231,9 +231,10 @@ def _is_mended(stored: str, fresh: str) -> bool:
     return False
 
 
-def headline_columns() -> tuple[QueryableAttribute[Any] | Label[Any], ...]:
-    """What a Headline is selected from; the query must join Source to Article."""
-    return (
+def headline_columns(*, grouped: bool = True) -> tuple[QueryableAttribute[Any] | Label[Any], ...]:
+    """What a Headline is selected from; the query must join Source to Article. A list
+    that is never grouped into stories (search results) leaves the story words out."""
+    columns = (
         Article.id,
         Article.title,
         Article.url,
@@ -241,8 +242,8 @@ def headline_columns() -> tuple[QueryableAttribute[Any] | Label[Any], ...]:
         Article.published_at,
         Article.description,
         Article.language,
-        Article.story_words,
     )
+    return (*columns, Article.story_words) if grouped else columns
 
 
 def headline_of(row: Row[*tuple[Any, ...]]) -> Headline:
@@ -255,7 +256,7 @@ def headline_of(row: Row[*tuple[Any, ...]]) -> Headline:
         published_at=row.published_at,
         description=row.description,
         language=row.language,
-        story_words=row.story_words,
+        story_words=row._mapping.get("story_words"),
     )
 
 
@@ -455,7 +456,7 @@ async def _candidates(
     exactly its title's and description's (no body was indexed with them)."""
     statement = (
         select(
-            *headline_columns(),
+            *headline_columns(grouped=False),
             Article.search_text,
             (func.coalesce(Article.body, "") == "").label("bodiless"),
         )
