@@ -21,14 +21,16 @@ Shape (deterministic, seed ``SEED``):
   ``fetched_at`` a steady arrival clock and ``published_at`` up to 20 minutes before it.
 * Every row goes in through the real schema (the Alembic migrations of ``bot.store``)
   with its ``search_text`` made by ``bot.news.text.search_document``, so the FTS5 index
-  (and on PostgreSQL the generated tsvector and its GIN index) is the product's own.
+  (and on PostgreSQL the generated tsvector and its GIN index) is the product's own, and
+  its ``story_words`` by ``bot.news.grouping.story_words``, as ingest stores them.
   For speed the rows are written with raw ``executemany`` (COPY on PostgreSQL) and the
   B-tree indexes on ``articles`` are dropped during the load and then re-created from
   their own DDL as the migrations wrote it.
 
 The store is cached under ``$NEWSBOT_BENCH_CACHE`` (default ``<tmp>/newsbot-bench``) in a
 file named by ``DATASET_VERSION``, the size, the schema head and a fingerprint of what
-``search_document`` makes of a probe text, so a change to any of them builds a fresh one.
+``search_document`` and ``story_words`` make of a probe text, so a change to any of them
+builds a fresh one.
 A sidecar JSON holds the query mix chosen from the store's own term statistics.
 """
 
@@ -363,6 +365,7 @@ def generate_chunk(
     chunk: int, total: int = ARTICLES, source_count: int = SOURCES, *, memoise: bool = True
 ) -> list[tuple]:
     """Rows (SQLite column order of `_ARTICLE_COLUMNS`) of articles chunk*_CHUNK onwards."""
+    from bot.news.grouping import story_words
     from bot.news.text import search_document
     from bot.store.articles import article_key
 
@@ -409,6 +412,7 @@ def generate_chunk(
                 published.strftime(_SQLITE_TIME),
                 fetched.strftime(_SQLITE_TIME),
                 search_text,
+                story_words(title, description, None),
             )
         )
     return rows
@@ -427,6 +431,7 @@ _ARTICLE_COLUMNS = (
     "published_at",
     "fetched_at",
     "search_text",
+    "story_words",
 )
 _SOURCE_COLUMNS = (
     "id",
@@ -488,10 +493,13 @@ def cache_dir() -> Path:
 
 
 def store_name(count: int = ARTICLES) -> str:
-    """The cache key: dataset version, size, schema head and search_document fingerprint."""
+    """The cache key: dataset version, size, schema head and a fingerprint of what
+    search_document and story_words make of a probe."""
+    from bot.news.grouping import story_words
     from bot.news.text import search_document
 
-    fingerprint = hashlib.sha1(search_document(*_PROBE).encode()).hexdigest()[:8]
+    probe = search_document(*_PROBE) + story_words(*_PROBE, None)
+    fingerprint = hashlib.sha1(probe.encode()).hexdigest()[:8]
     return f"articles-v{DATASET_VERSION}-{count}-{SOURCES}-{schema_head()}-{fingerprint}"
 
 
@@ -812,7 +820,7 @@ def _pg_source(row: tuple) -> tuple:
 
 
 def _pg_article(row: tuple) -> tuple:
-    return row[:9] + (_aware(row[9]), _aware(row[10]), row[11])
+    return row[:9] + (_aware(row[9]), _aware(row[10]), *row[11:])
 
 
 def copy_store(source: Path, target: Path) -> None:

@@ -266,7 +266,7 @@ def _report(figures: Figures) -> dict[str, str]:
     scan = p50_p95_p99(figures.scan_ms)[0]
     key = figures.backend.split()[0].lower()
     return {
-        f"{key} latest p99": f"{latest[2]:.2f} ms",
+        f"{key} latest p99": f"{latest[2]:.1f} ms",
         f"{key} topic p99": f"{topic[2]:.1f} ms (with matches {matched[2]:.1f})",
         f"{key} speed-up": f"{scan / topic[0]:,.0f}x (with matches {scan / matched[0]:,.0f}x)",
         f"{key} bytes/article": f"{per_article:,.0f}",

@@ -109,11 +109,18 @@ async def update_chat(
     return chat
 
 
+async def chat_view(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> ChatView:
+    """The chat's row and its zone, read in a unit of work that reads more for the reply."""
+    chat = await current_chat(session, update, context)
+    return ChatView(chat, zone_info(chat.timezone))
+
+
 async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatView:
     """The chat's row and its zone, for rendering a reply."""
     async with services_of(context).database.session() as session:
-        chat = await current_chat(session, update, context)
-    return ChatView(chat, zone_info(chat.timezone))
+        return await chat_view(session, update, context)
 
 
 async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

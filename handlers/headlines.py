@@ -17,7 +17,14 @@ from bot.render import headline_keyboard, headline_message, html_escape, quoted
 from bot.store.articles import latest_articles, search_articles
 from bot.store.chats import news_languages
 from bot.story_lines import extra_sources, story_lines
-from handlers.common import args_text, edit_in_place, load_chat, reply, services_of
+from handlers.common import (
+    args_text,
+    chat_view,
+    edit_in_place,
+    load_chat,
+    reply,
+    services_of,
+)
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 50
@@ -70,10 +77,11 @@ async def latest_page(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of /latest, one line per story, numbered on from the page before."""
     services = services_of(context)
-    view = await load_chat(update, context)
     # Every page groups the same window (the newest items as the first page saw them), so
-    # a story falls on exactly one page and its number never changes while paging.
+    # a story falls on exactly one page and its number never changes while paging. The
+    # chat's row is read in the same unit of work: one transaction per reply, not two.
     async with services.database.session() as session:
+        view = await chat_view(session, update, context)
         items = await latest_articles(
             session,
             limit=LATEST_WINDOW,
@@ -119,16 +127,17 @@ async def topic_page(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of /topic results as text and buttons."""
     services = services_of(context)
-    view = await load_chat(update, context)
     # Read as the chat's language and English: a German plural is found by its German stem.
     query = parse_query(words, (current_language(), ENGLISH))
     shown = html_escape(truncate(query.text, 60))
     if query.is_empty:
+        await load_chat(update, context)  # a first contact still gets its chat's row
         return _(
             "Give me some words to look for, e.g. <code>/topic iran nuclear</code> "
             "or a phrase in quotes."
         ), None
     async with services.database.session() as session:
+        view = await chat_view(session, update, context)
         result = await search_articles(
             session,
             query,

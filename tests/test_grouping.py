@@ -40,6 +40,7 @@ class Item:
     source: str = "seed"
     published_at: datetime | None = None
     language: str | None = None
+    story_words: str | None = None  # as a row stored before migration 0010: read afresh
 
 
 def seed_items() -> list[Item]:

@@ -31,6 +31,7 @@ class Item:
     language: str | None = None
     source: str = "wire"
     published_at: datetime | None = NOW
+    story_words: str | None = None  # as a row stored before migration 0010: read afresh
 
 
 def feed_items() -> list[Item]:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
+from itertools import combinations, pairwise
 from typing import Protocol
 
 from bot.news.text import as_utc, clean_text
-from bot.news.trending import NameEvidence, Word, read_words
+from bot.news.trending import NameEvidence, name_mark, read_words, unmarked
 
 DEFAULT_WINDOW = timedelta(hours=48)
 # Pairs this similar share most of their wording: the same report, whatever else holds.
@@ -47,6 +47,11 @@ SHARED_NAMES = 2
 BLOCK_SHARE = 0.02
 BLOCK_MIN = 20
 RAREST_WORDS = 2
+# story_words(): a version line (a change to how words are read makes stored words stale,
+# and those are read afresh), then the headline's and the description's words.
+STORY_WORDS_VERSION = "1"
+# Between two headline words that make no phrase ("|" is never part of a word).
+_NO_PHRASE = "|"
 
 
 class StoryInput(Protocol):
@@ -70,6 +75,11 @@ class StoryInput(Protocol):
     @property
     def language(self) -> str | None: ...
 
+    @property
+    def story_words(self) -> str | None:
+        """What story_words() made of the item when it was stored; None: read it now."""
+        ...
+
 
 @dataclass(frozen=True)
 class Story:
@@ -87,7 +97,37 @@ class _Item:
     body_keys: set[str]
     published_at: datetime | None
     language: str | None
-    vector: dict[str, float] = field(default_factory=dict)
+
+
+def story_words(title: str | None, description: str | None, language: str | None) -> str:
+    """What grouping reads of an item, kept with it when stored so that lists do not read
+    long descriptions again: its headline's and its description's words as name marks
+    (trending.name_mark), fillers left out, "|" where no headline phrase goes on."""
+    headline: list[str] = []
+    after_filler = False
+    for word in read_words(title, is_title=True, language=language):
+        # A filler ("says") is never a story word, and no phrase spans it.
+        if word.filler:
+            after_filler = True
+            continue
+        if headline and (after_filler or word.phrase_break_before):
+            headline.append(_NO_PHRASE)
+        headline.append(name_mark(word))
+        after_filler = False
+    body = [
+        name_mark(word)
+        for word in read_words(description, is_title=False, language=language)
+        if not word.filler
+    ]
+    return "\n".join((STORY_WORDS_VERSION, " ".join(headline), " ".join(body)))
+
+
+def _stored_words(item: StoryInput) -> list[str]:
+    """The item's story words as stored, or read now when they are missing or stale."""
+    stored = item.story_words
+    if stored is None or not stored.startswith(STORY_WORDS_VERSION + "\n"):
+        stored = story_words(item.title, item.description, item.language)
+    return stored.split("\n")[1:]
 
 
 def group_stories(
@@ -95,54 +135,66 @@ def group_stories(
 ) -> list[Story]:
     """Group items that tell the same story, for one digest line per story."""
     read = []
-    evidence = NameEvidence()
+    marks: list[str] = []
     for item in items:
-        title_words = read_words(item.title, is_title=True, language=item.language)
-        body_words = read_words(item.description, is_title=False, language=item.language)
-        evidence.add(title_words)
-        evidence.add(body_words)
-        title_keys = {w.key for w in title_words if not w.filler}
+        headline, body = _stored_words(item)
+        tokens = unmarked(headline).split()
+        title_keys = set(tokens) - {_NO_PHRASE}
         read.append(
             _Item(
                 title_keys=title_keys,
-                title_phrases=_phrases(title_words),
-                body_keys={w.key for w in body_words if not w.filler} - title_keys,
+                title_phrases={
+                    (first, second)
+                    for first, second in pairwise(tokens)
+                    if first != _NO_PHRASE and second != _NO_PHRASE
+                },
+                body_keys=set(unmarked(body).split()) - title_keys,
                 published_at=as_utc(item.published_at) if item.published_at else None,
                 language=item.language,
             )
         )
-    names = evidence.names()
-    document_frequency = Counter(key for e in read for key in e.title_keys | e.body_keys)
-    idf = {
-        key: math.log((len(read) + IDF_PRIOR) / (count + 1))
-        for key, count in document_frequency.items()
-    }
+        marks += (headline, body)
+    names = NameEvidence(" ".join(marks).split())
+    document_frequency: Counter[str] = Counter()
     for entry in read:
-        entry.vector = _vector(entry, idf)
+        document_frequency.update(entry.title_keys)
+        document_frequency.update(entry.body_keys)
+    vectors = _Vectors(read, document_frequency)
 
     links = []
     for first, second in _candidate_pairs(read, document_frequency, window):
-        similarity = _cosine(read[first].vector, read[second].vector)
+        similarity = _cosine(vectors[first], vectors[second])
         if _same_story(read[first], read[second], similarity, names):
             links.append((similarity, first, second))
-    leads = [(_lead(items, members), members) for members in _merge(read, links, window)]
+    leads = [(_lead(items, members), members) for members in _merge(read, vectors, links, window)]
     return [_story(items, lead, members) for lead, members in sorted(leads)]
 
 
-def _phrases(words: list[Word]) -> set[tuple[str, str]]:
-    """Adjacent word pairs of a headline, so "Donald Trump" counts once when shared."""
-    return {
-        (previous.key, word.key)
-        for previous, word in pairwise(words)
-        if not (word.phrase_break_before or word.filler or previous.filler)
-    }
+class _Vectors:
+    """Each item's TF-IDF vector, made only for the items a candidate pair asks about."""
 
+    def __init__(self, read: list[_Item], document_frequency: Counter[str]) -> None:
+        self._read = read
+        self._document_frequency = document_frequency
+        # A word's weight depends only on how many items have it: one logarithm per count.
+        self._idf = {
+            count: math.log((len(read) + IDF_PRIOR) / (count + 1))
+            for count in set(document_frequency.values())
+        }
+        self._made: dict[int, dict[str, float]] = {}
 
-def _vector(entry: _Item, idf: dict[str, float]) -> dict[str, float]:
-    weights = {key: idf[key] for key in entry.title_keys}
-    weights.update({key: BODY_WEIGHT * idf[key] for key in entry.body_keys})
-    norm = math.sqrt(sum(w * w for w in weights.values()))
-    return {key: w / norm for key, w in weights.items()} if norm else {}
+    def __getitem__(self, index: int) -> dict[str, float]:
+        vector = self._made.get(index)
+        if vector is None:
+            vector = self._made[index] = self._vector(self._read[index])
+        return vector
+
+    def _vector(self, entry: _Item) -> dict[str, float]:
+        idf, frequency = self._idf, self._document_frequency
+        weights = {key: idf[frequency[key]] for key in entry.title_keys}
+        weights.update({key: BODY_WEIGHT * idf[frequency[key]] for key in entry.body_keys})
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        return {key: w / norm for key, w in weights.items()} if norm else {}
 
 
 def _cosine(first: dict[str, float], second: dict[str, float]) -> float:
@@ -156,12 +208,24 @@ def _candidate_pairs(
     limit = max(BLOCK_MIN, BLOCK_SHARE * len(read))
     postings: dict[str, list[int]] = defaultdict(list)
     for index, entry in enumerate(read):
-        by_rarity = sorted(entry.title_keys, key=lambda key: (document_frequency[key], key))
-        for rank, key in enumerate(by_rarity):
-            if rank < RAREST_WORDS or document_frequency[key] <= limit:
-                postings[key].append(index)
+        rare = [key for key in entry.title_keys if document_frequency[key] <= limit]
+        if len(rare) < RAREST_WORDS:
+            # Fewer rare words than RAREST_WORDS: the rarest are posted all the same.
+            by_rarity = sorted(entry.title_keys, key=lambda key: (document_frequency[key], key))
+            rare = by_rarity[: max(RAREST_WORDS, len(rare))]
+        for key in rare:
+            postings[key].append(index)
     pairs: set[tuple[int, int]] = set()
+    moments = [entry.published_at for entry in read if entry.published_at is not None]
+    if not moments or max(moments) - min(moments) <= window:
+        # Every item is within the window of every other (a list of the newest items
+        # always is): all members of a posting pair, in index order as posted.
+        for members in postings.values():
+            pairs.update(combinations(members, 2))
+        return pairs
     for members in postings.values():
+        if len(members) < 2:
+            continue
         undated = [index for index in members if read[index].published_at is None]
         dated = sorted(
             (moment, index) for index in members if (moment := read[index].published_at) is not None
@@ -190,18 +254,22 @@ def _within(first: datetime | None, second: datetime | None, window: timedelta) 
     return first is None or second is None or abs(first - second) <= window
 
 
-def _same_story(first: _Item, second: _Item, similarity: float, names: set[str]) -> bool:
+def _same_story(first: _Item, second: _Item, similarity: float, names: NameEvidence) -> bool:
     """Whether two items tell one story, by wording first and headline evidence second."""
     if similarity >= NEAR_DUPLICATE:
         return True
     shared = first.title_keys & second.title_keys
     if _languages_differ(first, second):
         # Translated wording never matches; the names it reports on do ("Merkel", "Macron").
-        shared_names = shared & names
-        shared_phrases = {p for p in first.title_phrases & second.title_phrases if set(p) <= names}
+        shared_names = {key for key in shared if names.is_named(key)}
+        shared_phrases = {
+            phrase
+            for phrase in first.title_phrases & second.title_phrases
+            if names.is_named(phrase[0]) and names.is_named(phrase[1])
+        }
         return len(shared_names) - len(shared_phrases) >= SHARED_NAMES
     # The same subject doing different things ("Netanyahu ...") is not one story.
-    if not shared - names:
+    if all(names.is_named(key) for key in shared):
         return False
     if similarity >= SAME_STORY:
         return True
@@ -216,7 +284,7 @@ def _languages_differ(first: _Item, second: _Item) -> bool:
 
 
 def _merge(
-    read: list[_Item], links: list[tuple[float, int, int]], window: timedelta
+    read: list[_Item], vectors: _Vectors, links: list[tuple[float, int, int]], window: timedelta
 ) -> list[list[int]]:
     """Strongest links first; two groups join only if all their items are alike and close."""
     group_of = list(range(len(read)))
@@ -226,7 +294,7 @@ def _merge(
         if left == right:
             continue
         if not all(
-            _cosine(read[a].vector, read[b].vector) >= CHAIN_FLOOR
+            _cosine(vectors[a], vectors[b]) >= CHAIN_FLOOR
             and _within(read[a].published_at, read[b].published_at, window)
             for a in groups[left]
             for b in groups[right]

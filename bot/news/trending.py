@@ -224,30 +224,56 @@ def _analyse(surface: str, language: str | None) -> tuple[str, str, bool, bool, 
     return form, key, stop, key in HEADLINE_FILLER, mixed, acronym
 
 
+# What a word's capitals say, appended to its key in name_mark(): an unexplained capital
+# ("TrumpRx", "US"), then a capital or a small letter where case means something.
+_INTRINSIC_MARK, _CAPITAL_MARK, _SMALL_MARK = "!", "^", "_"
+_UNMARK = str.maketrans("", "", _INTRINSIC_MARK + _CAPITAL_MARK + _SMALL_MARK)
+
+
+def name_mark(word: Word) -> str:
+    """A word's key with what its capitals say, the unit NameEvidence counts.
+
+    Marks are plain strings so that a batch's evidence can be kept with each item and
+    counted at C speed ("trump^": written with a capital where case means something).
+    """
+    mark = word.key + _INTRINSIC_MARK if word.intrinsic_name else word.key
+    if word.case_is_meaningful:
+        return mark + (_CAPITAL_MARK if word.surface[0].isupper() else _SMALL_MARK)
+    return mark
+
+
+def unmarked(marks: str) -> str:
+    """The keys of a text of name marks: the marks without what they say of capitals."""
+    return marks.translate(_UNMARK)
+
+
 class NameEvidence:
     """How a batch of texts capitalises each word where capitals mean something."""
 
-    def __init__(self) -> None:
-        self._occurrences: Counter = Counter()
-        self._intrinsic: Counter = Counter()
-        self._capitalised: Counter = Counter()
-        self._lowercase: Counter = Counter()
+    def __init__(self, marks: Iterable[str]) -> None:
+        self._marks = Counter(marks)
+        self._named: dict[str, bool] = {}
 
-    def add(self, words: Iterable[Word]) -> None:
-        for word in words:
-            self._occurrences[word.key] += 1
-            if word.intrinsic_name:
-                self._intrinsic[word.key] += 1
-            if word.case_is_meaningful:
-                (self._capitalised if word.surface[0].isupper() else self._lowercase)[word.key] += 1
-
-    def names(self) -> set[str]:
-        """The words the batch writes as names."""
-        return {
-            key
-            for key, count in self._occurrences.items()
-            if _is_named(count, self._intrinsic[key], self._capitalised[key], self._lowercase[key])
-        }
+    def is_named(self, key: str) -> bool:
+        """Whether the batch writes this word as a name (decided on first asking)."""
+        named = self._named.get(key)
+        if named is None:
+            marks = self._marks
+            plain, capital, small = marks[key], marks[key + _CAPITAL_MARK], marks[key + _SMALL_MARK]
+            intrinsic_key = key + _INTRINSIC_MARK
+            intrinsic = (
+                marks[intrinsic_key],
+                marks[intrinsic_key + _CAPITAL_MARK],
+                marks[intrinsic_key + _SMALL_MARK],
+            )
+            named = _is_named(
+                plain + capital + small + sum(intrinsic),
+                sum(intrinsic),
+                capital + intrinsic[1],
+                small + intrinsic[2],
+            )
+            self._named[key] = named
+        return named
 
 
 def _is_shouting(surfaces: list[str]) -> bool:

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
+from bot.news.grouping import story_words
 from bot.news.language import detect_languages
 from bot.news.query import SearchQuery, blend, terms_relevance
 from bot.news.text import canonical_url, fold, search_document, terms
@@ -68,6 +69,8 @@ class Headline:
     description: str
     language: str | None = None
     """ISO code of the text, None if unknown (read as English)."""
+    story_words: str | None = None
+    """What story grouping reads of the item, as stored with it (None: read it afresh)."""
 
 
 @dataclass
@@ -106,14 +109,11 @@ async def add_articles(
     known = pruned | stored.keys()
     await _mend_damaged_text(session, stored, by_key)
     new_items = [(key, item) for key, item in by_key.items() if key not in known]
-    texts = [() if item.language else (item.title, item.description) for _, item in new_items]
-    # Off the event loop: the model loads once (about a second), then ~0.3 ms an item.
-    detected = (
-        await asyncio.to_thread(detect_languages, texts) if any(texts) else [None] * len(texts)
-    )
+    # Off the event loop, where fetches wait: language detection (the model loads once,
+    # about a second, then ~0.3 ms an item) and the words search and grouping read.
+    indexed = await asyncio.to_thread(_indexed, [item for _, item in new_items])
     fresh = []
-    for (key, item), guess in zip(new_items, detected, strict=True):
-        language = item.language or guess
+    for (key, item), (language, search_text, words) in zip(new_items, indexed, strict=True):
         fresh.append(
             {
                 "source_id": source_id,
@@ -127,9 +127,8 @@ async def add_articles(
                 "published_at": min(item.published_at, now),
                 "fetched_at": now,
                 "language": language,
-                "search_text": search_document(
-                    item.title, item.description, item.body, language=language
-                ),
+                "search_text": search_text,
+                "story_words": words,
             }
         )
     new_ids: list[int] = []
@@ -146,6 +145,23 @@ async def add_articles(
         result = await session.execute(statement, batch)
         new_ids.extend(result.scalars().all())
     return sorted(new_ids)
+
+
+def _indexed(items: Sequence[NewArticle]) -> list[tuple[str | None, str, str]]:
+    """Each item's language (declared, else detected), search terms and story words."""
+    texts = [() if item.language else (item.title, item.description) for item in items]
+    detected = detect_languages(texts) if any(texts) else [None] * len(texts)
+    indexed = []
+    for item, guess in zip(items, detected, strict=True):
+        language = item.language or guess
+        indexed.append(
+            (
+                language,
+                search_document(item.title, item.description, item.body, language=language),
+                story_words(item.title, item.description, language),
+            )
+        )
+    return indexed
 
 
 @dataclass(frozen=True)
@@ -194,6 +210,7 @@ async def _mend_damaged_text(
             article.search_text = search_document(
                 item.title, item.description, article.body, language=article.language
             )
+            article.story_words = story_words(item.title, item.description, article.language)
 
 
 def _is_mended(stored: str, fresh: str) -> bool:
@@ -215,9 +232,10 @@ def _is_mended(stored: str, fresh: str) -> bool:
     return False
 
 
-def headline_columns() -> tuple[QueryableAttribute[Any] | Label[Any], ...]:
-    """What a Headline is selected from; the query must join Source to Article."""
-    return (
+def headline_columns(*, grouped: bool = True) -> tuple[QueryableAttribute[Any] | Label[Any], ...]:
+    """What a Headline is selected from; the query must join Source to Article. A list
+    that is never grouped into stories (search results) leaves the story words out."""
+    columns = (
         Article.id,
         Article.title,
         Article.url,
@@ -226,6 +244,7 @@ def headline_columns() -> tuple[QueryableAttribute[Any] | Label[Any], ...]:
         Article.description,
         Article.language,
     )
+    return (*columns, Article.story_words) if grouped else columns
 
 
 def headline_of(row: Row[*tuple[Any, ...]]) -> Headline:
@@ -238,6 +257,7 @@ def headline_of(row: Row[*tuple[Any, ...]]) -> Headline:
         published_at=row.published_at,
         description=row.description,
         language=row.language,
+        story_words=row._mapping.get("story_words"),
     )
 
 
@@ -392,35 +412,79 @@ def _tsquery(query: SearchQuery, joiner: str) -> str:
     )
 
 
-def _newest_matches(session: AsyncSession, query: SearchQuery, mode: str) -> tuple[TextClause, str]:
-    """The statement selecting the ids of the newest matches, and its match parameter."""
-    if session.get_bind().dialect.name == "sqlite":
-        return text(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
-            "ORDER BY rowid DESC LIMIT :limit"
-        ), _fts5_match(query, "AND" if mode == "all" else "OR")
+# PostgreSQL's GIN index finds a word's matches in no useful order, and reading them all
+# (or walking the table newest first until enough match) costs a row per match: a common
+# word's newest matches are looked for among the newest rows first, this many of them...
+_RECENT_ROWS = SEARCH_CANDIDATES * 64
+# ...then, if too few matched there, among as many more as that rate says are needed (with
+# this margin), unless that is this many times the first span: then among every row.
+_RECENT_MARGIN = 2
+_RECENT_MAX_GROWTH = 16
+
+
+def _fts5_newest(query: SearchQuery, mode: str) -> tuple[TextClause, dict[str, object]]:
+    """The statement selecting the ids of the newest FTS5 matches, and its parameters."""
+    match = _fts5_match(query, "AND" if mode == "all" else "OR")
     return text(
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
+        "ORDER BY rowid DESC LIMIT :limit"
+    ), {"match": match, "limit": SEARCH_CANDIDATES}
+
+
+async def _postgres_newest_ids(session: AsyncSession, query: SearchQuery, mode: str) -> list[int]:
+    """The ids of the newest tsvector matches, newest first, found among the newest rows
+    when there are enough there (the same ids as a search of every row)."""
+    params: dict[str, object] = {
+        "match": _tsquery(query, "&" if mode == "all" else "|"),
+        "limit": SEARCH_CANDIDATES,
+    }
+    span: int | None = _RECENT_ROWS
+    while span is not None:
+        # OFFSET 0 keeps the planner from walking the primary key newest first, filtering
+        # every row on the way; it intersects the word's index entries with the span's.
+        recent = text(
+            "SELECT id FROM (SELECT id FROM articles "
+            "WHERE search_vector @@ to_tsquery('simple', :match) "
+            "AND id > (SELECT max(id) FROM articles) - :span OFFSET 0) AS recent "
+            "ORDER BY id DESC LIMIT :limit"
+        )
+        ids = list((await session.scalars(recent, {**params, "span": span})).all())
+        if len(ids) == SEARCH_CANDIDATES:
+            return ids
+        wider = span * SEARCH_CANDIDATES * _RECENT_MARGIN // len(ids) if ids else None
+        span = wider if wider is not None and wider <= _RECENT_ROWS * _RECENT_MAX_GROWTH else None
+    everywhere = text(
         "SELECT id FROM articles WHERE search_vector @@ to_tsquery('simple', :match) "
         "ORDER BY id DESC LIMIT :limit"
-    ), _tsquery(query, "&" if mode == "all" else "|")
+    )
+    return list((await session.scalars(everywhere, params)).all())
 
 
 async def _candidates(
     session: AsyncSession, query: SearchQuery, mode: str, chat_id: int | None
 ) -> list[tuple[Headline, str | None]]:
-    """The newest matches as headlines, in one round trip, each with its stored search terms
-    when those are exactly its title's and description's (no body was indexed with them)."""
-    newest, match = _newest_matches(session, query, mode)
+    """The newest matches as headlines, each with its stored search terms when those are
+    exactly its title's and description's (no body was indexed with them)."""
     statement = (
         select(
-            *headline_columns(),
+            *headline_columns(grouped=False),
             Article.search_text,
             (func.coalesce(Article.body, "") == "").label("bodiless"),
         )
         .join(Source, Source.id == Article.source_id)
-        .where(Article.id.in_(newest.columns(column("id", Integer))), _readable_by(chat_id))
+        .where(_readable_by(chat_id))
     )
-    rows = await session.execute(statement, {"match": match, "limit": SEARCH_CANDIDATES})
+    params: dict[str, object] = {}
+    if session.get_bind().dialect.name == "sqlite":
+        # One round trip: the FTS5 index gives the newest matches first.
+        newest, params = _fts5_newest(query, mode)
+        statement = statement.where(Article.id.in_(newest.columns(column("id", Integer))))
+    else:
+        ids = await _postgres_newest_ids(session, query, mode)
+        if not ids:
+            return []
+        statement = statement.where(Article.id.in_(ids))
+    rows = await session.execute(statement, params)
     return [(headline_of(row), row.search_text if row.bodiless else None) for row in rows]
 
 

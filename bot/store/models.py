@@ -102,6 +102,9 @@ class Article(Base):
     search_text: Mapped[str] = mapped_column(Text, default="")
     # ISO 639 code its words were stemmed in; None (every row before 0005): unknown, English.
     language: Mapped[str | None] = mapped_column(String(8))
+    # What story grouping reads of title and description (bot.news.grouping.story_words),
+    # so lists need not read them again; None (rows before 0010): read when grouped.
+    story_words: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
     # Hash of the text the cached summary was made from; a new body invalidates it.
     summary_source: Mapped[str | None] = mapped_column(String(64))
