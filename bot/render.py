@@ -57,7 +57,8 @@ def age_text(published_at: datetime, now: datetime, zone: tzinfo | None = None) 
 
 def quoted(text: str) -> str:
     """User or feed text quoted the one way every reply quotes it, escaped for HTML."""
-    return f"“{html_escape(text)}”"
+    # Translators: the quotation marks around a user's words or a feed's text in a reply.
+    return _("“{text}”").format(text=html_escape(text))
 
 
 def more_sources_text(count: int) -> str:

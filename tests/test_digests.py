@@ -333,10 +333,9 @@ async def test_a_stopping_instance_claims_no_more_and_releases_what_waits(
             fan_out = asyncio.create_task(dispatch(stopping))
             await fake.wait_for("sendMessage", count=30, timeout=30)
             services_of(stopping).stopping.set()  # what SIGTERM does
-            started = asyncio.get_running_loop().time()
             report = await fan_out
-            assert asyncio.get_running_loop().time() - started < 3
-            assert report.released > 0
+            # It stopped well before the end: most chats were left for another instance.
+            assert report.released > len(chats) // 2
             assert report.sent + report.empty + report.released == len(chats)
         # The released digests are due at once for the other instance, none is sent twice.
         async with running_bot(paced, clock, fake=fake) as other:

@@ -64,19 +64,19 @@ def test_likely_zones_follow_the_language() -> None:
 
 
 async def test_subscribing_offers_likely_zones_and_a_tap_sets_one(user: BotUser) -> None:
+    # A German user is offered German-speaking zones, and reads the answers in German.
     (answer,) = await user.command("/subscribe 8am", language_code="de")
     text = answer.params["text"]
-    assert text.startswith("✅ Subscribed. Digests at 08:00 (UTC).")
-    assert text.endswith("Which time zone are you in? Tap one, or type a city.")
+    assert text.startswith("✅ Abonniert. Übersichten um 08:00 (UTC).")
+    assert text.endswith("In welcher Zeitzone bist du? Tippe auf eine oder gib eine Stadt ein.")
     labels = [label for row in buttons(answer) for label, _ in row]
-    assert labels == ["Berlin", "Vienna", "Zurich", "UTC", "Type a city…"]
+    assert labels == ["Berlin", "Vienna", "Zurich", "UTC", "Stadt eingeben…"]
     saved = await user.press(answer, button_data(answer, "Berlin"))
-    assert saved.params.get("text") == "Saved."
+    assert saved.params.get("text") == "Gespeichert."
     (edited,) = await user.fake.wait_for("editMessageText")
-    # A German user reads the date the German way.
     assert edited.params["text"] == (
-        "Time zone set to Europe/Berlin. Digests at 08:00 (Europe/Berlin). "
-        "Next one: Fr., 27. Nov., 08:00."
+        "Zeitzone auf Europe/Berlin gesetzt. Übersichten um 08:00 (Europe/Berlin). "
+        "Nächste: Fr., 27. Nov., 08:00."
     )
     assert await _zone_of(user) == "Europe/Berlin"
 
