@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
@@ -16,7 +14,7 @@ from bot.news.trending import Topic
 from bot.render import headline_keyboard, headline_message, html_escape, quoted
 from bot.store.articles import latest_articles, search_articles
 from bot.store.chats import news_languages
-from bot.story_lines import extra_sources, story_lines
+from bot.story_lines import extra_sources
 from handlers.common import (
     args_text,
     chat_view,
@@ -89,7 +87,8 @@ async def latest_page(
             chat_id=view.chat.id,
             languages=news_languages(view.chat),
         )
-    lines = await asyncio.to_thread(story_lines, items)
+    # Shared with every chat that reads the same window until the next ingest changes it.
+    lines = await services.stories.story_lines(tuple(items))
     shown = lines[page.offset : page.offset + page.size]
     if not shown:
         return (_("No headlines yet.") if page.offset == 0 else _("No more headlines.")), None
