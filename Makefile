@@ -24,10 +24,10 @@ run: install .env
 	$(BIN)/newsbot run --playground-if-no-token --playground-port $(PLAYGROUND_PORT)
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 test-sqlite: install
-	NEWSBOT_TEST_BACKENDS=sqlite $(BIN)/python -m pytest
+	NEWSBOT_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -n auto
 
 lint: install
 	$(BIN)/ruff check .
