@@ -23,7 +23,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, ChatMigrated, Forbidden
 from telegram.ext import ContextTypes
 
-from bot.i18n import N_, current_language
+from bot.i18n import N_, _, current_language
 from bot.render import split_message
 from bot.schedule import zone_info
 from bot.services import SERVICES_KEY, Services
@@ -142,6 +142,15 @@ async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE
         return True  # a channel post, or an anonymous administrator posting as the group
     user = update.effective_user
     return user is not None and await is_chat_admin(context, chat.id, user.id)
+
+
+async def button_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether whoever pressed a settings button may change this chat; if not, tell them."""
+    if await may_change_settings(update, context):
+        return True
+    if update.callback_query is not None:
+        await update.callback_query.answer(_(ADMINS_ONLY), show_alert=True)
+    return False
 
 
 async def is_chat_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:

@@ -32,6 +32,7 @@ from bot.store.models import Chat
 from handlers.common import (
     ADMINS_ONLY,
     args_words,
+    button_allowed,
     edit_in_place,
     may_change_settings,
     reply,
@@ -124,7 +125,7 @@ async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, unknown_language_text(" ".join(words)))
         return
     if not await may_change_settings(update, context):
-        await reply(update, ADMINS_ONLY)
+        await reply(update, _(ADMINS_ONLY))
         return
     chat = await _choose(update, context, code)
     await reply(update, speaking_for(update, chat, chosen_text(chat)))
@@ -183,8 +184,7 @@ async def language_choice_button(
     if action.value != SHOW_CHOICES and action.value not in LANGUAGES:
         await query.answer(_("This button has expired."))
         return
-    if not await may_change_settings(update, context):
-        await query.answer(ADMINS_ONLY, show_alert=True)
+    if not await button_allowed(update, context):
         return
     if action.value == SHOW_CHOICES:
         chat = await update_chat(update, context, lambda chat, now: None)
@@ -212,8 +212,7 @@ async def news_languages_button(
     if action.value not in valid:
         await query.answer(_("This button has expired."))
         return
-    if not await may_change_settings(update, context):
-        await query.answer(ADMINS_ONLY, show_alert=True)
+    if not await button_allowed(update, context):
         return
     code = None if action.value == EVERY_LANGUAGE else action.value
 

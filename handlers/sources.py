@@ -29,6 +29,7 @@ from bot.store.sources import SourceStatus, source_statuses
 from handlers.common import (
     ADMINS_ONLY,
     args_text,
+    button_allowed,
     edit_in_place,
     is_bot_admin,
     may_change_settings,
@@ -133,8 +134,7 @@ async def toggle_button(
     """A /sources button: switch the feed off or on for the chat, then show the list again."""
     query = update.callback_query
     assert query is not None
-    if not await may_change_settings(update, context):
-        await query.answer(_(ADMINS_ONLY), show_alert=True)
+    if not await button_allowed(update, context):
         return
     async with services_of(context).database.session() as session:
         chat = await settings_chat(session, update, context)

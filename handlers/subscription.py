@@ -19,6 +19,7 @@ from bot.zones import zone_for_city
 from handlers.common import (
     ADMINS_ONLY,
     args_words,
+    button_allowed,
     edit_in_place,
     may_change_settings,
     reply,
@@ -297,8 +298,7 @@ async def settings_button(
     """A /settings (or /start "Subscribe") button: change the setting, then show the result."""
     query = update.callback_query
     assert query is not None
-    if not await may_change_settings(update, context):
-        await query.answer(_(ADMINS_ONLY), show_alert=True)
+    if not await button_allowed(update, context):
         return
     try:
         chat = await update_chat(

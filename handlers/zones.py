@@ -24,6 +24,7 @@ from bot.zones import Abbreviation, city_of, likely_zones
 from handlers.common import (
     ADMINS_ONLY,
     args_text,
+    button_allowed,
     edit_in_place,
     may_change_settings,
     reply,
@@ -139,8 +140,7 @@ async def zone_button(
     """A zone button: show the choices, ask for a city, or set the zone it names."""
     query = update.callback_query
     assert query is not None
-    if not await may_change_settings(update, context):
-        await query.answer(_(ADMINS_ONLY), show_alert=True)
+    if not await button_allowed(update, context):
         return
     if action.value == SHOW_CHOICES:
         await query.answer()

@@ -229,7 +229,10 @@ async def test_a_groups_language_is_set_by_its_administrators(user: BotUser) -> 
     )
 
     refused = await user.reply_to("/language de", user_id=MEMBER, **in_group)
-    assert refused == "Only this chat's administrators can change its digest settings."
+    # Refused in the group's language, as every other reply there.
+    assert (
+        refused == "Solo los administradores de este chat pueden cambiar los ajustes de su resumen."
+    )
     assert (await user.reply_to("/latest", user_id=MEMBER, **in_group)).startswith(
         "<b>Últimos titulares</b>"
     )
