@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.db import Database
+from bot.config import Settings
+from bot.ingest import ingest_all
+from bot.news.http.fetcher import SafeFetcher
+from bot.store.db import MIGRATIONS, Database
 from bot.store.models import Base
+from bot.store.sources import add_source
+from tests.feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -94,3 +105,56 @@ async def postgres_admin(url: str, statement: str) -> None:
         await connection.execute(statement)
     finally:
         await connection.close()
+
+
+def _migrate(connection: Connection, revision: str, *, down: bool) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+@asynccontextmanager
+async def schema_before(database: Database, revision: str) -> AsyncIterator[AsyncConnection]:
+    """The store as it stood just before migration `revision`, to write rows as an older
+    release did; upgraded back to head afterwards, as a real upgrade would."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    before = ScriptDirectory.from_config(config).get_revision(revision).down_revision
+    assert isinstance(before, str)
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(_migrate, before, down=True)
+            yield connection
+    finally:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(_migrate, "head", down=False)
+
+
+@contextmanager
+def serving_feeds(paths: Iterable[Path]) -> Iterator[FeedServer]:
+    """A loopback feed server with each file at /<its name>; no charset in the header, so
+    the XML declaration decides (as a real server often leaves it)."""
+    with FeedServer() as server:
+        for path in paths:
+            server.add(f"/{path.name}", path.read_bytes(), content_type="application/rss+xml")
+        yield server
+
+
+async def ingest_feeds(
+    database: Database,
+    fetcher: SafeFetcher,
+    settings: Settings,
+    server: FeedServer,
+    clock: FakeClock,
+    paths: Iterable[Path],
+) -> None:
+    """Add each served file as a source and read them all through the real fetch, parse
+    and store path."""
+    async with database.session() as session:
+        for path in paths:
+            await add_source(
+                session, server.url(f"/{path.name}"), now=clock.now(), allow_private=True
+            )
+    report = await ingest_all(database, fetcher, settings, now=clock.now())
+    assert not report.failed, report.summary()

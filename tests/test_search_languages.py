@@ -9,27 +9,28 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
-from sqlalchemy.engine import Connection
 
 from bot.config import Settings
-from bot.ingest import ingest_all
 from bot.news.http.fetcher import SafeFetcher
 from bot.news.query import matches, parse_query
 from bot.news.text import search_document
 from bot.store.articles import search_articles
-from bot.store.db import MIGRATIONS, Database
+from bot.store.db import Database
 from bot.store.models import Article
-from bot.store.sources import add_source
 from tests.feedserver import FeedServer, rss_feed
-from tests.support import LANGUAGE_FEEDS, NEWS_FEEDS, FakeClock
+from tests.support import (
+    LANGUAGE_FEEDS,
+    NEWS_FEEDS,
+    FakeClock,
+    ingest_feeds,
+    schema_before,
+    serving_feeds,
+)
 from tests.test_cli import newsbot
 
 GERMAN = [
@@ -50,17 +51,9 @@ EVERY_LANGUAGE = GERMAN + FRENCH + SPANISH + RUSSIAN
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FeedServer]:
-    with FeedServer() as feed_server:
-        for path in EVERY_LANGUAGE:
-            # No charset: the XML declaration says it (Golem's feed is ISO-8859-1).
-            feed_server.add(f"/{path.name}", path.read_bytes(), content_type="application/rss+xml")
+    # Golem's feed is ISO-8859-1, said only by its XML declaration.
+    with serving_feeds(EVERY_LANGUAGE) as feed_server:
         yield feed_server
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[SafeFetcher]:
-    async with SafeFetcher(allow_private=True, timeout=5, connect_timeout=2) as client:
-        yield client
 
 
 async def ingest(
@@ -71,14 +64,8 @@ async def ingest(
     clock: FakeClock,
     feeds: list[Path],
 ) -> list[Article]:
-    """Read the feeds through the real fetch, parse and store path; return what was stored."""
-    async with database.session() as session:
-        for path in feeds:
-            await add_source(
-                session, server.url(f"/{path.name}"), now=clock.now(), allow_private=True
-            )
-    report = await ingest_all(database, fetcher, settings, now=clock.now())
-    assert not report.failed, report.summary()
+    """Read the feeds through the real path; return what was stored."""
+    await ingest_feeds(database, fetcher, settings, server, clock, feeds)
     async with database.session() as session:
         return list((await session.scalars(select(Article).order_by(Article.id))).all())
 
@@ -229,45 +216,29 @@ def test_cli_topic_reads_the_singular_in_the_language_asked_for(
     assert bad.returncode == 2 and "not a language code" in bad.stderr
 
 
-def _alembic(connection: Connection, revision: str, *, down: bool) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    (command.downgrade if down else command.upgrade)(config, revision)
-
-
 async def test_rows_stored_before_languages_are_still_found(
     database: Database, clock: FakeClock
 ) -> None:
     """A store made before 0005 keeps its rows: unknown language, read as English."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    before = ScriptDirectory.from_config(config).get_revision("0005").down_revision
-    assert isinstance(before, str)
     title = "Drug talks resume in Geneva"
-    try:
-        async with database.engine.begin() as connection:
-            await connection.run_sync(_alembic, before, down=True)
-            await connection.execute(
-                text(
-                    "INSERT INTO sources (url, title, kind, active, allow_private, "
-                    "interval_seconds, error_count, created_at) "
-                    "VALUES ('https://old.example/feed', 'Old', 'feed', true, false, 900, 0, :now)"
-                ),
-                {"now": clock.now()},
-            )
-            # What add_articles wrote before: English terms, no language column.
-            await connection.execute(
-                text(
-                    "INSERT INTO articles (source_id, key, title, description, published_at, "
-                    "fetched_at, search_text) VALUES ((SELECT id FROM sources), 'g:1', :title, "
-                    "'', :now, :now, :terms)"
-                ),
-                {"title": title, "now": clock.now(), "terms": search_document(title)},
-            )
-    finally:
-        async with database.engine.begin() as connection:
-            await connection.run_sync(_alembic, "head", down=False)
+    async with schema_before(database, "0005") as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO sources (url, title, kind, active, allow_private, "
+                "interval_seconds, error_count, created_at) "
+                "VALUES ('https://old.example/feed', 'Old', 'feed', true, false, 900, 0, :now)"
+            ),
+            {"now": clock.now()},
+        )
+        # What add_articles wrote before: English terms, no language column.
+        await connection.execute(
+            text(
+                "INSERT INTO articles (source_id, key, title, description, published_at, "
+                "fetched_at, search_text) VALUES ((SELECT id FROM sources), 'g:1', :title, "
+                "'', :now, :now, :terms)"
+            ),
+            {"title": title, "now": clock.now(), "terms": search_document(title)},
+        )
 
     async with database.session() as session:
         stored = (await session.scalars(select(Article))).one()

@@ -10,26 +10,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
-from sqlalchemy.engine import Connection
 
 from bot.config import Settings
-from bot.ingest import ingest_all
 from bot.news.grouping import story_words
 from bot.news.http.fetcher import SafeFetcher
 from bot.store.articles import Headline, NewArticle, add_articles, latest_articles
-from bot.store.db import MIGRATIONS, Database
+from bot.store.db import Database
 from bot.store.models import Article
-from bot.store.sources import add_source
 from bot.story_lines import StoryLine, story_lines
 from tests.feedserver import FeedServer
-from tests.support import GROUPING, LANGUAGE_FEEDS, NEWS_FEEDS, FakeClock
+from tests.support import (
+    GROUPING,
+    LANGUAGE_FEEDS,
+    NEWS_FEEDS,
+    FakeClock,
+    ingest_feeds,
+    schema_before,
+    serving_feeds,
+)
 
 # The hand-checked English feeds of test_grouping, and feeds in four other languages.
 FEEDS = [
@@ -47,16 +49,8 @@ FEEDS = [
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FeedServer]:
-    with FeedServer() as feed_server:
-        for path in FEEDS:
-            feed_server.add(f"/{path.name}", path.read_bytes(), content_type="application/rss+xml")
+    with serving_feeds(FEEDS) as feed_server:
         yield feed_server
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[SafeFetcher]:
-    async with SafeFetcher(allow_private=True, timeout=5, connect_timeout=2) as client:
-        yield client
 
 
 def stories(lines: list[StoryLine]) -> list[tuple[int, list[int], int]]:
@@ -75,13 +69,7 @@ async def test_lists_group_the_same_stories_from_stored_words(
     server: FeedServer,
     clock: FakeClock,
 ) -> None:
-    async with database.session() as session:
-        for path in FEEDS:
-            await add_source(
-                session, server.url(f"/{path.name}"), now=clock.now(), allow_private=True
-            )
-    report = await ingest_all(database, fetcher, settings, now=clock.now())
-    assert not report.failed, report.summary()
+    await ingest_feeds(database, fetcher, settings, server, clock, FEEDS)
     async with database.session() as session:
         stored = (await session.scalars(select(Article))).all()
         everything = await latest_articles(session, limit=2000)
@@ -99,52 +87,36 @@ async def test_lists_group_the_same_stories_from_stored_words(
     assert sum(1 for line in story_lines(everything) if line.extra_sources) >= 10
 
 
-def _alembic(connection: Connection, revision: str, *, down: bool) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    (command.downgrade if down else command.upgrade)(config, revision)
-
-
 async def test_rows_stored_before_story_words_group_with_new_ones(
     database: Database, clock: FakeClock
 ) -> None:
     """A store made before 0010 keeps its rows; they are read afresh when grouped, and
     tell one story with an item stored after the upgrade."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    before = ScriptDirectory.from_config(config).get_revision("0010").down_revision
-    assert isinstance(before, str)
     old_title = "Fort Lauderdale airport shooting suspect was Iraq war veteran, officials say"
     new_title = "Fort Lauderdale airport shooting suspect was an Iraq war veteran"
-    try:
-        async with database.engine.begin() as connection:
-            await connection.run_sync(_alembic, before, down=True)
-            for name in ("Old", "New"):
-                await connection.execute(
-                    text(
-                        "INSERT INTO sources (url, title, kind, active, allow_private, "
-                        "interval_seconds, error_count, created_at) VALUES "
-                        "(:url, :name, 'feed', true, false, 900, 0, :now)"
-                    ),
-                    {
-                        "url": f"https://{name.lower()}.example/feed",
-                        "name": name,
-                        "now": clock.now(),
-                    },
-                )
-            # What add_articles wrote before: no story words.
+    async with schema_before(database, "0010") as connection:
+        for name in ("Old", "New"):
             await connection.execute(
                 text(
-                    "INSERT INTO articles (source_id, key, title, description, published_at, "
-                    "fetched_at, search_text) VALUES ((SELECT id FROM sources WHERE title = "
-                    "'Old'), 'g:1', :title, '', :now, :now, '')"
+                    "INSERT INTO sources (url, title, kind, active, allow_private, "
+                    "interval_seconds, error_count, created_at) VALUES "
+                    "(:url, :name, 'feed', true, false, 900, 0, :now)"
                 ),
-                {"title": old_title, "now": clock.now()},
+                {
+                    "url": f"https://{name.lower()}.example/feed",
+                    "name": name,
+                    "now": clock.now(),
+                },
             )
-    finally:
-        async with database.engine.begin() as connection:
-            await connection.run_sync(_alembic, "head", down=False)
+        # What add_articles wrote before: no story words.
+        await connection.execute(
+            text(
+                "INSERT INTO articles (source_id, key, title, description, published_at, "
+                "fetched_at, search_text) VALUES ((SELECT id FROM sources WHERE title = "
+                "'Old'), 'g:1', :title, '', :now, :now, '')"
+            ),
+            {"title": old_title, "now": clock.now()},
+        )
 
     async with database.session() as session:
         new_source = await session.scalar(text("SELECT id FROM sources WHERE title = 'New'"))
