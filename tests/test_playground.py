@@ -210,3 +210,40 @@ async def test_the_html_subset_edits_and_previews_render_like_telegram(
         )
         await expect(bot_says(page, "changed")).to_contain_text("edited")
         await expect(bot_says(page, "secret")).to_have_count(0)
+
+
+async def test_the_page_speaks_to_the_bot_in_the_language_picked(
+    page: Any, playground: Playground
+) -> None:
+    """A German Telegram app gets German replies and the German command menu."""
+    from playwright.async_api import expect
+
+    from bot.i18n import _, using_language
+    from handlers.start import COMMANDS
+
+    about_latest = dict(COMMANDS)["latest"]
+    with using_language("de"):
+        german_about = _(about_latest)
+    assert german_about != about_latest
+
+    await page.get_by_label("Telegram in").select_option("de")
+    await send(page, "/start")
+    await expect(bot_says(page, "Hallo, ich bin newsbot")).to_have_count(1)
+    await page.locator("#menu").click()
+    await expect(page.get_by_role("option", name="/latest")).to_contain_text(german_about)
+    # The pick is kept for the next visit, as a Telegram app keeps its language.
+    await page.reload()
+    await expect(page.get_by_label("Telegram in")).to_have_value("de")
+
+    status, body = await post_json(
+        playground.url + "api/chats/ben/messages", {"text": "/start", "language": "xx"}
+    )
+    assert status == 400 and "not 'xx'" in body["error"]
+
+
+async def post_json(url: str, body: dict[str, Any]) -> tuple[int, Any]:
+    """What the page's own script sends, without the page."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
+        return response.status, await response.json()

@@ -339,10 +339,14 @@ class LocalBotAPI:
             ]
         return sorted(found, key=lambda message: message["message_id"])
 
-    def commands(self) -> list[JSONDict]:
-        """The command menu set for everyone (default scope, any language)."""
+    def commands(self, language: str = "") -> list[JSONDict]:
+        """The command menu a user of that language sees in a private chat: the default
+        scope's list for the language, else the one for every language, as Telegram does."""
         with self._lock:
-            return [dict(c) for c in self._commands.get(self._commands_key({}), [])]
+            menu = self._commands.get(self._commands_key({"language_code": language}))
+            if menu is None:
+                menu = self._commands.get(self._commands_key({}), [])
+            return [dict(c) for c in menu]
 
     def callback_answer(self, query_id: str) -> JSONDict | None:
         """What the bot answered to a pressed button (its toast), once it answered."""
@@ -462,6 +466,7 @@ class LocalBotAPI:
         user_id: int | None = None,
         username: str | None = None,
         first_name: str | None = None,
+        language_code: str | None = None,
     ) -> str:
         """A ``callback_query`` on a known message; returns the query id the bot must answer."""
         with self._lock:
@@ -471,8 +476,8 @@ class LocalBotAPI:
             # The update shows the message as it was when the button was pressed.
             message = copy.deepcopy(self._messages[key])
             presser = self._default_user_id(chat_id, user_id)
-            # The same person keeps the language Telegram reported for them before.
-            language = self._users.get(presser, {}).get("language_code", "en")
+            # Unless told, the same person keeps the language Telegram reported for them before.
+            language = language_code or self._users.get(presser, {}).get("language_code", "en")
             user = self._remember_user(presser, username, first_name, language)
             query_id = str(next(self._callback_query_ids))
             self._pending_callback_queries.add(query_id)

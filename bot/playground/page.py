@@ -17,6 +17,7 @@ from aiohttp import web
 from telegram.ext import Application
 
 from bot.admin import admin_report
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, NATIVE_NAMES
 from bot.playground.botapi import MAX_MESSAGE_LENGTH, JSONDict, LocalBotAPI
 from bot.playground.chats import CHATS, Person, PlaygroundChat, chat_by_key
 from bot.playground.digest_now import send_digest_now
@@ -136,12 +137,15 @@ class PlaygroundPage:
         return web.FileResponse(STATIC_DIR / "index.html")
 
     async def state(self, request: web.Request) -> web.Response:
-        """Who the bot is, the chats to switch between, and its command menu."""
+        """Who the bot is, the chats to switch between, the languages a user may speak, and
+        the command menu in the language asked for."""
+        language = _language(request.query.get("language"))
         return web.json_response(
             {
                 "bot": {"name": self.api.bot_first_name, "username": self.api.bot_username},
                 "chats": [_chat_view(chat) for chat in CHATS],
-                "commands": self.api.commands(),
+                "languages": [{"code": code, "name": NATIVE_NAMES[code]} for code in LANGUAGES],
+                "commands": self.api.commands(language),
             }
         )
 
@@ -191,6 +195,7 @@ class PlaygroundPage:
             is_forum=chat.is_forum,
             username=person.username,
             first_name=person.first_name,
+            language_code=_language(body.get("language")),
             chat_title=chat.title,
         )
         return web.json_response({"ok": True})
@@ -212,6 +217,7 @@ class PlaygroundPage:
                 user_id=person.id,
                 username=person.username,
                 first_name=person.first_name,
+                language_code=_language(body.get("language")),
             )
         except LookupError:
             raise PageError("That message is gone.", status=404) from None
@@ -249,6 +255,15 @@ def _chat(request: web.Request) -> PlaygroundChat:
         return chat_by_key(request.match_info["chat"])
     except KeyError:
         raise PageError("No such chat.", status=404) from None
+
+
+def _language(value: object) -> str:
+    """The Telegram language the page's user picked; English when none was sent."""
+    if value is None or value == "":
+        return DEFAULT_LANGUAGE
+    if not isinstance(value, str) or value not in LANGUAGES:
+        raise PageError(f"The playground speaks {', '.join(LANGUAGES)}; not {value!r}.")
+    return value
 
 
 def _speaker(chat: PlaygroundChat, body: dict[str, Any]) -> Person:

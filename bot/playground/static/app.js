@@ -14,6 +14,7 @@ const page = {
   current: null,
   version: null,
   senders: {},
+  language: "en",
   revealed: new Set(),
   suggestion: -1,
 };
@@ -238,7 +239,9 @@ function sender() {
 async function sendText(text) {
   const chat = page.current;
   try {
-    await request(`/api/chats/${chat.key}/messages`, { text, sender: sender() });
+    await request(`/api/chats/${chat.key}/messages`, {
+      text, sender: sender(), language: page.language,
+    });
     page.version = null;
   } catch (error) {
     toast(error.message, true);
@@ -248,7 +251,7 @@ async function sendText(text) {
 async function pressButton(messageId, data) {
   try {
     const answer = await request(`/api/chats/${page.current.key}/buttons`, {
-      message_id: messageId, data, sender: sender(),
+      message_id: messageId, data, sender: sender(), language: page.language,
     });
     if (answer.text) toast(answer.text, answer.show_alert);
   } catch (error) {
@@ -364,11 +367,42 @@ function renderChatList() {
   });
 }
 
+// The language a Telegram app reports is the app's own; start from the browser's.
+function firstLanguage(languages) {
+  const codes = languages.map((language) => language.code);
+  const saved = localStorage.getItem("newsbot-playground-language");
+  if (codes.includes(saved)) return saved;
+  const browser = (navigator.language || "en").split("-")[0].toLowerCase();
+  return codes.includes(browser) ? browser : "en";
+}
+
+async function loadCommands() {
+  const state = await request(`/api/state?language=${encodeURIComponent(page.language)}`);
+  page.commands = state.commands;
+}
+
+function renderLanguages(languages) {
+  const select = $("language");
+  languages.forEach((language) => {
+    const option = el("option", "", language.name);
+    option.value = language.code;
+    select.append(option);
+  });
+  select.value = page.language;
+  select.addEventListener("change", async (event) => {
+    page.language = event.target.value;
+    localStorage.setItem("newsbot-playground-language", page.language);
+    await loadCommands().catch((error) => toast(error.message, true));
+  });
+}
+
 async function start() {
   const state = await request("/api/state");
   page.bot = state.bot;
   page.chats = state.chats;
-  page.commands = state.commands;
+  page.language = firstLanguage(state.languages);
+  renderLanguages(state.languages);
+  await loadCommands();
   document.title = `${state.bot.name} · newsbot playground`;
   renderChatList();
   selectChat(page.chats[0]);
@@ -406,7 +440,7 @@ async function start() {
   $("digest").addEventListener("click", sendDigestNow);
   // The menu is set once the bot has started; fetch it again in case the page was first.
   if (!page.commands.length) {
-    setTimeout(async () => { page.commands = (await request("/api/state")).commands; }, 2000);
+    setTimeout(() => loadCommands().catch(() => {}), 2000);
   }
   poll();
   refreshStatus();
