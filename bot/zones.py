@@ -6,9 +6,16 @@ are the ways to get there from what a person types or what Telegram says about t
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import available_timezones
+
+from babel import Locale
+from babel.core import get_global
+
+from bot.i18n import LANGUAGES, current_language
 
 # Zones under these areas are places; the rest (US/..., Etc/..., EST5EDT) are aliases.
 _AREAS = (
@@ -114,14 +121,54 @@ def likely_zones(language_code: str | None) -> list[str]:
     return list(zones[:MAX_LIKELY])
 
 
+def _fold(name: str) -> str:
+    """A city name as people may type it: any case, with or without accents, "_" or "-"."""
+    spaced = " ".join(name.replace("_", " ").replace("-", " ").split()).casefold()
+    decomposed = unicodedata.normalize("NFKD", spaced)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _place_zones() -> list[str]:
+    return [name for name in sorted(available_timezones()) if name.startswith(_AREAS)]
+
+
 @lru_cache(maxsize=1)
 def _zones_by_city() -> dict[str, str]:
+    """The zones by the city in their IANA name ("new york")."""
     cities: dict[str, str] = {}
-    for name in sorted(available_timezones()):
-        if name.startswith(_AREAS):
-            city = name.rsplit("/", 1)[-1].replace("_", " ").replace("-", " ").lower()
-            cities.setdefault(city, name)
+    for name in _place_zones():
+        cities.setdefault(_fold(name.rsplit("/", 1)[-1]), name)
     return cities
+
+
+@lru_cache(maxsize=1)
+def _zones_by_local_city() -> dict[str, str]:
+    """The zones by their city's name in each interface language ("Moskau", "Москва",
+    "Nueva York"), from CLDR through Babel; built on the first name that is not an IANA
+    city (a tenth of a second)."""
+    # An old name and its successor share a city ("Europe/Kiev", "Europe/Kyiv"): the zone
+    # whose name matches what CLDR calls the city in English is the current one.
+    zones = sorted(
+        _place_zones(),
+        key=lambda name: _fold(name.rsplit("/", 1)[-1]) != _fold(_local_city(name, "en")),
+    )
+    cities: dict[str, str] = {}
+    for language in LANGUAGES:
+        for name in zones:
+            cities.setdefault(_fold(_local_city(name, language)), name)
+    return cities
+
+
+def _local_city(zone: str, language: str) -> str:
+    # CLDR's own table, read directly: babel.dates.get_timezone_location is 20x slower.
+    canonical = get_global("zone_aliases").get(zone, zone)
+    city = _cldr_zones(language).get(canonical, {}).get("city")
+    return str(city) if city else canonical.rsplit("/", 1)[-1].replace("_", " ")
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _cldr_zones(language: str) -> Mapping[str, Mapping[str, str]]:
+    return Locale.parse(language).time_zones
 
 
 @lru_cache(maxsize=1)
@@ -135,11 +182,15 @@ def zone_ignoring_case(name: str) -> str | None:
 
 
 def zone_for_city(text: str) -> str | None:
-    """The zone named after a city ("Berlin", "new york", "Sao_Paulo"), or None."""
-    city = " ".join(text.replace("_", " ").replace("-", " ").split()).lower()
-    return _zones_by_city().get(city) if city else None
+    """The zone named after a city, as its IANA name has it or as it is called in one of
+    the bot's languages ("Berlin", "new york", "São Paulo", "Moskau", "Москва"), or None."""
+    city = _fold(text)
+    if not city:
+        return None
+    return _zones_by_city().get(city) or _zones_by_local_city().get(city)
 
 
 def city_of(zone: str) -> str:
-    """The place a zone is named after, for a button: "America/New_York" is "New York"."""
-    return zone.rsplit("/", 1)[-1].replace("_", " ")
+    """The place a zone is named after, in the reader's language, for a button:
+    "America/New_York" is "New York", for a Spanish reader "Nueva York"."""
+    return _local_city(zone, current_language())

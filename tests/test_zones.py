@@ -38,6 +38,14 @@ async def _zone_of(user: BotUser) -> str:
         ("Asia/Kolkata", "Asia/Kolkata"),
         ("+05:30", "UTC+05:30"),
         ("gmt", "UTC"),
+        # Cities as the bot's readers call them, with or without accents.
+        ("Moskau", "Europe/Moscow"),
+        ("Москва", "Europe/Moscow"),
+        ("Київ", "Europe/Kyiv"),
+        ("Nueva York", "America/New_York"),
+        ("São Paulo", "America/Sao_Paulo"),
+        ("zürich", "Europe/Zurich"),
+        ("Londres", "Europe/London"),
     ],
 )
 def test_zones_by_city_name_and_offset(typed: str, zone: str) -> None:
@@ -70,7 +78,7 @@ async def test_subscribing_offers_likely_zones_and_a_tap_sets_one(user: BotUser)
     assert text.startswith("✅ Abonniert. Übersichten um 08:00 (UTC).")
     assert text.endswith("In welcher Zeitzone bist du? Tippe auf eine oder gib eine Stadt ein.")
     labels = [label for row in buttons(answer) for label, _ in row]
-    assert labels == ["Berlin", "Vienna", "Zurich", "UTC", "Stadt eingeben…"]
+    assert labels == ["Berlin", "Wien", "Zürich", "UTC", "Stadt eingeben…"]
     saved = await user.press(answer, button_data(answer, "Berlin"))
     assert saved.params.get("text") == "Gespeichert."
     (edited,) = await user.fake.wait_for("editMessageText")
