@@ -61,7 +61,8 @@ class ChatView:
     zone: tzinfo
 
 
-def _chat_title(chat: TelegramChat) -> str:
+def chat_title(chat: TelegramChat) -> str:
+    """The chat's name as its row keeps it."""
     return normalize_input(chat.title or chat.full_name or chat.username or "")
 
 
@@ -76,7 +77,7 @@ async def current_chat(
         session,
         telegram_chat.id,
         kind=telegram_chat.type,
-        title=_chat_title(telegram_chat),
+        title=chat_title(telegram_chat),
         defaults=services.chat_defaults,
         now=services.clock.now(),
         language=current_language(),

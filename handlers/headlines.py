@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
@@ -12,11 +15,13 @@ from bot.news.query import MAX_QUERY_CHARS, parse_query
 from bot.news.text import truncate
 from bot.news.trending import Topic
 from bot.render import headline_keyboard, headline_message, html_escape, quoted
-from bot.store.articles import latest_articles, search_articles
-from bot.store.chats import news_languages
+from bot.schedule import zone_info
+from bot.store.articles import Headline, latest_articles, latest_for_chat, search_articles
+from bot.store.chats import is_current, news_languages
 from bot.story_lines import extra_sources
 from handlers.common import (
     args_text,
+    chat_title,
     chat_view,
     edit_in_place,
     load_chat,
@@ -77,16 +82,9 @@ async def latest_page(
     services = services_of(context)
     # Every page groups the same window (the newest items as the first page saw them), so
     # a story falls on exactly one page and its number never changes while paging. The
-    # chat's row is read in the same unit of work: one transaction per reply, not two.
+    # chat's row is read in the same unit of work, mostly in the same query.
     async with services.database.session() as session:
-        view = await chat_view(session, update, context)
-        items = await latest_articles(
-            session,
-            limit=LATEST_WINDOW,
-            up_to_id=page.anchor,
-            chat_id=view.chat.id,
-            languages=news_languages(view.chat),
-        )
+        items, zone = await _window(session, update, context, page.anchor)
     # Shared with every chat that reads the same window until the next ingest changes it.
     lines = await services.stories.story_lines(tuple(items))
     shown = lines[page.offset : page.offset + page.size]
@@ -104,11 +102,36 @@ async def latest_page(
         _("Latest headlines"),
         leads,
         now=services.clock.now(),
-        zone=view.zone,
+        zone=zone,
         start=start,
         extra_sources=extra_sources(shown),
     )
     return text, headline_keyboard(leads, start=start, more=more, back=back)
+
+
+async def _window(
+    session: AsyncSession,
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    anchor: int | None,
+) -> tuple[list[Headline], tzinfo]:
+    """The chat's /latest window and its zone. One query reads both while the chat's row
+    needs no change; else (a first contact, a new title) the row is made or refreshed
+    first, as every command does, then the window is read."""
+    telegram_chat = update.effective_chat
+    assert telegram_chat is not None
+    window = await latest_for_chat(session, telegram_chat.id, limit=LATEST_WINDOW, up_to_id=anchor)
+    if window is not None and is_current(window.title, window.active, chat_title(telegram_chat)):
+        return window.headlines, zone_info(window.timezone)
+    view = await chat_view(session, update, context)
+    items = await latest_articles(
+        session,
+        limit=LATEST_WINDOW,
+        up_to_id=anchor,
+        chat_id=view.chat.id,
+        languages=news_languages(view.chat),
+    )
+    return items, view.zone
 
 
 async def topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

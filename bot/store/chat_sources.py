@@ -49,7 +49,7 @@ class SourceChoice:
     own: bool
 
 
-def visible_to(chat_id: int) -> ColumnElement[bool]:
+def visible_to(chat_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     """The condition an article (its query joined to Source) meets to reach this chat's lists
     and digests: its source is not hidden there, and is open to the chat."""
     hidden = exists().where(
@@ -58,7 +58,7 @@ def visible_to(chat_id: int) -> ColumnElement[bool]:
     return ~hidden & open_to(chat_id)
 
 
-def open_to(chat_id: int) -> ColumnElement[bool]:
+def open_to(chat_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     """The condition an article (joined to Source) meets for this chat to open it at all:
     its source is one everyone reads, or one the chat added."""
     own = exists().where(ChatFeed.chat_id == chat_id, ChatFeed.source_id == Article.source_id)

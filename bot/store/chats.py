@@ -84,6 +84,11 @@ async def ensure_chat(
     return chat
 
 
+def is_current(stored_title: str, active: bool, title: str) -> bool:
+    """Whether ensure_chat would leave a chat's row as it is: active, with this title."""
+    return active and stored_title == title[:300]
+
+
 async def chat_language(session: AsyncSession, chat_id: int) -> tuple[str, bool] | None:
     """A chat's interface language and whether it was chosen; None if the chat is new."""
     row = (

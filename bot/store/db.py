@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +15,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
+    DisconnectionError,
     IntegrityError,
     NotSupportedError,
     ProgrammingError,
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -41,6 +42,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **self._engine_options())
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine.sync_engine.pool, "checkout", _ping)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -56,7 +59,7 @@ class Database:
     def _engine_options(self) -> dict[str, object]:
         if self.is_sqlite:
             return {}
-        return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+        return {"pool_size": 10, "max_overflow": 10}
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -120,3 +123,21 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _ping(
+    dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
+    """Make sure a pooled PostgreSQL connection still answers (the server may have restarted)
+    before it is used; if not, the pool drops it and takes another. In place of
+    pool_pre_ping, whose ping on asyncpg is a transaction of its own (BEGIN, ping,
+    ROLLBACK): this one opens the transaction the session goes on to use, so a short
+    reply costs four round trips instead of six."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    except Exception as error:
+        raise DisconnectionError(str(error)) from error
+    finally:
+        with suppress(Exception):  # a dead connection may refuse to close its cursor too
+            cursor.close()
