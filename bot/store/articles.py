@@ -117,9 +117,8 @@ async def unstored_items(
     by_key = _by_key(source_id, items)
     if not by_key:
         return []
-    stored, pruned = await _known_keys(session, source_id, list(by_key))
-    known = pruned | stored.keys()
-    return [item for key, item in by_key.items() if key not in known]
+    _stored, new_items = await _split_known(session, source_id, by_key)
+    return [item for _, item in new_items]
 
 
 async def add_articles(
@@ -130,10 +129,8 @@ async def add_articles(
     if not by_key:
         return []
     # Most of a feed is already stored (or was pruned): only the rest is worth indexing.
-    stored, pruned = await _known_keys(session, source_id, list(by_key))
-    known = pruned | stored.keys()
+    stored, new_items = await _split_known(session, source_id, by_key)
     await _mend_damaged_text(session, stored, by_key)
-    new_items = [(key, item) for key, item in by_key.items() if key not in known]
     # Items not indexed ahead (seeds, or an ingest whose workers failed) are indexed here,
     # off the event loop where fetches wait.
     unindexed = [item.text() for _, item in new_items if item.indexed is None]
@@ -172,6 +169,16 @@ async def add_articles(
         result = await session.execute(statement, batch)
         new_ids.extend(result.scalars().all())
     return sorted(new_ids)
+
+
+async def _split_known(
+    session: AsyncSession, source_id: int, by_key: dict[str, NewArticle]
+) -> tuple[dict[str, _StoredText], list[tuple[str, NewArticle]]]:
+    """The source's stored items among these (with their text), and the rest by key:
+    neither stored nor pruned."""
+    stored, pruned = await _known_keys(session, source_id, list(by_key))
+    known = pruned | stored.keys()
+    return stored, [(key, item) for key, item in by_key.items() if key not in known]
 
 
 @dataclass(frozen=True)
