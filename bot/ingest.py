@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +21,8 @@ from bot.config import Settings
 from bot.news.feeds.fetch import FeedResult, Outcome, fetch_feed
 from bot.news.feeds.parse import FeedEntry
 from bot.news.http.fetcher import SafeFetcher
-from bot.store.articles import NewArticle, add_articles, note_listed_items
+from bot.news.indexing import index_items_async
+from bot.store.articles import NewArticle, add_articles, note_listed_items, unstored_items
 from bot.store.db import Database
 from bot.store.meta import record_heartbeat
 from bot.store.sources import (
@@ -166,6 +167,7 @@ class FeedPoller:
         self._executor = executor
         self._limit = limit
         self._writer = _feed_writer(database, settings)
+        self._reads = asyncio.Semaphore(AHEAD_READS)
         self._in_flight: set[asyncio.Task[SourceReport]] = set()
         self._finished: list[SourceReport] = []
 
@@ -205,12 +207,14 @@ class FeedPoller:
 
     async def _fetch(self, source: ClaimedSource, *, now: datetime) -> SourceReport:
         report = await _ingest_source(
+            self._database,
             self._fetcher,
             self._settings,
             source,
             now=now,
             executor=self._executor,
             writer=self._writer,
+            reads=self._reads,
         )
         self._finished.append(report)
         return report
@@ -221,16 +225,32 @@ class FeedPoller:
 # transaction would keep SQLite's single write lock from the bot's other writers too long.
 BATCH_FEEDS = 64
 BATCH_ITEMS = 2000
+# Feeds one pass has in flight at once: fetched and parsed feeds wait for the writer with
+# their items, and a cold pass parses faster than SQLite stores. Two batches' worth keeps
+# the parse workers busy while a batch is written. (The poller has its own, DUE_LIMIT.)
+FEEDS_IN_FLIGHT = 2 * BATCH_FEEDS
+# Concurrent reads of which items are new: each holds a pooled connection (with SQLite,
+# its own page cache and thread), and a read takes about a millisecond.
+AHEAD_READS = 2
 
-_FeedWriter = BatchWriter[Fetch, SourceReport]
+
+@dataclass(frozen=True)
+class _Fetched:
+    """A fetch to record, and its items to store (indexed ahead where they are new)."""
+
+    fetch: Fetch
+    items: list[NewArticle]
+
+
+_FeedWriter = BatchWriter[_Fetched, SourceReport]
 
 
 def _feed_writer(database: Database, settings: Settings) -> _FeedWriter:
-    async def store_batch(session: AsyncSession, batch: list[Fetch]) -> list[SourceReport]:
+    async def store_batch(session: AsyncSession, batch: list[_Fetched]) -> list[SourceReport]:
         return await _store(session, settings, batch)
 
-    async def store(session: AsyncSession, fetch: Fetch) -> SourceReport:
-        return (await _store(session, settings, [fetch]))[0]
+    async def store(session: AsyncSession, fetched: _Fetched) -> SourceReport:
+        return (await _store(session, settings, [fetched]))[0]
 
     return BatchWriter(
         database,
@@ -238,7 +258,7 @@ def _feed_writer(database: Database, settings: Settings) -> _FeedWriter:
         write_many=store_batch,
         what="feeds",
         max_items=BATCH_FEEDS,
-        weight=lambda fetch: len(fetch.result.entries),
+        weight=lambda fetched: len(fetched.items),
         max_weight=BATCH_ITEMS,
         # SQLite has one writer at a time: queueing here beats waiting in its busy timeout.
         workers=1 if database.is_sqlite else 4,
@@ -259,20 +279,31 @@ async def _ingest(
 
     async def one(source: ClaimedSource, writer: _FeedWriter) -> SourceReport:
         nonlocal done
-        report = await _ingest_source(
-            fetcher, settings, source, now=now, executor=executor, writer=writer
-        )
+        async with in_flight:
+            report = await _ingest_source(
+                database,
+                fetcher,
+                settings,
+                source,
+                now=now,
+                executor=executor,
+                writer=writer,
+                reads=reads,
+            )
         done += 1
         if progress is not None:
             progress(report, done, len(claimed))
         return report
 
+    in_flight = asyncio.Semaphore(FEEDS_IN_FLIGHT)
+    reads = asyncio.Semaphore(AHEAD_READS)
     async with _feed_writer(database, settings) as writer:
         reports = await asyncio.gather(*(one(source, writer) for source in claimed))
     return IngestReport(list(reports))
 
 
 async def _ingest_source(
+    database: Database,
     fetcher: SafeFetcher,
     settings: Settings,
     source: ClaimedSource,
@@ -280,6 +311,7 @@ async def _ingest_source(
     now: datetime,
     executor: Executor | None,
     writer: _FeedWriter,
+    reads: asyncio.Semaphore,
 ) -> SourceReport:
     """Fetch one feed and store it; whatever goes wrong is recorded as its error."""
     try:
@@ -296,17 +328,8 @@ async def _ingest_source(
     except Exception as exc:  # a bug must not stop the other feeds
         log.exception("Fetching source %d (%s) failed", source.id, source.url)
         result = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
-    try:
-        report = await writer.submit(Fetch(source, result, now))
-    except Exception as exc:  # a bug or a store hiccup must not stop the other feeds
-        log.exception("Ingesting source %d (%s) failed", source.id, source.url)
-        failure = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
-        try:
-            report = await writer.submit(Fetch(source, failure, now))
-        except Exception:
-            # The claim lease runs out and a later pass tries the feed again.
-            log.exception("Could not record the failure of source %d", source.id)
-            return _report(source, failure)
+    items = await _indexed_ahead(database, source, result, executor=executor, reads=reads)
+    report = await _submit(writer, source, result, items, now=now)
     if report.newly_deactivated:
         log.warning(
             "Source %d (%s) turned off after repeated failures: %s",
@@ -317,23 +340,71 @@ async def _ingest_source(
     return report
 
 
+async def _submit(
+    writer: _FeedWriter,
+    source: ClaimedSource,
+    result: FeedResult,
+    items: list[NewArticle],
+    *,
+    now: datetime,
+) -> SourceReport:
+    """Store a fetch through the writer; if that fails, record the failure instead."""
+    try:
+        return await writer.submit(_Fetched(Fetch(source, result, now), items))
+    except Exception as exc:  # a bug or a store hiccup must not stop the other feeds
+        log.exception("Ingesting source %d (%s) failed", source.id, source.url)
+        failure = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
+        try:
+            return await writer.submit(_Fetched(Fetch(source, failure, now), []))
+        except Exception:
+            # The claim lease runs out and a later pass tries the feed again.
+            log.exception("Could not record the failure of source %d", source.id)
+            return _report(source, failure)
+
+
+async def _indexed_ahead(
+    database: Database,
+    source: ClaimedSource,
+    result: FeedResult,
+    *,
+    executor: Executor | None,
+    reads: asyncio.Semaphore,
+) -> list[NewArticle]:
+    """The feed's items, those not yet stored indexed in the parse workers (`executor`):
+    there the CPU it takes runs beside the parsing, not under the GIL fetching and storing
+    need. Items already stored are not indexed again; if anything fails here, the store
+    indexes the new items itself."""
+    items = [_article(entry) for entry in result.entries]
+    if not items:  # a 304 or an error: nothing to read
+        return items
+    try:
+        async with reads, database.session() as session:
+            new = await unstored_items(session, source.id, items)
+        indexed = await index_items_async([item.text() for item in new], executor=executor)
+    except Exception:  # the store still indexes them: nothing is lost but time
+        log.exception("Indexing the items of source %d ahead failed", source.id)
+        return items
+    ahead = {id(item): replace(item, indexed=done) for item, done in zip(new, indexed, strict=True)}
+    return [ahead.get(id(item), item) for item in items]
+
+
 async def _store(
-    session: AsyncSession, settings: Settings, batch: list[Fetch]
+    session: AsyncSession, settings: Settings, batch: list[_Fetched]
 ) -> list[SourceReport]:
     """Record a batch's outcomes in one statement, then store each feed's items."""
     records = await record_fetches(
         session,
-        batch,
+        [fetched.fetch for fetched in batch],
         max_failures=settings.source_max_failures,
         pass_seconds=POLL_PASS_SECONDS,
     )
     reports = []
-    for fetch, record in zip(batch, records, strict=True):
+    for fetched, record in zip(batch, records, strict=True):
+        fetch, items = fetched.fetch, fetched.items
         source, result = fetch.source, fetch.result
         if record is None:  # removed while it was being fetched
             reports.append(_report(source, result))
             continue
-        items = [_article(entry) for entry in result.entries]
         new_ids = await add_articles(session, source.id, items, now=fetch.at)
         await note_listed_items(session, source.id, items, now=fetch.at)
         reports.append(

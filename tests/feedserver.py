@@ -130,6 +130,8 @@ class RecordedRequest:
     query: str
     headers: dict[str, str]
     """Lower-cased names."""
+    peer: object = None
+    """The client's address and port: one value per connection."""
 
 
 # ------------------------------------------------------------------------ server
@@ -252,6 +254,7 @@ class FeedServer:
                 path=request.path,
                 query=request.query_string,
                 headers={k.lower(): v for k, v in request.headers.items()},
+                peer=request.transport.get_extra_info("peername") if request.transport else None,
             )
         )
         path = request.path

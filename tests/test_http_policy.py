@@ -87,3 +87,23 @@ async def test_non_http_schemes_are_refused(fetcher, url):
 async def test_redirect_to_a_non_http_scheme_is_refused(fetcher, server):
     result = await fetch_feed(fetcher, server.url("/redirect/302?to=file:///etc/passwd"), now=NOW)
     assert result.error == "unsupported URL scheme 'file': only http and https"
+
+
+async def test_a_kept_connection_carries_only_what_the_policy_accepts_now(server):
+    # Connections are kept for the next fetch from the same site, but every fetch is
+    # checked before one is taken from the pool: the pool never skips the address check.
+    async def resolver(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    url = f"http://feeds.test:{server.port}/fault/etag"
+    async with SafeFetcher(resolver=resolver) as fetcher:
+        server.clear()
+        assert (await fetch_feed(fetcher, url, allow_private=True, now=NOW)).outcome == "ok"
+        again = await fetch_feed(fetcher, url, allow_private=True, now=NOW)
+        assert again.outcome == "ok"
+        first, second = server.requests_to("/fault/etag")
+        assert first.peer == second.peer  # one connection for both
+
+        refused = await fetch_feed(fetcher, url, allow_private=False, now=NOW)
+        assert refused.error == "blocked: feeds.test resolves to a loopback address (127.0.0.1)"
+        assert len(server.requests_to("/fault/etag")) == 2  # nothing sent on the kept one

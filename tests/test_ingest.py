@@ -684,3 +684,61 @@ def test_cli_sources_import_of_a_bad_file_is_one_line(settings, tmp_path: Path):
         assert result.returncode == 1
         assert len(result.stderr.strip().splitlines()) == 1
         assert result.stderr.startswith("newsbot: ")
+
+
+GERMAN_ITEMS = [
+    {
+        "title": "Die Regierung beschließt den Haushalt nach einer langen Nachtsitzung",
+        "link": "https://news.example/de/haushalt",
+        "description": "Der Bundestag hat am Abend über die Ausgaben des Jahres abgestimmt.",
+    },
+    {
+        "title": "Sturmwarnung für die Küste: Schulen bleiben geschlossen",
+        "link": "https://news.example/de/sturm",
+        "description": "Der Wetterdienst erwartet in der Nacht schwere Böen an der Nordsee.",
+    },
+    # Too short to tell by itself: it takes the language of the feed's other new items.
+    {"title": "Live", "link": "https://news.example/de/live"},
+]
+
+
+async def test_items_indexed_in_the_parse_workers_are_stored_as_the_store_indexes_them(
+    database, fetcher, settings, clock, server, caplog
+):
+    # Ingest works out each new item's language, search terms and story words in the parse
+    # worker processes; what it stores must be what the store itself works out.
+    from bot.news.feeds.parse import make_parse_executor
+    from bot.store.articles import NewArticle, add_articles
+
+    url = server.add("/indexed-ahead.xml", rss_feed(GERMAN_ITEMS))
+    source_id = await add_feed(database, url, clock)
+    executor = make_parse_executor(2)
+    try:
+        report = await ingest_due(database, fetcher, settings, now=clock.now(), executor=executor)
+    finally:
+        assert executor is not None
+        executor.shutdown()
+    assert only(report, source_id).new == 3
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "WARNING")]
+    ingested = await articles_of(database, source_id)
+
+    async with database.session() as session:
+        other = (await add_source(session, "https://elsewhere.example/feed", now=clock.now())).id
+        items = [
+            NewArticle(
+                title=a.title,
+                published_at=a.published_at,
+                url=a.url,
+                guid=a.guid,
+                description=a.description,
+            )
+            for a in ingested
+        ]
+        await add_articles(session, other, items, now=clock.now())
+    stored = await articles_of(database, other)
+
+    def index(rows: list[Article]) -> list[tuple[str | None, str, str | None]]:
+        return [(row.language, row.search_text, row.story_words) for row in rows]
+
+    assert index(ingested) == index(stored)
+    assert [row.language for row in ingested] == ["de", "de", "de"]

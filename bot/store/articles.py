@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from bot.news.grouping import story_words
-from bot.news.language import detect_languages
+from bot.news.indexing import Indexed, ItemText, index_items_async
 from bot.news.query import SearchQuery, blend, terms_relevance
 from bot.news.text import canonical_url, fold, search_document, terms
 from bot.store.chat_sources import open_to, shared_only, visible_to
@@ -60,6 +59,13 @@ class NewArticle:
     author: str | None = None
     language: str | None = None
     """ISO code the feed declared; None: detected from the text when stored."""
+    indexed: Indexed | None = None
+    """Its language, search terms and story words, worked out ahead of storing (ingest does
+    it in the parse workers, for the items `unstored_items` names); None: when stored."""
+
+    def text(self) -> ItemText:
+        """What `index_items` reads of the item."""
+        return ItemText(self.title, self.description, self.body, self.language)
 
 
 @dataclass(frozen=True)
@@ -100,25 +106,43 @@ def article_key(source_id: int, guid: str | None, url: str | None, title: str) -
     return f"h:{digest}"
 
 
+def _by_key(source_id: int, items: Iterable[NewArticle]) -> dict[str, NewArticle]:
+    """The items by their identity in the source; the first of any that share one."""
+    by_key: dict[str, NewArticle] = {}
+    for item in items:
+        by_key.setdefault(article_key(source_id, item.guid, item.url, item.title), item)
+    return by_key
+
+
+async def unstored_items(
+    session: AsyncSession, source_id: int, items: Iterable[NewArticle]
+) -> list[NewArticle]:
+    """The items `add_articles` would store now: neither stored nor pruned from this source,
+    the first of any that share an identity, in the feed's order."""
+    by_key = _by_key(source_id, items)
+    if not by_key:
+        return []
+    _stored, new_items = await _split_known(session, source_id, by_key)
+    return [item for _, item in new_items]
+
+
 async def add_articles(
     session: AsyncSession, source_id: int, items: Iterable[NewArticle], *, now: datetime
 ) -> list[int]:
     """Store the items not seen before from this source; return the ids of the new ones."""
-    by_key: dict[str, NewArticle] = {}
-    for item in items:
-        by_key.setdefault(article_key(source_id, item.guid, item.url, item.title), item)
+    by_key = _by_key(source_id, items)
     if not by_key:
         return []
     # Most of a feed is already stored (or was pruned): only the rest is worth indexing.
-    stored, pruned = await _known_keys(session, source_id, list(by_key))
-    known = pruned | stored.keys()
+    stored, new_items = await _split_known(session, source_id, by_key)
     await _mend_damaged_text(session, stored, by_key)
-    new_items = [(key, item) for key, item in by_key.items() if key not in known]
-    # Off the event loop, where fetches wait: language detection (the model loads once,
-    # about a second, then ~0.3 ms an item) and the words search and grouping read.
-    indexed = await asyncio.to_thread(_indexed, [item for _, item in new_items])
+    # Items not indexed ahead (seeds, or an ingest whose workers failed) are indexed here,
+    # off the event loop where fetches wait.
+    unindexed = [item.text() for _, item in new_items if item.indexed is None]
+    computed = iter(await index_items_async(unindexed))
     fresh = []
-    for (key, item), (language, search_text, words) in zip(new_items, indexed, strict=True):
+    for key, item in new_items:
+        language, search_text, words = item.indexed or next(computed)
         fresh.append(
             {
                 "source_id": source_id,
@@ -152,21 +176,14 @@ async def add_articles(
     return sorted(new_ids)
 
 
-def _indexed(items: Sequence[NewArticle]) -> list[tuple[str | None, str, str]]:
-    """Each item's language (declared, else detected), search terms and story words."""
-    texts = [() if item.language else (item.title, item.description) for item in items]
-    detected = detect_languages(texts) if any(texts) else [None] * len(texts)
-    indexed = []
-    for item, guess in zip(items, detected, strict=True):
-        language = item.language or guess
-        indexed.append(
-            (
-                language,
-                search_document(item.title, item.description, item.body, language=language),
-                story_words(item.title, item.description, language),
-            )
-        )
-    return indexed
+async def _split_known(
+    session: AsyncSession, source_id: int, by_key: dict[str, NewArticle]
+) -> tuple[dict[str, _StoredText], list[tuple[str, NewArticle]]]:
+    """The source's stored items among these (with their text), and the rest by key:
+    neither stored nor pruned."""
+    stored, pruned = await _known_keys(session, source_id, list(by_key))
+    known = pruned | stored.keys()
+    return stored, [(key, item) for key, item in by_key.items() if key not in known]
 
 
 @dataclass(frozen=True)

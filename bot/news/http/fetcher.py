@@ -29,6 +29,7 @@ from types import TracebackType
 
 import aiohttp
 import httpx
+from aiohttp.client_reqrep import ConnectionKey
 from yarl import URL
 
 from bot.news.http.decoding import ACCEPT_ENCODING, BoundedDecoder
@@ -69,6 +70,13 @@ _PERMANENT_STATUSES = (301, 308)
 # without letting one fetch spend its whole time budget on connection attempts.
 _MAX_ADDRESSES_TRIED = 3
 _MAX_HEADER_BYTES = 16 * 1024
+# How long an idle connection is kept for the next fetch from its site.
+KEEPALIVE_SECONDS = 30.0
+# Connections are made to the checked IP, so several names served from one address (a CDN)
+# share a pool entry unless the TLS server name is part of its key: a connection verified
+# for one name must never carry a request for another. aiohttp keys by it since 3.14.x;
+# with an older aiohttp every connection is closed after its request, as before.
+_POOL_KEYED_BY_SERVER_NAME = "server_hostname" in ConnectionKey._fields
 
 
 @dataclass(frozen=True)
@@ -140,10 +148,15 @@ class SafeFetcher:
         # Made on first use: an aiohttp session belongs to the event loop that runs it.
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                # No keep-alive: connections are made to the checked IP, so a pooled TLS
-                # connection to one name could otherwise be reused for another name
-                # served from the same address (CDNs). Feed polls are minutes apart anyway.
-                connector=aiohttp.TCPConnector(force_close=True, limit=0),
+                # Keep-alive: feeds of one site come due together, and a new connection
+                # per request was most of a 304's CPU. A pooled connection is reused
+                # only for the address this request's own check just accepted (it is
+                # looked up by that address), so the policy and the pinning hold.
+                connector=aiohttp.TCPConnector(
+                    limit=0,
+                    force_close=not _POOL_KEYED_BY_SERVER_NAME,
+                    keepalive_timeout=KEEPALIVE_SECONDS if _POOL_KEYED_BY_SERVER_NAME else None,
+                ),
                 # No cookies: one site's state must not follow us to another.
                 cookie_jar=aiohttp.DummyCookieJar(),
                 # Environment proxies would route around the address check, and .netrc
