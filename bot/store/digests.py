@@ -202,7 +202,7 @@ async def claim_due_digests(
     inserted = await session.execute(
         insert(_DIGESTS).returning(_DIGESTS.c.chat_id, _DIGESTS.c.id), digests
     )
-    digest_ids: dict[int, int] = dict(inserted.tuples().all())
+    digest_ids: dict[int, int] = {chat_id: digest_id for chat_id, digest_id in inserted}
     await session.execute(
         update(_CHATS)
         .where(_CHATS.c.id == bindparam("chat"))
