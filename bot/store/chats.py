@@ -28,6 +28,8 @@ class ChatChoices(Protocol):
     @property
     def timezone(self) -> str: ...
     @property
+    def digest_times(self) -> str: ...
+    @property
     def digest_size(self) -> int: ...
     @property
     def only_followed(self) -> bool: ...
@@ -158,7 +160,7 @@ def toggle_news_language(chat: Chat, language: str | None, *, now: datetime) -> 
     chat.updated_at = now
 
 
-def chat_times(chat: Chat) -> list[str]:
+def chat_times(chat: ChatChoices) -> list[str]:
     """The chat's digest times as a list of "HH:MM"."""
     return [t for t in chat.digest_times.split(",") if t]
 

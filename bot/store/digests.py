@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.schedule import next_digest_at
 from bot.store.articles import Headline, headline_columns, headline_of
 from bot.store.chat_sources import visible_to
-from bot.store.chats import FOLLOW, MUTE, ChatChoices, news_languages
+from bot.store.chats import FOLLOW, MUTE, ChatChoices, chat_times, news_languages
 from bot.store.db import insert_into
 from bot.store.models import Article, Chat, ChatFeed, ChatTopic, Delivery, Digest, Source
 
@@ -166,7 +166,7 @@ async def claim_due_digests(
     if len(claimed) >= limit:
         return ClaimResult(claimed, 0)
     statement = (
-        select(*_CHAT_CHOICES, Chat.digest_times, Chat.next_digest_at)
+        select(*_CHAT_CHOICES, Chat.next_digest_at)
         .where(Chat.subscribed.is_(True), Chat.active.is_(True), Chat.next_digest_at <= now)
         .order_by(Chat.next_digest_at)
         .limit(limit - len(claimed))
@@ -194,9 +194,7 @@ async def claim_due_digests(
         schedule = (chat.digest_times, chat.timezone)
         if schedule not in next_at:
             # Move on from now, not from due_at: after downtime, missed digests are not piled up.
-            next_at[schedule] = next_digest_at(
-                [t for t in chat.digest_times.split(",") if t], chat.timezone, now
-            )
+            next_at[schedule] = next_digest_at(chat_times(chat), chat.timezone, now)
         moves.append({"chat": chat.id, "next_at": next_at[schedule]})
     # One multi-row INSERT ... RETURNING for the batch (each chat is in it once).
     inserted = await session.execute(
