@@ -212,6 +212,7 @@ class DigestComposer:
         self._contents: dict[Hashable, DigestContent] = {}
         self._bodies: dict[Hashable, tuple[str, InlineKeyboardMarkup | None]] = {}
         self._previews: dict[Hashable, LinkPreviewOptions] = {}
+        self._headings: dict[Hashable, str] = {}
 
     async def compose(self, digest: ClaimedDigest, unseen: Unseen) -> DigestContent:
         """The chat's digest, shared with every chat of the pass that sees and chooses alike."""
@@ -252,8 +253,19 @@ class DigestComposer:
                 body = (digest_body(content, now=now, zone=zone, channel=channel), keyboard)
                 _keep(self._bodies, key, body)
             top_url = content.stories[0].lead.url if content.stories else None
-            text = digest_heading(due_at, zone, channel=channel) + body[0]
+            text = self._heading(due_at, zone, channel=channel, language=language) + body[0]
         return RenderedDigest(text, body[1], top_url)
+
+    def _heading(self, due_at: datetime, zone: tzinfo, *, channel: bool, language: str) -> str:
+        """`digest_heading`, once per local minute, wording and language: it shows the local
+        date and time to the minute, and CLDR formatting costs more than the rest of a render."""
+        local = due_at.astimezone(zone).replace(second=0, microsecond=0)
+        key = (local.replace(tzinfo=None), channel, language)
+        heading = self._headings.get(key)
+        if heading is None:
+            heading = digest_heading(local, zone, channel=channel)
+            _keep(self._headings, key, heading)
+        return heading
 
     def preview(self, url: str | None, *, enabled: bool) -> LinkPreviewOptions:
         """`top_story_preview`, one object per story and setting (the sender reuses its JSON)."""

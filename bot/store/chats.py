@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,35 @@ from bot.store.models import Chat, ChatFeed, ChatTopic, Delivery, Digest, Hidden
 FOLLOW = "follow"
 MUTE = "mute"
 MAX_TOPICS = 30
+
+
+class ChatChoices(Protocol):
+    """A chat's choices as a digest reads them: a Chat, or a Core row of its columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def thread_id(self) -> int | None: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def digest_times(self) -> str: ...
+    @property
+    def digest_size(self) -> int: ...
+    @property
+    def only_followed(self) -> bool: ...
+    @property
+    def notify_empty(self) -> bool: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def link_preview(self) -> bool: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def news_languages(self) -> str | None: ...
+    @property
+    def last_digest_at(self) -> datetime | None: ...
 
 
 class TooManyTopics(Exception):
@@ -114,7 +144,7 @@ def choose_language(chat: Chat, language: str, *, now: datetime) -> None:
     chat.updated_at = now
 
 
-def news_languages(chat: Chat) -> frozenset[str] | None:
+def news_languages(chat: ChatChoices) -> frozenset[str] | None:
     """The news languages a chat keeps to, or None for every language."""
     if chat.news_languages is None:
         return None
@@ -135,7 +165,7 @@ def toggle_news_language(chat: Chat, language: str | None, *, now: datetime) -> 
     chat.updated_at = now
 
 
-def chat_times(chat: Chat) -> list[str]:
+def chat_times(chat: ChatChoices) -> list[str]:
     """The chat's digest times as a list of "HH:MM"."""
     return [t for t in chat.digest_times.split(",") if t]
 
