@@ -33,7 +33,7 @@ from telegram.ext import BaseRateLimiter
 
 from bot.retry_policy import REPLIES, RetryPolicy, maybe_delivered, retry_after_seconds
 from bot.store.db import Database, is_unavailable
-from bot.store.send_budget import OverallRate, pause_sends, take_group_turn, take_send_turn
+from bot.store.send_budget import OverallRate, pause_sends, take_group_turn, take_send_turns
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
@@ -104,7 +104,11 @@ class SharedBudget:
     Pacer's: a turn is taken a database round trip before the request leaves, and that
     lead varies more between processes than within one. One caller per process asks the
     database at a time, in the order they came, so no instance floods the lock and each
-    gets turns. If the database cannot be reached, sends keep to the in-process Pacer.
+    gets turns; it reserves a slot for every caller then waiting (at most a twentieth of
+    the limit, at most `horizon` ahead), so a round trip is not paid per message at
+    paid-broadcast rates. A slot not used within half the `margin` of its time is given up
+    rather than sent late in a burst.
+    If the database cannot be reached, sends keep to the in-process Pacer.
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class SharedBudget:
         group_per_minute: float = 20.0,
         margin: float = 0.05,
         spacing: float = 0.9,
+        horizon: float = 0.1,
     ) -> None:
         if per_second <= 0:
             raise ValueError("per_second must be positive")
@@ -125,28 +130,64 @@ class SharedBudget:
         self._database = database
         self._fallback = Pacer(per_second)
         self._turn = asyncio.Lock()
+        self._batch = max(1, limit // 20)
+        self._late = margin / 2
+        # Slots are reserved at most this far ahead: a 429 another instance meets holds
+        # this one after as much, not after every slot it could have reserved.
+        self._horizon = horizon
+        self._slots: deque[float] = deque()  # reserved send times, event-loop clock
+        self._waiting = 0
 
     async def take_turn(self, group_key: str | None) -> None:
         """Wait until this send fits the shared budgets (its group's first, if it has one)."""
         if group_key is not None and self.group_per_minute > 0:
             await self._wait_for_group(group_key)
-        async with self._turn:
-            while True:
-                try:
-                    async with self._database.autocommit() as connection:
-                        wait = await take_send_turn(connection, self.rate)
-                except Exception as exc:
-                    if not is_unavailable(exc):
-                        raise
-                    log.warning("Send budget unavailable, pacing this process alone: %s", exc)
-                    async with self._fallback:
-                        return
-                if wait <= 0:
-                    return
-                await asyncio.sleep(wait)
+        loop = asyncio.get_running_loop()
+        while True:
+            self._waiting += 1
+            try:
+                async with self._turn:
+                    slot = await self._next_slot(loop)
+            finally:
+                self._waiting -= 1
+            if slot is None:
+                return
+            if slot > loop.time():
+                await asyncio.sleep(slot - loop.time())
+            # Woken too late (a busy loop), the send would crowd the next window: the slot
+            # is given up and another taken.
+            if loop.time() <= slot + self._late:
+                return
+
+    async def _next_slot(self, loop: asyncio.AbstractEventLoop) -> float | None:
+        """The time of this caller's reserved slot; None when it was paced in-process."""
+        while True:
+            while self._slots:
+                slot = self._slots.popleft()
+                if slot >= loop.time() - self._late:
+                    return slot
+            try:
+                async with self._database.autocommit() as connection:
+                    turns = await take_send_turns(
+                        connection,
+                        self.rate,
+                        wanted=min(self._waiting, self._batch),
+                        horizon=self._horizon,
+                    )
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                log.warning("Send budget unavailable, pacing this process alone: %s", exc)
+                async with self._fallback:
+                    return None
+            answered = loop.time()
+            self._slots.extend(answered + delay for delay in turns.delays)
+            if not turns.delays:
+                await asyncio.sleep(turns.wait)
 
     async def pause(self, seconds: float) -> None:
         """Hold every instance's sends for `seconds`, as Telegram asked one of them to."""
+        self._slots.clear()
         try:
             async with self._database.session() as session:
                 await pause_sends(session, seconds)

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from bot.store.db import insert_into
 from bot.store.models import SendPause, SendSlot
 
-# Any constant serialises the budget's transactions; this one spells "newsbot" (migration
-# 0008's function takes the same lock).
+# Any constant serialises the budget's transactions; this one spells "newsbot" (the
+# functions of migrations 0008 and 0011 take the same lock).
 _LOCK_KEY = 0x6E657773626F74
 # Group sends are counted over a minute; older slots count for nothing.
 _KEPT = timedelta(seconds=60)
@@ -33,17 +33,39 @@ class OverallRate:
     gap: float
 
 
-async def take_send_turn(connection: AsyncConnection, rate: OverallRate) -> float:
-    """Count one send against the shared budget now and return 0, or return the seconds to
-    wait before asking again (the budget is full, or a 429 is being waited out).
+@dataclass(frozen=True)
+class SendTurns:
+    """Slots reserved for this instance's next sends, or how long to wait for any."""
 
-    The work is the database function of migration 0008, one round trip on an autocommit
-    connection: this is paid on every message the bot sends.
+    delays: tuple[float, ...]  # seconds from now until each slot, in order
+    wait: float = 0.0  # with no slots: seconds before asking again
+
+
+async def take_send_turns(
+    connection: AsyncConnection, rate: OverallRate, *, wanted: int, horizon: float
+) -> SendTurns:
+    """Reserve up to `wanted` of the budget's next slots that fall within `horizon` seconds.
+
+    The work is the database function of migration 0011, one round trip on an autocommit
+    connection however many slots it reserves: at 1,000 messages a second a turn a message
+    would be the limit, not Telegram.
     """
-    wait = await connection.scalar(
-        select(func.newsbot_take_send_turn(rate.limit, rate.window, rate.gap))
-    )
-    return float(wait or 0.0)
+    wait, delays = (
+        await connection.execute(
+            text(
+                "SELECT wait, delays FROM newsbot_take_send_turns("
+                ":wanted, :limit, :window, :gap, :horizon)"
+            ),
+            {
+                "wanted": wanted,
+                "limit": rate.limit,
+                "window": rate.window,
+                "gap": rate.gap,
+                "horizon": horizon,
+            },
+        )
+    ).one()
+    return SendTurns(delays=tuple(float(d) for d in delays or ()), wait=float(wait or 0.0))
 
 
 async def take_group_turn(session: AsyncSession, group_key: str, per_minute: int) -> float:
