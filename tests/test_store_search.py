@@ -7,6 +7,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from sqlalchemy import text
 
 from bot.bootstrap import load_seeds
 from bot.news.query import parse_query
@@ -185,6 +186,43 @@ async def test_recency_beats_a_stale_better_match(database: Database, clock: Fak
         )
     titles = await titles_for(database, "iran talks", clock)
     assert titles[0] == "Markets rally as Iran talks resume in Geneva"
+
+
+async def test_a_description_counts_when_its_stored_terms_are_out_of_date(
+    database: Database, clock: FakeClock
+) -> None:
+    """Ranking reads a description's terms from the stored search text only while that
+    text is what today's rules make of the title: a row indexed by older rules still has
+    its description weigh more than a word found only in another item's body."""
+    async with database.session() as session:
+        source = await add_source(session, "https://port.example/feed", now=clock.now())
+        older_rules, in_body = await add_articles(
+            session,
+            source.id,
+            [
+                NewArticle(
+                    title="Harbour strike ends",
+                    description="Dockers return to the cranes",
+                    guid="a",
+                    published_at=clock.now(),
+                ),
+                NewArticle(
+                    title="Harbour strike ends",
+                    description="Dockers return to work",
+                    body="New cranes arrive in spring",
+                    guid="b",
+                    published_at=clock.now(),
+                ),
+            ],
+            now=clock.now(),
+        )
+        await session.execute(
+            text("UPDATE articles SET search_text = :terms WHERE id = :id"),
+            {"terms": "harbours strikes ends docker return to the crane", "id": older_rules},
+        )
+    async with database.session() as session:
+        result = await search_articles(session, parse_query("cranes"), limit=5, now=clock.now())
+    assert [h.id for h in result.headlines] == [older_rules, in_body]
 
 
 async def test_reingesting_a_feed_never_duplicates(database: Database, clock: FakeClock) -> None:

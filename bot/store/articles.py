@@ -17,7 +17,9 @@ from sqlalchemy import (
     Row,
     Select,
     TextClause,
+    any_,
     bindparam,
+    case,
     column,
     delete,
     func,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -559,16 +562,53 @@ async def _postgres_newest_ids(session: AsyncSession, query: SearchQuery, mode: 
     return list((await session.scalars(everywhere, params)).all())
 
 
+@dataclass
+class _Candidate:
+    """What ranking reads of a match: its title's terms and its description's."""
+
+    id: int
+    published_at: datetime
+    language: str | None
+    title_terms: list[str]
+    description_terms: str | None
+    """As stored with the item (the title's terms, then these); None: read `description`."""
+    description: str = ""
+
+    def read_description_terms(self) -> str:
+        if self.description_terms is None:
+            self.description_terms = " ".join(terms(self.description, self.language))
+        return self.description_terms
+
+
+def _stored_description_terms(stored: str, title_terms: list[str]) -> str | None:
+    """The description's terms in an item's stored search text (the title's terms, then
+    the description's, as search_document wrote them); None when that text does not start
+    with the title's terms as they are computed now."""
+    if not title_terms:
+        return None
+    prefix = " ".join(title_terms)
+    if stored == prefix:
+        return ""
+    if stored.startswith(prefix + " "):
+        return stored[len(prefix) + 1 :]
+    return None
+
+
 async def _candidates(
     session: AsyncSession, query: SearchQuery, mode: str, chat_id: int | None
-) -> list[tuple[Headline, str | None]]:
-    """The newest matches as headlines, each with its stored search terms when those are
-    exactly its title's and description's (no body was indexed with them)."""
+) -> list[_Candidate]:
+    """The newest matches, with what ranking reads of them and no more: a description
+    travels only where the stored search terms cannot stand for it (a body was indexed
+    with them, or they were made by other rules than today's)."""
+    bodiless = func.coalesce(Article.body, "") == ""
     statement = (
         select(
-            *headline_columns(grouped=False),
-            Article.search_text,
-            (func.coalesce(Article.body, "") == "").label("bodiless"),
+            Article.id,
+            Article.title,
+            Article.language,
+            Article.published_at,
+            case((bodiless, Article.search_text), else_=Article.description).label("text"),
+            bodiless.label("stored"),
         )
         .join(Source, Source.id == Article.source_id)
         .where(_readable_by(chat_id))
@@ -582,44 +622,65 @@ async def _candidates(
         ids = await _postgres_newest_ids(session, query, mode)
         if not ids:
             return []
-        statement = statement.where(Article.id.in_(ids))
-    rows = await session.execute(statement, params)
-    return [(headline_of(row), row.search_text if row.bodiless else None) for row in rows]
-
-
-def _rank(
-    query: SearchQuery, candidates: Sequence[tuple[Headline, str | None]], now: datetime
-) -> list[Headline]:
-    """Best first by bot.news.query's score, newest first among equals.
-
-    The description's terms are read from the stored search text (the title's terms, then
-    the description's, as search_document wrote them) instead of being folded and stemmed
-    again; where that text does not start with the title's terms as they are computed
-    now, or a body was indexed too, they are computed afresh.
-    """
-    keyed = []
-    for headline, stored in candidates:
-        title_terms = terms(headline.title, headline.language)
-
-        def description_terms(
-            headline: Headline = headline,
-            stored: str | None = stored,
-            title_terms: list[str] = title_terms,
-        ) -> str:
-            if stored is not None and title_terms:
-                prefix = " ".join(title_terms)
-                if stored == prefix:
-                    return ""
-                if stored.startswith(prefix + " "):
-                    return stored[len(prefix) + 1 :]
-            return " ".join(terms(headline.description, headline.language))
-
-        value = blend(
-            terms_relevance(query, title_terms, description_terms), headline.published_at, now
+        # One array parameter, not one per id: the statement is the same for every search.
+        statement = statement.where(Article.id == any_(bindparam("ids", type_=ARRAY(Integer))))
+        params = {"ids": ids}
+    found = []
+    stale: dict[int, _Candidate] = {}
+    for row in await session.execute(statement, params):
+        title_terms = terms(row.title, row.language)
+        if row.stored:
+            candidate = _Candidate(
+                row.id,
+                row.published_at,
+                row.language,
+                title_terms,
+                _stored_description_terms(row.text, title_terms),
+            )
+            if candidate.description_terms is None:
+                stale[row.id] = candidate
+        else:
+            candidate = _Candidate(
+                row.id, row.published_at, row.language, title_terms, None, row.text
+            )
+        found.append(candidate)
+    if stale:
+        rows = await session.execute(
+            select(Article.id, Article.description).where(Article.id.in_(stale))
         )
-        keyed.append((-value, -headline.id, headline))
-    keyed.sort(key=lambda item: (item[0], item[1]))
-    return [headline for _, _, headline in keyed]
+        for article_id, description in rows:
+            stale[article_id].description = description
+    return found
+
+
+def _rank(query: SearchQuery, candidates: Sequence[_Candidate], now: datetime) -> list[int]:
+    """The candidates' ids, best first by bot.news.query's score, newest first among equals."""
+    keyed = [
+        (
+            -blend(
+                terms_relevance(query, c.title_terms, c.read_description_terms),
+                c.published_at,
+                now,
+            ),
+            -c.id,
+        )
+        for c in candidates
+    ]
+    keyed.sort()
+    return [-negated_id for _, negated_id in keyed]
+
+
+async def _headlines(session: AsyncSession, ids: Sequence[int]) -> list[Headline]:
+    """These items as headlines, in the order given."""
+    if not ids:
+        return []
+    statement = (
+        select(*headline_columns(grouped=False))
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.id.in_(ids))
+    )
+    by_id = {row.id: headline_of(row) for row in await session.execute(statement)}
+    return [by_id[article_id] for article_id in ids if article_id in by_id]
 
 
 async def search_articles(
@@ -643,7 +704,8 @@ async def search_articles(
         candidates = await _candidates(session, query, mode, chat_id)
         if candidates:
             ranked = _rank(query, candidates, now)
-            page = ranked[offset : offset + limit]
+            # Only the page shown is read in full: its link, source and description.
+            page = await _headlines(session, ranked[offset : offset + limit])
             return SearchResult(
                 page,
                 "all" if mode == "all" else "any",
