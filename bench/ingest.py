@@ -458,14 +458,18 @@ async def run_passes(
 
     executor = make_parse_executor(min(2, os.cpu_count() or 1))
     worker_rss: list[float] = []
-    fetcher = SafeFetcher(
-        timeout=settings.fetch_timeout,
-        max_bytes=settings.fetch_max_bytes,
-        concurrency=settings.fetch_concurrency,
-        per_host=settings.fetch_per_host,
-        allow_private=settings.fetch_allow_private,
-        resolver=loopback_resolver,
-    )
+
+    def new_fetcher() -> SafeFetcher:
+        return SafeFetcher(
+            timeout=settings.fetch_timeout,
+            max_bytes=settings.fetch_max_bytes,
+            concurrency=settings.fetch_concurrency,
+            per_host=settings.fetch_per_host,
+            allow_private=settings.fetch_allow_private,
+            resolver=loopback_resolver,
+        )
+
+    fetcher = new_fetcher()
     try:
         # The bot's pool is long-lived: start its workers before the clock does.
         await asyncio.gather(
@@ -491,6 +495,10 @@ async def run_passes(
         warm = []
         for n in range(WARM_PASSES):
             later = NOW + timedelta(minutes=15 * (n + 1))
+            # Polls 15 minutes apart find no connection kept from the pass before (kept
+            # 30 s): each pass opens its own, reused only within the pass.
+            await fetcher.aclose()
+            fetcher = new_fetcher()
             before = cpu()
             started = time.perf_counter()
             report = await ingest_all(database, fetcher, settings, now=later, executor=executor)
