@@ -693,9 +693,9 @@ def main() -> int:
         missed_all = sum(f.per_chat()[0] for f in instance_runs)
         dup_all = sum(f.per_chat()[1] for f in instance_runs)
         instances_text = {
-            f"2 instances at {TELEGRAM_RATE}/s": f"peak {two_capped.peak_second} msg in any "
+            f"2 instances at {TELEGRAM_RATE}/s:": f"peak {two_capped.peak_second} msg in any "
             f"second, {two_capped.status_429} x 429",
-            "2 instances unlimited": f"{scaling:.2f}x one ({two.rate:,.0f} vs "
+            "2 instances unlimited:": f"{scaling:.2f}x one ({two.rate:,.0f} vs "
             f"{one.rate:,.0f} digests/s on PostgreSQL; target >= {TARGET_SCALING}x)",
         }
     else:
