@@ -439,6 +439,7 @@ async def run_passes(
     from bot.ingest import ingest_all
     from bot.news.feeds.parse import make_parse_executor, parse_feed_async
     from bot.news.http.fetcher import SafeFetcher
+    from bot.services import make_fetcher
     from bot.store.db import Database
     from bot.store.sources import add_source
 
@@ -460,14 +461,7 @@ async def run_passes(
     worker_rss: list[float] = []
 
     def new_fetcher() -> SafeFetcher:
-        return SafeFetcher(
-            timeout=settings.fetch_timeout,
-            max_bytes=settings.fetch_max_bytes,
-            concurrency=settings.fetch_concurrency,
-            per_host=settings.fetch_per_host,
-            allow_private=settings.fetch_allow_private,
-            resolver=loopback_resolver,
-        )
+        return make_fetcher(settings, resolver=loopback_resolver)
 
     fetcher = new_fetcher()
     try:

@@ -13,6 +13,7 @@ from bot.digest_sender import DigestSender
 from bot.ingest import FeedPoller
 from bot.news.abstractive import AbstractiveSummarizer
 from bot.news.http.fetcher import SafeFetcher
+from bot.news.http.policy import Resolver
 from bot.store.chats import ChatDefaults
 from bot.store.db import Database
 from bot.story_cache import StoryCache
@@ -58,14 +59,16 @@ class Services:
 SERVICES_KEY = "newsbot.services"
 
 
-def make_fetcher(settings: Settings) -> SafeFetcher:
-    """The one HTTP client for feeds and article pages, with the configured limits."""
+def make_fetcher(settings: Settings, *, resolver: Resolver | None = None) -> SafeFetcher:
+    """The one HTTP client for feeds and article pages, with the configured limits
+    (`resolver`: how host names become addresses; the system's unless given)."""
     return SafeFetcher(
         timeout=settings.fetch_timeout,
         max_bytes=settings.fetch_max_bytes,
         concurrency=settings.fetch_concurrency,
         per_host=settings.fetch_per_host,
         allow_private=settings.fetch_allow_private,
+        resolver=resolver,
     )
 
 
