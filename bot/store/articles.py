@@ -16,7 +16,6 @@ from sqlalchemy import (
     Label,
     Row,
     Select,
-    TextClause,
     any_,
     bindparam,
     case,
@@ -524,15 +523,6 @@ _RECENT_MARGIN = 2
 _RECENT_MAX_GROWTH = 16
 
 
-def _fts5_newest(query: SearchQuery, mode: str) -> tuple[TextClause, dict[str, object]]:
-    """The statement selecting the ids of the newest FTS5 matches, and its parameters."""
-    match = _fts5_match(query, "AND" if mode == "all" else "OR")
-    return text(
-        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
-        "ORDER BY rowid DESC LIMIT :limit"
-    ), {"match": match, "limit": SEARCH_CANDIDATES}
-
-
 async def _postgres_newest_ids(session: AsyncSession, query: SearchQuery, mode: str) -> list[int]:
     """The ids of the newest tsvector matches, newest first, found among the newest rows
     when there are enough there (the same ids as a search of every row)."""
@@ -600,31 +590,17 @@ async def _candidates(
     """The newest matches, with what ranking reads of them and no more: a description
     travels only where the stored search terms cannot stand for it (a body was indexed
     with them, or they were made by other rules than today's)."""
-    bodiless = func.coalesce(Article.body, "") == ""
-    statement = (
-        select(
-            Article.id,
-            Article.title,
-            Article.language,
-            Article.published_at,
-            case((bodiless, Article.search_text), else_=Article.description).label("text"),
-            bodiless.label("stored"),
-        )
-        .join(Source, Source.id == Article.source_id)
-        .where(_readable_by(chat_id))
-    )
-    params: dict[str, object] = {}
-    if session.get_bind().dialect.name == "sqlite":
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    statement = _candidate_rows(sqlite=sqlite, for_chat=chat_id is not None)
+    params: dict[str, object] = {} if chat_id is None else {"chat_id": chat_id}
+    if sqlite:
         # One round trip: the FTS5 index gives the newest matches first.
-        newest, params = _fts5_newest(query, mode)
-        statement = statement.where(Article.id.in_(newest.columns(column("id", Integer))))
+        params |= {"match": _fts5_match(query, "AND" if mode == "all" else "OR")}
     else:
         ids = await _postgres_newest_ids(session, query, mode)
         if not ids:
             return []
-        # One array parameter, not one per id: the statement is the same for every search.
-        statement = statement.where(Article.id == any_(bindparam("ids", type_=ARRAY(Integer))))
-        params = {"ids": ids}
+        params |= {"ids": ids}
     found = []
     stale: dict[int, _Candidate] = {}
     for row in await session.execute(statement, params):
@@ -653,6 +629,34 @@ async def _candidates(
     return found
 
 
+@cache
+def _candidate_rows(*, sqlite: bool, for_chat: bool) -> Select[Any]:
+    """_candidates' query, built once (building and keying it cost more than a millisecond
+    a search) with the chat, the match and the ids as parameters."""
+    bodiless = func.coalesce(Article.body, "") == ""
+    readable = visible_to(bindparam("chat_id", type_=BigInteger)) if for_chat else shared_only()
+    statement = (
+        select(
+            Article.id,
+            Article.title,
+            Article.language,
+            Article.published_at,
+            case((bodiless, Article.search_text), else_=Article.description).label("text"),
+            bodiless.label("stored"),
+        )
+        .join(Source, Source.id == Article.source_id)
+        .where(readable)
+    )
+    if sqlite:
+        newest = text(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
+            f"ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}"
+        ).columns(column("id", Integer))
+        return statement.where(Article.id.in_(newest))
+    # One array parameter, not one per id: the statement is the same for every search.
+    return statement.where(Article.id == any_(bindparam("ids", type_=ARRAY(Integer))))
+
+
 def _rank(query: SearchQuery, candidates: Sequence[_Candidate], now: datetime) -> list[int]:
     """The candidates' ids, best first by bot.news.query's score, newest first among equals."""
     keyed = [
@@ -670,16 +674,22 @@ def _rank(query: SearchQuery, candidates: Sequence[_Candidate], now: datetime) -
     return [-negated_id for _, negated_id in keyed]
 
 
+@cache
+def _page_rows() -> Select[Any]:
+    """_headlines' query, built once, its ids one expanding parameter."""
+    return (
+        select(*headline_columns(grouped=False))
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
 async def _headlines(session: AsyncSession, ids: Sequence[int]) -> list[Headline]:
     """These items as headlines, in the order given."""
     if not ids:
         return []
-    statement = (
-        select(*headline_columns(grouped=False))
-        .join(Source, Source.id == Article.source_id)
-        .where(Article.id.in_(ids))
-    )
-    by_id = {row.id: headline_of(row) for row in await session.execute(statement)}
+    rows = await session.execute(_page_rows(), {"ids": list(ids)})
+    by_id = {row.id: headline_of(row) for row in rows}
     return [by_id[article_id] for article_id in ids if article_id in by_id]
 
 
