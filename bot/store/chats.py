@@ -82,12 +82,13 @@ async def ensure_chat(
 ) -> Chat:
     """The chat's row, created with the defaults (and the language of whoever wrote) the
     first time it talks to the bot."""
+    title = _stored_title(title)
     chat = await session.get(Chat, chat_id, options=_WITH_TOPICS)
     if chat is None:
         chat = Chat(
             id=chat_id,
             kind=kind,
-            title=title[:300],
+            title=title,
             timezone=defaults.timezone,
             digest_times=",".join(defaults.digest_times),
             digest_size=defaults.digest_size,
@@ -108,15 +109,20 @@ async def ensure_chat(
         if not chat.active:
             # A chat that writes to us again has unblocked the bot.
             set_active(chat, True, now=now)
-        if chat.title != title[:300]:
-            chat.title = title[:300]
+        if chat.title != title:
+            chat.title = title
             chat.updated_at = now
     return chat
 
 
 def is_current(stored_title: str, active: bool, title: str) -> bool:
     """Whether ensure_chat would leave a chat's row as it is: active, with this title."""
-    return active and stored_title == title[:300]
+    return active and stored_title == _stored_title(title)
+
+
+def _stored_title(title: str) -> str:
+    """A chat's name as its row can hold it."""
+    return title[: Chat.title.type.length or None]
 
 
 async def chat_language(session: AsyncSession, chat_id: int) -> tuple[str, bool] | None:
