@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from bot.config import Settings
 from bot.store.db import Database
 from bot.store.meta import heartbeats
 from bot.store.models import SendPause
-from bot.store.send_budget import take_group_turn
+from bot.store.send_budget import OverallRate, take_group_turn, take_send_turns
 from tests.botharness import USER_ID, running_bot
 from tests.fakebot import FakeBotAPI
 from tests.support import BACKENDS, ROOT, FakeClock
@@ -169,3 +170,27 @@ async def test_a_groups_twenty_a_minute_is_counted_across_instances(database_url
         await first.dispose()
         await second.dispose()
     assert 55 < wait <= 60 and other_group == 0
+
+
+async def test_one_ask_reserves_several_spaced_turns_and_never_overfills_a_window(
+    database: Database,
+) -> None:
+    """At paid-broadcast rates an instance reserves its waiting sends' turns in one round
+    trip; the slots keep the spacing and the window's limit across asks."""
+    rate = OverallRate(limit=10, window=1.0, gap=0.05)
+    async with database.autocommit() as connection:
+        started = time.monotonic()
+        first = await take_send_turns(connection, rate, wanted=4, horizon=0.8)
+        second = await take_send_turns(connection, rate, wanted=10, horizon=0.8)
+        apart = time.monotonic() - started
+        full = await take_send_turns(connection, rate, wanted=1, horizon=0.1)
+    assert len(first.delays) == 4
+    # The window holds 10: the second ask gets the other 6, however many it wanted.
+    assert len(second.delays) == 6
+    assert first.delays[0] < 0.05
+    for ask in (first, second):
+        assert all(later - earlier >= 0.05 - 1e-6 for earlier, later in pairwise(ask.delays))
+    # Each ask's delays count from its own moment, at most `apart` after the first's.
+    assert second.delays[0] + apart >= first.delays[-1] + 0.05 - 1e-6
+    # The 11th slot opens a window after the first: nothing is reserved, and the wait says when.
+    assert full.delays == () and 0.2 < full.wait < 1.0
