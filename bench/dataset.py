@@ -22,7 +22,8 @@ Shape (deterministic, seed ``SEED``):
 * Every row goes in through the real schema (the Alembic migrations of ``bot.store``)
   with its ``search_text`` made by ``bot.news.text.search_document``, so the FTS5 index
   (and on PostgreSQL the generated tsvector and its GIN index) is the product's own, and
-  its ``story_words`` by ``bot.news.grouping.story_words``, as ingest stores them.
+  its ``story_words`` by ``bot.news.grouping.story_words`` and its ``title_terms`` (how
+  many of those terms are the title's), as ingest stores them.
   For speed the rows are written with raw ``executemany`` (COPY on PostgreSQL) and the
   B-tree indexes on ``articles`` are dropped during the load and then re-created from
   their own DDL as the migrations wrote it.
@@ -393,10 +394,12 @@ def generate_chunk(
         guid = url if source.uses_guid else None
         author = rng.choice(style.authors) if style.authors and rng.random() < 0.6 else None
         if memoise:
+            title_text = _search_text(title_tokens)
             search_text = _search_text(title_tokens, description_tokens)
             if index % 16 == 0 and search_text != search_document(title, description):
                 return generate_chunk(chunk, total, source_count, memoise=False)
         else:
+            title_text = search_document(title)
             search_text = search_document(title, description)
         rows.append(
             (
@@ -412,6 +415,7 @@ def generate_chunk(
                 published.strftime(_SQLITE_TIME),
                 fetched.strftime(_SQLITE_TIME),
                 search_text,
+                len(title_text.split()),
                 story_words(title, description, None),
             )
         )
@@ -431,6 +435,7 @@ _ARTICLE_COLUMNS = (
     "published_at",
     "fetched_at",
     "search_text",
+    "title_terms",
     "story_words",
 )
 _SOURCE_COLUMNS = (

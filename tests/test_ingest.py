@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.ingest import IngestReport, SourceReport, ingest_all, ingest_due
 from bot.news.http.fetcher import SafeFetcher
 from bot.news.opml import parse_opml
+from bot.news.text import terms
 from bot.store.articles import count_articles
 from bot.store.db import Database
 from bot.store.meta import get_meta
@@ -397,6 +398,7 @@ async def test_an_item_stored_with_broken_text_is_mended_by_a_later_fetch(
         row = await session.get(Article, festival.id)
         assert row is not None
         row.title = "GenÃ¨ve festival"
+        row.title_terms = len(terms(row.title))
         row.description = "Crème brûlée.".encode().decode("iso8859-15")  # chardet guessed
 
     server.add("/zurich.xml", good)
@@ -408,6 +410,9 @@ async def test_an_item_stored_with_broken_text_is_mended_by_a_later_fetch(
     ]
     async with database.session() as session:
         assert await count_articles(session) == 2
+        mended = await session.get(Article, first[1].id)
+        assert mended is not None
+        assert mended.title_terms == len(terms("Genève festival")) != len(terms(row.title))
 
 
 async def test_missing_dates_guids_and_links(database, fetcher, settings, clock, server):
@@ -737,8 +742,8 @@ async def test_items_indexed_in_the_parse_workers_are_stored_as_the_store_indexe
         await add_articles(session, other, items, now=clock.now())
     stored = await articles_of(database, other)
 
-    def index(rows: list[Article]) -> list[tuple[str | None, str, str | None]]:
-        return [(row.language, row.search_text, row.story_words) for row in rows]
+    def index(rows: list[Article]) -> list[tuple[str | None, str, int | None, str | None]]:
+        return [(row.language, row.search_text, row.title_terms, row.story_words) for row in rows]
 
     assert index(ingested) == index(stored)
     assert [row.language for row in ingested] == ["de", "de", "de"]

@@ -191,9 +191,10 @@ async def test_recency_beats_a_stale_better_match(database: Database, clock: Fak
 async def test_a_description_counts_when_its_stored_terms_are_out_of_date(
     database: Database, clock: FakeClock
 ) -> None:
-    """Ranking reads a description's terms from the stored search text only while that
-    text is what today's rules make of the title: a row indexed by older rules still has
-    its description weigh more than a word found only in another item's body."""
+    """A row stored before 0012 (no count of its title's terms) has its description's
+    terms read from the stored search text only while that text is what today's rules
+    make of the title: indexed by older rules, its description still weighs more than a
+    word found only in another item's body."""
     async with database.session() as session:
         source = await add_source(session, "https://port.example/feed", now=clock.now())
         older_rules, in_body = await add_articles(
@@ -217,7 +218,7 @@ async def test_a_description_counts_when_its_stored_terms_are_out_of_date(
             now=clock.now(),
         )
         await session.execute(
-            text("UPDATE articles SET search_text = :terms WHERE id = :id"),
+            text("UPDATE articles SET search_text = :terms, title_terms = NULL WHERE id = :id"),
             {"terms": "harbours strikes ends docker return to the crane", "id": older_rules},
         )
     async with database.session() as session:

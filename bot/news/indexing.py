@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from bot.news.grouping import story_words
 from bot.news.language import detect_languages
-from bot.news.text import search_document
+from bot.news.text import search_document, terms
 
 
 class ItemText(NamedTuple):
@@ -33,6 +33,8 @@ class Indexed(NamedTuple):
 
     language: str | None
     search_text: str
+    title_terms: int
+    """How many of search_text's leading terms are the title's."""
     story_words: str
 
 
@@ -51,6 +53,7 @@ def index_items(items: Sequence[ItemText]) -> list[Indexed]:
             Indexed(
                 language,
                 search_document(item.title, item.description, item.body, language=language),
+                len(terms(item.title, language)),
                 story_words(item.title, item.description, language),
             )
         )

@@ -11,7 +11,6 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from bot.news.language import ENGLISH
 from bot.news.text import rules_language, terms
@@ -90,43 +89,61 @@ def _contains(haystack: Sequence[str], phrase: Phrase) -> bool:
     return any(tuple(haystack[i : i + n]) == phrase for i in range(len(haystack) - n + 1))
 
 
-def terms_relevance(
-    query: SearchQuery, title_terms: Sequence[str], description_terms: Callable[[], str]
-) -> float:
-    """How well an item answers the query, from 0.2 (matched only its body) up.
+class Scorer:
+    """How well items answer one query, with what every item is checked against (its
+    words as a set, its phrases padded with spaces) worked out once: a search ranks
+    hundreds of candidates per query."""
 
-    It reads the item's title terms and its description's terms joined by spaces (as
-    search_document writes them). The description's terms are asked for only when a
-    phrase is not in the title: they are the bulk of the work, and a search ranks
-    hundreds of candidates per query. A phrase is in them when its terms, space-joined,
-    appear between spaces.
-    """
-    if not query.terms:
-        return 0.0
-    score = 0.0
-    padded_description: str | None = None
-    for term in query.terms:
-        if term.is_in(title_terms):
-            score += 3.0
-            continue
-        if padded_description is None:
-            padded_description = f" {description_terms()} "
-        if any(f" {' '.join(phrase)} " in padded_description for phrase in term.spellings):
-            score += 1.0
-    # Shorter titles that match are more about the topic than long ones that mention it.
-    focus = 1.0 + 2.0 / (1.0 + len(title_terms) / 4.0)
-    return max(0.2, score / len(query.terms) * focus)
+    def __init__(self, query: SearchQuery) -> None:
+        self._terms = [
+            (
+                frozenset(phrase[0] for phrase in term.spellings if len(phrase) == 1),
+                tuple(phrase for phrase in term.spellings if len(phrase) > 1),
+                tuple(f" {' '.join(phrase)} " for phrase in term.spellings),
+            )
+            for term in query.terms
+        ]
+
+    def relevance(self, title_terms: Sequence[str], description_terms: Callable[[], str]) -> float:
+        """How well an item answers the query, from 0.2 (matched only its body) up.
+
+        It reads the item's title terms and its description's terms joined by spaces (as
+        search_document writes them). The description's terms are asked for only when a
+        phrase is not in the title: they are the bulk of the work. A phrase is in them
+        when its terms, space-joined, appear between spaces.
+        """
+        if not self._terms:
+            return 0.0
+        score = 0.0
+        padded_description: str | None = None
+        for words, phrases, padded in self._terms:
+            if not words.isdisjoint(title_terms) or (
+                phrases and any(_contains(title_terms, phrase) for phrase in phrases)
+            ):
+                score += 3.0
+                continue
+            if padded_description is None:
+                padded_description = f" {description_terms()} "
+            for phrase in padded:
+                if phrase in padded_description:
+                    score += 1.0
+                    break
+        # Shorter titles that match are more about the topic than long ones that mention it.
+        focus = 1.0 + 2.0 / (1.0 + len(title_terms) / 4.0)
+        return max(0.2, score / len(self._terms) * focus)
+
+    def blended(
+        self, title_terms: Sequence[str], description_terms: Callable[[], str], age_hours: float
+    ) -> float:
+        """The relevance blended with the item's recency (the order /topic shows results in)."""
+        return self.relevance(title_terms, description_terms) * (
+            0.25 + 0.75 * recency_weight(age_hours)
+        )
 
 
-def recency_weight(published_at: datetime, now: datetime) -> float:
+def recency_weight(age_hours: float) -> float:
     """Decay with age, so last week's best match does not bury this morning's."""
-    age_hours = max(0.0, (now - published_at).total_seconds() / 3600.0)
-    return math.pow(0.5, age_hours / RECENCY_HALF_LIFE_HOURS)
-
-
-def blend(relevance_value: float, published_at: datetime, now: datetime) -> float:
-    """A relevance blended with the item's recency (the order /topic shows results in)."""
-    return relevance_value * (0.25 + 0.75 * recency_weight(published_at, now))
+    return math.pow(0.5, max(0.0, age_hours) / RECENCY_HALF_LIFE_HOURS)
 
 
 def matches(query: SearchQuery, title: str, description: str, language: str | None = None) -> bool:
