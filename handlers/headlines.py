@@ -17,7 +17,7 @@ from bot.news.trending import Topic
 from bot.render import headline_keyboard, headline_message, html_escape, quoted
 from bot.schedule import zone_info
 from bot.store.articles import Headline, latest_articles, latest_for_chat, search_articles
-from bot.store.chats import is_current, news_languages
+from bot.store.chats import chat_glance, is_current, news_languages
 from bot.story_lines import extra_sources
 from handlers.common import (
     args_text,
@@ -134,6 +134,19 @@ async def _window(
     return items, view.zone
 
 
+async def _zone(
+    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tzinfo:
+    """The chat's zone, read alone while the chat's row needs no change; else (a first
+    contact, a new title) the row is made or refreshed first, as every command does."""
+    telegram_chat = update.effective_chat
+    assert telegram_chat is not None
+    glance = await chat_glance(session, telegram_chat.id)
+    if glance is not None and is_current(glance.title, glance.active, chat_title(telegram_chat)):
+        return zone_info(glance.timezone)
+    return (await chat_view(session, update, context)).zone
+
+
 async def topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Search the store, or list what is trending when no words are given."""
     words = args_text(context)
@@ -158,15 +171,17 @@ async def topic_page(
             "Give me some words to look for, e.g. <code>/topic iran nuclear</code> "
             "or a phrase in quotes."
         ), None
+    telegram_chat = update.effective_chat
+    assert telegram_chat is not None
     async with services.database.session() as session:
-        view = await chat_view(session, update, context)
+        zone = await _zone(session, update, context)
         result = await search_articles(
             session,
             query,
             limit=size,
             offset=offset,
             now=services.clock.now(),
-            chat_id=view.chat.id,
+            chat_id=telegram_chat.id,
         )
     if not result.headlines:
         if offset:
@@ -194,7 +209,7 @@ async def topic_page(
         heading,
         result.headlines,
         now=services.clock.now(),
-        zone=view.zone,
+        zone=zone,
         start=offset + 1,
         footer=footer,
     )

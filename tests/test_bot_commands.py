@@ -111,6 +111,26 @@ async def test_topic_finds_ranks_and_says_when_nothing_matches(user: BotUser) ->
     assert any(label.startswith("Iran (") for label in labels)
 
 
+async def test_topic_makes_and_refreshes_the_chats_row(user: BotUser) -> None:
+    """/topic reads only the chat's zone while its row needs no change; a first contact
+    still makes the row, and a renamed group's row takes the new name."""
+    services = user.application.bot_data["newsbot.services"]
+
+    async def stored_title() -> str | None:
+        async with services.database.session() as session:
+            chat = await get_chat(session, GROUP_ID)
+        return None if chat is None else chat.title
+
+    asked = {"chat_id": GROUP_ID, "chat_type": "supergroup", "user_id": ADMIN_IN_GROUP}
+    first = await user.reply_to("/topic iran", chat_title="Night desk", **asked)
+    assert first.startswith("<b>Topic: iran</b>")
+    assert await stored_title() == "Night desk"
+    assert await user.reply_to("/topic iran", chat_title="Night desk", **asked) == first
+    renamed = await user.reply_to("/topic iran", chat_title="Morning desk", **asked)
+    assert renamed == first
+    assert await stored_title() == "Morning desk"
+
+
 async def test_topic_without_words_lists_trending_buttons(user: BotUser) -> None:
     (trending,) = await user.command("/topic")
     assert trending.params["text"].startswith("<b>Trending in the last 24 hours</b>")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from functools import cache
+from typing import NamedTuple, Protocol
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import BigInteger, Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -113,6 +114,28 @@ async def ensure_chat(
             chat.title = title
             chat.updated_at = now
     return chat
+
+
+class ChatGlance(NamedTuple):
+    """What a reply that changes nothing reads of its chat's row."""
+
+    title: str
+    active: bool
+    timezone: str
+
+
+async def chat_glance(session: AsyncSession, chat_id: int) -> ChatGlance | None:
+    """The chat's title, whether it is active, and its zone; None if the chat is new."""
+    row = (await session.execute(_glance_row(), {"chat_id": chat_id})).one_or_none()
+    return None if row is None else ChatGlance(*row)
+
+
+@cache
+def _glance_row() -> Select[str, bool, str]:
+    """chat_glance's query, built once, the chat a parameter."""
+    return select(Chat.title, Chat.active, Chat.timezone).where(
+        Chat.id == bindparam("chat_id", type_=BigInteger)
+    )
 
 
 def is_current(stored_title: str, active: bool, title: str) -> bool:
