@@ -431,6 +431,7 @@ async def _instance(conn: Any, values: dict[str, Any]) -> None:
     from bot.app import build_application
     from bot.config import Settings
     from bot.dispatch import dispatch_digests
+    from bot.heap import settle_after_start
     from bot.services import SERVICES_KEY
     from tests.support import FakeClock
 
@@ -438,6 +439,7 @@ async def _instance(conn: Any, values: dict[str, Any]) -> None:
     application = build_application(settings, clock=FakeClock(NOW), jobs=False)
     async with application:
         await application.post_init(application)  # type: ignore[misc]
+        settle_after_start()
         services = application.bot_data[SERVICES_KEY]
         conn.send("ready")
         conn.recv()

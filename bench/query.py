@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import random
 import time
@@ -118,6 +117,7 @@ def _handler_context(database_url: str) -> tuple[Services, Any, Any]:
 
 async def _measure(figures: Figures, database_url: str, mix: list[dict[str, str]]) -> None:
     from bot.callbacks import LatestPage
+    from bot.heap import settle_after_start
     from bot.render import split_message
     from handlers.headlines import latest_page, topic_page
 
@@ -143,7 +143,8 @@ async def _measure(figures: Figures, database_url: str, mix: list[dict[str, str]
             await latest()
         for query in mix:
             await topic(query["text"])
-        gc.collect()
+        # As `newsbot run` does once it is ready to serve.
+        settle_after_start()
         figures.latest_ms = [await latest() for _ in range(LATEST_CALLS)]
         rng = random.Random(dataset.SEED)
         samples: dict[str, list[float]] = {q["text"]: [] for q in mix}

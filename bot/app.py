@@ -20,6 +20,7 @@ from bot.bootstrap import prepare_store
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.digest_sender import DigestSender
+from bot.heap import settle_after_start
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, using_language
 from bot.ingest import FeedPoller
 from bot.news.feeds.parse import make_parse_executor
@@ -176,6 +177,7 @@ def run_bot(settings: Settings) -> int:
 
 async def _start_and_stop_on_signals(application: Application) -> None:
     await _post_init(application)
+    settle_after_start()
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, _stop, application)
@@ -202,6 +204,7 @@ async def _run_jobs_only(application: Application) -> None:
         loop.add_signal_handler(signum, stopping.set)
     async with application:
         await _post_init(application)
+        settle_after_start()
         await application.start()
         log.info("Not receiving updates (RECEIVE_UPDATES=false): running jobs only")
         try:
