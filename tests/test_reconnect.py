@@ -1,12 +1,14 @@
 """A PostgreSQL restart costs no reply: pooled connections the server closed are replaced
-before they are used."""
+before they are used (once they have been idle for the moment a restart takes)."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
 from bot.store.articles import count_articles
-from bot.store.db import Database
+from bot.store.db import PING_AFTER_IDLE_SECONDS, Database
 from tests.support import BACKENDS, POSTGRES_URL, postgres_admin
 
 
@@ -21,5 +23,6 @@ async def test_connections_the_server_closed_are_replaced_before_use(database: D
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             f"WHERE datname = '{database.url.database}' AND pid <> pg_backend_pid()",
         )
+        await asyncio.sleep(PING_AFTER_IDLE_SECONDS)
     async with database.session() as session:
         assert await count_articles(session) == 0

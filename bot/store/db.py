@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -43,6 +44,7 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
+            event.listen(self.engine.sync_engine.pool, "checkin", _note_checkin)
             event.listen(self.engine.sync_engine.pool, "checkout", _ping)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
@@ -125,14 +127,26 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.close()
 
 
+# A connection handed back this recently answered a moment ago: asking again would add a
+# round trip to every reply of a busy bot (HikariCP skips its check within 500 ms too).
+PING_AFTER_IDLE_SECONDS = 0.5
+
+
+def _note_checkin(_dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
 def _ping(
-    dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
 ) -> None:
-    """Make sure a pooled PostgreSQL connection still answers (the server may have restarted)
-    before it is used; if not, the pool drops it and takes another. In place of
-    pool_pre_ping, whose ping on asyncpg is a transaction of its own (BEGIN, ping,
-    ROLLBACK): this one opens the transaction the session goes on to use, so a short
-    reply costs four round trips instead of six."""
+    """Make sure a pooled PostgreSQL connection idle for a while still answers (the server
+    may have restarted) before it is used; if not, the pool drops it and takes another. In
+    place of pool_pre_ping, whose ping on asyncpg is a transaction of its own (BEGIN,
+    ping, ROLLBACK) on every checkout: this one opens the transaction the session goes on
+    to use, so a short reply costs four round trips, and three on a connection just used."""
+    idle = time.monotonic() - record.info.get("checked_in_at", -PING_AFTER_IDLE_SECONDS)
+    if idle < PING_AFTER_IDLE_SECONDS:
+        return
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("SELECT 1")
