@@ -121,7 +121,11 @@ async def test_topic_makes_and_refreshes_the_chats_row(user: BotUser) -> None:
             chat = await get_chat(session, GROUP_ID)
         return None if chat is None else chat.title
 
-    asked = {"chat_id": GROUP_ID, "chat_type": "supergroup", "user_id": ADMIN_IN_GROUP}
+    asked: dict[str, Any] = {
+        "chat_id": GROUP_ID,
+        "chat_type": "supergroup",
+        "user_id": ADMIN_IN_GROUP,
+    }
     first = await user.reply_to("/topic iran", chat_title="Night desk", **asked)
     assert first.startswith("<b>Topic: iran</b>")
     assert await stored_title() == "Night desk"
