@@ -226,6 +226,25 @@ async def test_a_description_counts_when_its_stored_terms_are_out_of_date(
     assert [h.id for h in result.headlines] == [older_rules, in_body]
 
 
+async def test_a_title_of_forty_thousand_words_is_stored_and_found(
+    database: Database, clock: FakeClock
+) -> None:
+    """A seed line may be any length: its count of title terms fits the column on both
+    backends, and the item is found by its last word."""
+    title = " ".join(f"w{i % 50}" for i in range(40_000)) + " platypus"
+    async with database.session() as session:
+        source = await add_source(session, "https://long.example/feed", now=clock.now())
+        (stored,) = await add_articles(
+            session,
+            source.id,
+            [NewArticle(title=title, guid="long", published_at=clock.now())],
+            now=clock.now(),
+        )
+    async with database.session() as session:
+        result = await search_articles(session, parse_query("platypus"), limit=5, now=clock.now())
+    assert [headline.id for headline in result.headlines] == [stored]
+
+
 async def test_reingesting_a_feed_never_duplicates(database: Database, clock: FakeClock) -> None:
     items = [
         NewArticle(

@@ -11,7 +11,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -103,7 +102,7 @@ class Article(Base):
     search_text: Mapped[str] = mapped_column(Text, default="")
     # How many of search_text's leading terms are the title's, so ranking need not split
     # the title again; None (rows before 0012): read from the title when ranked.
-    title_terms: Mapped[int | None] = mapped_column(SmallInteger)
+    title_terms: Mapped[int | None] = mapped_column(Integer)
     # ISO 639 code its words were stemmed in; None (every row before 0005): unknown, English.
     language: Mapped[str | None] = mapped_column(String(8))
     # What story grouping reads of title and description (bot.news.grouping.story_words),

@@ -24,7 +24,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("articles", sa.Column("title_terms", sa.SmallInteger(), nullable=True))
+    op.add_column("articles", sa.Column("title_terms", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
