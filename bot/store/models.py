@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     false,
     true,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -41,6 +44,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[Any], datetime | None] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        # SQLite keeps the text SQLAlchemy wrote, in UTC: read it as aware UTC in one step.
+        # Parsing, then giving the zone through the decorator took ~2 us a value, and
+        # /latest reads 150 of them.
+        return _aware_utc_from_sqlite
+
+
+def _aware_utc_from_sqlite(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value + "+00:00")
+    except ValueError:  # text written with its own offset
+        return datetime.fromisoformat(value).astimezone(UTC)
 
 
 class Base(DeclarativeBase):
