@@ -613,9 +613,10 @@ async def _candidates(
         params |= {"ids": ids}
     found = []
     stale: dict[int, _Candidate] = {}
-    for article_id, title, language, published, text_, stored, title_count in await session.execute(
-        statement, params
-    ):
+    # Core reads on the session's connection, as latest_articles does: no ORM layer.
+    connection = await session.connection()
+    rows = await connection.execute(statement, params)
+    for article_id, title, language, published, text_, stored, title_count in rows:
         if stored and title_count is not None:
             # The stored terms, split where the title's end: no title is read again.
             parts = text_.split(" ", title_count)
@@ -714,7 +715,8 @@ async def _headlines(session: AsyncSession, ids: Sequence[int]) -> list[Headline
     """These items as headlines, in the order given."""
     if not ids:
         return []
-    rows = await session.execute(_page_rows(), {"ids": list(ids)})
+    connection = await session.connection()
+    rows = await connection.execute(_page_rows(), {"ids": list(ids)})
     by_id = {row.id: headline_of(row) for row in rows}
     return [by_id[article_id] for article_id in ids if article_id in by_id]
 
