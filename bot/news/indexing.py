@@ -46,18 +46,19 @@ def index_items(items: Sequence[ItemText]) -> list[Indexed]:
     """
     texts = [() if item.language else (item.title, item.description) for item in items]
     detected = detect_languages(texts) if any(texts) else [None] * len(texts)
-    indexed = []
-    for item, guess in zip(items, detected, strict=True):
-        language = item.language or guess
-        indexed.append(
-            Indexed(
-                language,
-                search_document(item.title, item.description, item.body, language=language),
-                len(terms(item.title, language)),
-                story_words(item.title, item.description, language),
-            )
-        )
-    return indexed
+    return [
+        index_in(item, item.language or guess) for item, guess in zip(items, detected, strict=True)
+    ]
+
+
+def index_in(item: ItemText, language: str | None) -> Indexed:
+    """What an item is stored with, read in a language already settled (None: unknown)."""
+    return Indexed(
+        language,
+        search_document(item.title, item.description, item.body, language=language),
+        len(terms(item.title, language)),
+        story_words(item.title, item.description, language),
+    )
 
 
 async def index_items_async(

@@ -36,8 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from bot.news.grouping import story_words
-from bot.news.indexing import Indexed, ItemText, index_items_async
+from bot.news.indexing import Indexed, ItemText, index_in, index_items_async
 from bot.news.query import Scorer, SearchQuery
 from bot.news.text import canonical_url, fold, search_document, terms
 from bot.store.chat_sources import open_to, shared_only, visible_to
@@ -238,11 +237,10 @@ async def _mend_damaged_text(
         if article is not None:
             article.title = item.title
             article.description = item.description
-            article.search_text = search_document(
-                item.title, item.description, article.body, language=article.language
+            mended = ItemText(item.title, item.description, article.body, article.language)
+            _, article.search_text, article.title_terms, article.story_words = index_in(
+                mended, article.language
             )
-            article.title_terms = len(terms(item.title, article.language))
-            article.story_words = story_words(item.title, item.description, article.language)
 
 
 def _is_mended(stored: str, fresh: str) -> bool:
