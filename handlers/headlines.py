@@ -17,7 +17,7 @@ from bot.news.trending import Topic
 from bot.render import headline_keyboard, headline_message, html_escape, quoted
 from bot.schedule import zone_info
 from bot.store.articles import Headline, latest_articles, latest_for_chat, search_articles
-from bot.store.chats import chat_glance, is_current, news_languages
+from bot.store.chats import chat_glance, news_languages
 from bot.story_lines import extra_sources
 from handlers.common import (
     args_text,
@@ -121,8 +121,8 @@ async def _window(
     telegram_chat = update.effective_chat
     assert telegram_chat is not None
     window = await latest_for_chat(session, telegram_chat.id, limit=LATEST_WINDOW, up_to_id=anchor)
-    if window is not None and is_current(window.title, window.active, chat_title(telegram_chat)):
-        return window.headlines, zone_info(window.timezone)
+    if window is not None and window.chat.is_current(chat_title(telegram_chat)):
+        return window.headlines, zone_info(window.chat.timezone)
     view = await chat_view(session, update, context)
     items = await latest_articles(
         session,
@@ -142,7 +142,7 @@ async def _zone(
     telegram_chat = update.effective_chat
     assert telegram_chat is not None
     glance = await chat_glance(session, telegram_chat.id)
-    if glance is not None and is_current(glance.title, glance.active, chat_title(telegram_chat)):
+    if glance is not None and glance.is_current(chat_title(telegram_chat)):
         return zone_info(glance.timezone)
     return (await chat_view(session, update, context)).zone
 

@@ -40,6 +40,7 @@ from bot.news.indexing import Indexed, ItemText, index_in, index_items_async
 from bot.news.query import Scorer, SearchQuery
 from bot.news.text import canonical_url, fold, search_document, terms
 from bot.store.chat_sources import open_to, shared_only, visible_to
+from bot.store.chats import GLANCE_COLUMNS, ChatGlance
 from bot.store.db import insert_into
 from bot.store.models import Article, Base, Chat, SeenKey, Source
 
@@ -355,12 +356,7 @@ class ChatWindow:
     """A chat's newest items, read with what of its row a list needs."""
 
     headlines: list[Headline]
-    timezone: str
-    title: str
-    active: bool
-
-
-_CHAT_COLUMNS = (Chat.timezone, Chat.title, Chat.active)
+    chat: ChatGlance
 
 
 async def latest_for_chat(
@@ -379,9 +375,11 @@ async def latest_for_chat(
     rows = (await connection.execute(statement, params)).all()
     if not rows:
         return None
-    fields = len(rows[0]) - len(_CHAT_COLUMNS)
-    timezone, title, active = rows[0][fields:]
-    return ChatWindow([Headline(*row[:fields]) for row in rows], timezone, title, bool(active))
+    fields = len(rows[0]) - len(GLANCE_COLUMNS)
+    title, active, timezone = rows[0][fields:]
+    return ChatWindow(
+        [Headline(*row[:fields]) for row in rows], ChatGlance(title, bool(active), timezone)
+    )
 
 
 @cache
@@ -391,7 +389,7 @@ def _chat_window(*, sqlite: bool, anchored: bool) -> Select[Any]:
     chat_id = bindparam("chat_id", type_=BigInteger)
     statement = _newest(
         *headline_columns(),
-        *_CHAT_COLUMNS,
+        *GLANCE_COLUMNS,
         readable=visible_to(chat_id),
         up_to_id=bindparam("up_to_id", type_=Integer) if anchored else None,
         limit=bindparam("limit", type_=Integer),

@@ -123,6 +123,14 @@ class ChatGlance(NamedTuple):
     active: bool
     timezone: str
 
+    def is_current(self, title: str) -> bool:
+        """Whether ensure_chat would leave the row as it is: active, with this title."""
+        return self.active and self.title == _stored_title(title)
+
+
+# ChatGlance's columns, in its fields' order.
+GLANCE_COLUMNS = (Chat.title, Chat.active, Chat.timezone)
+
 
 async def chat_glance(session: AsyncSession, chat_id: int) -> ChatGlance | None:
     """The chat's title, whether it is active, and its zone; None if the chat is new."""
@@ -133,14 +141,7 @@ async def chat_glance(session: AsyncSession, chat_id: int) -> ChatGlance | None:
 @cache
 def _glance_row() -> Select[str, bool, str]:
     """chat_glance's query, built once, the chat a parameter."""
-    return select(Chat.title, Chat.active, Chat.timezone).where(
-        Chat.id == bindparam("chat_id", type_=BigInteger)
-    )
-
-
-def is_current(stored_title: str, active: bool, title: str) -> bool:
-    """Whether ensure_chat would leave a chat's row as it is: active, with this title."""
-    return active and stored_title == _stored_title(title)
+    return select(*GLANCE_COLUMNS).where(Chat.id == bindparam("chat_id", type_=BigInteger))
 
 
 def _stored_title(title: str) -> str:
