@@ -24,8 +24,9 @@ from bot.heap import settle_after_start
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, using_language
 from bot.ingest import FeedPoller
 from bot.news.feeds.parse import make_parse_executor
-from bot.ratelimit import ChatFairRateLimiter, SharedBudget
+from bot.ratelimit import ChatFairRateLimiter
 from bot.services import SERVICES_KEY, Services, make_abstractive, make_fetcher
+from bot.shared_budget import SharedBudget
 from bot.store.db import Database
 from handlers.start import COMMANDS
 from jobs import schedule_jobs

@@ -14,7 +14,8 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.ratelimit import ChatFairRateLimiter, Pacer
+from bot.pacer import Pacer
+from bot.ratelimit import ChatFairRateLimiter
 from bot.retry_policy import DIGESTS, REPLIES, RetryPolicy, maybe_delivered, retry_after_seconds
 
 
