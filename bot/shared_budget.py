@@ -18,6 +18,40 @@ from bot.store.send_budget import OverallRate, pause_sends, take_group_turn, tak
 log = logging.getLogger(__name__)
 
 
+class DatabaseClock:
+    """The database's clock read on this process's event-loop clock.
+
+    The budget places slots by the database's clock; a process sends by its own. An ask
+    is answered at a database moment that fell between sending it and reading the answer,
+    so the two clocks' offset is at least (sent - database time). Reading is the end a
+    busy event loop delays, at times by hundreds of milliseconds; sending leaves at once.
+    So the offset is the largest such lower bound of the asks of the last `keep` seconds,
+    and slots from every instance land on their senders' clocks within about one quick
+    send of where the database placed them. An ask whose own bracket lies wholly below
+    that (the database's clock was set forward) starts the record again.
+    """
+
+    def __init__(self, keep: float = 10.0) -> None:
+        self._keep = keep
+        # (sent, lower bound) of recent asks, lower bounds decreasing: the first is the largest.
+        self._bounds: deque[tuple[float, float]] = deque()
+
+    def observe(self, sent: float, read: float, database_time: float) -> None:
+        """Record one ask: sent and read on the event-loop clock, answered at database_time."""
+        lower, upper = sent - database_time, read - database_time
+        if self._bounds and upper < self._bounds[0][1]:
+            self._bounds.clear()
+        while self._bounds and self._bounds[-1][1] <= lower:
+            self._bounds.pop()
+        self._bounds.append((sent, lower))
+        while self._bounds[0][0] < sent - self._keep:
+            self._bounds.popleft()
+
+    def local(self, database_time: float) -> float:
+        """database_time on the event-loop clock (after at least one observe)."""
+        return database_time + self._bounds[0][1]
+
+
 class SharedBudget:
     """The token's overall and per-group budgets, counted in PostgreSQL by every instance.
 
@@ -28,7 +62,8 @@ class SharedBudget:
     gets turns; it reserves a slot for every caller then waiting (at most a twentieth of
     the limit, at most `horizon` ahead), so a round trip is not paid per message at
     paid-broadcast rates. A slot not used within half the `margin` of its time is given up
-    rather than sent late in a burst.
+    rather than sent late in a burst; so that slots are not past when their answer is read,
+    none is placed sooner than the last ask took to come back.
     If the database cannot be reached, sends keep to the in-process Pacer.
     """
 
@@ -56,6 +91,8 @@ class SharedBudget:
         # Slots are reserved at most this far ahead: a 429 another instance meets holds
         # this one after as much, not after every slot it could have reserved.
         self._horizon = horizon
+        self._lead = 0.0
+        self._clock = DatabaseClock()
         self._slots: deque[float] = deque()  # reserved send times, event-loop clock
         self._waiting = 0
 
@@ -89,11 +126,13 @@ class SharedBudget:
                     return slot
             try:
                 async with self._database.autocommit() as connection:
+                    sent = loop.time()
                     turns = await take_send_turns(
                         connection,
                         self.rate,
                         wanted=min(self._waiting, self._batch),
                         horizon=self._horizon,
+                        lead=self._lead,
                     )
             except Exception as exc:
                 if not is_unavailable(exc):
@@ -101,8 +140,11 @@ class SharedBudget:
                 log.warning("Send budget unavailable, pacing this process alone: %s", exc)
                 async with self._fallback:
                     return None
-            answered = loop.time()
-            self._slots.extend(answered + delay for delay in turns.delays)
+            read = loop.time()
+            self._clock.observe(sent, read, turns.counted_at)
+            self._lead = min(read - sent, self.rate.window)
+            counted = self._clock.local(turns.counted_at)
+            self._slots.extend(counted + delay for delay in turns.delays)
             if not turns.delays:
                 await asyncio.sleep(turns.wait)
 

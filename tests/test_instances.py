@@ -11,13 +11,18 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from itertools import pairwise
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Settings
+from bot.shared_budget import SharedBudget
 from bot.store.db import Database
 from bot.store.meta import heartbeats
 from bot.store.models import SendPause
@@ -124,6 +129,63 @@ async def test_two_instances_together_keep_to_one_send_budget(
     assert set(per_chat) == set(chats) and max(per_chat.values()) == 1
     # Neither instance waits while the other takes the whole budget.
     assert min(report.sent for report in reports) >= len(chats) // 4
+
+
+class SlowReader(Database):
+    """A store whose answers this instance reads `lag` seconds after they came, as an event
+    loop busy with other work reads them."""
+
+    def __init__(self, url: str, lag: float) -> None:
+        super().__init__(url)
+        self.lag = lag
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        async with super().autocommit() as connection:
+            yield cast(AsyncConnection, _ReadLate(connection, self.lag))
+
+
+class _ReadLate:
+    def __init__(self, connection: AsyncConnection, lag: float) -> None:
+        self._connection = connection
+        self._lag = lag
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        result = await self._connection.execute(*args, **kwargs)
+        await asyncio.sleep(self._lag)
+        return result
+
+
+async def test_an_instance_that_reads_its_turns_late_still_sends_within_the_budget(
+    database_url: str,
+) -> None:
+    """Its slots fall where the database placed them, not later by its lag into seconds
+    the other instance has filled, and it still gets some of them."""
+    limit, each = 20, 30
+    prompt_store, slow_store = Database(database_url), SlowReader(database_url, lag=0.2)
+    prompt = SharedBudget(prompt_store, per_second=limit)
+    slow = SharedBudget(slow_store, per_second=limit)
+    loop = asyncio.get_running_loop()
+    sent: list[tuple[float, str]] = []
+
+    async def send(budget: SharedBudget, name: str) -> None:
+        await budget.take_turn(None)
+        sent.append((loop.time(), name))
+
+    try:
+        await asyncio.gather(
+            *(
+                send(budget, name)
+                for budget, name in ((prompt, "prompt"), (slow, "slow"))
+                for _ in range(each)
+            )
+        )
+    finally:
+        await prompt_store.dispose()
+        await slow_store.dispose()
+    assert most_in_one_second([at for at, _ in sent]) <= limit
+    first_half = [name for _, name in sorted(sent)[:each]]
+    assert first_half.count("slow") >= each // 6
 
 
 async def test_a_flood_wait_met_by_one_instance_holds_the_others(

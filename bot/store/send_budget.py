@@ -17,7 +17,7 @@ from bot.store.db import insert_into
 from bot.store.models import SendPause, SendSlot
 
 # Any constant serialises the budget's transactions; this one spells "newsbot" (the
-# functions of migrations 0008 and 0011 take the same lock).
+# functions of migrations 0008, 0011 and 0013 take the same lock).
 _LOCK_KEY = 0x6E657773626F74
 # Group sends are counted over a minute; older slots count for nothing.
 _KEPT = timedelta(seconds=60)
@@ -37,24 +37,31 @@ class OverallRate:
 class SendTurns:
     """Slots reserved for this instance's next sends, or how long to wait for any."""
 
-    delays: tuple[float, ...]  # seconds from now until each slot, in order
+    delays: tuple[float, ...]  # seconds after `counted_at` until each slot, in order
+    counted_at: float  # the database's clock when it counted them, seconds since the epoch
     wait: float = 0.0  # with no slots: seconds before asking again
 
 
 async def take_send_turns(
-    connection: AsyncConnection, rate: OverallRate, *, wanted: int, horizon: float
+    connection: AsyncConnection,
+    rate: OverallRate,
+    *,
+    wanted: int,
+    horizon: float,
+    lead: float = 0.0,
 ) -> SendTurns:
-    """Reserve up to `wanted` of the budget's next slots that fall within `horizon` seconds.
+    """Reserve up to `wanted` of the budget's next slots at least `lead` seconds ahead and
+    within `horizon` seconds after that.
 
-    The work is the database function of migration 0011, one round trip on an autocommit
+    The work is the database function of migration 0013, one round trip on an autocommit
     connection however many slots it reserves: at 1,000 messages a second a turn a message
     would be the limit, not Telegram.
     """
-    wait, delays = (
+    wait, delays, counted_at = (
         await connection.execute(
             text(
-                "SELECT wait, delays FROM newsbot_take_send_turns("
-                ":wanted, :limit, :window, :gap, :horizon)"
+                "SELECT wait, delays, counted_at FROM newsbot_take_send_turns("
+                ":wanted, :limit, :window, :gap, :horizon, :lead)"
             ),
             {
                 "wanted": wanted,
@@ -62,10 +69,15 @@ async def take_send_turns(
                 "window": rate.window,
                 "gap": rate.gap,
                 "horizon": horizon,
+                "lead": lead,
             },
         )
     ).one()
-    return SendTurns(delays=tuple(float(d) for d in delays or ()), wait=float(wait or 0.0))
+    return SendTurns(
+        delays=tuple(float(d) for d in delays or ()),
+        counted_at=float(counted_at),
+        wait=float(wait or 0.0),
+    )
 
 
 async def take_group_turn(session: AsyncSession, group_key: str, per_minute: int) -> float:

@@ -1,4 +1,4 @@
-"""Send turns say when, by the database's clock, their delays count from.
+"""Send turns that come when an instance can use them, and say when they were counted.
 
 Revision ID: 0013
 Revises: 0012
@@ -7,18 +7,16 @@ Create Date: 2026-11-30
 An instance turned a reserved slot's delay into its own clock's time from the moment it
 read the answer. A busy event loop reads answers late, at times by hundreds of
 milliseconds, so its slots fell that much later than the database had placed them, into
-windows other instances had already filled. `newsbot_take_send_turns` now also returns
-`counted_at`, the database's clock (seconds since the epoch) the delays count from; an
-instance brackets that moment between sending the ask and reading the answer, and keeps
-the narrowest bracket of its recent asks. `wait` and `delays` are unchanged, so instances
-of the previous release keep calling it as before.
+windows other instances had already filled; and the earliest free slot, handed to it,
+was past by the time it was read. This function takes `lead_seconds`, how late the
+instance expects to read the answer, and places no slot sooner than that; and it returns
+`counted_at`, the database's clock (seconds since the epoch) the delays count from, which
+an instance brackets between sending the ask and reading the answer. 0011's function,
+without them, stays for instances of the previous release until they are stopped: both
+take the same lock and count the same slots.
 """
 
 from __future__ import annotations
-
-from importlib.util import module_from_spec, spec_from_file_location
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
 
@@ -27,20 +25,16 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
-# An OUT parameter more is a new result type, which CREATE OR REPLACE cannot change.
-DROP = (
-    "DROP FUNCTION IF EXISTS newsbot_take_send_turns("
-    "integer, integer, double precision, double precision, double precision)"
-)
-
-# 0011's function, with `counted_at` set where `now_at` is taken.
+# 0011's function with `lead_seconds` and `counted_at`; a migration keeps its own text, so
+# later ones can never change what it did.
 TAKE_SEND_TURNS = """
-CREATE FUNCTION newsbot_take_send_turns(
+CREATE OR REPLACE FUNCTION newsbot_take_send_turns(
     wanted integer,
     max_sends integer,
     window_seconds double precision,
     gap_seconds double precision,
     horizon_seconds double precision,
+    lead_seconds double precision,
     OUT wait double precision,
     OUT delays double precision[],
     OUT counted_at double precision
@@ -58,7 +52,7 @@ BEGIN
     counted_at := extract(epoch FROM now_at)::double precision;
     delays := ARRAY[]::double precision[];
     wait := 0;
-    slot := now_at;
+    slot := now_at + make_interval(secs => lead_seconds);
     SELECT until INTO paused_until FROM send_pause WHERE id = 1;
     IF paused_until IS NOT NULL AND paused_until > slot THEN
         slot := paused_until;
@@ -73,14 +67,16 @@ BEGIN
         IF cardinality(taken) >= max_sends THEN
             slot := greatest(slot, taken[cardinality(taken) - max_sends + 1] + span);
         END IF;
-        EXIT WHEN slot > now_at + make_interval(secs => horizon_seconds);
+        EXIT WHEN slot > now_at + make_interval(secs => lead_seconds + horizon_seconds);
         taken := taken || slot;
         delays := delays || extract(epoch FROM slot - now_at)::double precision;
         slot := slot + gap;
     END LOOP;
     IF cardinality(delays) = 0 THEN
         -- Nothing within the horizon: ask again when the first slot comes near.
-        wait := greatest(extract(epoch FROM slot - now_at) - horizon_seconds, 0.001);
+        wait := greatest(
+            extract(epoch FROM slot - now_at) - lead_seconds - horizon_seconds, 0.001
+        );
         RETURN;
     END IF;
     DELETE FROM send_slots WHERE sent_at <= now_at - interval '60 seconds';
@@ -93,21 +89,12 @@ $$
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(DROP)
         op.execute(TAKE_SEND_TURNS)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(DROP)
-        op.execute(_revision_0011().TAKE_SEND_TURNS)
-
-
-def _revision_0011() -> ModuleType:
-    """0011's module, whose function the downgrade puts back (versions is not a package)."""
-    path = Path(__file__).with_name("0011_send_turns_in_batches.py")
-    spec = spec_from_file_location("newsbot_migration_0011", path)
-    assert spec is not None and spec.loader is not None
-    module = module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+        op.execute(
+            "DROP FUNCTION IF EXISTS newsbot_take_send_turns(integer, integer, "
+            "double precision, double precision, double precision, double precision)"
+        )
