@@ -17,6 +17,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.pacer import Pacer
 from bot.ratelimit import ChatFairRateLimiter
 from bot.retry_policy import DIGESTS, REPLIES, RetryPolicy, maybe_delivered, retry_after_seconds
+from bot.shared_budget import DatabaseClock
 
 
 class Clock:
@@ -86,6 +87,23 @@ def flood(seconds: int | timedelta) -> RetryAfter:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)  # PTB's own, on construction
         return RetryAfter(seconds)
+
+
+def test_slots_follow_the_database_clock_through_late_reads_and_a_clock_change() -> None:
+    """Slots land where the database placed them however late its answers are read, and
+    follow its clock when it is set to another time."""
+    clock = DatabaseClock(keep=10.0)
+    # The database runs 5,000 s ahead of the event loop; asks take 1 ms to arrive.
+    clock.observe(sent=100.0, read=100.4, database_time=5100.001)  # read 400 ms late
+    assert clock.local(5101.0) == pytest.approx(101.0, abs=0.002)
+    clock.observe(sent=101.0, read=101.002, database_time=5101.001)
+    assert clock.local(5102.0) == pytest.approx(102.0, abs=0.002)
+    # The database's clock is set 3 s forward: an answer from before the ask was sent.
+    clock.observe(sent=102.0, read=102.002, database_time=5105.001)
+    assert clock.local(5106.0) == pytest.approx(103.0, abs=0.002)
+    # ... and 3 s back again.
+    clock.observe(sent=103.0, read=103.002, database_time=5103.001)
+    assert clock.local(5104.0) == pytest.approx(104.0, abs=0.002)
 
 
 def test_telegrams_wait_is_read_in_either_type_without_a_deprecation_warning() -> None:
