@@ -60,10 +60,10 @@ class SharedBudget:
     lead varies more between processes than within one. One caller per process asks the
     database at a time, in the order they came, so no instance floods the lock and each
     gets turns; it reserves a slot for every caller then waiting (at most a twentieth of
-    the limit, at most `horizon` ahead), so a round trip is not paid per message at
-    paid-broadcast rates. A slot not used within half the `margin` of its time is given up
-    rather than sent late in a burst; so that slots are not past when their answer is read,
-    none is placed sooner than the last ask took to come back.
+    the limit), so a round trip is not paid per message at paid-broadcast rates. Slots
+    start no sooner than the last ask took to come back, so they are not past when their
+    answer is read, and end `horizon` after that. A slot not used within half the `margin`
+    of its time is given up rather than sent late in a burst.
     If the database cannot be reached, sends keep to the in-process Pacer.
     """
 
