@@ -10,8 +10,8 @@ Run: ``.venv/bin/python -m bench.fanout``
 * The application is the real one (``bot.app.build_application``, initialised as
   ``newsbot run`` does), talking to the loopback fake Bot API (``tests.fakebot.FakeBotAPI``)
   run in a process of its own, as Telegram is another machine. The job function itself,
-  ``bot.dispatch.dispatch_digests``, is timed; each chat's messages are then counted from the
-  fake's record of accepted calls (missed chats, duplicates).
+  ``bot.digests.dispatch.dispatch_digests``, is timed; each chat's messages are then counted
+  from the fake's record of accepted calls (missed chats, duplicates).
 * (a) No limit anywhere (TELEGRAM_RATE_LIMIT=0, the fake unthrottled): digests per second,
   and where the time goes: building (claim + compose + render), sending, recording. The
   phases overlap (the job sends several digests at once): each is the time spent inside
@@ -154,7 +154,7 @@ class FakeBotProcess:
 async def seed_generated_items(database: Any, count: int) -> int:
     """`count` feed items from bench.ingest's generator, fetched over the last 18 hours."""
     from bench.ingest import generate_feeds
-    from bot.ingest import _article
+    from bot.ingest.poller import _article
     from bot.news.feeds.parse import parse_feed
     from bot.store.articles import add_articles
     from bot.store.sources import add_source
@@ -293,11 +293,11 @@ async def run(
     chats: int, *, limited: bool, directory: Path, lean: bool = True
 ) -> tuple[RunFigures, list[int]]:
     """One fresh store and application, `chats` due digests, one dispatch run timed.
-    `lean`: digests over bot.digest_sender (aiohttp), else through PTB's send_message."""
-    import bot.dispatch as dispatch
+    `lean`: digests over bot.sending.digest_sender (aiohttp), else through PTB's send_message."""
+    import bot.digests.dispatch as dispatch
     from bot.app import build_application
     from bot.config import Settings
-    from bot.digest_content import DigestComposer
+    from bot.digests.render import DigestComposer
     from bot.services import SERVICES_KEY
     from tests.support import FakeClock
 
@@ -430,8 +430,8 @@ def _instance_process(conn: Any, values: dict[str, Any]) -> None:
 async def _instance(conn: Any, values: dict[str, Any]) -> None:
     from bot.app import build_application
     from bot.config import Settings
-    from bot.dispatch import dispatch_digests
-    from bot.heap import settle_after_start
+    from bot.digests.dispatch import dispatch_digests
+    from bot.gc_tuning import settle_after_start
     from bot.services import SERVICES_KEY
     from tests.support import FakeClock
 
@@ -742,9 +742,9 @@ def _cpu_per_digest(cpu_seconds: float, accepted: list[tuple[int, float]]) -> fl
 
 
 def _concurrency() -> int:
-    import bot.dispatch
+    import bot.digests.dispatch
 
-    return bot.dispatch.SEND_CONCURRENCY
+    return bot.digests.dispatch.SEND_CONCURRENCY
 
 
 def _report_text(report: Any) -> str:

@@ -12,7 +12,7 @@ Run: ``.venv/bin/python -m bench.ingest``
 * Yardstick: raw ``feedparser.parse(io.BytesIO(bytes))`` over the same 500 documents in
   this process, one after another (single process, single core). ``parse_feed`` (our
   normalisation on top of it) is timed too, for information.
-* Cold pass: ``bot.ingest.ingest_all`` into a fresh SQLite store (Database + upgrade), with
+* Cold pass: ``bot.ingest.poller.ingest_all`` into a fresh SQLite store (Database + upgrade), with
   the same parse executor the bot makes (a process pool of min(2, cores) workers) and the
   fetcher limits of the default settings: fetch, parse, normalise, store, record.
 * Warm pass: ``ingest_all`` again; every feed answers 304 to its stored validators.
@@ -52,7 +52,7 @@ from bench.common import (
 )
 
 if TYPE_CHECKING:
-    from bot.ingest import IngestReport
+    from bot.ingest.poller import IngestReport
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SEED = 20261126
@@ -436,7 +436,7 @@ async def run_passes(
 ) -> tuple[PassFigures, list[PassFigures], list[float]]:
     """A fresh store, the feeds added, then one cold and WARM_PASSES warm ingest passes."""
     from bot.config import Settings
-    from bot.ingest import ingest_all
+    from bot.ingest.poller import ingest_all
     from bot.news.feeds.parse import make_parse_executor, parse_feed_async
     from bot.news.http.fetcher import SafeFetcher
     from bot.services import make_fetcher

@@ -19,9 +19,9 @@ Run: ``.venv/bin/python -m bench.memory`` (``python -m bench`` runs it in a proc
   the fake API, as ``newsbot run`` does, but without the repeating jobs so that the
   stages below happen one at a time, driven here through the same functions the jobs
   call; the clock is fixed at the end of the generated 30 days.
-* Stages: started; after an ingest pass (``bot.ingest.ingest_due`` poll passes of 100
+* Stages: started; after an ingest pass (``bot.ingest.poller.ingest_due`` poll passes of 100
   feeds until no feed is due: all 2,000 fetched, parsed, deduplicated, stored); after a
-  fan-out (``bot.dispatch.dispatch_digests``: every due chat claimed, composed, sent and
+  fan-out (``bot.digests.dispatch.dispatch_digests``: every due chat claimed, composed, sent and
   recorded). RSS of this process at each stage and its peak (``ru_maxrss``); the parse
   workers are separate processes and reported beside it.
 """
@@ -239,8 +239,8 @@ async def _run_bot(
     settings: Settings, pipe: Connection
 ) -> tuple[list[list[object]], dict[str, object]]:
     from bot.app import build_application
-    from bot.dispatch import dispatch_digests
-    from bot.ingest import ingest_due
+    from bot.digests.dispatch import dispatch_digests
+    from bot.ingest.poller import ingest_due
     from bot.services import SERVICES_KEY
 
     rows: list[list[object]] = []

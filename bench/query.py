@@ -19,7 +19,7 @@ the local ``test`` database, beside which a database of this run's own is made a
   every match as a ranking search must see them all; run once in this process for one
   query of each kind and length (a full scan costs about the same whatever it finds).
   The speed-up is the scan's median over the /topic median.
-* A query that finds nothing is answered with what is trending (``bot.trends_cache``), which
+* A query that finds nothing is answered with what is trending (``bot.stories.trends``), which
   takes seconds; such queries run twice instead of 25 times and count as 25 runs.
 """
 
@@ -116,9 +116,9 @@ def _handler_context(database_url: str) -> tuple[Services, Any, Any]:
 
 
 async def _measure(figures: Figures, database_url: str, mix: list[dict[str, str]]) -> None:
-    from bot.callbacks import LatestPage
-    from bot.heap import settle_after_start
-    from bot.render import split_message
+    from bot.gc_tuning import settle_after_start
+    from bot.ui.callbacks import LatestPage
+    from bot.ui.render import split_message
     from handlers.headlines import latest_page, topic_page
 
     services, context, update = _handler_context(database_url)
@@ -165,7 +165,7 @@ async def _measure(figures: Figures, database_url: str, mix: list[dict[str, str]
             figures.runs += len(done)
         async with services.database.session() as session:
             from bot.news.query import parse_query
-            from bot.store.articles import search_articles
+            from bot.store.search import search_articles
 
             for query in mix:
                 result = await search_articles(

@@ -4,7 +4,7 @@ Run: ``.venv/bin/python -m bench.tombstones [days]``
 
 One feed publishes 500 items a day and lists its newest 300; it is read four times a day
 (through the store functions ingest uses: add_articles, then note_listed_items) and the
-retention pass (bot.retention.prune, RETENTION_DAYS=30) runs once a day, on a fresh SQLite
+retention pass (bot.ingest.retention.prune, RETENTION_DAYS=30) runs once a day, on a fresh SQLite
 file. Prints the tombstone count at the end and at its largest, against the number of
 articles ever pruned, which is what the table held when tombstones were never removed.
 """
@@ -20,11 +20,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.retention import TOMBSTONE_MARGIN, prune
-from bot.store.articles import NewArticle, add_articles, note_listed_items
+from bot.ingest.retention import TOMBSTONE_MARGIN, prune
+from bot.store.articles import NewArticle, add_articles
 from bot.store.db import Database
 from bot.store.models import SeenKey
 from bot.store.sources import add_source
+from bot.store.tombstones import note_listed_items
 
 PER_DAY = 500
 LISTED = 300

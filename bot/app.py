@@ -19,14 +19,14 @@ import handlers
 from bot.bootstrap import prepare_store
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.digest_sender import DigestSender
-from bot.heap import settle_after_start
+from bot.gc_tuning import settle_after_start
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, using_language
-from bot.ingest import FeedPoller
+from bot.ingest.poller import FeedPoller
 from bot.news.feeds.parse import make_parse_executor
-from bot.ratelimit import ChatFairRateLimiter
+from bot.sending.digest_sender import DigestSender
+from bot.sending.ratelimit import ChatFairRateLimiter
+from bot.sending.shared_budget import SharedBudget
 from bot.services import SERVICES_KEY, Services, make_abstractive, make_fetcher
-from bot.shared_budget import SharedBudget
 from bot.store.db import Database
 from handlers.start import COMMANDS
 from jobs import schedule_jobs

@@ -11,29 +11,30 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.admin import add_feed
-from bot.article_summary import article_summary
 from bot.bootstrap import import_feeds, load_seeds, open_database, prepare_store
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, load_settings
-from bot.digest_content import build_digest
-from bot.ingest import IngestReport, SourceReport, ingest_all
+from bot.digests.content import build_digest
+from bot.ingest.poller import IngestReport, SourceReport, ingest_all
 from bot.logs import configure_logging
 from bot.news.language import ENGLISH, normalise_language
 from bot.news.opml import OPMLError, OutlineFeed, parse_opml, render_opml
 from bot.news.query import parse_query
 from bot.news.seeds import SeedError, seed_files
 from bot.news.text import truncate
-from bot.render import age_text, local_time_text, more_sources_text
-from bot.schedule import zone_info
+from bot.ops.admin import add_feed
+from bot.schedule.times import zone_info
 from bot.services import make_abstractive, make_fetcher
-from bot.store.articles import Headline, get_article, latest_articles, search_articles
+from bot.store.articles import Headline, get_article, latest_articles
 from bot.store.chats import get_chat
 from bot.store.db import Database
 from bot.store.digests import preview_digest
+from bot.store.search import search_articles
 from bot.store.sources import SourceExists, remove_source, source_statuses
-from bot.story_cache import StoryCache
-from bot.trends_cache import current_trends
+from bot.stories.cache import StoryCache
+from bot.stories.summary import article_summary
+from bot.stories.trends import current_trends
+from bot.ui.render import age_text, local_time_text, more_sources_text
 
 TOKEN_HELP = (
     "newsbot: no bot token. Create a bot with @BotFather in Telegram (/newbot), then put "

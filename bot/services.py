@@ -9,15 +9,15 @@ from uuid import uuid4
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.digest_sender import DigestSender
-from bot.ingest import FeedPoller
+from bot.ingest.poller import FeedPoller
 from bot.news.abstractive import AbstractiveSummarizer
 from bot.news.http.fetcher import SafeFetcher
 from bot.news.http.policy import Resolver
+from bot.sending.digest_sender import DigestSender
 from bot.store.chats import ChatDefaults
 from bot.store.db import Database
-from bot.story_cache import StoryCache
-from bot.trends_cache import TrendsCache
+from bot.stories.cache import StoryCache
+from bot.stories.trends import TrendsCache
 
 
 @dataclass

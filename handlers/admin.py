@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.admin import AdminReport, add_feed, admin_report, remove_feed
 from bot.i18n import N_, _
-from bot.render import html_escape
+from bot.ops.admin import AdminReport, add_feed, admin_report, remove_feed
 from bot.store.sources import SourceExists
+from bot.ui.render import html_escape
 from handlers.common import args_text, is_bot_admin, reply, services_of
 
 ADMIN_ONLY = N_("This command is for the bot's administrators.")

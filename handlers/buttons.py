@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import callbacks
 from bot.i18n import N_, _
+from bot.ui import callbacks
 from handlers.common import services_of
 from handlers.headlines import show_page
 from handlers.language import NEWS, PICK, language_choice_button, news_languages_button

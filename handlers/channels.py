@@ -19,8 +19,8 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _
-from bot.render import html_escape
 from bot.store.chats import ensure_chat, manage
+from bot.ui.render import html_escape
 from handlers.common import args_text, current_chat, is_chat_admin, reply, services_of
 
 PICK_CHANNEL = 1  # request_id of the chat picker button

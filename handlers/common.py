@@ -24,12 +24,12 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _, current_language
-from bot.render import split_message
-from bot.schedule import zone_info
+from bot.schedule.times import zone_info
 from bot.services import SERVICES_KEY, Services
 from bot.store.chats import ensure_chat, manage, managed_chat
 from bot.store.models import Chat
-from bot.user_input import normalize_input
+from bot.ui.render import split_message
+from bot.ui.user_input import normalize_input
 
 log = logging.getLogger(__name__)
 # What may go under a reply: buttons, a custom keyboard, its removal, or "reply to this".

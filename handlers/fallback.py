@@ -6,8 +6,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _
-from bot.render import quoted
-from bot.user_input import normalize_input
+from bot.ui.render import quoted
+from bot.ui.user_input import normalize_input
 from handlers.common import reply
 from handlers.headlines import DEFAULT_COUNT, topic_page
 from handlers.zones import city_reply

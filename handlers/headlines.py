@@ -8,17 +8,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot import callbacks
 from bot.i18n import _, current_language, ngettext
 from bot.news.language import ENGLISH
 from bot.news.query import MAX_QUERY_CHARS, parse_query
 from bot.news.text import truncate
 from bot.news.trending import Topic
-from bot.render import headline_keyboard, headline_message, html_escape, quoted
-from bot.schedule import zone_info
-from bot.store.articles import Headline, latest_articles, latest_for_chat, search_articles
+from bot.schedule.times import zone_info
+from bot.store.articles import Headline, latest_articles, latest_for_chat
 from bot.store.chats import chat_glance, news_languages
-from bot.story_lines import extra_sources
+from bot.store.search import search_articles
+from bot.stories.lines import extra_sources
+from bot.ui import callbacks
+from bot.ui.render import headline_keyboard, headline_message, html_escape, quoted
 from handlers.common import (
     args_text,
     chat_title,

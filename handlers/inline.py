@@ -15,9 +15,10 @@ from telegram.ext import ContextTypes
 from bot.i18n import _, current_language
 from bot.news.language import ENGLISH
 from bot.news.query import parse_query
-from bot.render import age_text, html_escape
-from bot.store.articles import Headline, latest_articles, search_articles
-from bot.user_input import normalize_input
+from bot.store.articles import Headline, latest_articles
+from bot.store.search import search_articles
+from bot.ui.render import age_text, html_escape
+from bot.ui.user_input import normalize_input
 from handlers.common import NO_PREVIEW, services_of
 
 RESULTS = 10

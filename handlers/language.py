@@ -12,7 +12,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot import callbacks
 from bot.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -29,6 +28,7 @@ from bot.store.chats import (
 )
 from bot.store.chats import news_languages as news_languages_of
 from bot.store.models import Chat
+from bot.ui import callbacks
 from handlers.common import (
     ADMINS_ONLY,
     args_words,

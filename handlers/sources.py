@@ -8,12 +8,10 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot import callbacks
 from bot.i18n import N_, _, ngettext
 from bot.news.http.errors import InvalidURL
 from bot.news.http.policy import checked_url
 from bot.news.text import truncate
-from bot.render import age_text, html_escape, quoted
 from bot.store.chat_sources import (
     FeedAlreadyAdded,
     SharedFeedExists,
@@ -26,6 +24,8 @@ from bot.store.chat_sources import (
 )
 from bot.store.models import Chat
 from bot.store.sources import SourceStatus, source_statuses
+from bot.ui import callbacks
+from bot.ui.render import age_text, html_escape, quoted
 from handlers.common import (
     ADMINS_ONLY,
     args_text,

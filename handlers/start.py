@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot import callbacks
 from bot.i18n import N_, _
+from bot.ui import callbacks
 from handlers.common import load_chat, reply
 from handlers.headlines import topic_page
 

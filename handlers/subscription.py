@@ -7,15 +7,21 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot import callbacks
 from bot.i18n import N_, NATIVE_NAMES, _, ngettext, pgettext
-from bot.render import html_escape, schedule_text
-from bot.schedule import AbbreviatedZone, ScheduleError, is_time_of_day, parse_times, parse_zone
+from bot.schedule.reading import (
+    AbbreviatedZone,
+    ScheduleError,
+    is_time_of_day,
+    parse_times,
+    parse_zone,
+)
+from bot.schedule.zones import zone_for_city
 from bot.store.chats import FOLLOW, MUTE, news_languages, reschedule, topics_of
 from bot.store.chats import subscribe as subscribe_chat
 from bot.store.chats import unsubscribe as unsubscribe_chat
 from bot.store.models import Chat
-from bot.zones import zone_for_city
+from bot.ui import callbacks
+from bot.ui.render import html_escape, schedule_text
 from handlers.common import (
     ADMINS_ONLY,
     args_words,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.article_summary import article_summary
 from bot.i18n import N_, _
-from bot.render import summary_keyboard, summary_message
+from bot.stories.summary import article_summary
+from bot.ui.render import summary_keyboard, summary_message
 from handlers.common import args_text, load_chat, reply, services_of
 
 USAGE = N_(

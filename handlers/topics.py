@@ -7,7 +7,6 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _, ngettext
 from bot.news.query import parse_query
-from bot.render import html_escape
 from bot.store.chats import (
     FOLLOW,
     MAX_TOPICS,
@@ -17,7 +16,8 @@ from bot.store.chats import (
     remove_topic,
     topics_of,
 )
-from bot.user_input import normalize_input
+from bot.ui.render import html_escape
+from bot.ui.user_input import normalize_input
 from handlers.common import (
     ADMINS_ONLY,
     args_text,

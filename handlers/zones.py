@@ -13,14 +13,14 @@ from datetime import datetime
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot import callbacks
 from bot.i18n import N_, _
-from bot.render import html_escape, schedule_text
-from bot.schedule import AbbreviatedZone, ScheduleError, offset_text, parse_zone
+from bot.schedule.reading import AbbreviatedZone, ScheduleError, offset_text, parse_zone
+from bot.schedule.zones import Abbreviation, city_of, likely_zones
 from bot.store.chats import reschedule
 from bot.store.models import Chat
-from bot.user_input import normalize_input
-from bot.zones import Abbreviation, city_of, likely_zones
+from bot.ui import callbacks
+from bot.ui.render import html_escape, schedule_text
+from bot.ui.user_input import normalize_input
 from handlers.common import (
     ADMINS_ONLY,
     args_text,

@@ -1,4 +1,4 @@
-"""The digest job: one dispatch pass (bot.dispatch) every DISPATCH_INTERVAL seconds."""
+"""The digest job: one dispatch pass (bot.digests.dispatch) every DISPATCH_INTERVAL seconds."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 from telegram.ext import ContextTypes
 
-from bot.dispatch import dispatch_digests
+from bot.digests.dispatch import dispatch_digests
 from bot.services import SERVICES_KEY
 
 log = logging.getLogger(__name__)

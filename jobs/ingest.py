@@ -1,4 +1,4 @@
-"""The feed poll job: one ingestion pass (bot.ingest); admins hear of feeds turned off."""
+"""The feed poll job: one ingestion pass (bot.ingest.poller); admins hear of feeds turned off."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 
 from telegram.ext import ContextTypes
 
-from bot.admin import deactivation_notice, tell_admins
-from bot.ingest import POLL_PASS_SECONDS, IngestReport
+from bot.ingest.poller import POLL_PASS_SECONDS, IngestReport
+from bot.ops.admin import deactivation_notice, tell_admins
 from bot.services import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The retention job: one pruning pass (bot.retention) every PRUNE_INTERVAL seconds."""
+"""The retention job: one pruning pass (bot.ingest.retention) every PRUNE_INTERVAL seconds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from telegram.ext import ContextTypes
 
-from bot.retention import prune
+from bot.ingest.retention import prune
 from bot.services import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ import logging
 
 from telegram.ext import ContextTypes
 
+from bot.ops.watchdog import stalled_jobs
 from bot.services import SERVICES_KEY, Services
-from bot.watchdog import stalled_jobs
 from jobs.dispatch import DISPATCH_INTERVAL
 from jobs.ingest import POLL_INTERVAL
 from jobs.retention import PRUNE_INTERVAL

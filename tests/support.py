@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Settings
-from bot.ingest import ingest_all
+from bot.ingest.poller import ingest_all
 from bot.news.http.fetcher import SafeFetcher
 from bot.store.db import MIGRATIONS, Database
 from bot.store.models import Base

@@ -10,10 +10,10 @@ import httpx
 
 from bot.app import webhook_options
 from bot.config import Settings
-from bot.dispatch import dispatch_digests
+from bot.digests.dispatch import dispatch_digests
+from bot.ops.watchdog import stalled_jobs
 from bot.services import SERVICES_KEY
 from bot.store.meta import record_heartbeat
-from bot.watchdog import stalled_jobs
 from jobs.watchdog import INTERVALS
 from tests.botharness import ADMIN_ID, running_bot
 from tests.fakebot import FakeBotAPI

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.article_summary import article_summary
 from bot.news.abstractive import AbstractiveSummarizer
 from bot.news.http.fetcher import SafeFetcher
 from bot.store.articles import NewArticle, add_articles, get_article
 from bot.store.db import Database
 from bot.store.sources import add_source
+from bot.stories.summary import article_summary
 from tests.feedserver import FeedServer
 from tests.support import PAGES, FakeClock, page_html
 
@@ -125,7 +125,7 @@ async def test_unusable_pages_fall_back_to_the_description(
     article_id = await store_item(
         database, clock, url=server.url(path), description="What the feed said."
     )
-    with caplog.at_level(logging.INFO, logger="bot.article_summary"):
+    with caplog.at_level(logging.INFO, logger="bot.stories.summary"):
         summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=True)
     assert summary is not None
     assert summary.summary == "What the feed said."
@@ -149,7 +149,7 @@ async def test_links_to_private_addresses_are_refused(
     article_id = await store_item(
         database, clock, url=server.url("/story.html"), description="Blurb."
     )
-    with caplog.at_level(logging.INFO, logger="bot.article_summary"):
+    with caplog.at_level(logging.INFO, logger="bot.stories.summary"):
         summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=False)
     assert summary is not None and summary.summary == "Blurb."
     assert "loopback" not in summary.note and "loopback" in caplog.text

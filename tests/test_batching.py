@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.batching import BatchWriter
+from bot.store.batching import BatchWriter
 from bot.store.db import Database
 from bot.store.meta import get_meta, meta_with_prefix
 from bot.store.models import Meta

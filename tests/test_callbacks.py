@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.callbacks import (
+from bot.ui.callbacks import (
     MAX_BYTES,
     Action,
     ExpiredButton,

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import Settings
-from bot.digest_content import DigestContent, DigestStory, digest_message
+from bot.digests.content import DigestContent, DigestStory
+from bot.digests.render import digest_message
 from bot.services import SERVICES_KEY
 from bot.store.articles import Headline
 from bot.store.chats import get_chat

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.ingest import ingest_all
+from bot.ingest.poller import ingest_all
 from bot.news.http.fetcher import SafeFetcher
 from bot.playground.digest_now import send_digest_now
 from bot.services import SERVICES_KEY, Services

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.dispatch import dispatch_digests
+from bot.digests.dispatch import dispatch_digests
 from bot.services import SERVICES_KEY, Services
 from bot.store.articles import recent_texts
 from bot.store.chat_sources import add_chat_feed, source_choices, toggle_source

@@ -27,9 +27,9 @@ from telegram.error import (
 from telegram.ext import Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.digest_sender import DigestSender
-from bot.ratelimit import ChatFairRateLimiter
-from bot.retry_policy import RetryPolicy, maybe_delivered
+from bot.sending.digest_sender import DigestSender
+from bot.sending.ratelimit import ChatFairRateLimiter
+from bot.sending.retry_policy import RetryPolicy, maybe_delivered
 from tests.fakebot import FakeBotAPI
 
 CHAT = 4242

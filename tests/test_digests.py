@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
-from bot.digest_content import CANDIDATE_LIMIT
-from bot.dispatch import CLAIM_LEASE, DispatchReport, dispatch_digests
-from bot.schedule import next_digest_at
+from bot.digests.content import CANDIDATE_LIMIT
+from bot.digests.dispatch import CLAIM_LEASE, DispatchReport, dispatch_digests
+from bot.schedule.times import next_digest_at
 from bot.services import SERVICES_KEY, Services
 from bot.store.articles import NewArticle, add_articles
 from bot.store.chat_sources import toggle_source

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.dispatch import dispatch_digests
+from bot.digests.dispatch import dispatch_digests
 from bot.services import SERVICES_KEY
 from bot.store.articles import NewArticle, add_articles
 from bot.store.chats import (

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.ingest import IngestReport, SourceReport, ingest_all, ingest_due
+from bot.ingest.poller import IngestReport, SourceReport, ingest_all, ingest_due
 from bot.news.http.fetcher import SafeFetcher
 from bot.news.opml import parse_opml
 from bot.news.text import terms
@@ -490,14 +490,14 @@ async def test_a_feed_that_breaks_the_store_does_not_take_its_batch_with_it(
 ):
     # Feeds are stored several to a transaction; one whose items make the store fail must
     # cost only itself: the batch is stored again feed by feed.
-    import bot.ingest
+    import bot.ingest.poller
 
     healthy = [
         await add_feed(database, server.add(f"/batch-{n}.xml", SAMPLE_FEED), clock)
         for n in range(4)
     ]
     broken = await add_feed(database, server.add("/batch-broken.xml", SAMPLE_FEED), clock)
-    real_add_articles = bot.ingest.add_articles
+    real_add_articles = bot.ingest.poller.add_articles
 
     async def add_articles(session, source_id, items, *, now):
         items = list(items)
@@ -505,7 +505,7 @@ async def test_a_feed_that_breaks_the_store_does_not_take_its_batch_with_it(
             raise RuntimeError("store hiccup")
         return await real_add_articles(session, source_id, items, now=now)
 
-    monkeypatch.setattr(bot.ingest, "add_articles", add_articles)
+    monkeypatch.setattr(bot.ingest.poller, "add_articles", add_articles)
     report = await poll(database, fetcher, settings, clock)
     assert (only(report, broken).outcome, only(report, broken).error) == (
         "error",

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Settings
-from bot.shared_budget import SharedBudget
+from bot.sending.shared_budget import SharedBudget
 from bot.store.db import Database
 from bot.store.meta import heartbeats
 from bot.store.models import SendPause
@@ -112,7 +112,7 @@ async def test_two_instances_together_keep_to_one_send_budget(
     chat_count: int,
 ) -> None:
     # Small claims, so both instances have digests to send for the whole fan-out.
-    monkeypatch.setattr("bot.dispatch.CLAIM_BATCH", 20)
+    monkeypatch.setattr("bot.digests.dispatch.CLAIM_BATCH", 20)
     paced = settings.model_copy(update={"telegram_rate_limit": float(limit)})
     chats = list(range(5000, 5000 + chat_count))
     with FakeBotAPI() as fake:

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bot.config import Settings
-from bot.dispatch import dispatch_digests
-from bot.render import top_story_preview
+from bot.digests.dispatch import dispatch_digests
+from bot.digests.render import top_story_preview
 from bot.services import SERVICES_KEY
 from bot.store.articles import NewArticle, add_articles
 from bot.store.digests import claim_due_digests

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import Settings
-from bot.dispatch import dispatch_digests
+from bot.digests.dispatch import dispatch_digests
 from bot.services import SERVICES_KEY
 from bot.store.articles import NewArticle, add_articles
 from bot.store.chats import get_chat

@@ -14,10 +14,16 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.pacer import Pacer
-from bot.ratelimit import ChatFairRateLimiter
-from bot.retry_policy import DIGESTS, REPLIES, RetryPolicy, maybe_delivered, retry_after_seconds
-from bot.shared_budget import DatabaseClock
+from bot.sending.pacer import Pacer
+from bot.sending.ratelimit import ChatFairRateLimiter
+from bot.sending.retry_policy import (
+    DIGESTS,
+    REPLIES,
+    RetryPolicy,
+    maybe_delivered,
+    retry_after_seconds,
+)
+from bot.sending.shared_budget import DatabaseClock
 
 
 class Clock:

@@ -11,10 +11,10 @@ from html import unescape
 import pytest
 
 from bot.config import Settings
-from bot.render import split_message
-from bot.schedule import ScheduleError, parse_time_of_day
+from bot.schedule.reading import ScheduleError, parse_time_of_day
 from bot.store.chats import FOLLOW, get_chat, topics_of
-from bot.user_input import normalize_input
+from bot.ui.render import split_message
+from bot.ui.user_input import normalize_input
 from tests.botharness import USER_ID, BotUser, button_data, running_bot
 from tests.support import FakeClock
 

@@ -11,15 +11,16 @@ from sqlalchemy import select
 
 from bot.bootstrap import prepare_store
 from bot.config import Settings
-from bot.ingest import ingest_due
+from bot.ingest.poller import ingest_due
+from bot.ingest.retention import TOMBSTONE_MARGIN, prune
 from bot.news.http.fetcher import SafeFetcher
-from bot.retention import TOMBSTONE_MARGIN, prune
 from bot.services import SERVICES_KEY, Services
-from bot.store.articles import NewArticle, add_articles, count_articles, prune_articles
+from bot.store.articles import NewArticle, add_articles, count_articles
 from bot.store.db import Database
 from bot.store.meta import get_meta
 from bot.store.models import Article, SeenKey
 from bot.store.sources import add_source
+from bot.store.tombstones import prune_articles
 from jobs.retention import prune_old_articles
 from tests.feedserver import SAMPLE_FEED, SAMPLE_ITEMS, FeedServer, rss_feed
 from tests.support import FakeClock

@@ -21,9 +21,9 @@ from bot.config import Settings
 from bot.news.http.fetcher import SafeFetcher
 from bot.news.query import matches, parse_query
 from bot.news.text import search_document, terms
-from bot.store.articles import search_articles
 from bot.store.db import Database
 from bot.store.models import Article
+from bot.store.search import search_articles
 from tests.feedserver import FeedServer, rss_feed
 from tests.support import (
     LANGUAGE_FEEDS,

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.news.query import parse_query
-from bot.store.articles import SEARCH_CANDIDATES, NewArticle, add_articles, search_articles
+from bot.store.articles import NewArticle, add_articles
 from bot.store.db import Database
+from bot.store.search import SEARCH_CANDIDATES, search_articles
 from bot.store.sources import add_source
 from tests.support import FakeClock
 

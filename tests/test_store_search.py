@@ -12,14 +12,9 @@ from sqlalchemy import text
 from bot.bootstrap import load_seeds
 from bot.news.query import parse_query
 from bot.news.text import clean_text
-from bot.store.articles import (
-    NewArticle,
-    add_articles,
-    count_articles,
-    latest_articles,
-    search_articles,
-)
+from bot.store.articles import NewArticle, add_articles, count_articles, latest_articles
 from bot.store.db import Database
+from bot.store.search import search_articles
 from bot.store.sources import add_source
 from tests.support import (
     BACKENDS,

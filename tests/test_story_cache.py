@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from bot.store.articles import Headline
-from bot.story_cache import StoryCache
+from bot.stories.cache import StoryCache
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ from bot.news.http.fetcher import SafeFetcher
 from bot.store.articles import Headline, NewArticle, add_articles, latest_articles
 from bot.store.db import Database
 from bot.store.models import Article
-from bot.story_lines import StoryLine, story_lines
+from bot.stories.lines import StoryLine, story_lines
 from tests.feedserver import FeedServer
 from tests.support import (
     GROUPING,

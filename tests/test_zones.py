@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.config import Settings
-from bot.schedule import AbbreviatedZone, ScheduleError, parse_zone
+from bot.schedule.reading import AbbreviatedZone, ScheduleError, parse_zone
+from bot.schedule.zones import likely_zones
 from bot.services import SERVICES_KEY
 from bot.store.chats import get_chat
-from bot.zones import likely_zones
 from tests.botharness import USER_ID, BotUser, button_data, buttons, running_bot
 from tests.support import FakeClock
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from bot.dispatch import DispatchReport, dispatch_digests
+from bot.digests.dispatch import DispatchReport, dispatch_digests
 from bot.services import SERVICES_KEY, Services
 from bot.store.chats import bring_digest_forward
 

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram.ext import Application
 
-from bot.admin import admin_report
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, NATIVE_NAMES
+from bot.ops.admin import admin_report
 from bot.playground.botapi import MAX_MESSAGE_LENGTH, JSONDict, LocalBotAPI
 from bot.playground.chats import CHATS, Person, PlaygroundChat, chat_by_key
 from bot.playground.digest_now import send_digest_now

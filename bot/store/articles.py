@@ -1,44 +1,32 @@
-"""Queries on articles: adding without duplicates, newest first, and full-text search."""
+"""Queries on articles: adding without duplicates, mending damaged text, newest first."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Float,
     Integer,
     Label,
     Row,
     Select,
-    any_,
     bindparam,
-    case,
-    cast,
-    column,
-    delete,
-    extract,
     func,
     literal,
     or_,
     select,
-    text,
-    type_coerce,
-    update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from bot.news.indexing import Indexed, ItemText, index_in, index_items_async
-from bot.news.query import Scorer, SearchQuery
-from bot.news.text import canonical_url, fold, search_document, terms
+from bot.news.text import canonical_url, fold, search_document
 from bot.store.chat_sources import open_to, shared_only, visible_to
 from bot.store.chats import GLANCE_COLUMNS, ChatGlance
 from bot.store.db import insert_into
@@ -47,10 +35,6 @@ from bot.store.models import Article, Base, Chat, SeenKey, Source
 REPLACEMENT_CHARACTER = "\ufffd"
 # What feedparser (and the chardet guess it asks) fall back to when UTF-8 fails to decode.
 _MISREAD_AS = ("cp1252", "iso8859-15", "latin-1", "iso8859-2", "cp1250", "cp1251", "koi8-r")
-# How many of the newest matches are ranked; keeps /topic fast on a store of millions.
-SEARCH_CANDIDATES = 300
-# The Julian day of 1970-01-01T00:00Z: SQLite's julianday() less this is days since the epoch.
-_UNIX_EPOCH_JULIAN_DAY = 2440587.5
 _BATCH = 500
 
 
@@ -90,16 +74,6 @@ class Headline:
     """ISO code of the text, None if unknown (read as English)."""
     story_words: str | None = None
     """What story grouping reads of the item, as stored with it (None: read it afresh)."""
-
-
-@dataclass
-class SearchResult:
-    """Matches for a query; `mode` says whether all the words matched or any of them."""
-
-    headlines: list[Headline]
-    mode: Literal["all", "any", "none"]
-    has_more: bool = False
-    total_candidates: int = 0
 
 
 def article_key(source_id: int, guid: str | None, url: str | None, title: str) -> str:
@@ -499,327 +473,3 @@ async def store_summary(
 async def count_articles(session: AsyncSession) -> int:
     """How many articles the store holds."""
     return int(await session.scalar(select(func.count()).select_from(Article)) or 0)
-
-
-def _fts5_match(query: SearchQuery, joiner: str) -> str:
-    return f" {joiner} ".join(
-        "(" + " OR ".join('"' + " ".join(phrase) + '"' for phrase in term.spellings) + ")"
-        for term in query.terms
-    )
-
-
-def _tsquery(query: SearchQuery, joiner: str) -> str:
-    def spelt(phrase: tuple[str, ...]) -> str:
-        return "(" + " <-> ".join(f"'{t}'" for t in phrase) + ")"
-
-    return f" {joiner} ".join(
-        "(" + " | ".join(spelt(phrase) for phrase in term.spellings) + ")" for term in query.terms
-    )
-
-
-# PostgreSQL's GIN index finds a word's matches in no useful order, and reading them all
-# (or walking the table newest first until enough match) costs a row per match: a common
-# word's newest matches are looked for among the newest rows first, this many of them...
-_RECENT_ROWS = SEARCH_CANDIDATES * 64
-# ...then, if too few matched there, among as many more as that rate says are needed (with
-# this margin), unless that is this many times the first span: then among every row.
-_RECENT_MARGIN = 2
-_RECENT_MAX_GROWTH = 16
-
-
-async def _postgres_newest_ids(session: AsyncSession, query: SearchQuery, mode: str) -> list[int]:
-    """The ids of the newest tsvector matches, newest first, found among the newest rows
-    when there are enough there (the same ids as a search of every row)."""
-    params: dict[str, object] = {
-        "match": _tsquery(query, "&" if mode == "all" else "|"),
-        "limit": SEARCH_CANDIDATES,
-    }
-    span: int | None = _RECENT_ROWS
-    while span is not None:
-        # OFFSET 0 keeps the planner from walking the primary key newest first, filtering
-        # every row on the way; it intersects the word's index entries with the span's.
-        recent = text(
-            "SELECT id FROM (SELECT id FROM articles "
-            "WHERE search_vector @@ to_tsquery('simple', :match) "
-            "AND id > (SELECT max(id) FROM articles) - :span OFFSET 0) AS recent "
-            "ORDER BY id DESC LIMIT :limit"
-        )
-        ids = list((await session.scalars(recent, {**params, "span": span})).all())
-        if len(ids) == SEARCH_CANDIDATES:
-            return ids
-        wider = span * SEARCH_CANDIDATES * _RECENT_MARGIN // len(ids) if ids else None
-        span = wider if wider is not None and wider <= _RECENT_ROWS * _RECENT_MAX_GROWTH else None
-    everywhere = text(
-        "SELECT id FROM articles WHERE search_vector @@ to_tsquery('simple', :match) "
-        "ORDER BY id DESC LIMIT :limit"
-    )
-    return list((await session.scalars(everywhere, params)).all())
-
-
-@dataclass(slots=True)
-class _Candidate:
-    """What ranking reads of a match: when it was published, its title's terms and its
-    description's."""
-
-    id: int
-    published: float
-    """Seconds since the epoch, as the database works it out: no datetime is made per row."""
-    language: str | None
-    title_terms: list[str]
-    description_terms: str | None
-    """As stored with the item (the title's terms, then these); None: read `description`."""
-    description: str = ""
-
-    def read_description_terms(self) -> str:
-        if self.description_terms is None:
-            self.description_terms = " ".join(terms(self.description, self.language))
-        return self.description_terms
-
-
-def _stored_description_terms(stored: str, title_terms: list[str]) -> str | None:
-    """The description's terms in an item's stored search text (the title's terms, then
-    the description's, as search_document wrote them); None when that text does not start
-    with the title's terms as they are computed now."""
-    if not title_terms:
-        return None
-    prefix = " ".join(title_terms)
-    if stored == prefix:
-        return ""
-    if stored.startswith(prefix + " "):
-        return stored[len(prefix) + 1 :]
-    return None
-
-
-async def _candidates(
-    session: AsyncSession, query: SearchQuery, mode: str, chat_id: int | None
-) -> list[_Candidate]:
-    """The newest matches, with what ranking reads of them and no more: a description
-    travels only where the stored search terms cannot stand for it (a body was indexed
-    with them, or they were made by other rules than today's)."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    statement = _candidate_rows(sqlite=sqlite, for_chat=chat_id is not None)
-    params: dict[str, object] = {} if chat_id is None else {"chat_id": chat_id}
-    if sqlite:
-        # One round trip: the FTS5 index gives the newest matches first.
-        params |= {"match": _fts5_match(query, "AND" if mode == "all" else "OR")}
-    else:
-        ids = await _postgres_newest_ids(session, query, mode)
-        if not ids:
-            return []
-        params |= {"ids": ids}
-    found = []
-    stale: dict[int, _Candidate] = {}
-    # Core reads on the session's connection, as latest_articles does: no ORM layer.
-    connection = await session.connection()
-    rows = await connection.execute(statement, params)
-    for article_id, title, language, published, text_, stored, title_count in rows:
-        if stored and title_count is not None:
-            # The stored terms, split where the title's end: no title is read again.
-            parts = text_.split(" ", title_count)
-            description_terms = parts[title_count] if len(parts) > title_count else ""
-            found.append(
-                _Candidate(article_id, published, language, parts[:title_count], description_terms)
-            )
-            continue
-        title_terms = terms(title, language)
-        if stored:
-            candidate = _Candidate(
-                article_id,
-                published,
-                language,
-                title_terms,
-                _stored_description_terms(text_, title_terms),
-            )
-            if candidate.description_terms is None:
-                stale[article_id] = candidate
-        else:
-            candidate = _Candidate(article_id, published, language, title_terms, None, text_)
-        found.append(candidate)
-    if stale:
-        rows = await session.execute(
-            select(Article.id, Article.description).where(Article.id.in_(stale))
-        )
-        for article_id, description in rows:
-            stale[article_id].description = description
-    return found
-
-
-@cache
-def _candidate_rows(*, sqlite: bool, for_chat: bool) -> Select[Any]:
-    """_candidates' query, built once (building and keying it cost more than a millisecond
-    a search) with the chat, the match and the ids as parameters."""
-    bodiless = func.coalesce(Article.body, "") == ""
-    readable = visible_to(bindparam("chat_id", type_=BigInteger)) if for_chat else shared_only()
-    # Epoch seconds, worked out by the database: ranking reads only an age, and a datetime
-    # made from each of hundreds of rows cost more than the rest of reading them.
-    published = (
-        (func.julianday(Article.published_at) - _UNIX_EPOCH_JULIAN_DAY) * 86400.0
-        if sqlite
-        else cast(extract("epoch", Article.published_at), Float)
-    )
-    statement = (
-        select(
-            Article.id,
-            Article.title,
-            Article.language,
-            type_coerce(published, Float).label("published"),
-            case((bodiless, Article.search_text), else_=Article.description).label("text"),
-            bodiless.label("stored"),
-            Article.title_terms,
-        )
-        .join(Source, Source.id == Article.source_id)
-        .where(readable)
-    )
-    if sqlite:
-        newest = text(
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
-            f"ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}"
-        ).columns(column("id", Integer))
-        return statement.where(Article.id.in_(newest))
-    # One array parameter, not one per id: the statement is the same for every search.
-    return statement.where(Article.id == any_(bindparam("ids", type_=ARRAY(Integer))))
-
-
-def _rank(query: SearchQuery, candidates: Sequence[_Candidate], now: datetime) -> list[int]:
-    """The candidates' ids, best first by bot.news.query's score, newest first among equals."""
-    scorer = Scorer(query)
-    now_seconds = now.timestamp()
-    keyed = [
-        (
-            -scorer.blended(
-                c.title_terms, c.read_description_terms, (now_seconds - c.published) / 3600.0
-            ),
-            -c.id,
-        )
-        for c in candidates
-    ]
-    keyed.sort()
-    return [-negated_id for _, negated_id in keyed]
-
-
-@cache
-def _page_rows() -> Select[Any]:
-    """_headlines' query, built once, its ids one expanding parameter."""
-    return (
-        select(*headline_columns(grouped=False))
-        .join(Source, Source.id == Article.source_id)
-        .where(Article.id.in_(bindparam("ids", expanding=True)))
-    )
-
-
-async def _headlines(session: AsyncSession, ids: Sequence[int]) -> list[Headline]:
-    """These items as headlines, in the order given."""
-    if not ids:
-        return []
-    connection = await session.connection()
-    rows = await connection.execute(_page_rows(), {"ids": list(ids)})
-    by_id = {row.id: headline_of(row) for row in rows}
-    return [by_id[article_id] for article_id in ids if article_id in by_id]
-
-
-async def search_articles(
-    session: AsyncSession,
-    query: SearchQuery,
-    *,
-    limit: int,
-    offset: int = 0,
-    now: datetime,
-    any_term: bool = False,
-    chat_id: int | None = None,
-) -> SearchResult:
-    """Items from the chat's sources matching all the query's terms (else, or with
-    `any_term`, any of them), best first."""
-    if query.is_empty:
-        return SearchResult([], "none")
-    modes = ["all", "any"] if len(query.terms) > 1 else ["all"]
-    if any_term:
-        modes = ["any"]
-    for mode in modes:
-        candidates = await _candidates(session, query, mode, chat_id)
-        if candidates:
-            ranked = _rank(query, candidates, now)
-            # Only the page shown is read in full: its link, source and description.
-            page = await _headlines(session, ranked[offset : offset + limit])
-            return SearchResult(
-                page,
-                "all" if mode == "all" else "any",
-                has_more=len(ranked) > offset + limit,
-                total_candidates=len(ranked),
-            )
-    return SearchResult([], "none")
-
-
-async def prune_articles(
-    session: AsyncSession, *, older_than: datetime, now: datetime, limit: int = _BATCH
-) -> int:
-    """Delete up to `limit` articles published before `older_than`; return how many went.
-
-    Each one's identity is kept in seen_keys first, so a feed that still lists the
-    item never brings it back (add_articles skips those keys).
-    """
-    statement = (
-        select(Article.id, Article.source_id, Article.key)
-        .where(Article.published_at < older_than)
-        .order_by(Article.published_at, Article.id)
-        .limit(limit)
-    )
-    rows = (await session.execute(statement)).all()
-    if not rows:
-        return 0
-    tombstones = [
-        {"source_id": source_id, "key": key, "pruned_at": now} for _, source_id, key in rows
-    ]
-    await session.execute(
-        insert_into(session, SeenKey).on_conflict_do_nothing(index_elements=["source_id", "key"]),
-        tombstones,
-    )
-    await session.execute(
-        delete(Article).where(Article.id.in_([row.id for row in rows])),
-        execution_options={"synchronize_session": False},
-    )
-    return len(rows)
-
-
-async def note_listed_items(
-    session: AsyncSession, source_id: int, items: Iterable[NewArticle], *, now: datetime
-) -> None:
-    """Tell this source's tombstones whether the feed just read still lists their item: a
-    dropped one starts counting towards its removal, a listed one stops.
-
-    Only for a whole feed as served: a partial list would make tombstones look dropped.
-    """
-    keys = {article_key(source_id, item.guid, item.url, item.title) for item in items}
-    if not keys:  # an empty read proves nothing about what the feed lists
-        return
-    counting = await session.scalars(
-        select(SeenKey.key).where(SeenKey.source_id == source_id, SeenKey.unlisted_at.is_(None))
-    )
-    dropped = [key for key in counting if key not in keys]
-    listed = sorted(keys)
-    for start in range(0, max(len(dropped), len(listed)), _BATCH):
-        if chunk := dropped[start : start + _BATCH]:
-            await session.execute(
-                update(SeenKey)
-                .where(SeenKey.source_id == source_id, SeenKey.key.in_(chunk))
-                .values(unlisted_at=now)
-            )
-        if chunk := listed[start : start + _BATCH]:
-            await session.execute(
-                update(SeenKey)
-                .where(
-                    SeenKey.source_id == source_id,
-                    SeenKey.key.in_(chunk),
-                    SeenKey.unlisted_at.is_not(None),
-                )
-                .values(unlisted_at=None)
-            )
-
-
-async def prune_tombstones(session: AsyncSession, *, unlisted_before: datetime) -> int:
-    """Delete the tombstones of items their feed stopped listing before `unlisted_before`:
-    the feed can no longer bring them back. Return how many went."""
-    gone = await session.scalars(
-        delete(SeenKey).where(SeenKey.unlisted_at < unlisted_before).returning(SeenKey.key),
-        execution_options={"synchronize_session": False},
-    )
-    return len(gone.all())

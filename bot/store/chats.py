@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, Select, bindparam, delete, func, insert, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from bot.schedule import next_digest_at
+from bot.schedule.times import next_digest_at
 from bot.store.models import Chat, ChatFeed, ChatTopic, Delivery, Digest, HiddenSource
 
 FOLLOW = "follow"

@@ -17,7 +17,7 @@ from typing import cast
 from sqlalchemy import Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.schedule import next_digest_at
+from bot.schedule.times import next_digest_at
 from bot.store.articles import Headline, headline_columns, headline_of
 from bot.store.chat_sources import visible_to
 from bot.store.chats import FOLLOW, MUTE, ChatChoices, chat_times, news_languages

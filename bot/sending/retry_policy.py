@@ -39,7 +39,7 @@ _NOT_SENT = (
     httpx.WriteTimeout,
     httpx.UnsupportedProtocol,
     httpx.LocalProtocolError,
-    # The lean digest client's (bot.digest_sender) own words for the same.
+    # The lean digest client's (bot.sending.digest_sender) own words for the same.
     aiohttp.ClientConnectorError,
     aiohttp.ConnectionTimeoutError,
 )

@@ -1,7 +1,7 @@
 """Time zones people can pick without knowing IANA names: by city, by language, by abbreviation.
 
-A zone is stored as an IANA name or a fixed "UTC+05:30" (bot.schedule reads both). Here
-are the ways to get there from what a person types or what Telegram says about them.
+A zone is stored as an IANA name or a fixed "UTC+05:30" (bot.schedule.times reads both).
+Here are the ways to get there from what a person types or what Telegram says about them.
 """
 
 from __future__ import annotations

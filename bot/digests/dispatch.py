@@ -20,21 +20,15 @@ from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
-from bot.batching import BatchWriter
-from bot.digest_content import (
-    NOTHING_NEW,
-    BatchItems,
-    DigestComposer,
-    read_batch_items,
-    unseen_alone,
-)
-from bot.digest_sender import SendMessage
+from bot.digests.content import BatchItems, read_batch_items, unseen_alone
+from bot.digests.render import NOTHING_NEW, DigestComposer
 from bot.i18n import _, using_language
-from bot.ratelimit import ChatFairRateLimiter
-from bot.render import split_message
-from bot.retry_policy import DIGESTS
-from bot.schedule import zone_info
+from bot.schedule.times import zone_info
+from bot.sending.digest_sender import SendMessage
+from bot.sending.ratelimit import ChatFairRateLimiter
+from bot.sending.retry_policy import DIGESTS
 from bot.services import Services
+from bot.store.batching import BatchWriter
 from bot.store.chats import migrate_chat
 from bot.store.db import is_unavailable
 from bot.store.digests import (
@@ -46,6 +40,7 @@ from bot.store.digests import (
     record_undeliverable,
 )
 from bot.store.meta import record_heartbeat, record_maybe_sent
+from bot.ui.render import split_message
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
-from bot.retry_policy import RetryPolicy
+from bot.sending.retry_policy import RetryPolicy
 
 # Connections kept open to the Bot API: more than the sends dispatch runs at once.
 POOL_SIZE = 64

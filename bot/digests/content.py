@@ -12,21 +12,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import TypeVar
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 
-from bot.i18n import N_, _, ngettext, using_language
-from bot.render import (
-    age_text,
-    headline_keyboard,
-    headline_lines,
-    html_escape,
-    local_time_text,
-    top_story_preview,
-)
 from bot.store.articles import Headline, in_languages
 from bot.store.chat_sources import sources_by_chat
 from bot.store.digests import (
@@ -36,17 +25,14 @@ from bot.store.digests import (
     digest_candidates,
     undelivered_headlines,
 )
-from bot.story_cache import StoryCache
-from bot.story_lines import StoryLine
+from bot.stories.cache import StoryCache
+from bot.stories.lines import StoryLine
 
-T = TypeVar("T")
 # A digest looks at most this many unseen items, newest first (as undelivered_headlines).
 UNSEEN_LIMIT = 300
 # Items read for a claim batch: enough that a chat finds its UNSEEN_LIMIT among them unless
 # it filters out most of them; such a chat is read on its own.
 CANDIDATE_LIMIT = 3_000
-# Distinct digests and texts a pass keeps; past that the oldest go.
-COMPOSED_LIMIT = 4_096
 
 
 @dataclass(frozen=True)
@@ -195,94 +181,6 @@ async def read_batch_items(
     )
 
 
-@dataclass(frozen=True)
-class RenderedDigest:
-    """A digest as it is sent: its text, the buttons under it, the story it previews."""
-
-    text: str
-    keyboard: InlineKeyboardMarkup | None
-    top_url: str | None
-
-
-class DigestComposer:
-    """The digests of one dispatch pass: each distinct one composed once, rendered once."""
-
-    def __init__(self, stories: StoryCache) -> None:
-        self._stories = stories
-        self._contents: dict[Hashable, DigestContent] = {}
-        self._bodies: dict[Hashable, tuple[str, InlineKeyboardMarkup | None]] = {}
-        self._previews: dict[Hashable, LinkPreviewOptions] = {}
-        self._headings: dict[Hashable, str] = {}
-
-    async def compose(self, digest: ClaimedDigest, unseen: Unseen) -> DigestContent:
-        """The chat's digest, shared with every chat of the pass that sees and chooses alike."""
-        key = (
-            unseen.key,
-            digest.news_languages,
-            digest.mutes,
-            digest.follows,
-            digest.only_followed,
-            digest.digest_size,
-        )
-        content = self._contents.get(key)
-        if content is None:
-            content = await compose_digest(digest, unseen.headlines, self._stories)
-            _keep(self._contents, key, content)
-        return content
-
-    def render(
-        self,
-        content: DigestContent,
-        *,
-        due_at: datetime,
-        now: datetime,
-        zone: tzinfo,
-        channel: bool,
-        language: str,
-    ) -> RenderedDigest:
-        """`digest_message` and the story buttons in the chat's language; the part below the
-        heading is rendered once per distinct stories, ages, wording and language."""
-        with using_language(language):
-            ages = tuple(age_text(s.lead.published_at, now, zone) for s in content.stories)
-            # Ids stand for the items within a pass, as in Unseen.key; cheaper to hash than items.
-            stories = tuple((s.lead.id, s.extra_sources, s.followed) for s in content.stories)
-            key = (stories, ages, channel, language)
-            body = self._bodies.get(key)
-            if body is None:
-                keyboard = headline_keyboard([s.lead for s in content.stories])
-                body = (digest_body(content, now=now, zone=zone, channel=channel), keyboard)
-                _keep(self._bodies, key, body)
-            top_url = content.stories[0].lead.url if content.stories else None
-            text = self._heading(due_at, zone, channel=channel, language=language) + body[0]
-        return RenderedDigest(text, body[1], top_url)
-
-    def _heading(self, due_at: datetime, zone: tzinfo, *, channel: bool, language: str) -> str:
-        """`digest_heading`, once per local minute, wording and language: it shows the local
-        date and time to the minute, and CLDR formatting costs more than the rest of a render."""
-        local = due_at.astimezone(zone).replace(second=0, microsecond=0)
-        key = (local.replace(tzinfo=None), channel, language)
-        heading = self._headings.get(key)
-        if heading is None:
-            heading = digest_heading(local, zone, channel=channel)
-            _keep(self._headings, key, heading)
-        return heading
-
-    def preview(self, url: str | None, *, enabled: bool) -> LinkPreviewOptions:
-        """`top_story_preview`, one object per story and setting (the sender reuses its JSON)."""
-        key = (url, enabled)
-        preview = self._previews.get(key)
-        if preview is None:
-            preview = top_story_preview(url, enabled=enabled)
-            _keep(self._previews, key, preview)
-        return preview
-
-
-def _keep(cache: dict[Hashable, T], key: Hashable, value: T) -> None:
-    if len(cache) >= COMPOSED_LIMIT:
-        cache.pop(next(iter(cache)))
-    cache[key] = value
-
-
 def _arrange(
     lines: tuple[StoryLine, ...], followed_ids: frozenset[int], *, only_followed: bool, size: int
 ) -> DigestContent:
@@ -297,61 +195,3 @@ def _arrange(
     chosen = [DigestStory(line.lead, line.extra_sources, id(line) in leading) for line in picked]
     article_ids = [a for line in picked for a in line.member_ids]
     return DigestContent(chosen, article_ids)
-
-
-def digest_message(
-    content: DigestContent,
-    *,
-    due_at: datetime,
-    now: datetime,
-    zone: tzinfo,
-    channel: bool = False,
-) -> str:
-    """The digest as Telegram HTML: a dated heading and one numbered line per story.
-
-    A channel's digest is read by its whole audience, so it speaks to nobody in person.
-    """
-    return digest_heading(due_at, zone, channel=channel) + digest_body(
-        content, now=now, zone=zone, channel=channel
-    )
-
-
-def digest_heading(due_at: datetime, zone: tzinfo, *, channel: bool) -> str:
-    """The digest's first line: whose digest, and the time it was due in the chat's zone."""
-    when = local_time_text(due_at, zone)
-    # Translators: the digest's heading; {time} is when it was due, "Thu 27 Nov, 08:00".
-    heading = (_("News digest · {time}") if channel else _("Your news digest · {time}")).format(
-        time=when
-    )
-    return f"<b>{html_escape(heading)}</b>"
-
-
-def digest_body(content: DigestContent, *, now: datetime, zone: tzinfo, channel: bool) -> str:
-    """Everything under the heading: the numbered stories and a footer."""
-    footer = _("<i>Tap a number for the full summary.</i>")
-    followed = sum(1 for s in content.stories if s.followed)
-    if followed:
-        footer = f"{_followed_note(followed, channel=channel)} {footer}"
-    extra_sources = {s.lead.id: s.extra_sources for s in content.stories if s.extra_sources}
-    lines = headline_lines(
-        [s.lead for s in content.stories], now=now, zone=zone, extra_sources=extra_sources
-    )
-    return "\n".join(["", "", *lines, "", footer])
-
-
-def _followed_note(count: int, *, channel: bool) -> str:
-    """Why the first stories lead: they match topics the reader (or the channel) follows."""
-    if channel:
-        return ngettext(
-            "<i>The first story matches topics this channel follows.</i>",
-            "<i>The first {count} stories match topics this channel follows.</i>",
-            count,
-        ).format(count=count)
-    return ngettext(
-        "<i>The first story matches topics you follow.</i>",
-        "<i>The first {count} stories match topics you follow.</i>",
-        count,
-    ).format(count=count)
-
-
-NOTHING_NEW = N_("No new headlines since your last digest.")

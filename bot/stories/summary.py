@@ -20,7 +20,7 @@ from bot.news.http.fetcher import SafeFetcher
 from bot.news.language import detect_language
 from bot.store.articles import get_article, store_body, store_summary
 from bot.store.db import Database
-from bot.story_context import StoryContext, story_context
+from bot.stories.context import StoryContext, story_context
 
 log = logging.getLogger(__name__)
 

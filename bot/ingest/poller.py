@@ -16,13 +16,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.batching import BatchWriter
 from bot.config import Settings
 from bot.news.feeds.fetch import FeedResult, Outcome, fetch_feed
 from bot.news.feeds.parse import FeedEntry
 from bot.news.http.fetcher import SafeFetcher
 from bot.news.indexing import index_items_async
-from bot.store.articles import NewArticle, add_articles, note_listed_items, unstored_items
+from bot.store.articles import NewArticle, add_articles, unstored_items
+from bot.store.batching import BatchWriter
 from bot.store.db import Database
 from bot.store.meta import record_heartbeat
 from bot.store.sources import (
@@ -32,6 +32,7 @@ from bot.store.sources import (
     claim_due_sources,
     record_fetches,
 )
+from bot.store.tombstones import note_listed_items
 
 log = logging.getLogger(__name__)
 

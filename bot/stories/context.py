@@ -13,8 +13,9 @@ from datetime import datetime
 from bot.news.grouping import DEFAULT_WINDOW, group_stories
 from bot.news.query import parse_query
 from bot.news.text import STOP_WORDS, stem, words
-from bot.store.articles import Headline, headlines_published_between, search_articles
+from bot.store.articles import Headline, headlines_published_between
 from bot.store.db import Database
+from bot.store.search import search_articles
 
 # How many neighbours are read to find the story's other reports, and how many are shown.
 NEIGHBOURS = 300

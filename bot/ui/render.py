@@ -1,4 +1,4 @@
-"""Text for people: ages, headline lists, digests and summaries as Telegram HTML."""
+"""Text for people: ages, dates, headline lists and summaries as Telegram HTML; splitting."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from html import escape, unescape
 
 from babel import Locale
 from babel.dates import format_skeleton
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import callbacks
-from bot.article_summary import SummaryView
 from bot.i18n import _, current_language, ngettext
 from bot.news.text import truncate
-from bot.schedule import zone_info
+from bot.schedule.times import zone_info
 from bot.store.articles import Headline
 from bot.store.chats import chat_times
 from bot.store.models import Chat
+from bot.stories.summary import SummaryView
+from bot.ui import callbacks
 
 MESSAGE_LIMIT = 4096
 # How much of another report's description a summary shows.
@@ -201,16 +201,6 @@ def _after_tag(open_tags: list[tuple[str, str]], atom: str) -> list[tuple[str, s
         if open_tags[index][0] == name:
             return open_tags[:index] + open_tags[index + 1 :]
     return open_tags
-
-
-def top_story_preview(url: str | None, *, enabled: bool) -> LinkPreviewOptions:
-    """Telegram's preview of a digest's top story, small and below the text, if wanted."""
-    if not enabled or not url:
-        return LinkPreviewOptions(is_disabled=True)
-    # is_disabled is said outright: PTB fills an unset field from Defaults, which disable it.
-    return LinkPreviewOptions(
-        is_disabled=False, url=url, prefer_small_media=True, show_above_text=False
-    )
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

@@ -10,8 +10,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.i18n import _
-from bot.ingest import SourceReport
-from bot.render import age_text, html_escape
+from bot.ingest.poller import SourceReport
 from bot.store.articles import count_articles
 from bot.store.chat_sources import share_feed
 from bot.store.chats import chat_counts
@@ -19,6 +18,7 @@ from bot.store.db import Database
 from bot.store.meta import heartbeats, maybe_sent_total
 from bot.store.models import Source
 from bot.store.sources import SourceExists, add_source, reactivate, remove_source, source_statuses
+from bot.ui.render import age_text, html_escape
 
 log = logging.getLogger(__name__)
 

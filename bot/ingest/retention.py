@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.store.articles import prune_articles, prune_tombstones
 from bot.store.db import Database
 from bot.store.meta import record_heartbeat
+from bot.store.tombstones import prune_articles, prune_tombstones
 
 # How long a feed must have stopped listing a pruned item before its tombstone goes: feeds
 # served from several caches can list an item again for a while after dropping it.

@@ -5,10 +5,10 @@ with thousands of digests going out that turns one slow chat into a stalled fan-
 Here only the request that got the 429 waits, while the overall and per-group rates
 still keep the bot under Telegram's limits.
 
-The overall rate is a Pacer (bot.pacer), not a bucket, for the reason given there.
+The overall rate is a Pacer (bot.sending.pacer), not a bucket, for the reason given there.
 
 The limits belong to the bot token. On PostgreSQL every instance takes its turn from
-one SharedBudget (bot.shared_budget), so N instances together keep to the limit, and a
+one SharedBudget (bot.sending.shared_budget), so N instances together keep to the limit, and a
 429 any of them meets holds all of them for its retry_after. SQLite is one process: the
 in-process Pacer and per-group limiters are the whole budget.
 """
@@ -26,9 +26,9 @@ from aiolimiter import AsyncLimiter
 from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
-from bot.pacer import Pacer
-from bot.retry_policy import REPLIES, RetryPolicy, maybe_delivered, retry_after_seconds
-from bot.shared_budget import SharedBudget
+from bot.sending.pacer import Pacer
+from bot.sending.retry_policy import REPLIES, RetryPolicy, maybe_delivered, retry_after_seconds
+from bot.sending.shared_budget import SharedBudget
 
 log = logging.getLogger(__name__)
 JSONDict = dict[str, Any]
@@ -38,7 +38,7 @@ _MAX_GROUP_LIMITERS = 10_000
 class ChatFairRateLimiter(BaseRateLimiter[RetryPolicy]):
     """Overall and per-group rate limits; a request is retried alone, as its policy says.
 
-    The policy is the request's `rate_limit_args` (see bot.retry_policy), else REPLIES.
+    The policy is the request's `rate_limit_args` (see bot.sending.retry_policy), else REPLIES.
     With a `shared` budget the limits are those of every instance together.
     """
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections import deque
 
-from bot.pacer import Pacer
+from bot.sending.pacer import Pacer
 from bot.store.db import Database, is_unavailable
 from bot.store.send_budget import OverallRate, pause_sends, take_group_turn, take_send_turns
 

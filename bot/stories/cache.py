@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 
 from bot.news.query import matches, parse_query
 from bot.store.articles import Headline
-from bot.story_lines import StoryLine, story_lines
+from bot.stories.lines import StoryLine, story_lines
 
 T = TypeVar("T")
 _MISSING = object()
