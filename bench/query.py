@@ -90,12 +90,13 @@ class Figures:
         return [v for kind, values in self.topic_ms.items() if kind != "no-hit" for v in values]
 
 
-def _handler_context(database_url: str) -> tuple[Services, Any, Any]:
+async def _handler_context(database_url: str) -> tuple[Services, Any, Any]:
     """What latest_page/topic_page read from PTB: the services and the chat."""
     from telegram import Chat
+    from telegram.ext import ExtBot
 
     from bot.config import Settings
-    from bot.services import SERVICES_KEY, Services
+    from bot.services import Services
     from bot.store.db import Database
 
     settings = Settings(
@@ -103,10 +104,10 @@ def _handler_context(database_url: str) -> tuple[Services, Any, Any]:
         database_url=database_url,  # type: ignore[call-arg]
         telegram_bot_token="123456:BENCH",
     )
-    services = Services(settings=settings, database=Database(database_url), clock=FixedClock())
-    context = SimpleNamespace(
-        application=SimpleNamespace(bot_data={SERVICES_KEY: services}), args=[]
+    services = await Services.open(
+        settings, Database(database_url), FixedClock(), bot=ExtBot(settings.telegram_bot_token)
     )
+    context = SimpleNamespace(services=services, args=[])
     update = SimpleNamespace(
         effective_chat=Chat(
             id=dataset.BENCH_CHAT_ID, type="private", first_name=dataset.BENCH_CHAT_NAME
@@ -121,7 +122,7 @@ async def _measure(figures: Figures, database_url: str, mix: list[dict[str, str]
     from bot.ui.render import split_message
     from handlers.headlines import latest_page, topic_page
 
-    services, context, update = _handler_context(database_url)
+    services, context, update = await _handler_context(database_url)
     sqlite = services.database.is_sqlite
 
     async def latest() -> float:
@@ -186,7 +187,7 @@ async def _measure(figures: Figures, database_url: str, mix: list[dict[str, str]
                 ).all()
                 figures.scan_ms.append((time.perf_counter() - started) * 1000)
     finally:
-        await services.database.dispose()
+        await services.aclose()
 
 
 def _yardstick_queries(mix: list[dict[str, str]]) -> list[dict[str, str]]:

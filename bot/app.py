@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 import signal
-from typing import TypedDict
+from collections.abc import Callable, Coroutine
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -21,12 +21,9 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.gc_tuning import settle_after_start
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, using_language
-from bot.ingest.poller import FeedPoller
-from bot.news.feeds.parse import make_parse_executor
-from bot.sending.digest_sender import DigestSender
 from bot.sending.ratelimit import ChatFairRateLimiter
 from bot.sending.shared_budget import SharedBudget
-from bot.services import SERVICES_KEY, Services, make_abstractive, make_fetcher
+from bot.services import CONTEXT_TYPES, SERVICES_KEY, Services, services_of
 from bot.store.db import Database
 from handlers.start import COMMANDS
 from jobs import schedule_jobs
@@ -49,7 +46,11 @@ def build_application(
     database: Database | None = None,
     jobs: bool = True,
 ) -> Application:
-    """A ready-to-start application: handlers, jobs, rate limiter and HTML defaults."""
+    """A ready-to-start application: handlers, jobs, rate limiter and HTML defaults.
+
+    Its services are opened by post_init, once the store is migrated, and closed by
+    post_shutdown; handlers and jobs run only in between.
+    """
     database = database or Database(settings.database_url)
     application = (
         ApplicationBuilder()
@@ -61,16 +62,12 @@ def build_application(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
         )
+        .context_types(CONTEXT_TYPES)
         .rate_limiter(rate_limiter(settings, database))
         .concurrent_updates(8)
-        .post_init(_post_init)
+        .post_init(_starter(settings, database, clock or SystemClock()))
         .post_shutdown(_post_shutdown)
         .build()
-    )
-    application.bot_data[SERVICES_KEY] = Services(
-        settings=settings,
-        database=database,
-        clock=clock or SystemClock(),
     )
     handlers.register(application)
     if jobs:
@@ -86,22 +83,21 @@ def rate_limiter(settings: Settings, database: Database) -> ChatFairRateLimiter:
     return ChatFairRateLimiter(shared=SharedBudget(database, per_second=rate))
 
 
-async def _post_init(application: Application) -> None:
-    services: Services = application.bot_data[SERVICES_KEY]
-    settings = services.settings
-    await services.database.upgrade()
-    await prepare_store(services.database, settings, now=services.clock.now())
-    services.fetcher = make_fetcher(settings)
-    services.abstractive = make_abstractive(settings)
-    if settings.telegram_lean_digests:
-        services.digest_sender = DigestSender(application.bot)
-    # Two workers keep a huge feed from stalling the bot; on one core threads must do.
-    services.parse_executor = make_parse_executor(min(2, os.cpu_count() or 1))
-    services.feed_poller = await FeedPoller(
-        services.database, services.fetcher, settings, executor=services.parse_executor
-    ).__aenter__()
-    await _set_command_menus(application)
-    log.info("newsbot started as @%s", application.bot.username)
+def _starter(
+    settings: Settings, database: Database, clock: Clock
+) -> Callable[[Application], Coroutine[Any, Any, None]]:
+    """The application's post_init: the store made ready, then the services opened on it."""
+
+    async def start(application: Application) -> None:
+        await database.upgrade()
+        await prepare_store(database, settings, now=clock.now())
+        application.bot_data[SERVICES_KEY] = await Services.open(
+            settings, database, clock, bot=application.bot
+        )
+        await _set_command_menus(application)
+        log.info("newsbot started as @%s", application.bot.username)
+
+    return start
 
 
 async def _set_command_menus(application: Application) -> None:
@@ -122,18 +118,9 @@ async def _set_command_menus(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    services: Services = application.bot_data[SERVICES_KEY]
-    if services.feed_poller is not None:
-        await services.feed_poller.__aexit__(None, None, None)
-    if services.fetcher is not None:
-        await services.fetcher.aclose()
-    if services.abstractive is not None:
-        await services.abstractive.aclose()
-    if services.digest_sender is not None:
-        await services.digest_sender.aclose()
-    if services.parse_executor is not None:
-        services.parse_executor.shutdown(cancel_futures=True)
-    await services.database.dispose()
+    services: Services | None = application.bot_data.get(SERVICES_KEY)
+    if services is not None:  # None: start-up failed before the services were open
+        await services.aclose()
 
 
 class WebhookOptions(TypedDict):
@@ -167,7 +154,7 @@ def run_bot(settings: Settings) -> int:
     if not settings.receive_updates:
         asyncio.run(_run_jobs_only(application))
         return 0
-    application.post_init = _start_and_stop_on_signals
+    application.post_init = _stopping_on_signals(application.post_init)
     # Our handlers, not PTB's: they tell the jobs to stop claiming before PTB waits for them.
     if settings.webhook_url:
         application.run_webhook(**webhook_options(settings), stop_signals=None)
@@ -176,17 +163,25 @@ def run_bot(settings: Settings) -> int:
     return 0
 
 
-async def _start_and_stop_on_signals(application: Application) -> None:
-    await _post_init(application)
-    settle_after_start()
-    loop = asyncio.get_running_loop()
-    for signum in STOP_SIGNALS:
-        loop.add_signal_handler(signum, _stop, application)
+def _stopping_on_signals(
+    start: Callable[[Application], Coroutine[Any, Any, None]] | None,
+) -> Callable[[Application], Coroutine[Any, Any, None]]:
+    """`start`, then the heap settled and SIGINT and SIGTERM routed to `_stop`."""
+
+    async def start_and_watch(application: Application) -> None:
+        if start is not None:
+            await start(application)
+        settle_after_start()
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, _stop, application)
+
+    return start_and_watch
 
 
 def _stop(application: Application) -> None:
     """SIGTERM or SIGINT: jobs stop claiming and release what waits, then PTB shuts down."""
-    services: Services = application.bot_data[SERVICES_KEY]
+    services = services_of(application)
     if not services.stopping.is_set():
         log.info("Stopping: no more claims; releasing what is not in flight")
         services.stopping.set()
@@ -199,13 +194,14 @@ async def _run_jobs_only(application: Application) -> None:
     Telegram answers a second poller on one token with 409 Conflict, so of several
     instances on one database one receives updates and the others only run jobs.
     """
-    stopping: asyncio.Event = application.bot_data[SERVICES_KEY].stopping
-    loop = asyncio.get_running_loop()
-    for signum in STOP_SIGNALS:
-        loop.add_signal_handler(signum, stopping.set)
+    assert application.post_init is not None
     async with application:
-        await _post_init(application)
+        await application.post_init(application)
         settle_after_start()
+        stopping = services_of(application).stopping
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, stopping.set)
         await application.start()
         log.info("Not receiving updates (RECEIVE_UPDATES=false): running jobs only")
         try:

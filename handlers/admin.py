@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _
 from bot.ops.admin import AdminReport, add_feed, admin_report, remove_feed
+from bot.services import NewsContext
 from bot.store.sources import SourceExists
 from bot.ui.render import html_escape
-from handlers.common import args_text, is_bot_admin, reply, services_of
+from handlers.common import args_text, is_bot_admin, reply
 
 ADMIN_ONLY = N_("This command is for the bot's administrators.")
 
 
-async def addsource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def addsource(update: Update, context: NewsContext) -> None:
     """Add a feed (admins only); it is fetched on the next poll."""
     if not is_bot_admin(update, context):
         await reply(update, _(ADMIN_ONLY))
@@ -23,7 +23,7 @@ async def addsource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not url.startswith(("http://", "https://")) or " " in url or len(url) > 2000:
         await reply(update, _("Usage: /addsource URL — an http(s) address of an RSS or Atom feed."))
         return
-    services = services_of(context)
+    services = context.services
     user = update.effective_user
     try:
         source, new = await add_feed(
@@ -53,7 +53,7 @@ async def addsource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
 
 
-async def removesource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def removesource(update: Update, context: NewsContext) -> None:
     """Remove a feed and its items (admins only)."""
     if not is_bot_admin(update, context):
         await reply(update, _(ADMIN_ONLY))
@@ -62,7 +62,7 @@ async def removesource(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not text.isdigit() or len(text) > 12:
         await reply(update, _("Usage: /removesource ID — the ID is shown by /sources."))
         return
-    removed = await remove_feed(services_of(context).database, int(text))
+    removed = await remove_feed(context.services.database, int(text))
     if removed is None:
         await reply(update, _("There is no source {id}. See /sources.").format(id=text))
         return
@@ -97,10 +97,10 @@ def stats_text(report: AdminReport) -> str:
     return "\n".join(lines)
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats(update: Update, context: NewsContext) -> None:
     """Numbers an operator needs to see the bot is healthy (admins only)."""
     if not is_bot_admin(update, context):
         await reply(update, _(ADMIN_ONLY))
         return
-    services = services_of(context)
+    services = context.services
     await reply(update, stats_text(await admin_report(services.database, now=services.clock.now())))

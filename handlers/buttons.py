@@ -6,11 +6,10 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _
+from bot.services import NewsContext
 from bot.ui import callbacks
-from handlers.common import services_of
 from handlers.headlines import show_page
 from handlers.language import NEWS, PICK, language_choice_button, news_languages_button
 from handlers.sources import toggle_button
@@ -63,7 +62,7 @@ def _sends_a_message(action: callbacks.Action) -> bool:
     return action.name == "start" or (action.name == "zone" and action.value in ("", "city"))
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_button(update: Update, context: NewsContext) -> None:
     """Route a button press; a stale or forged one gets a polite "expired"."""
     query = update.callback_query
     assert query is not None
@@ -80,7 +79,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # Subscribing is per person who may change settings; everything else is per chat.
     tapper = f":{query.from_user.id}" if isinstance(action, callbacks.Setting) else ""
     key = (message.chat.id, message.message_id, (query.data or "") + tapper)
-    if not taps.first_tap(key, services_of(context).clock.now()):
+    if not taps.first_tap(key, context.services.clock.now()):
         await query.answer(_(ALREADY_SENT))
         return
     try:
@@ -90,9 +89,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         raise
 
 
-async def _act(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, action: callbacks.Action
-) -> None:
+async def _act(update: Update, context: NewsContext, action: callbacks.Action) -> None:
     if isinstance(action, callbacks.Summary):
         await summary_button(update, context, action.article_id)
     elif isinstance(action, (callbacks.LatestPage, callbacks.TopicPage)):

@@ -16,12 +16,12 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _
+from bot.services import NewsContext
 from bot.store.chats import ensure_chat, manage
 from bot.ui.render import html_escape
-from handlers.common import args_text, current_chat, is_chat_admin, reply, services_of
+from handlers.common import args_text, current_chat, is_chat_admin, reply
 
 PICK_CHANNEL = 1  # request_id of the chat picker button
 PICKER_LABEL = N_("Pick a channel")
@@ -58,13 +58,13 @@ def picker_keyboard() -> ReplyKeyboardMarkup:
     )
 
 
-async def channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def channel(update: Update, context: NewsContext) -> None:
     """Start managing a channel from this private chat, or stop with /channel off."""
     chat = update.effective_chat
     if chat is None or chat.type != ChatType.PRIVATE:
         await reply(update, _("Use /channel in a private chat with me to manage a channel."))
         return
-    services = services_of(context)
+    services = context.services
     if args_text(context).lower() in ("off", "stop", "done"):
         async with services.database.session() as session:
             row = await current_chat(session, update, context)
@@ -81,7 +81,7 @@ async def channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def on_chat_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_chat_shared(update: Update, context: NewsContext) -> None:
     """The user picked a channel: check they run it, then manage it from here."""
     message = update.effective_message
     assert message is not None and message.chat_shared is not None
@@ -96,7 +96,7 @@ async def on_chat_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             reply_markup=done,
         )
         return
-    services = services_of(context)
+    services = context.services
     now = services.clock.now()
     title = shared.title or str(shared.chat_id)
     async with services.database.session() as session:

@@ -21,11 +21,10 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, ChatMigrated, Forbidden
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _, current_language
 from bot.schedule.times import zone_info
-from bot.services import SERVICES_KEY, Services
+from bot.services import NewsContext
 from bot.store.chats import ensure_chat, manage, managed_chat
 from bot.store.models import Chat
 from bot.ui.render import split_message
@@ -38,17 +37,12 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 ADMINS_ONLY = N_("Only this chat's administrators can change its digest settings.")
 
 
-def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    """The shared services the application was built with."""
-    return context.application.bot_data[SERVICES_KEY]
-
-
-def args_words(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
+def args_words(context: NewsContext) -> list[str]:
     """The words after the command, normalised, so what is stored is what is seen."""
     return [word for word in (normalize_input(arg) for arg in context.args or []) if word]
 
 
-def args_text(context: ContextTypes.DEFAULT_TYPE) -> str:
+def args_text(context: NewsContext) -> str:
     """The words after the command, normalised, as one string."""
     return normalize_input(" ".join(context.args or []))
 
@@ -66,11 +60,9 @@ def chat_title(chat: TelegramChat) -> str:
     return normalize_input(chat.title or chat.full_name or chat.username or "")
 
 
-async def current_chat(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> Chat:
+async def current_chat(session: AsyncSession, update: Update, context: NewsContext) -> Chat:
     """The row of the chat an update came from, created with the defaults on first contact."""
-    services = services_of(context)
+    services = context.services
     telegram_chat = update.effective_chat
     assert telegram_chat is not None
     return await ensure_chat(
@@ -84,47 +76,43 @@ async def current_chat(
     )
 
 
-async def settings_chat(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> Chat:
+async def settings_chat(session: AsyncSession, update: Update, context: NewsContext) -> Chat:
     """The chat whose settings a command changes: this one, or the channel it manages."""
     chat = await current_chat(session, update, context)
     if chat.kind == ChatType.PRIVATE and chat.managed_chat_id is not None:
         target = await managed_chat(session, chat)
         if target is not None:
             return target
-        manage(chat, None, now=services_of(context).clock.now())  # the channel is gone
+        manage(chat, None, now=context.services.clock.now())  # the channel is gone
     return chat
 
 
 async def update_chat(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: NewsContext,
     change: Callable[[Chat, datetime], object],
 ) -> Chat:
     """Apply `change(chat, now)` to the chat's row in one transaction and return the row."""
-    services = services_of(context)
+    services = context.services
     async with services.database.session() as session:
         chat = await settings_chat(session, update, context)
         change(chat, services.clock.now())
     return chat
 
 
-async def chat_view(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> ChatView:
+async def chat_view(session: AsyncSession, update: Update, context: NewsContext) -> ChatView:
     """The chat's row and its zone, read in a unit of work that reads more for the reply."""
     chat = await current_chat(session, update, context)
     return ChatView(chat, zone_info(chat.timezone))
 
 
-async def load_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ChatView:
+async def load_chat(update: Update, context: NewsContext) -> ChatView:
     """The chat's row and its zone, for rendering a reply."""
-    async with services_of(context).database.session() as session:
+    async with context.services.database.session() as session:
         return await chat_view(session, update, context)
 
 
-async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def may_change_settings(update: Update, context: NewsContext) -> bool:
     """In groups and channels only administrators change the subscription; in private chats,
     the user."""
     chat = update.effective_chat
@@ -145,7 +133,7 @@ async def may_change_settings(update: Update, context: ContextTypes.DEFAULT_TYPE
     return user is not None and await is_chat_admin(context, chat.id, user.id)
 
 
-async def button_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def button_allowed(update: Update, context: NewsContext) -> bool:
     """Whether whoever pressed a settings button may change this chat; if not, tell them."""
     if await may_change_settings(update, context):
         return True
@@ -154,7 +142,7 @@ async def button_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return False
 
 
-async def is_chat_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+async def is_chat_admin(context: NewsContext, chat_id: int, user_id: int) -> bool:
     """Whether Telegram says this user administers that chat (a group or a channel)."""
     try:
         member = await context.bot.get_chat_member(chat_id, user_id)
@@ -163,11 +151,11 @@ async def is_chat_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_i
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
-async def _managed_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+async def _managed_id(update: Update, context: NewsContext) -> int | None:
     """The chat this private chat manages, or None when it manages only itself."""
     own = update.effective_chat
     assert own is not None
-    async with services_of(context).database.session() as session:
+    async with context.services.database.session() as session:
         target = await settings_chat(session, update, context)
     return None if target.id == own.id else target.id
 
@@ -180,10 +168,10 @@ def speaking_for(update: Update, chat: Chat, text: str) -> str:
     return f"<b>{html.escape(chat.title or str(chat.id), quote=False)}</b> · {text}"
 
 
-def is_bot_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def is_bot_admin(update: Update, context: NewsContext) -> bool:
     """Whether the user is one of the bot's own administrators (ADMIN_IDS)."""
     user = update.effective_user
-    return user is not None and user.id in services_of(context).settings.admin_ids
+    return user is not None and user.id in context.services.settings.admin_ids
 
 
 async def reply(

@@ -6,18 +6,18 @@ import logging
 
 from telegram import Update
 from telegram.error import ChatMigrated, Forbidden
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _
+from bot.services import NewsContext
 from bot.store.chats import set_chat_active
-from handlers.common import is_not_modified, services_of
+from handlers.common import is_not_modified
 from handlers.membership import move_chat
 
 log = logging.getLogger(__name__)
 SORRY = N_("Something went wrong, please try again.")
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: NewsContext) -> None:
     """Log the failure; mark chats that blocked the bot; otherwise apologise in the chat."""
     chat = update.effective_chat if isinstance(update, Update) else None
     if context.error is not None and is_not_modified(context.error):
@@ -28,8 +28,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if isinstance(context.error, Forbidden) and chat is not None:
         log.info("Chat %s blocked the bot or removed it: %s", chat.id, context.error)
-        async with services_of(context).database.session() as session:
-            await set_chat_active(session, chat.id, False, now=services_of(context).clock.now())
+        async with context.services.database.session() as session:
+            await set_chat_active(session, chat.id, False, now=context.services.clock.now())
         return
     log.error(
         "Error while handling update %s in chat %s",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _
+from bot.services import NewsContext
 from bot.ui.render import quoted
 from bot.ui.user_input import normalize_input
 from handlers.common import reply
@@ -15,7 +15,7 @@ from handlers.zones import city_reply
 TOPIC_HINT = N_("<i>Tip: /topic WORDS does the same.</i>")
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: NewsContext) -> None:
     """Point a private chat's unknown /command at /help, rather than leave it in silence."""
     message = update.effective_message
     assert message is not None and message.text is not None
@@ -29,7 +29,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     )
 
 
-async def text_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def text_search(update: Update, context: NewsContext) -> None:
     """Take plain text in a private chat as a topic search, saying /topic does the same."""
     if await city_reply(update, context):
         return

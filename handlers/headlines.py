@@ -6,7 +6,6 @@ from datetime import tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import _, current_language, ngettext
 from bot.news.language import ENGLISH
@@ -14,6 +13,7 @@ from bot.news.query import MAX_QUERY_CHARS, parse_query
 from bot.news.text import truncate
 from bot.news.trending import Topic
 from bot.schedule.times import zone_info
+from bot.services import NewsContext
 from bot.store.articles import Headline, latest_articles, latest_for_chat
 from bot.store.chats import chat_glance, news_languages
 from bot.store.search import search_articles
@@ -27,7 +27,6 @@ from handlers.common import (
     edit_in_place,
     load_chat,
     reply,
-    services_of,
 )
 
 DEFAULT_COUNT = 10
@@ -65,7 +64,7 @@ def parse_count(text: str) -> tuple[int, str]:
     return count, ""
 
 
-async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def latest(update: Update, context: NewsContext) -> None:
     """Show the newest headlines, because that is what people open a news bot for."""
     try:
         count, note = parse_count(args_text(context))
@@ -77,10 +76,10 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def latest_page(
-    context: ContextTypes.DEFAULT_TYPE, update: Update, page: callbacks.LatestPage
+    context: NewsContext, update: Update, page: callbacks.LatestPage
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of /latest, one line per story, numbered on from the page before."""
-    services = services_of(context)
+    services = context.services
     # Every page groups the same window (the newest items as the first page saw them), so
     # a story falls on exactly one page and its number never changes while paging. The
     # chat's row is read in the same unit of work, mostly in the same query.
@@ -113,7 +112,7 @@ async def latest_page(
 async def _window(
     session: AsyncSession,
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: NewsContext,
     anchor: int | None,
 ) -> tuple[list[Headline], tzinfo]:
     """The chat's /latest window and its zone. One query reads both while the chat's row
@@ -135,9 +134,7 @@ async def _window(
     return items, view.zone
 
 
-async def _zone(
-    session: AsyncSession, update: Update, context: ContextTypes.DEFAULT_TYPE
-) -> tzinfo:
+async def _zone(session: AsyncSession, update: Update, context: NewsContext) -> tzinfo:
     """The chat's zone, read alone while the chat's row needs no change; else (a first
     contact, a new title) the row is made or refreshed first, as every command does."""
     telegram_chat = update.effective_chat
@@ -148,7 +145,7 @@ async def _zone(
     return (await chat_view(session, update, context)).zone
 
 
-async def topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def topic(update: Update, context: NewsContext) -> None:
     """Search the store, or list what is trending when no words are given."""
     words = args_text(context)
     if not words.strip():
@@ -159,10 +156,10 @@ async def topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def topic_page(
-    context: ContextTypes.DEFAULT_TYPE, update: Update, words: str, *, offset: int, size: int
+    context: NewsContext, update: Update, words: str, *, offset: int, size: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of /topic results as text and buttons."""
-    services = services_of(context)
+    services = context.services
     # Read as the chat's language and English: a German plural is found by its German stem.
     query = parse_query(words, (current_language(), ENGLISH))
     shown = html_escape(truncate(query.text, 60))
@@ -217,9 +214,7 @@ async def topic_page(
     return text, headline_keyboard(result.headlines, start=offset + 1, more=more)
 
 
-async def _no_match(
-    context: ContextTypes.DEFAULT_TYPE, shown: str
-) -> tuple[str, InlineKeyboardMarkup | None]:
+async def _no_match(context: NewsContext, shown: str) -> tuple[str, InlineKeyboardMarkup | None]:
     topics = await _trending(context)
     if topics:
         text = _("Nothing matches “{words}”. Trending now:").format(words=shown)
@@ -228,8 +223,8 @@ async def _no_match(
     return text, _topic_buttons(topics)
 
 
-async def _trending(context: ContextTypes.DEFAULT_TYPE) -> list[Topic]:
-    services = services_of(context)
+async def _trending(context: NewsContext) -> list[Topic]:
+    services = context.services
     return await services.trends.topics(
         services.database, services.settings, now=services.clock.now()
     )
@@ -245,10 +240,10 @@ def _topic_buttons(topics: list[Topic]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-async def trending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def trending(update: Update, context: NewsContext) -> None:
     """List the topics of the last hours as buttons, so a tap searches them."""
     topics = await _trending(context)
-    hours = services_of(context).settings.trending_window_hours
+    hours = context.services.settings.trending_window_hours
     if not topics:
         await reply(
             update,
@@ -274,7 +269,7 @@ async def trending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def show_page(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: NewsContext,
     action: callbacks.LatestPage | callbacks.TopicPage,
 ) -> None:
     """A "More" or topic button: edit the list in place rather than sending a new message."""

@@ -10,16 +10,16 @@ from html import escape
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
 from bot.i18n import _, current_language
 from bot.news.language import ENGLISH
 from bot.news.query import parse_query
+from bot.services import NewsContext
 from bot.store.articles import Headline, latest_articles
 from bot.store.search import search_articles
 from bot.ui.render import age_text, html_escape
 from bot.ui.user_input import normalize_input
-from handlers.common import NO_PREVIEW, services_of
+from handlers.common import NO_PREVIEW
 
 RESULTS = 10
 # How long Telegram may serve an answer from its cache: news moves, so not long.
@@ -46,11 +46,11 @@ def _result(headline: Headline, age: str) -> InlineQueryResultArticle:
     )
 
 
-async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_inline_query(update: Update, context: NewsContext) -> None:
     """Answer with headlines matching the words typed, or the latest when there are none."""
     query = update.inline_query
     assert query is not None
-    services = services_of(context)
+    services = context.services
     now = services.clock.now()
     words = normalize_input(query.query)
     offset = min(int(query.offset), MAX_OFFSET) if query.offset.isdigit() else 0

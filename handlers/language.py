@@ -10,7 +10,6 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
 from bot.i18n import (
     DEFAULT_LANGUAGE,
@@ -20,6 +19,7 @@ from bot.i18n import (
     set_language,
     supported_language,
 )
+from bot.services import NewsContext
 from bot.store.chats import (
     chat_language,
     choose_language,
@@ -36,7 +36,6 @@ from handlers.common import (
     edit_in_place,
     may_change_settings,
     reply,
-    services_of,
     speaking_for,
     update_chat,
 )
@@ -53,7 +52,7 @@ def user_language(update: Update) -> str:
     return supported_language(user.language_code if user else None) or DEFAULT_LANGUAGE
 
 
-async def use_chat_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def use_chat_language(update: Update, context: NewsContext) -> None:
     """Answer this update in its chat's language; a private chat follows its user's
     Telegram language until they choose one."""
     chat = update.effective_chat
@@ -61,7 +60,7 @@ async def use_chat_language(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if chat is None or update.inline_query is not None:
         set_language(spoken)  # inline results are read by the person asking
         return
-    async with services_of(context).database.session() as session:
+    async with context.services.database.session() as session:
         stored = await chat_language(session, chat.id)
         if stored is None:
             set_language(spoken)  # a new chat takes the language of whoever wrote first
@@ -109,7 +108,7 @@ def unknown_language_text(code: str) -> str:
     )
 
 
-async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def language(update: Update, context: NewsContext) -> None:
     """Choose the chat's interface language: /language alone shows the buttons."""
     words = args_words(context)
     if not words:
@@ -131,7 +130,7 @@ async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, speaking_for(update, chat, chosen_text(chat)))
 
 
-async def _choose(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str) -> Chat:
+async def _choose(update: Update, context: NewsContext, code: str) -> Chat:
     """Store the choice; the rest of this update speaks it too when it is this chat's."""
     chat = await update_chat(
         update, context, lambda chat, now: choose_language(chat, code, now=now)
@@ -176,7 +175,7 @@ def news_languages_keyboard(chat: Chat) -> InlineKeyboardMarkup:
 
 
 async def language_choice_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, action: callbacks.Setting
+    update: Update, context: NewsContext, action: callbacks.Setting
 ) -> None:
     """A /language or /settings language button: show the list, or switch and say so."""
     query = update.callback_query
@@ -203,7 +202,7 @@ async def language_choice_button(
 
 
 async def news_languages_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, action: callbacks.Setting
+    update: Update, context: NewsContext, action: callbacks.Setting
 ) -> None:
     """A news language button from /settings: show the list, or toggle one language."""
     query = update.callback_query

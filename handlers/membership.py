@@ -12,11 +12,11 @@ import logging
 from sqlalchemy.exc import IntegrityError
 from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _
+from bot.services import NewsContext
 from bot.store.chats import migrate_chat, set_chat_active
-from handlers.common import current_chat, services_of
+from handlers.common import current_chat
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +34,11 @@ def _present(change: ChatMemberUpdated, *, before: bool) -> bool:
     return member.status in PRESENT or getattr(member, "is_member", False) is True
 
 
-async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_my_chat_member(update: Update, context: NewsContext) -> None:
     """Mark the chat inactive when the bot is blocked or removed, active when it is back."""
     change = update.my_chat_member
     assert change is not None
-    services = services_of(context)
+    services = context.services
     now = services.clock.now()
     chat_id = change.chat.id
     if change.new_chat_member.status in GONE:
@@ -56,9 +56,9 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         await context.bot.send_message(chat_id, _(GROUP_GREETING))
 
 
-async def reactivate_on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reactivate_on_command(update: Update, context: NewsContext) -> None:
     """Any command from a chat marked inactive shows the bot can reach it again."""
-    services = services_of(context)
+    services = context.services
     chat = update.effective_chat
     if chat is None:
         return
@@ -66,9 +66,9 @@ async def reactivate_on_command(update: Update, context: ContextTypes.DEFAULT_TY
         await set_chat_active(session, chat.id, True, now=services.clock.now())
 
 
-async def move_chat(context: ContextTypes.DEFAULT_TYPE, old_id: int, new_id: int) -> None:
+async def move_chat(context: NewsContext, old_id: int, new_id: int) -> None:
     """Follow a group to the supergroup it became: its row, settings and history move."""
-    services = services_of(context)
+    services = context.services
     try:
         async with services.database.session() as session:
             await migrate_chat(session, old_id, new_id, now=services.clock.now())
@@ -79,7 +79,7 @@ async def move_chat(context: ContextTypes.DEFAULT_TYPE, old_id: int, new_id: int
     log.info("Group %s became supergroup %s; its settings and history moved", old_id, new_id)
 
 
-async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_migrate(update: Update, context: NewsContext) -> None:
     """The service messages of a group's upgrade: "migrated to" in the old, "from" in the new."""
     message = update.effective_message
     assert message is not None

@@ -6,12 +6,12 @@ import logging
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _, ngettext
 from bot.news.http.errors import InvalidURL
 from bot.news.http.policy import checked_url
 from bot.news.text import truncate
+from bot.services import NewsContext
 from bot.store.chat_sources import (
     FeedAlreadyAdded,
     SharedFeedExists,
@@ -34,7 +34,6 @@ from handlers.common import (
     is_bot_admin,
     may_change_settings,
     reply,
-    services_of,
     settings_chat,
     speaking_for,
 )
@@ -109,9 +108,9 @@ def sources_keyboard(choices: list[SourceChoice]) -> InlineKeyboardMarkup | None
 
 
 async def _sources_view(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
+    update: Update, context: NewsContext
 ) -> tuple[Chat, str, InlineKeyboardMarkup | None]:
-    services = services_of(context)
+    services = context.services
     async with services.database.session() as session:
         chat = await settings_chat(session, update, context)
         choices = await source_choices(session, chat.id)
@@ -122,21 +121,21 @@ async def _sources_view(
     return chat, speaking_for(update, chat, text), sources_keyboard(choices)
 
 
-async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def sources(update: Update, context: NewsContext) -> None:
     """List the feeds with their health and toggles, so a chat reads only what it wants."""
     _chat, text, keyboard = await _sources_view(update, context)
     await reply(update, text, keyboard=keyboard)
 
 
 async def toggle_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, action: callbacks.SourceToggle
+    update: Update, context: NewsContext, action: callbacks.SourceToggle
 ) -> None:
     """A /sources button: switch the feed off or on for the chat, then show the list again."""
     query = update.callback_query
     assert query is not None
     if not await button_allowed(update, context):
         return
-    async with services_of(context).database.session() as session:
+    async with context.services.database.session() as session:
         chat = await settings_chat(session, update, context)
         kept = await toggle_source(session, chat.id, action.source_id)
     if kept is None:
@@ -149,9 +148,9 @@ async def toggle_button(
     await edit_in_place(update, text, keyboard=keyboard)
 
 
-async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def addfeed(update: Update, context: NewsContext) -> None:
     """Add a feed only this chat reads, when the operator allows feeds of a chat's own."""
-    services = services_of(context)
+    services = context.services
     settings = services.settings
     if not settings.user_feeds:
         await reply(update, _(USER_FEEDS_OFF))
@@ -207,7 +206,7 @@ async def addfeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, speaking_for(update, chat, text))
 
 
-async def removefeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def removefeed(update: Update, context: NewsContext) -> None:
     """Remove one of this chat's own feeds and, when no other chat reads it, its items."""
     if not await may_change_settings(update, context):
         await reply(update, _(ADMINS_ONLY))
@@ -216,7 +215,7 @@ async def removefeed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not text.isdigit() or len(text) > 12:
         await reply(update, _(REMOVEFEED_USAGE))
         return
-    async with services_of(context).database.session() as session:
+    async with context.services.database.session() as session:
         chat = await settings_chat(session, update, context)
         removed = await remove_chat_feed(session, chat.id, int(text))
     if removed is None:

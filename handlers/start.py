@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _
+from bot.services import NewsContext
 from bot.ui import callbacks
 from handlers.common import load_chat, reply
 from handlers.headlines import topic_page
@@ -50,7 +50,7 @@ WELCOME = N_(
 )
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: NewsContext) -> None:
     """Welcome a new reader, or open a topic from a t.me/<bot>?start=topic_<words> link."""
     await load_chat(update, context)
     payload = (context.args or [""])[0]
@@ -66,7 +66,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, _(WELCOME), keyboard=InlineKeyboardMarkup([[button]]))
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: NewsContext) -> None:
     """List every command, one line each, so nothing has to be guessed."""
     lines = [_("<b>Commands</b>")] + [f"/{name} — {_(about)}" for name, about in COMMANDS]
     lines += ["", _("<b>For the bot's admins</b>")] + [

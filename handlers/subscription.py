@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, NATIVE_NAMES, _, ngettext, pgettext
 from bot.schedule.reading import (
@@ -16,6 +15,7 @@ from bot.schedule.reading import (
     parse_zone,
 )
 from bot.schedule.zones import zone_for_city
+from bot.services import NewsContext
 from bot.store.chats import FOLLOW, MUTE, news_languages, reschedule, topics_of
 from bot.store.chats import subscribe as subscribe_chat
 from bot.store.chats import unsubscribe as unsubscribe_chat
@@ -29,7 +29,6 @@ from handlers.common import (
     edit_in_place,
     may_change_settings,
     reply,
-    services_of,
     speaking_for,
     update_chat,
 )
@@ -76,7 +75,7 @@ def _thread_of(update: Update) -> int | None:
     return None
 
 
-async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscribe(update: Update, context: NewsContext) -> None:
     """Turn on digests at the times and zone given, telling when the first one comes."""
     if not await may_change_settings(update, context):
         await reply(update, _(ADMINS_ONLY))
@@ -103,7 +102,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if abbreviated is not None:
         question = abbreviation_question(abbreviated)
         keyboard = abbreviation_keyboard(abbreviated.abbreviation)
-    elif zone is None and chat.timezone == services_of(context).settings.default_timezone:
+    elif zone is None and chat.timezone == context.services.settings.default_timezone:
         question, keyboard = zone_offer(update)
     else:
         await reply(update, text)
@@ -111,7 +110,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, f"{text}\n\n{question}", keyboard=keyboard)
 
 
-async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsubscribe(update: Update, context: NewsContext) -> None:
     """Stop digests but keep the chat's choices for a later /subscribe."""
     if not await may_change_settings(update, context):
         await reply(update, _(ADMINS_ONLY))
@@ -127,7 +126,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     )
 
 
-async def digesttime(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def digesttime(update: Update, context: NewsContext) -> None:
     """Set the local times digests arrive at."""
     if not await may_change_settings(update, context):
         await reply(update, _(ADMINS_ONLY))
@@ -260,7 +259,7 @@ def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
     )
 
 
-async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def settings(update: Update, context: NewsContext) -> None:
     """Show the chat's settings with buttons to change them."""
     chat = await update_chat(update, context, lambda chat, now: None)
     await reply(
@@ -298,9 +297,7 @@ def apply_setting(chat: Chat, action: callbacks.Setting, now: datetime) -> None:
         raise ValueError(action.name)
 
 
-async def settings_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, action: callbacks.Setting
-) -> None:
+async def settings_button(update: Update, context: NewsContext, action: callbacks.Setting) -> None:
     """A /settings (or /start "Subscribe") button: change the setting, then show the result."""
     query = update.callback_query
     assert query is not None
@@ -320,7 +317,7 @@ async def settings_button(
             if chat.subscribed
             else _("Digests stopped.\nChange it any time with /settings.")
         )
-        if chat.subscribed and chat.timezone == services_of(context).settings.default_timezone:
+        if chat.subscribed and chat.timezone == context.services.settings.default_timezone:
             question, keyboard = zone_offer(update)
             await reply(update, f"{text}\n\n{question}", keyboard=keyboard)
         else:

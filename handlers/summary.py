@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _
+from bot.services import NewsContext
 from bot.stories.summary import article_summary
 from bot.ui.render import summary_keyboard, summary_message
-from handlers.common import args_text, load_chat, reply, services_of
+from handlers.common import args_text, load_chat, reply
 
 USAGE = N_(
     "Tap a number under a /latest or /topic list for the full summary of that story. "
@@ -25,11 +25,11 @@ def parse_article_id(text: str) -> int | None:
 
 
 async def summary_reply(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, article_id: int
+    update: Update, context: NewsContext, article_id: int
 ) -> tuple[str, InlineKeyboardMarkup | None] | None:
     """The summary message of an article in the chat's zone with its onward buttons, or None
     if there is no such article."""
-    services = services_of(context)
+    services = context.services
     view = await load_chat(update, context)
     now = services.clock.now()
     summary = await article_summary(
@@ -46,7 +46,7 @@ async def summary_reply(
     return summary_message(summary, zone=view.zone, now=now), summary_keyboard(summary)
 
 
-async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def summary(update: Update, context: NewsContext) -> None:
     """Summarise one article by id, for readers who want more than a headline."""
     article_id = parse_article_id(args_text(context))
     if article_id is None:
@@ -63,9 +63,7 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, text, keyboard=keyboard)
 
 
-async def summary_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, article_id: int
-) -> None:
+async def summary_button(update: Update, context: NewsContext, article_id: int) -> None:
     """A numbered button under a list: send that item's summary as a new message."""
     query = update.callback_query
     assert query is not None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _, ngettext
 from bot.news.query import parse_query
+from bot.services import NewsContext
 from bot.store.chats import (
     FOLLOW,
     MAX_TOPICS,
@@ -23,7 +23,6 @@ from handlers.common import (
     args_text,
     may_change_settings,
     reply,
-    services_of,
     settings_chat,
     speaking_for,
 )
@@ -52,9 +51,7 @@ def topic_phrase(text: str) -> tuple[str, bool] | None:
     return phrase, len(text) > MAX_PHRASE_CHARS
 
 
-async def _change(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str, adding: bool
-) -> None:
+async def _change(update: Update, context: NewsContext, kind: str, adding: bool) -> None:
     command = (
         ("follow" if adding else "unfollow") if kind == FOLLOW else ("mute" if adding else "unmute")
     )
@@ -73,7 +70,7 @@ async def _change(
         return
     phrase, was_cut = kept
     try:
-        async with services_of(context).database.session() as session:
+        async with context.services.database.session() as session:
             chat = await settings_chat(session, update, context)
             changed = (
                 await add_topic(session, chat, kind, phrase)
@@ -103,29 +100,29 @@ async def _change(
     await reply(update, speaking_for(update, chat, text))
 
 
-async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def follow(update: Update, context: NewsContext) -> None:
     """Follow a topic so digests lead with it."""
     await _change(update, context, FOLLOW, True)
 
 
-async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unfollow(update: Update, context: NewsContext) -> None:
     """Stop following a topic."""
     await _change(update, context, FOLLOW, False)
 
 
-async def mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def mute(update: Update, context: NewsContext) -> None:
     """Mute words so their headlines never reach this chat's digests."""
     await _change(update, context, MUTE, True)
 
 
-async def unmute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unmute(update: Update, context: NewsContext) -> None:
     """Lift a mute."""
     await _change(update, context, MUTE, False)
 
 
-async def following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def following(update: Update, context: NewsContext) -> None:
     """List followed and muted topics, so a reader knows what shapes their digest."""
-    async with services_of(context).database.session() as session:
+    async with context.services.database.session() as session:
         chat = await settings_chat(session, update, context)
         followed, muted = topics_of(chat, FOLLOW), topics_of(chat, MUTE)
     if not followed and not muted:

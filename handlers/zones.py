@@ -11,11 +11,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _
 from bot.schedule.reading import AbbreviatedZone, ScheduleError, offset_text, parse_zone
 from bot.schedule.zones import Abbreviation, city_of, likely_zones
+from bot.services import NewsContext
 from bot.store.chats import reschedule
 from bot.store.models import Chat
 from bot.ui import callbacks
@@ -96,7 +96,7 @@ def _set_zone(zone: str) -> Callable[[Chat, datetime], None]:
     return change
 
 
-async def _apply(update: Update, context: ContextTypes.DEFAULT_TYPE, zone: str) -> str:
+async def _apply(update: Update, context: NewsContext, zone: str) -> str:
     chat = await update_chat(update, context, _set_zone(zone))
     # Translators: {schedule} is the sentence saying when the digests arrive.
     text = _("Time zone set to {zone}. {schedule}").format(
@@ -105,7 +105,7 @@ async def _apply(update: Update, context: ContextTypes.DEFAULT_TYPE, zone: str) 
     return speaking_for(update, chat, text)
 
 
-async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def timezone(update: Update, context: NewsContext) -> None:
     """Set the zone digest times and dates are read in, by city, zone name or offset."""
     if not await may_change_settings(update, context):
         await reply(update, _(ADMINS_ONLY))
@@ -118,7 +118,7 @@ async def timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _set_from_text(update, context, words)
 
 
-async def _set_from_text(update: Update, context: ContextTypes.DEFAULT_TYPE, words: str) -> None:
+async def _set_from_text(update: Update, context: NewsContext, words: str) -> None:
     try:
         zone = parse_zone(words)
     except AbbreviatedZone as exc:
@@ -134,9 +134,7 @@ async def _set_from_text(update: Update, context: ContextTypes.DEFAULT_TYPE, wor
     await reply(update, await _apply(update, context, zone))
 
 
-async def zone_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, action: callbacks.Setting
-) -> None:
+async def zone_button(update: Update, context: NewsContext, action: callbacks.Setting) -> None:
     """A zone button: show the choices, ask for a city, or set the zone it names."""
     query = update.callback_query
     assert query is not None
@@ -162,7 +160,7 @@ async def zone_button(
     await edit_in_place(update, await _apply(update, context, zone))
 
 
-async def city_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def city_reply(update: Update, context: NewsContext) -> bool:
     """Take a reply to the city question as the zone; False if the message is no such reply."""
     message = update.effective_message
     if message is None or message.text is None or message.reply_to_message is None:

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from telegram.ext import ContextTypes
-
 from bot.digests.dispatch import dispatch_digests
-from bot.services import SERVICES_KEY
+from bot.services import NewsContext
 
 log = logging.getLogger(__name__)
 
 DISPATCH_INTERVAL = 30
 
 
-async def send_due_digests(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def send_due_digests(context: NewsContext) -> None:
     """The repeating job: dispatch every due digest; never raise into the scheduler."""
     try:
-        report = await dispatch_digests(
-            context.application.bot_data[SERVICES_KEY], context.application.bot
-        )
+        report = await dispatch_digests(context.services, context.application.bot)
     except Exception:  # noqa: BLE001 - the next pass retries; the job must keep running
         log.exception("Digest dispatch pass failed")
         return

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from telegram.ext import ContextTypes
-
 from bot.ingest.poller import POLL_PASS_SECONDS, IngestReport
 from bot.ops.admin import deactivation_notice, tell_admins
-from bot.services import SERVICES_KEY, Services
+from bot.services import NewsContext
 
 log = logging.getLogger(__name__)
 
@@ -17,9 +15,9 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = POLL_PASS_SECONDS
 
 
-async def poll_feeds(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def poll_feeds(context: NewsContext) -> None:
     """The repeating job: start the feeds that came due; never raise into the scheduler."""
-    services: Services = context.application.bot_data[SERVICES_KEY]
+    services = context.services
     if services.feed_poller is None:
         log.warning("Feed poll skipped: the poller is not running yet")
         return

@@ -5,19 +5,17 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram.ext import ContextTypes
-
 from bot.ingest.retention import prune
-from bot.services import SERVICES_KEY, Services
+from bot.services import NewsContext
 
 log = logging.getLogger(__name__)
 
 PRUNE_INTERVAL = 6 * 3600
 
 
-async def prune_old_articles(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def prune_old_articles(context: NewsContext) -> None:
     """The repeating job: one retention pass; never raise into the scheduler."""
-    services: Services = context.application.bot_data[SERVICES_KEY]
+    services = context.services
     now = services.clock.now()
     days = services.settings.retention_days
     try:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from telegram.ext import ContextTypes
-
 from bot.ops.watchdog import stalled_jobs
-from bot.services import SERVICES_KEY, Services
+from bot.services import NewsContext
 from jobs.dispatch import DISPATCH_INTERVAL
 from jobs.ingest import POLL_INTERVAL
 from jobs.retention import PRUNE_INTERVAL
@@ -18,9 +16,9 @@ WATCH_INTERVAL = 60
 INTERVALS = {"poll": POLL_INTERVAL, "dispatch": DISPATCH_INTERVAL, "prune": PRUNE_INTERVAL}
 
 
-async def watch_heartbeats(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def watch_heartbeats(context: NewsContext) -> None:
     """The repeating job: one liveness check; never raise into the scheduler."""
-    services: Services = context.application.bot_data[SERVICES_KEY]
+    services = context.services
     try:
         for job in await stalled_jobs(services.database, INTERVALS, now=services.clock.now()):
             log.error("Job stalled: %s", job)

@@ -15,7 +15,6 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -25,6 +24,7 @@ from bot.ingest.poller import IngestReport, SourceReport, ingest_all, ingest_due
 from bot.news.http.fetcher import SafeFetcher
 from bot.news.opml import parse_opml
 from bot.news.text import terms
+from bot.services import NewsContext
 from bot.store.articles import count_articles
 from bot.store.db import Database
 from bot.store.meta import get_meta
@@ -550,12 +550,12 @@ async def settled(database: Database, source_id: int, timeout: float = 10) -> So
 async def test_a_slow_feed_never_holds_up_the_feeds_due_after_it(database, settings, clock, server):
     slow_id = await add_feed(database, server.url("/fault/slow?interval=1&size=60"), clock)
     async with running_bot(settings, clock) as user:
-        context = SimpleNamespace(application=user.application)
+        context = NewsContext(user.application)
         # The tick starts the slow feed and returns; it does not wait for it.
-        await asyncio.wait_for(poll_feeds(context), timeout=2)  # type: ignore[arg-type]
+        await asyncio.wait_for(poll_feeds(context), timeout=2)
         clock.advance(seconds=10)
         healthy_id = await add_feed(database, server.add("/healthy.xml", SAMPLE_FEED), clock)
-        await asyncio.wait_for(poll_feeds(context), timeout=2)  # type: ignore[arg-type]
+        await asyncio.wait_for(poll_feeds(context), timeout=2)
         healthy = await settled(database, healthy_id, timeout=5)
         assert healthy.last_ok_at == clock.now()
         assert len(await articles_of(database, healthy_id)) == 2
@@ -569,12 +569,12 @@ async def test_admins_hear_once_that_a_feed_was_turned_off(database, settings, c
         database, server.url("/status/500"), clock, title="Tom & Jerry <news>"
     )
     async with running_bot(settings, clock) as user:
-        context = SimpleNamespace(application=user.application)
+        context = NewsContext(user.application)
         for _ in range(5):
-            await poll_feeds(context)  # type: ignore[arg-type]
+            await poll_feeds(context)
             await settled(database, source_id)
             clock.advance(days=1)
-        await poll_feeds(context)  # type: ignore[arg-type]  # hears of the last fetch
+        await poll_feeds(context)  # hears of the last fetch
         notices = user.fake.sent_messages(chat_id=ADMIN_ID)
 
     (notice,) = notices

@@ -8,13 +8,14 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
+from telegram.ext import ExtBot
 
 from bot.bootstrap import prepare_store
 from bot.config import Settings
 from bot.ingest.poller import ingest_due
 from bot.ingest.retention import TOMBSTONE_MARGIN, prune
 from bot.news.http.fetcher import SafeFetcher
-from bot.services import SERVICES_KEY, Services
+from bot.services import Services
 from bot.store.articles import NewArticle, add_articles, count_articles
 from bot.store.db import Database
 from bot.store.meta import get_meta
@@ -34,9 +35,9 @@ def server() -> Iterator[FeedServer]:
 
 
 async def run_job(database: Database, settings: Settings, clock: FakeClock) -> None:
-    services = Services(settings=settings, database=database, clock=clock)
-    context = SimpleNamespace(application=SimpleNamespace(bot_data={SERVICES_KEY: services}))
-    await prune_old_articles(context)  # type: ignore[arg-type]
+    bot = ExtBot(settings.telegram_bot_token)
+    async with await Services.open(settings, database, clock, bot=bot) as services:
+        await prune_old_articles(SimpleNamespace(services=services))  # type: ignore[arg-type]
 
 
 async def stored_titles(database: Database) -> list[str]:

@@ -21,7 +21,7 @@ from bot.ops.admin import admin_report
 from bot.playground.botapi import MAX_MESSAGE_LENGTH, JSONDict, LocalBotAPI
 from bot.playground.chats import CHATS, Person, PlaygroundChat, chat_by_key
 from bot.playground.digest_now import send_digest_now
-from bot.services import SERVICES_KEY, Services
+from bot.services import Services, services_of
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,7 @@ class PlaygroundPage:
     @property
     def services(self) -> Services:
         """The running application's services."""
-        services: Services = self.application.bot_data[SERVICES_KEY]
-        return services
+        return services_of(self.application)
 
     async def index(self, request: web.Request) -> web.StreamResponse:
         """The chat page itself."""
