@@ -21,12 +21,14 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.gc_tuning import settle_after_start
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, using_language
+from bot.ops.health import HealthServer
 from bot.sending.ratelimit import ChatFairRateLimiter
 from bot.sending.shared_budget import SharedBudget
 from bot.services import CONTEXT_TYPES, SERVICES_KEY, Services, services_of
 from bot.store.db import Database
 from handlers.start import COMMANDS
 from jobs import schedule_jobs
+from jobs.watchdog import INTERVALS
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +93,14 @@ def _starter(
     async def start(application: Application) -> None:
         await database.upgrade()
         await prepare_store(database, settings, now=clock.now())
-        application.bot_data[SERVICES_KEY] = await Services.open(
-            settings, database, clock, bot=application.bot
-        )
+        services = await Services.open(settings, database, clock, bot=application.bot)
+        application.bot_data[SERVICES_KEY] = services
+        if settings.health_port is not None:
+            # On the services' stack, so it stops first and the store closes after it.
+            health = HealthServer(
+                database, clock, INTERVALS, host=settings.health_host, port=settings.health_port
+            )
+            await services.resources.enter_async_context(health)
         await _set_command_menus(application)
         log.info("newsbot started as @%s", application.bot.username)
 

@@ -88,10 +88,18 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: str = ""
+    # /healthz, /readyz and /metrics on this port; None: not served.
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_host: str = "127.0.0.1"
     summary_api_url: str = ""
     summary_api_key: str = ""
     summary_model: str = ""
     summary_api_timeout: float = Field(default=20.0, gt=0)
+
+    @field_validator("health_port", mode="before")
+    @classmethod
+    def _optional_port(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

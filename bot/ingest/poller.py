@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -35,6 +37,17 @@ from bot.store.sources import (
 from bot.store.tombstones import note_listed_items
 
 log = logging.getLogger(__name__)
+FETCHES = Counter(
+    "newsbot_feed_fetches_total",
+    "Feed fetches by outcome: new (items stored), unchanged, not_modified or error",
+    ["outcome"],
+)
+FETCH_SECONDS = Histogram(
+    "newsbot_feed_fetch_seconds",
+    "Seconds one feed's fetch and parse took",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 60),
+)
+ITEMS_STORED = Counter("newsbot_items_stored_total", "Feed items stored for the first time")
 
 # Feeds taken per poll pass; at the fetcher's default caps a pass of dead feeds still
 # ends well within the claim lease.
@@ -315,6 +328,7 @@ async def _ingest_source(
     reads: asyncio.Semaphore,
 ) -> SourceReport:
     """Fetch one feed and store it; whatever goes wrong is recorded as its error."""
+    started = time.perf_counter()
     try:
         result = await fetch_feed(
             fetcher,
@@ -329,8 +343,11 @@ async def _ingest_source(
     except Exception as exc:  # a bug must not stop the other feeds
         log.exception("Fetching source %d (%s) failed", source.id, source.url)
         result = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
+    FETCH_SECONDS.observe(time.perf_counter() - started)
     items = await _indexed_ahead(database, source, result, executor=executor, reads=reads)
     report = await _submit(writer, source, result, items, now=now)
+    FETCHES.labels(outcome=_outcome_label(report)).inc()
+    ITEMS_STORED.inc(report.new)
     if report.newly_deactivated:
         log.warning(
             "Source %d (%s) turned off after repeated failures: %s",
@@ -439,6 +456,13 @@ def _report(
         error=result.error,
         newly_deactivated=newly_deactivated,
     )
+
+
+def _outcome_label(report: SourceReport) -> str:
+    """A fetch's outcome as a metric label: a few values, whatever the feed said."""
+    if report.outcome == "ok":
+        return "new" if report.new else "unchanged"
+    return report.outcome
 
 
 def _article(entry: FeedEntry) -> NewArticle:

@@ -23,6 +23,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from aiolimiter import AsyncLimiter
+from prometheus_client import Counter
 from telegram.error import NetworkError, RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
@@ -31,6 +32,19 @@ from bot.sending.retry_policy import REPLIES, RetryPolicy, maybe_delivered, retr
 from bot.sending.shared_budget import SharedBudget
 
 log = logging.getLogger(__name__)
+MESSAGES_SENT = Counter(
+    "newsbot_messages_sent_total",
+    "Bot API requests to a chat that Telegram accepted, by method",
+    ["method"],
+)
+FLOOD_WAITS = Counter("newsbot_telegram_429_total", "429 Too Many Requests answers from Telegram")
+FLOOD_WAIT_SECONDS = Counter(
+    "newsbot_telegram_429_wait_seconds_total", "Seconds Telegram's 429 answers asked to wait"
+)
+SENT_AGAIN = Counter(
+    "newsbot_sent_again_total",
+    "Requests sent again after their answer was lost (each may have arrived twice)",
+)
 JSONDict = dict[str, Any]
 _MAX_GROUP_LIMITERS = 10_000
 
@@ -104,15 +118,22 @@ class ChatFairRateLimiter(BaseRateLimiter[RetryPolicy]):
                         await limits.enter_async_context(group)
                     if self._overall is not None and chat_id is not None:
                         await limits.enter_async_context(self._overall)
-                    return await callback(*args, **kwargs)
+                    answer = await callback(*args, **kwargs)
+                if chat_id is not None:
+                    MESSAGES_SENT.labels(method=endpoint).inc()
+                return answer
             except TelegramError as exc:
                 delay = policy.delay(exc, retries_so_far=retries)
+                if isinstance(exc, RetryAfter):
+                    FLOOD_WAITS.inc()
+                    FLOOD_WAIT_SECONDS.inc(retry_after_seconds(exc))
                 if isinstance(exc, RetryAfter) and self._shared is not None:
                     await self._shared.pause(retry_after_seconds(exc))
                 if delay is None:
                     raise
                 if isinstance(exc, NetworkError) and maybe_delivered(exc):
                     self.maybe_sent_twice += 1
+                    SENT_AGAIN.inc()
                     log.warning(
                         "%s on %s for chat %s: the answer was lost, sending again in %.1f s "
                         "(it may arrive twice)",

@@ -11,11 +11,16 @@ import asyncio
 import logging
 from collections import deque
 
+from prometheus_client import Counter
+
 from bot.sending.pacer import Pacer
 from bot.store.db import Database, is_unavailable
 from bot.store.send_budget import OverallRate, pause_sends, take_group_turn, take_send_turns
 
 log = logging.getLogger(__name__)
+SLOTS_TAKEN = Counter(
+    "newsbot_send_budget_slots_total", "Send slots this instance reserved from the shared budget"
+)
 
 
 class DatabaseClock:
@@ -145,6 +150,7 @@ class SharedBudget:
             self._lead = min(read - sent, self.rate.window)
             counted = self._clock.local(turns.counted_at)
             self._slots.extend(counted + delay for delay in turns.delays)
+            SLOTS_TAKEN.inc(len(turns.delays))
             if not turns.delays:
                 await asyncio.sleep(turns.wait)
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import TableClause, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
@@ -28,7 +30,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -81,6 +83,24 @@ class Database:
         async with self.engine.begin() as connection:
             await connection.run_sync(_upgrade)
 
+    async def migrations_pending(self) -> bool:
+        """Whether the store is behind the migrations this code ships (or ahead of them).
+
+        On SQLite the file is opened afresh: a pooled connection keeps reading a file
+        that was since replaced or damaged, and the question is whether the store can be
+        opened now.
+        """
+        engine = create_async_engine(self.url, poolclass=NullPool) if self.is_sqlite else None
+        try:
+            async with (engine or self.engine).connect() as connection:
+                current = await connection.run_sync(
+                    lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+                )
+        finally:
+            if engine is not None:
+                await engine.dispose()
+        return current != set(_scripts().get_heads())
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
@@ -109,9 +129,18 @@ def is_unavailable(error: BaseException) -> bool:
     return False
 
 
-def _upgrade(connection: Connection) -> None:
+def _config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
+def _upgrade(connection: Connection) -> None:
+    config = _config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
 
