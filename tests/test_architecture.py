@@ -59,7 +59,6 @@ def source_modules() -> set[str]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="PENDING: bot/cli.py becomes the bot/cli package")
 def test_the_layout_names_every_module_and_only_modules_that_exist() -> None:
     named = layout_paths()
     missing = sorted(p for p in named if not (ROOT / p).exists())
@@ -188,7 +187,6 @@ def test_every_module_and_name_the_page_mentions_exists() -> None:
     assert not broken, f"docs/ARCHITECTURE.md mentions what does not exist: {broken}"
 
 
-@pytest.mark.xfail(strict=True, reason="PENDING: bot/cli.py becomes the bot/cli package")
 def test_the_bot_root_holds_composition_and_basics_only() -> None:
     root_modules = sorted(path.name for path in (ROOT / "bot").glob("*.py"))
     assert len(root_modules) <= 10, root_modules
