@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     fetch_allow_private: bool = False
     user_feeds: bool = False
     user_feeds_max: int = Field(default=10, ge=1)
+    # An OPML file sent to the bot: refused whole above these. Telegram lets a bot download
+    # at most 20 MB; a list of 1,000 feeds is about 150 KB.
+    opml_max_bytes: int = Field(default=1024 * 1024, ge=1024, le=20 * 1024 * 1024)
+    opml_max_feeds: int = Field(default=1000, ge=1)
     feed_max_items: int = Field(default=300, ge=1)
     source_max_failures: int = Field(default=10, ge=1)
     digest_grace_hours: float = Field(default=2.0, ge=0)

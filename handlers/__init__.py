@@ -18,6 +18,7 @@ from handlers import (
     admin,
     channels,
     fallback,
+    feed_lists,
     headlines,
     inline,
     language,
@@ -51,6 +52,7 @@ COMMAND_HANDLERS = {
     "sources": sources.sources,
     "addfeed": sources.addfeed,
     "removefeed": sources.removefeed,
+    "export": feed_lists.export,
     "addsource": admin.addsource,
     "removesource": admin.removesource,
     "stats": admin.stats,
@@ -78,6 +80,7 @@ def register(application: Application) -> None:
     )
     for name, callback in COMMAND_HANDLERS.items():
         application.add_handler(CommandHandler(name, callback, filters=new_messages))
+    application.add_handler(MessageHandler(new_messages & feed_lists.OPML_FILES, feed_lists.upload))
     private = new_messages & filters.ChatType.PRIVATE
     application.add_handler(MessageHandler(private & filters.COMMAND, fallback.unknown_command))
     application.add_handler(

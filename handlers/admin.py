@@ -5,6 +5,8 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.i18n import N_, _
+from bot.news.http.errors import InvalidURL
+from bot.news.http.policy import checked_feed_url
 from bot.ops.admin import AdminReport, add_feed, admin_report, remove_feed
 from bot.services import NewsContext
 from bot.store.sources import SourceExists
@@ -20,7 +22,7 @@ async def addsource(update: Update, context: NewsContext) -> None:
         await reply(update, _(ADMIN_ONLY))
         return
     url = args_text(context).strip()
-    if not url.startswith(("http://", "https://")) or " " in url or len(url) > 2000:
+    if not url or " " in url or not _is_feed_url(url):
         await reply(update, _("Usage: /addsource URL — an http(s) address of an RSS or Atom feed."))
         return
     services = context.services
@@ -51,6 +53,15 @@ async def addsource(update: Update, context: NewsContext) -> None:
                 "and will be fetched within a minute."
             ).format(id=source.id),
         )
+
+
+def _is_feed_url(url: str) -> bool:
+    """Whether an admin may add this address (private ones too: admins trust their feeds)."""
+    try:
+        checked_feed_url(url, allow_private=True)
+    except InvalidURL:
+        return False
+    return True
 
 
 async def removesource(update: Update, context: NewsContext) -> None:

@@ -8,8 +8,8 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.i18n import N_, _, ngettext
-from bot.news.http.errors import InvalidURL
-from bot.news.http.policy import checked_url
+from bot.news.http.errors import BlockedAddress, InvalidURL
+from bot.news.http.policy import checked_feed_url
 from bot.news.text import truncate
 from bot.services import NewsContext
 from bot.store.chat_sources import (
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 USER_FEEDS_OFF = N_("This bot reads only the feeds its administrators chose; see /sources.")
 ADDFEED_USAGE = N_("Usage: /addfeed URL — an http(s) address of an RSS or Atom feed.")
 REMOVEFEED_USAGE = N_("Usage: /removefeed ID — the ID of one of this chat's own feeds in /sources.")
-MAX_URL_CHARS = 2000
 
 
 def _health(status: SourceStatus, now: datetime) -> str:
@@ -148,6 +147,25 @@ async def toggle_button(
     await edit_in_place(update, text, keyboard=keyboard)
 
 
+def refused_feed_url(url: str, *, allow_private: bool) -> str | None:
+    """What /addfeed answers when the address cannot be a feed of this chat, or None."""
+    try:
+        checked_feed_url(url, allow_private=allow_private)
+    except BlockedAddress as exc:
+        log.info("Chat feed %r refused: %s", url, exc)
+        # Translators: {url} is the address as typed, in quotes.
+        return _("{url} is on a private or local network, which this bot does not read.").format(
+            url=quoted(url)
+        )
+    except InvalidURL as exc:
+        # The reason (exc) is for the log; the reader gets it in their own words.
+        log.info("Chat feed %r refused: %s", url, exc)
+        # Translators: {url} is the address as typed, in quotes.
+        refused = _("{url} is not an http(s) address.").format(url=quoted(url))
+        return f"{refused} {_(ADDFEED_USAGE)}"
+    return None
+
+
 async def addfeed(update: Update, context: NewsContext) -> None:
     """Add a feed only this chat reads, when the operator allows feeds of a chat's own."""
     services = context.services
@@ -159,17 +177,12 @@ async def addfeed(update: Update, context: NewsContext) -> None:
         await reply(update, _(ADMINS_ONLY))
         return
     url = args_text(context).strip()
-    if not url or " " in url or len(url) > MAX_URL_CHARS:
+    if not url or " " in url:
         await reply(update, _(ADDFEED_USAGE))
         return
-    try:
-        checked_url(url)
-    except InvalidURL as exc:
-        # The reason (exc) is for the log; the reader gets it in their own words.
-        log.info("Chat feed %r refused: %s", url, exc)
-        # Translators: {url} is the address as typed, in quotes.
-        refused = _("{url} is not an http(s) address.").format(url=quoted(url))
-        await reply(update, f"{refused} {_(ADDFEED_USAGE)}")
+    refused = refused_feed_url(url, allow_private=settings.fetch_allow_private)
+    if refused is not None:
+        await reply(update, refused)
         return
     user = update.effective_user
     async with services.database.session() as session:

@@ -29,6 +29,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("sources", N_("the feeds the bot reads; switch them off or on for this chat")),
     ("addfeed", N_("a feed only this chat reads, if the bot allows it: /addfeed URL")),
     ("removefeed", N_("remove one of this chat's own feeds: /removefeed ID")),
+    ("export", N_("this chat's own feeds as an OPML file; send me one to add its feeds")),
     ("channel", N_("manage a channel's digests from here: /channel (off: back to this chat)")),
     ("language", N_("the language I write in: /language [CODE]")),
     ("help", N_("this list")),
@@ -36,6 +37,7 @@ COMMANDS: list[tuple[str, str]] = [
 ADMIN_COMMANDS: list[tuple[str, str]] = [
     ("addsource", N_("add a feed: /addsource URL")),
     ("removesource", N_("remove a feed: /removesource ID")),
+    ("export", N_("every feed as an OPML file; send me one here to add its feeds")),
     ("stats", N_("chats, subscribers, sources, articles, fetch errors")),
 ]
 

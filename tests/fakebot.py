@@ -20,7 +20,12 @@ Every call is recorded as a :class:`Call`. Calls answered with ``"ok": true`` ar
 :meth:`FakeBotAPI.calls`; calls refused (injected faults, blocked chats, rate limit, wrong
 token, validation errors) by :meth:`FakeBotAPI.failed_calls`, so tests can count accepted
 deliveries exactly. Methods the bot does not call get the generic ``{"ok": true, "result":
-true}``, and multipart uploads are recorded as :class:`UploadedFile`, not stored.
+true}``, and multipart uploads are recorded as :class:`UploadedFile`.
+
+Files go both ways as on Telegram: :meth:`FakeBotAPI.upload_document` is a user sending a
+document (``getFile`` then gives its ``file_path``, served under ``base_file_url``), and a
+``sendDocument`` upload is stored as a document message whose bytes a test reads from the
+call (``call.params["document"].data``).
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ from bot.playground.botapi import (
     inline_markup,
     normalize_chat_id,
 )
-from bot.playground.telegram_html import utf16_length
+from bot.playground.telegram_html import TelegramHTMLError, parse_html, utf16_length
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -65,6 +70,7 @@ __all__ = [
     "Call",
     "ChatId",
     "FakeBotAPI",
+    "StoredFile",
     "UploadedFile",
     "fake_bot_api",
     "fake_bot_api_factory",
@@ -77,6 +83,12 @@ _T = TypeVar("_T")
 DEFAULT_TOKEN: Final[str] = "5550001234:AAFakeTokenForLoopbackTestsOnly_0000"
 #: Methods that deliver something into a chat, hence fail with 403 once the user blocked the bot.
 _DELIVERY_METHOD_PREFIXES: Final[tuple[str, ...]] = ("send", "copy", "forward")
+#: The largest file a bot may download with getFile (Telegram's "file is too big" past it).
+MAX_DOWNLOAD_BYTES: Final[int] = 20 * 1024 * 1024
+#: The largest file a bot may upload with sendDocument (Telegram answers 413 past it).
+MAX_UPLOAD_BYTES: Final[int] = 50 * 1024 * 1024
+#: A caption's limit, counted in UTF-16 code units after entity parsing.
+MAX_CAPTION_LENGTH: Final[int] = 1024
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -110,6 +122,16 @@ class UploadedFile:
     field_name: str
     filename: str | None
     content_type: str
+    data: bytes = dataclasses.field(repr=False)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file Telegram keeps: sent by a user or uploaded by the bot, downloadable by path."""
+
+    file_id: str
+    file_unique_id: str
+    file_path: str
     data: bytes = dataclasses.field(repr=False)
 
 
@@ -212,6 +234,9 @@ class FakeBotAPI(LocalBotAPI):
         self._migrated: dict[ChatId, int] = {}  # group id -> the supergroup it became
         self._rate_limit: int | None = None
         self._rate_window: collections.deque[float] = collections.deque()
+        self._files: dict[str, StoredFile] = {}  # by file_id
+        self._file_paths: dict[str, StoredFile] = {}  # by file_path
+        self._downloads: list[str] = []  # file paths served, in order
 
         self._port: int | None = None
         self._thread: threading.Thread | None = None
@@ -279,7 +304,7 @@ class FakeBotAPI(LocalBotAPI):
 
     @property
     def base_file_url(self) -> str:
-        """Value for ``ApplicationBuilder().base_file_url()``; file downloads answer 404."""
+        """Value for ``ApplicationBuilder().base_file_url()``: files getFile named are served."""
         return f"http://127.0.0.1:{self.port}/file/bot"
 
     # ------------------------------------------------------------------ recorded calls
@@ -305,6 +330,11 @@ class FakeBotAPI(LocalBotAPI):
         """Accepted and rejected calls together, ordered by arrival."""
         with self._lock:
             return sorted(self._calls + self._failed, key=lambda call: call.at)
+
+    def downloads(self) -> list[str]:
+        """The file paths the bot downloaded, in order: what ``base_file_url`` served."""
+        with self._lock:
+            return list(self._downloads)
 
     def sent_messages(self, chat_id: ChatId | None = None) -> list[Call]:
         """Accepted ``sendMessage`` calls: the messages Telegram would have delivered."""
@@ -470,6 +500,65 @@ class FakeBotAPI(LocalBotAPI):
             }
         )
         return query_id
+
+    def upload_document(
+        self,
+        chat_id: int,
+        data: bytes,
+        *,
+        file_name: str,
+        mime_type: str = "application/octet-stream",
+        user_id: int | None = None,
+        chat_type: str = "private",
+        chat_title: str | None = None,
+        caption: str | None = None,
+        language_code: str | None = "en",
+        report_size: bool = True,
+    ) -> JSONDict:
+        """Inject a user's document message, the file kept for getFile and download.
+
+        ``report_size=False`` leaves out ``file_size``, which the Bot API marks optional.
+        """
+        with self._lock:
+            user = self._remember_user(
+                self._default_user_id(chat_id, user_id), None, None, language_code
+            )
+            chat = self._register_chat(chat_id, chat_type, False, user, chat_title)
+            stored = self._store_file(data, folder="documents", file_name=file_name)
+            document: JSONDict = {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_name": file_name,
+                "mime_type": mime_type,
+            }
+            if report_size:
+                document["file_size"] = len(data)
+            message: JSONDict = {
+                "message_id": self._next_message_id(chat_id),
+                "from": user,
+                "chat": dict(chat),
+                "date": int(time.time()),
+                "document": document,
+            }
+            if caption:
+                message["caption"] = caption
+            self._messages[(chat_id, message["message_id"])] = message
+            update = {"message": copy.deepcopy(message)}
+        return self.inject(update)
+
+    def _store_file(self, data: bytes, *, folder: str, file_name: str | None) -> StoredFile:
+        """Keep a file under a fresh id and path, as Telegram keeps what it is sent."""
+        number = len(self._files) + 1
+        suffix = file_name.rsplit(".", 1)[-1] if file_name and "." in file_name else ""
+        stored = StoredFile(
+            file_id=f"BQACAgIAAxkBAAI{number:06d}",
+            file_unique_id=f"AgAD{number:06d}",
+            file_path=f"{folder}/file_{number}" + (f".{suffix}" if suffix else ""),
+            data=bytes(data),
+        )
+        self._files[stored.file_id] = stored
+        self._file_paths[stored.file_path] = stored
+        return stored
 
     def edit_user_message(self, chat_id: int, message_id: int, text: str) -> JSONDict:
         """Inject an ``edited_message``: a user changed the text of a message they sent."""
@@ -676,8 +765,88 @@ class FakeBotAPI(LocalBotAPI):
         del self._messages[(message["chat"]["id"], message["message_id"])]
         return True
 
+    def _get_file(self, params: JSONDict) -> JSONDict:
+        """A file's path for download; bots may not download files over 20 MB."""
+        stored = self._files.get(str(params.get("file_id") or ""))
+        if stored is None:
+            raise bad_request("invalid file_id")
+        if len(stored.data) > MAX_DOWNLOAD_BYTES:
+            raise bad_request("file is too big")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+            "file_path": stored.file_path,
+        }
+
+    async def _handle_file_request(self, request: web.Request) -> web.Response:
+        """Serve a file getFile named, to the bot's token only, as Telegram's file server does."""
+        path = request.match_info["path"]
+        with self._lock:
+            stored = self._file_paths.get(path)
+            if request.match_info["token"] != self.token or stored is None:
+                return web.json_response(BotApiError(404, "Not Found").to_payload(), status=404)
+            self._downloads.append(path)
+            self._notify_locked()
+        return web.Response(body=stored.data, content_type="application/octet-stream")
+
+    def _send_document(self, params: JSONDict) -> JSONDict:
+        """A document message from an upload (or a known file_id), with its caption."""
+        chat = self._chat_for(self._require_chat_id(params))
+        sent = params.get("document")
+        if isinstance(sent, UploadedFile):
+            if len(sent.data) > MAX_UPLOAD_BYTES:
+                raise BotApiError(413, "Request Entity Too Large")
+            if not sent.data:
+                raise bad_request("file must be non-empty")
+            stored = self._store_file(sent.data, folder="documents", file_name=sent.filename)
+            document: JSONDict = {"file_name": sent.filename, "mime_type": sent.content_type}
+        elif isinstance(sent, str) and sent in self._files:
+            stored = self._files[sent]
+            document = {}
+        elif sent in (None, ""):
+            raise bad_request("there is no document in the request")
+        else:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        document |= {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+        }
+        message: JSONDict = {
+            "message_id": self._next_message_id(chat["id"]),
+            "from": self._bot_user(),
+            "chat": dict(chat),
+            "date": int(time.time()),
+            "document": {k: v for k, v in document.items() if v is not None},
+        }
+        self._add_caption(message, params)
+        self._add_thread_fields(message, chat, params.get("message_thread_id"))
+        self._messages[(chat["id"], message["message_id"])] = message
+        return copy.deepcopy(message)
+
+    @staticmethod
+    def _add_caption(message: JSONDict, params: JSONDict) -> None:
+        """A caption as Telegram keeps it: HTML parsed to text and entities, within 1024."""
+        caption = params.get("caption")
+        if not caption:
+            return
+        entities: list[JSONDict] = []
+        if str(params.get("parse_mode") or "").upper() == "HTML":
+            try:
+                caption, entities = parse_html(str(caption))
+            except TelegramHTMLError as exc:
+                raise bad_request(f"can't parse entities: {exc}") from None
+        if utf16_length(str(caption)) > MAX_CAPTION_LENGTH:
+            raise bad_request("message caption is too long")
+        message["caption"] = caption
+        if entities:
+            message["caption_entities"] = entities
+
     _HANDLERS = {
         **LocalBotAPI._HANDLERS,
+        "getFile": "_get_file",
+        "sendDocument": "_send_document",
         "setWebhook": "_set_webhook",
         "getWebhookInfo": "_get_webhook_info",
         "getMyCommands": "_get_my_commands",

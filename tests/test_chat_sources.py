@@ -238,7 +238,12 @@ async def test_user_feeds_are_off_unless_the_operator_allows_them(
 async def test_a_user_feed_on_a_private_address_is_refused_by_the_fetcher(
     feeds_user: BotUser, server: FeedServer
 ) -> None:
-    added = await feeds_user.reply_to(f"/addfeed {server.url('/own.xml')}")
+    # A literal private address is refused at once; a name is checked when it is fetched.
+    literal = server.url("/own.xml")
+    assert await feeds_user.reply_to(f"/addfeed {literal}") == (
+        f"“{literal}” is on a private or local network, which this bot does not read."
+    )
+    added = await feeds_user.reply_to(f"/addfeed {literal.replace('127.0.0.1', 'localhost')}")
     assert added.startswith("Added feed ")
     assert "Only this chat sees its headlines." in added
     asked_before = len(server.requests_to("/own.xml"))
@@ -246,7 +251,8 @@ async def test_a_user_feed_on_a_private_address_is_refused_by_the_fetcher(
     assert len(server.requests_to("/own.xml")) == asked_before
     listing = await feeds_user.reply_to("/sources")
     assert "<b>This chat's own feeds (1)</b>" in listing
-    assert "⚠️ failed 1 time" in listing and "blocked: 127.0.0.1 is a loopback address" in listing
+    assert "⚠️ failed 1 time" in listing
+    assert "blocked: localhost resolves to a loopback address" in listing
     assert OWN not in await feeds_user.reply_to("/latest 50")
 
 

@@ -23,7 +23,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from tests.fakebot import ApiError, Call, FakeBotAPI
+from tests.fakebot import MAX_DOWNLOAD_BYTES, ApiError, Call, FakeBotAPI, UploadedFile
 
 TOKEN = "5550009876:AAFakeTokenUsedOnlyByTestFakebot_00"
 
@@ -278,3 +278,38 @@ async def test_other_modelled_methods_parse_in_ptb(fake: FakeBotAPI) -> None:
     assert sent.message_id == 2  # The user's message took id 1 in this chat.
     assert isinstance(edited, Message) and edited.reply_markup == keyboard
     assert [call.method for call in fake.calls()][-1] == "pinChatMessage"
+
+
+async def test_files_go_both_ways_as_on_telegram(fake: FakeBotAPI) -> None:
+    bot = Bot(TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url)
+    async with bot:
+        small = fake.upload_document(42, b"<opml/>", file_name="a.opml", mime_type="text/x-opml")
+        document = small["message"]["document"]
+        assert document["file_name"] == "a.opml" and document["file_size"] == 7
+        file = await bot.get_file(document["file_id"])
+        assert file.file_size == 7 and file.file_path is not None
+        assert file.file_path.startswith(fake.base_file_url)  # PTB joins the two
+        assert bytes(await file.download_as_bytearray()) == b"<opml/>"
+        assert len(fake.downloads()) == 1
+        # Bots may download at most 20 MB; getFile says so and nothing is served.
+        huge = fake.upload_document(42, b"x" * (MAX_DOWNLOAD_BYTES + 1), file_name="huge.opml")
+        with pytest.raises(BadRequest, match="File is too big"):
+            await bot.get_file(huge["message"]["document"]["file_id"])
+        with pytest.raises(BadRequest, match="Invalid file_id"):
+            await bot.get_file("nonsense")
+        unsized = fake.upload_document(42, b"<opml/>", file_name="b.opml", report_size=False)
+        assert "file_size" not in unsized["message"]["document"]
+
+        sent = await bot.send_document(
+            42, b"<opml/>", filename="x.opml", caption="<b>hi</b>", parse_mode="HTML"
+        )
+        assert sent.document is not None and sent.document.file_name == "x.opml"
+        assert sent.caption == "hi" and sent.caption_entities[0].type == "bold"
+        (call,) = fake.calls("sendDocument")
+        upload = call.params["document"]
+        assert isinstance(upload, UploadedFile) and upload.data == b"<opml/>"
+        # What the bot sent can be sent again by its file_id, as on Telegram.
+        again = await bot.send_document(42, sent.document.file_id)
+        assert again.document is not None and again.document.file_size == 7
+        with pytest.raises(BadRequest, match="Message caption is too long"):
+            await bot.send_document(42, b"<opml/>", filename="y.opml", caption="x" * 1025)

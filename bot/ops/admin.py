@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import TelegramError
 
@@ -46,25 +47,41 @@ async def add_feed(
     back on; return it and whether it is new to everyone. A chat's own feed becomes one
     every chat reads. SourceExists if it is known, shared and running."""
     async with database.session() as session:
-        try:
-            return await add_source(
-                session,
-                url,
-                now=now,
-                added_by=added_by,
-                allow_private=True,
-                interval_seconds=interval_seconds,
-            ), True
-        except SourceExists as exc:
-            if exc.source.user_feed:
-                await share_feed(session, exc.source)
-                exc.source.allow_private = True
-                reactivate(exc.source, now=now)
-                return exc.source, True
-            if exc.source.active:
-                raise
+        return await admit_feed(
+            session, url, now=now, added_by=added_by, interval_seconds=interval_seconds
+        )
+
+
+async def admit_feed(
+    session: AsyncSession,
+    url: str,
+    *,
+    now: datetime,
+    added_by: int | None,
+    interval_seconds: int,
+    title: str = "",
+) -> tuple[Source, bool]:
+    """`add_feed` inside a unit of work the caller holds (an import adds many in one)."""
+    try:
+        return await add_source(
+            session,
+            url,
+            now=now,
+            title=title,
+            added_by=added_by,
+            allow_private=True,
+            interval_seconds=interval_seconds,
+        ), True
+    except SourceExists as exc:
+        if exc.source.user_feed:
+            await share_feed(session, exc.source)
+            exc.source.allow_private = True
             reactivate(exc.source, now=now)
-            return exc.source, False
+            return exc.source, True
+        if exc.source.active:
+            raise
+        reactivate(exc.source, now=now)
+        return exc.source, False
 
 
 async def remove_feed(database: Database, source_id: int) -> str | None:

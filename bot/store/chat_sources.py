@@ -104,6 +104,19 @@ async def source_choices(session: AsyncSession, chat_id: int) -> list[SourceChoi
     ]
 
 
+async def listed_feeds(session: AsyncSession, chat_id: int | None) -> list[tuple[str, str]]:
+    """(url, title) by id: the bot's feeds, read by everyone (chat_id None), or the chat's own."""
+    condition: ColumnElement[bool]
+    if chat_id is None:
+        condition = Source.user_feed.is_(False)
+    else:
+        condition = exists().where(ChatFeed.chat_id == chat_id, ChatFeed.source_id == Source.id)
+    statement = (
+        select(Source.url, Source.title).where(Source.kind == "feed", condition).order_by(Source.id)
+    )
+    return [(url, title) for url, title in await session.execute(statement)]
+
+
 async def toggle_source(session: AsyncSession, chat_id: int, source_id: int) -> bool | None:
     """Switch one of the bot's feeds off for the chat, or back on; return whether it is now
     kept, or None if there is no such shared feed."""
@@ -140,6 +153,7 @@ async def add_chat_feed(
     limit: int,
     interval_seconds: int,
     added_by: int | None,
+    title: str = "",
 ) -> Source:
     """Give the chat a feed of its own, due at once unless another chat reads it already.
 
@@ -154,7 +168,12 @@ async def add_chat_feed(
         raise TooManyFeeds(limit)
     if source is None:
         source = await add_source(
-            session, url, now=now, added_by=added_by, interval_seconds=interval_seconds
+            session,
+            url,
+            now=now,
+            title=title,
+            added_by=added_by,
+            interval_seconds=interval_seconds,
         )
         source.user_feed = True
     session.add(ChatFeed(chat_id=chat_id, source_id=source.id, added_at=now))

@@ -47,6 +47,31 @@ def _checked_url(url: str) -> httpx.URL:
     return parsed.copy_with(fragment=None)
 
 
+# Longer addresses are refused as feeds: no real feed needs one, and each is kept per chat.
+MAX_FEED_URL_CHARS = 2000
+
+
+def checked_feed_url(url: str, *, allow_private: bool) -> str:
+    """A feed address someone gave (typed, or listed in a file), stripped, if it may be added.
+
+    BadScheme unless http(s); InvalidURL if it does not parse, has no host, has spaces or is
+    too long; unless `allow_private`, BlockedAddress for a literal private, loopback or other
+    non-public address (a name is checked against its addresses when it is fetched).
+    """
+    text = url.strip()
+    if len(text) > MAX_FEED_URL_CHARS:
+        raise InvalidURL(f"URL longer than {MAX_FEED_URL_CHARS} characters", url=url)
+    if any(char.isspace() for char in text):
+        raise InvalidURL("URL has spaces in it", url=url)
+    parsed = checked_url(text)
+    if not allow_private:
+        host = parsed.host
+        kind = forbidden_kind(host) if _ip(host) is not None else None
+        if kind:
+            raise BlockedAddress(host, host, kind, resolved=False, url=url)
+    return text
+
+
 async def allowed_addresses(
     host: str, port: int, *, resolver: Resolver, allow_private: bool, url: str
 ) -> list[str]:
