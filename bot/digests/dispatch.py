@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
@@ -43,6 +44,19 @@ from bot.store.meta import record_heartbeat, record_maybe_sent
 from bot.ui.render import split_message
 
 log = logging.getLogger(__name__)
+DIGESTS_DUE = Counter(
+    "newsbot_digests_due_total",
+    "Digests this instance claimed as due (a digest claimed again after a failure counts again)",
+)
+DIGESTS_SENT = Counter(
+    "newsbot_digests_sent_total",
+    'Digests Telegram accepted, a "nothing new" note included',
+)
+DIGEST_LATENESS = Histogram(
+    "newsbot_digest_lateness_seconds",
+    "Seconds from a digest's due time to Telegram accepting it",
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600),
+)
 
 CLAIM_BATCH = 200
 SEND_CONCURRENCY = 16
@@ -178,6 +192,7 @@ async def _claim_until_none_due(delivery: _Delivery, due: _Due, writing: asyncio
         report.skipped += claim.skipped
         if not claim.digests:
             break
+        DIGESTS_DUE.inc(len(claim.digests))
         items = await _read_items(services, claim.digests, report, delivery.recorder)
         for digest in claim.digests:
             if items is None:
@@ -287,6 +302,8 @@ class _Delivery:
             return
         now = self.services.clock.now()
         self.recorder.submit(Delivered(sent, content.article_ids, now, items.read_at))
+        DIGESTS_SENT.inc()
+        DIGEST_LATENESS.observe((now - digest.due_at).total_seconds())
         if content.stories:
             self.report.sent += 1
         else:

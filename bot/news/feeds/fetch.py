@@ -21,7 +21,7 @@ from bot.news.feeds.parse import (
     parse_feed_async,
     require_aware,
 )
-from bot.news.http.errors import FetchError, HTTPStatusError
+from bot.news.http.errors import FetchError, FetchErrorKind, HTTPStatusError
 from bot.news.http.fetcher import FetchResponse, SafeFetcher
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ FEED_ACCEPT = (
 )
 
 Outcome = Literal["ok", "not_modified", "error"]
+# Why a poll failed: the fetch's own kinds, a body that is no feed we can read, or a bug.
+ErrorKind = Literal[FetchErrorKind, "parse", "internal"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class FeedResult:
     """Set when the feed moved for good (every redirect was 301/308): update the source."""
     status_code: int | None = None
     error: str | None = None
+    error_kind: ErrorKind | None = None
+    """On "error", why in one word (a metric's label); `error` says it to an admin."""
     retry_after: float | None = None
     refresh_hint_seconds: float | None = None
     """What the server says about freshness: RSS ttl, Cache-Control max-age, Expires,
@@ -110,10 +114,24 @@ async def fetch_feed(
 
 
 def _failed(
-    url: str, message: str, *, etag: str | None, last_modified: str | None, **extra: Any
+    url: str,
+    kind: ErrorKind,
+    message: str,
+    *,
+    etag: str | None,
+    last_modified: str | None,
+    **extra: Any,
 ) -> FeedResult:
     """An error result that hands back the validators it was given."""
-    return FeedResult("error", url, etag=etag, last_modified=last_modified, error=message, **extra)
+    return FeedResult(
+        "error",
+        url,
+        etag=etag,
+        last_modified=last_modified,
+        error=message,
+        error_kind=kind,
+        **extra,
+    )
 
 
 def _not_fetched(
@@ -124,6 +142,7 @@ def _not_fetched(
         waits = exc.status_code in (429, 503) and exc.retry_after is not None
         return _failed(
             url,
+            exc.error_kind,
             str(exc),
             etag=etag,
             last_modified=last_modified,
@@ -132,10 +151,10 @@ def _not_fetched(
             refresh_hint_seconds=exc.retry_after if waits else None,
         )
     if isinstance(exc, FetchError):
-        return _failed(url, str(exc), etag=etag, last_modified=last_modified)
+        return _failed(url, exc.error_kind, str(exc), etag=etag, last_modified=last_modified)
     log.error("unexpected error fetching feed %s", url, exc_info=exc)
     message = f"unexpected error: {type(exc).__name__}"
-    return _failed(url, message, etag=etag, last_modified=last_modified)
+    return _failed(url, "internal", message, etag=etag, last_modified=last_modified)
 
 
 def _not_modified(
@@ -167,13 +186,19 @@ def _not_parsed(
     last_modified: str | None,
 ) -> FeedResult:
     """Why the body is not a feed we can read."""
+    kind: ErrorKind
     if isinstance(exc, FeedError):
-        message = str(exc)
+        kind, message = "parse", str(exc)
     else:
         log.error("unexpected error parsing feed %s", url, exc_info=exc)
-        message = f"could not parse the feed ({type(exc).__name__})"
+        kind, message = "internal", f"could not parse the feed ({type(exc).__name__})"
     return _failed(
-        url, message, etag=etag, last_modified=last_modified, status_code=response.status_code
+        url,
+        kind,
+        message,
+        etag=etag,
+        last_modified=last_modified,
+        status_code=response.status_code,
     )
 
 
