@@ -195,3 +195,26 @@ async def test_corpus_gzipped_response_served_as_http(fetcher, server):
     result = await poll(fetcher, server, "/nshipster.xml")
     assert result.outcome == "ok", result.error
     assert result.entries
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("/status/500", "http_status"),
+        ("/fault/timeout", "timeout"),
+        ("/fault/huge", "too_large"),
+        ("/fault/redirect-loop", "too_many_redirects"),
+        ("/fault/html", "parse"),
+        ("/fault/invalid-xml", "parse"),
+    ],
+)
+async def test_a_failed_poll_says_why_in_one_word(fetcher, server, path, kind):
+    result = await poll(fetcher, server, path)
+    assert (result.outcome, result.error_kind) == ("error", kind)
+
+
+async def test_a_poll_refused_by_the_address_policy_says_so(fetcher, server):
+    blocked = await poll(fetcher, server, "/feed.xml", allow_private=False)
+    assert (blocked.outcome, blocked.error_kind) == ("error", "blocked")
+    not_http = await fetch_feed(fetcher, "ftp://feeds.example/news.xml", now=NOW)
+    assert (not_http.outcome, not_http.error_kind) == ("error", "invalid_url")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Settings
@@ -20,6 +23,7 @@ from jobs.ingest import poll_feeds
 from tests.botharness import BotUser, running_bot
 from tests.feedserver import SAMPLE_FEED, SAMPLE_ITEMS
 from tests.support import POSTGRES_URL, FakeClock, postgres_admin
+from tests.test_digests import add_items, digests_to, dispatch, subscribe_chats
 from tests.test_ingest import settled
 
 
@@ -169,3 +173,70 @@ async def test_metrics_count_a_feed_fetch_and_the_items_it_stored(
     assert after[stored] - before.get(stored, 0.0) == len(SAMPLE_ITEMS)
     assert again[stored] == after[stored]
     assert after[("newsbot_store_articles", ())] >= len(SAMPLE_ITEMS)
+
+
+async def test_metrics_count_a_digest_due_and_sent_and_how_late_it_went(settings, clock) -> None:
+    async with bot_with_health(settings, clock) as (user, base):
+        await subscribe_chats(user, [7001], times=["10:00"], zone="UTC")
+        await add_items(user, ["Harbour bridge reopens after a year of repairs"])
+        before = await scrape(base)
+        clock.set(datetime(2026, 11, 26, 10, 0, 40, tzinfo=UTC))  # 40 s after it was due
+        await dispatch(user)
+        after = await scrape(base)
+    assert "Harbour bridge reopens" in digests_to(user.fake, 7001)[0]
+
+    def moved(name: str, labels: tuple[tuple[str, str], ...] = ()) -> float:
+        return after[(name, labels)] - before.get((name, labels), 0.0)
+
+    assert moved("newsbot_digests_due_total") == 1
+    assert moved("newsbot_digests_sent_total") == 1
+    assert moved("newsbot_digest_lateness_seconds_count") == 1
+    assert moved("newsbot_digest_lateness_seconds_sum") == 40
+    bucket = "newsbot_digest_lateness_seconds_bucket"
+    assert moved(bucket, (("le", "30.0"),)) == 0
+    assert moved(bucket, (("le", "60.0"),)) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "outcome"),
+    [
+        ("/status/500", "error_http_status"),
+        ("/fault/timeout", "error_timeout"),
+        ("/fault/html", "error_parse"),
+    ],
+)
+async def test_metrics_count_a_failed_fetch_by_why_it_failed(
+    settings, clock, database, server, path: str, outcome: str
+) -> None:
+    async with database.session() as session:
+        source = await add_source(session, server.url(path), now=clock.now(), allow_private=True)
+    settings = settings.model_copy(update={"fetch_timeout": 1.0})
+    async with bot_with_health(settings, clock) as (user, base):
+        before = await scrape(base)
+        await poll_feeds(NewsContext(user.application))
+        await settled(database, source.id)
+        after = await scrape(base)
+    fetches = {
+        dict(labels)["outcome"]: value - before.get((name, labels), 0.0)
+        for (name, labels), value in after.items()
+        if name == "newsbot_feed_fetches_total"
+    }
+    assert {label: n for label, n in fetches.items() if n} == {outcome: 1}
+
+
+async def test_the_readme_documents_every_metric_an_instance_serves(settings, clock) -> None:
+    async with bot_with_health(settings, clock) as (_user, base):
+        status, text = await get(f"{base}/metrics")
+    assert status == 200
+    served = {
+        # The parser names a counter's family without the _total its samples carry.
+        family.name + ("_total" if family.type == "counter" else "")
+        for family in text_string_to_metric_families(text)
+        # Each counter's and histogram's start time parses as a family of its own.
+        if family.name.startswith("newsbot_") and not family.name.endswith("_created")
+    }
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Health and metrics") :]
+    section = section[: section.index("\n## ")]
+    documented = set(re.findall(r"^\| `(newsbot_\w+)` \|", section, re.MULTILINE))
+    assert documented == served

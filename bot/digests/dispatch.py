@@ -11,17 +11,18 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
-from bot.digests.content import BatchItems, read_batch_items, unseen_alone
-from bot.digests.render import NOTHING_NEW, DigestComposer
+from bot.digests.content import BatchItems, DigestContent, Unseen, read_batch_items, unseen_alone
+from bot.digests.render import NOTHING_NEW, DigestComposer, RenderedDigest
 from bot.i18n import _, using_language
 from bot.schedule.times import zone_info
 from bot.sending.digest_sender import SendMessage
@@ -43,6 +44,19 @@ from bot.store.meta import record_heartbeat, record_maybe_sent
 from bot.ui.render import split_message
 
 log = logging.getLogger(__name__)
+DIGESTS_DUE = Counter(
+    "newsbot_digests_due_total",
+    "Digests this instance claimed as due (a digest claimed again after a failure counts again)",
+)
+DIGESTS_SENT = Counter(
+    "newsbot_digests_sent_total",
+    'Digests Telegram accepted, a "nothing new" note included',
+)
+DIGEST_LATENESS = Histogram(
+    "newsbot_digest_lateness_seconds",
+    "Seconds from a digest's due time to Telegram accepting it",
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600),
+)
 
 CLAIM_BATCH = 200
 SEND_CONCURRENCY = 16
@@ -105,36 +119,9 @@ async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchRepo
     claimed but not started is released, due again at once for another instance.
     """
     report = DispatchReport()
-    due: asyncio.Queue[tuple[ClaimedDigest, BatchItems] | None] = asyncio.Queue(maxsize=CLAIM_BATCH)
-    failures: list[BaseException] = []
     composer = DigestComposer(services.stories)
     # Digests go out over the lean client once the application opened it, else through PTB.
     send = services.digest_sender.send_message if services.digest_sender else bot.send_message
-
-    def release(digest: ClaimedDigest, recorder: _Recorder) -> None:
-        recorder.submit(
-            partial(
-                record_retry,
-                digest=digest,
-                error="released: the instance was stopping",
-                not_before=services.clock.now(),
-            )
-        )
-        report.released += 1
-
-    async def send_worker(recorder: _Recorder) -> None:
-        delivery = _Delivery(services, composer, send, report, recorder)
-        while (work := await due.get()) is not None:
-            digest, items = work
-            if services.stopping.is_set():
-                release(digest, recorder)
-                continue
-            try:
-                await delivery.deliver(digest, items)
-            except Exception as exc:  # noqa: BLE001 - raised once every delivery is done
-                log.exception("Delivering the digest of chat %s failed", digest.chat_id)
-                failures.append(exc)
-
     # Claims and recorded outcomes are this pass's writes; taking turns here instead of in
     # SQLite's busy handler keeps a claim that runs long on a busy event loop from timing
     # out the recorder's transaction ("database is locked"), and the other way round.
@@ -148,55 +135,98 @@ async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchRepo
         write_many=_record_many,
     )
     async with recorder:
-        workers = [asyncio.create_task(send_worker(recorder)) for _ in range(SEND_CONCURRENCY)]
-        try:
-            while not services.stopping.is_set():
-                now = services.clock.now()
-                async with writing, services.database.session() as session:
-                    claim = await claim_due_digests(
-                        session,
-                        now=now,
-                        grace=timedelta(hours=services.settings.digest_grace_hours),
-                        lease=CLAIM_LEASE,
-                        instance=services.instance_id,
-                        limit=CLAIM_BATCH,
-                    )
-                report.skipped += claim.skipped
-                if not claim.digests:
-                    break
-                items = await _read_items(services, claim.digests, report, recorder)
-                for digest in claim.digests:
-                    if items is None:
-                        break
-                    if services.stopping.is_set():
-                        release(digest, recorder)
-                    else:
-                        await due.put((digest, items))
-        except asyncio.CancelledError:
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            raise
-        finally:
-            # Whatever stopped the claims, what was claimed is still sent (or left due),
-            # and every outcome is committed before the pass ends.
-            if not all(worker.done() for worker in workers):
-                for _ in workers:
-                    await due.put(None)
-                await asyncio.gather(*workers, return_exceptions=True)
-                try:
-                    await recorder.flush()
-                except Exception as exc:  # noqa: BLE001 - the pass fails, as a delivery would
-                    failures.append(exc)
+        delivery = _Delivery(services, composer, send, report, recorder)
+        failures = await _claim_and_send(delivery, writing)
     if failures:
         raise failures[0]
+    await _record_pass(services, bot)
+    return report
+
+
+_Due = asyncio.Queue[tuple[ClaimedDigest, BatchItems] | None]
+
+
+async def _claim_and_send(delivery: _Delivery, writing: asyncio.Lock) -> list[BaseException]:
+    """Claim batches while the send workers deliver them; what failed unexpectedly."""
+    due: _Due = asyncio.Queue(maxsize=CLAIM_BATCH)
+    failures: list[BaseException] = []
+    workers = [
+        asyncio.create_task(_send_worker(delivery, due, failures)) for _ in range(SEND_CONCURRENCY)
+    ]
+    try:
+        await _claim_until_none_due(delivery, due, writing)
+    except asyncio.CancelledError:
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
+    finally:
+        # Whatever stopped the claims, what was claimed is still sent (or left due),
+        # and every outcome is committed before the pass ends.
+        if not all(worker.done() for worker in workers):
+            for _ in workers:
+                await due.put(None)
+            await asyncio.gather(*workers, return_exceptions=True)
+            try:
+                await delivery.recorder.flush()
+            except Exception as exc:  # noqa: BLE001 - the pass fails, as a delivery would
+                failures.append(exc)
+    return failures
+
+
+async def _claim_until_none_due(delivery: _Delivery, due: _Due, writing: asyncio.Lock) -> None:
+    """Claim due digests a batch at a time and queue them with their items, until none is
+    due or the instance is stopping."""
+    services, report = delivery.services, delivery.report
+    while not services.stopping.is_set():
+        now = services.clock.now()
+        async with writing, services.database.session() as session:
+            claim = await claim_due_digests(
+                session,
+                now=now,
+                grace=timedelta(hours=services.settings.digest_grace_hours),
+                lease=CLAIM_LEASE,
+                instance=services.instance_id,
+                limit=CLAIM_BATCH,
+            )
+        report.skipped += claim.skipped
+        if not claim.digests:
+            break
+        DIGESTS_DUE.inc(len(claim.digests))
+        items = await _read_items(services, claim.digests, report, delivery.recorder)
+        for digest in claim.digests:
+            if items is None:
+                break
+            if services.stopping.is_set():
+                delivery.release(digest)
+            else:
+                await due.put((digest, items))
+
+
+async def _send_worker(delivery: _Delivery, due: _Due, failures: list[BaseException]) -> None:
+    """Deliver queued digests until told to stop (None); an unexpected failure is kept for
+    the pass to raise once every delivery is done."""
+    stopping = delivery.services.stopping
+    while (work := await due.get()) is not None:
+        digest, items = work
+        if stopping.is_set():
+            delivery.release(digest)
+            continue
+        try:
+            await delivery.deliver(digest, items)
+        except Exception as exc:  # noqa: BLE001 - raised once every delivery is done
+            log.exception("Delivering the digest of chat %s failed", digest.chat_id)
+            failures.append(exc)
+
+
+async def _record_pass(services: Services, bot: ExtBot[Any]) -> None:
+    """The pass's heartbeat, and how many requests this instance may have sent twice."""
     async with services.database.session() as session:
         now = services.clock.now()
         await record_heartbeat(session, "dispatch", "ok", now=now)
         if isinstance(bot.rate_limiter, ChatFairRateLimiter):
             count = bot.rate_limiter.maybe_sent_twice
             await record_maybe_sent(session, services.instance_id, count, now=now)
-    return report
 
 
 async def _read_items(
@@ -254,45 +284,82 @@ class _Delivery:
 
     async def deliver(self, digest: ClaimedDigest, items: BatchItems) -> None:
         """Build and send one digest, and hand its outcome to the recorder."""
-        services, report, recorder = self.services, self.report, self.recorder
-        now = services.clock.now()
+        now = self.services.clock.now()
         unseen = items.unseen(digest)
         if unseen is None:
-            try:
-                async with services.database.session() as session:
-                    unseen = await unseen_alone(session, digest)
-            except Exception as exc:
-                if not is_unavailable(exc):
-                    raise
-                recorder.submit(
-                    partial(record_retry, digest=digest, error=str(exc)[:200], not_before=now)
-                )
-                report.retry += 1
-                log.warning(
-                    "Digest for chat %s not built, the database is unavailable", digest.chat_id
-                )
+            unseen = await self._unseen_alone(digest, now=now)
+            if unseen is None:
                 return
         content = await self.composer.compose(digest, unseen)
         if not content.stories and not digest.notify_empty:
-            recorder.submit(Delivered(digest, [], now, items.read_at))
-            report.empty += 1
+            self.recorder.submit(Delivered(digest, [], now, items.read_at))
+            self.report.empty += 1
             return
-        keyboard: InlineKeyboardMarkup | None = None
-        top_url: str | None = None
+        rendered = self._render(digest, content, now=now)
+        preview = self.composer.preview(rendered.top_url, enabled=digest.link_preview)
+        sent = await self._send_or_record_why_not(digest, rendered, preview)
+        if sent is None:
+            return
+        now = self.services.clock.now()
+        self.recorder.submit(Delivered(sent, content.article_ids, now, items.read_at))
+        DIGESTS_SENT.inc()
+        DIGEST_LATENESS.observe((now - digest.due_at).total_seconds())
         if content.stories:
-            rendered = self.composer.render(
-                content,
-                due_at=digest.due_at,
-                now=now,
-                zone=zone_info(digest.timezone),
-                channel=digest.kind == "channel",
-                language=digest.language,
-            )
-            text, keyboard, top_url = rendered.text, rendered.keyboard, rendered.top_url
+            self.report.sent += 1
         else:
+            self.report.empty += 1
+
+    def release(self, digest: ClaimedDigest) -> None:
+        """Leave a claimed digest due at once, for another instance: this one is stopping."""
+        self.recorder.submit(
+            partial(
+                record_retry,
+                digest=digest,
+                error="released: the instance was stopping",
+                not_before=self.services.clock.now(),
+            )
+        )
+        self.report.released += 1
+
+    async def _unseen_alone(self, digest: ClaimedDigest, *, now: datetime) -> Unseen | None:
+        """What the chat has not seen, read for it alone; None (left due) if the database
+        cannot be read."""
+        try:
+            async with self.services.database.session() as session:
+                return await unseen_alone(session, digest)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            self.recorder.submit(
+                partial(record_retry, digest=digest, error=str(exc)[:200], not_before=now)
+            )
+            self.report.retry += 1
+            log.warning("Digest for chat %s not built, the database is unavailable", digest.chat_id)
+            return None
+
+    def _render(
+        self, digest: ClaimedDigest, content: DigestContent, *, now: datetime
+    ) -> RenderedDigest:
+        """The digest's text and buttons, or the "nothing new" note in the chat's language."""
+        if not content.stories:
             with using_language(digest.language):
-                text = _(NOTHING_NEW)
-        preview = self.composer.preview(top_url, enabled=digest.link_preview)
+                return RenderedDigest(_(NOTHING_NEW), None, None)
+        return self.composer.render(
+            content,
+            due_at=digest.due_at,
+            now=now,
+            zone=zone_info(digest.timezone),
+            channel=digest.kind == "channel",
+            language=digest.language,
+        )
+
+    async def _send_or_record_why_not(
+        self, digest: ClaimedDigest, rendered: RenderedDigest, preview: LinkPreviewOptions
+    ) -> ClaimedDigest | None:
+        """Send the digest: the digest as sent (its chat may have moved), or None when it was
+        not sent, why handed to the recorder."""
+        services = self.services
+        text, keyboard = rendered.text, rendered.keyboard
         paid = services.settings.telegram_paid_broadcast
         try:
             try:
@@ -307,33 +374,34 @@ class _Delivery:
                 digest = replace(digest, chat_id=exc.new_chat_id, thread_id=None)
                 await _send(self.send, digest, text, keyboard, preview, paid=paid)
         except (Forbidden, BadRequest) as exc:
-            if isinstance(exc, BadRequest) and not any(g in exc.message.lower() for g in _GONE):
-                report.errors.append(f"chat {digest.chat_id}: {exc.message}")
-                log.error("Digest for chat %s rejected: %s", digest.chat_id, exc.message)
-            recorder.submit(
-                partial(
-                    record_undeliverable,
-                    digest=digest,
-                    error=exc.message,
-                    now=services.clock.now(),
-                )
-            )
-            report.undeliverable += 1
-            return
+            self._record_undeliverable(digest, exc)
+            return None
         except TelegramError as exc:
             # The retry policy gave up (a long outage, a flood that would not end).
             not_before = services.clock.now() + RETRY_DELAY
-            recorder.submit(
+            self.recorder.submit(
                 partial(record_retry, digest=digest, error=str(exc), not_before=not_before)
             )
-            report.retry += 1
+            self.report.retry += 1
             log.warning("Digest for chat %s not sent yet (%s); it stays due", digest.chat_id, exc)
-            return
-        recorder.submit(Delivered(digest, content.article_ids, services.clock.now(), items.read_at))
-        if content.stories:
-            report.sent += 1
-        else:
-            report.empty += 1
+            return None
+        return digest
+
+    def _record_undeliverable(self, digest: ClaimedDigest, exc: Forbidden | BadRequest) -> None:
+        """The chat cannot be written to: stop sending to it, and say so when Telegram's
+        reason is not one of a chat that is gone."""
+        if isinstance(exc, BadRequest) and not any(g in exc.message.lower() for g in _GONE):
+            self.report.errors.append(f"chat {digest.chat_id}: {exc.message}")
+            log.error("Digest for chat %s rejected: %s", digest.chat_id, exc.message)
+        self.recorder.submit(
+            partial(
+                record_undeliverable,
+                digest=digest,
+                error=exc.message,
+                now=self.services.clock.now(),
+            )
+        )
+        self.report.undeliverable += 1
 
 
 async def _send(

@@ -19,7 +19,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.news.feeds.fetch import FeedResult, Outcome, fetch_feed
+from bot.news.feeds.fetch import ErrorKind, FeedResult, Outcome, fetch_feed
 from bot.news.feeds.parse import FeedEntry
 from bot.news.http.fetcher import SafeFetcher
 from bot.news.indexing import index_items_async
@@ -39,7 +39,8 @@ from bot.store.tombstones import note_listed_items
 log = logging.getLogger(__name__)
 FETCHES = Counter(
     "newsbot_feed_fetches_total",
-    "Feed fetches by outcome: new (items stored), unchanged, not_modified or error",
+    "Feed fetches by outcome: new (items stored), unchanged, not_modified, or error_<kind> "
+    "(error_timeout, error_http_status, error_parse...)",
     ["outcome"],
 )
 FETCH_SECONDS = Histogram(
@@ -68,6 +69,7 @@ class SourceReport:
     unchanged: int = 0
     skipped: int = 0
     error: str | None = None
+    error_kind: ErrorKind | None = None
     newly_deactivated: bool = False
 
     @property
@@ -342,7 +344,7 @@ async def _ingest_source(
         )
     except Exception as exc:  # a bug must not stop the other feeds
         log.exception("Fetching source %d (%s) failed", source.id, source.url)
-        result = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
+        result = _internal_failure(source, exc)
     FETCH_SECONDS.observe(time.perf_counter() - started)
     items = await _indexed_ahead(database, source, result, executor=executor, reads=reads)
     report = await _submit(writer, source, result, items, now=now)
@@ -371,7 +373,7 @@ async def _submit(
         return await writer.submit(_Fetched(Fetch(source, result, now), items))
     except Exception as exc:  # a bug or a store hiccup must not stop the other feeds
         log.exception("Ingesting source %d (%s) failed", source.id, source.url)
-        failure = FeedResult("error", source.url, error=f"internal error: {type(exc).__name__}")
+        failure = _internal_failure(source, exc)
         try:
             return await writer.submit(_Fetched(Fetch(source, failure, now), []))
         except Exception:
@@ -454,7 +456,15 @@ def _report(
         unchanged=len(result.entries) - new,
         skipped=result.skipped,
         error=result.error,
+        error_kind=result.error_kind,
         newly_deactivated=newly_deactivated,
+    )
+
+
+def _internal_failure(source: ClaimedSource, exc: Exception) -> FeedResult:
+    """A failure of ours (a bug, the store), recorded as the feed's error."""
+    return FeedResult(
+        "error", source.url, error=f"internal error: {type(exc).__name__}", error_kind="internal"
     )
 
 
@@ -462,6 +472,8 @@ def _outcome_label(report: SourceReport) -> str:
     """A fetch's outcome as a metric label: a few values, whatever the feed said."""
     if report.outcome == "ok":
         return "new" if report.new else "unchanged"
+    if report.outcome == "error":
+        return f"error_{report.error_kind or 'internal'}"
     return report.outcome
 
 

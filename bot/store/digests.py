@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.schedule.times import next_digest_at
@@ -165,16 +165,38 @@ async def claim_due_digests(
     )
     if len(claimed) >= limit:
         return ClaimResult(claimed, 0)
+    chats = await _lock_due_chats(session, now=now, limit=limit - len(claimed))
+    if not chats:
+        return ClaimResult(claimed, 0)
+    digests, moves = _claims_and_moves(chats, now=now, grace=grace, instance=instance)
+    digest_ids = await _insert_claims_and_move_on(session, digests, moves)
+    wanted = [chat for chat in chats if chat.next_digest_at >= now - grace]
+    topics = await _topics_by_chat(session, [chat.id for chat in wanted])
+    claimed += [
+        _snapshot(digest_ids[chat.id], chat.next_digest_at, chat, topics.get(chat.id, ()))
+        for chat in wanted
+    ]
+    return ClaimResult(claimed, len(chats) - len(wanted))
+
+
+async def _lock_due_chats(
+    session: AsyncSession, *, now: datetime, limit: int
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """The chats whose digest time came, earliest first, locked against other instances."""
     statement = (
         select(*_CHAT_CHOICES, Chat.next_digest_at)
         .where(Chat.subscribed.is_(True), Chat.active.is_(True), Chat.next_digest_at <= now)
         .order_by(Chat.next_digest_at)
-        .limit(limit - len(claimed))
+        .limit(limit)
         .with_for_update(skip_locked=True, of=Chat)
     )
-    chats = (await session.execute(statement)).all()
-    if not chats:
-        return ClaimResult(claimed, 0)
+    return (await session.execute(statement)).all()
+
+
+def _claims_and_moves(
+    chats: Sequence[Row[*tuple[Any, ...]]], *, now: datetime, grace: timedelta, instance: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each chat's `digests` row (claimed, or skipped as too late) and its next digest time."""
     digests, moves = [], []
     # Chats with the same times and zone move on to the same moment: computed once.
     next_at: dict[tuple[str, str], datetime | None] = {}
@@ -196,6 +218,13 @@ async def claim_due_digests(
             # Move on from now, not from due_at: after downtime, missed digests are not piled up.
             next_at[schedule] = next_digest_at(chat_times(chat), chat.timezone, now)
         moves.append({"chat": chat.id, "next_at": next_at[schedule]})
+    return digests, moves
+
+
+async def _insert_claims_and_move_on(
+    session: AsyncSession, digests: list[dict[str, Any]], moves: list[dict[str, Any]]
+) -> dict[int, int]:
+    """Write the claims and the chats' next digest times; each claim's id by its chat."""
     # One multi-row INSERT ... RETURNING for the batch (each chat is in it once).
     inserted = await session.execute(
         insert(_DIGESTS).returning(_DIGESTS.c.chat_id, _DIGESTS.c.id), digests
@@ -207,13 +236,7 @@ async def claim_due_digests(
         .values(next_digest_at=bindparam("next_at")),
         moves,
     )
-    wanted = [chat for chat in chats if chat.next_digest_at >= now - grace]
-    topics = await _topics_by_chat(session, [chat.id for chat in wanted])
-    claimed += [
-        _snapshot(digest_ids[chat.id], chat.next_digest_at, chat, topics.get(chat.id, ()))
-        for chat in wanted
-    ]
-    return ClaimResult(claimed, len(chats) - len(wanted))
+    return digest_ids
 
 
 async def _take_over_abandoned(

@@ -17,11 +17,12 @@ from bot.news.feeds.parse import (
     MAX_ITEMS,
     FeedEntry,
     FeedError,
+    ParsedFeed,
     parse_feed_async,
     require_aware,
 )
-from bot.news.http.errors import FetchError, HTTPStatusError
-from bot.news.http.fetcher import SafeFetcher
+from bot.news.http.errors import FetchError, FetchErrorKind, HTTPStatusError
+from bot.news.http.fetcher import FetchResponse, SafeFetcher
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ FEED_ACCEPT = (
 )
 
 Outcome = Literal["ok", "not_modified", "error"]
+# Why a poll failed: the fetch's own kinds, a body that is no feed we can read, or a bug.
+ErrorKind = Literal[FetchErrorKind, "parse", "internal"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class FeedResult:
     """Set when the feed moved for good (every redirect was 301/308): update the source."""
     status_code: int | None = None
     error: str | None = None
+    error_kind: ErrorKind | None = None
+    """On "error", why in one word (a metric's label); `error` says it to an admin."""
     retry_after: float | None = None
     refresh_hint_seconds: float | None = None
     """What the server says about freshness: RSS ttl, Cache-Control max-age, Expires,
@@ -79,12 +84,6 @@ async def fetch_feed(
     for a URL that came from anyone else.
     """
     now = require_aware(now)
-
-    def failed(message: str, **extra: Any) -> FeedResult:
-        return FeedResult(
-            "error", url, etag=etag, last_modified=last_modified, error=message, **extra
-        )
-
     try:
         response = await fetcher.fetch(
             url,
@@ -93,31 +92,12 @@ async def fetch_feed(
             allow_private=allow_private,
             accept=FEED_ACCEPT,
         )
-    except HTTPStatusError as exc:
-        waits = exc.status_code in (429, 503) and exc.retry_after is not None
-        return failed(
-            str(exc),
-            status_code=exc.status_code,
-            retry_after=exc.retry_after,
-            refresh_hint_seconds=exc.retry_after if waits else None,
-        )
-    except FetchError as exc:
-        return failed(str(exc))
     except Exception as exc:  # a bug must not stop the poll of every other feed
-        log.exception("unexpected error fetching feed %s", url)
-        return failed(f"unexpected error: {type(exc).__name__}")
+        return _not_fetched(url, exc, etag=etag, last_modified=last_modified)
 
     fresh = freshness_seconds(response.headers, now=now)
     if response.not_modified:
-        return FeedResult(
-            "not_modified",
-            url,
-            etag=response.headers.get("ETag") or etag,
-            last_modified=response.headers.get("Last-Modified") or last_modified,
-            permanent_url=response.permanent_redirect,
-            status_code=response.status_code,
-            refresh_hint_seconds=fresh,
-        )
+        return _not_modified(url, response, fresh, etag=etag, last_modified=last_modified)
 
     try:
         parsed = await parse_feed_async(
@@ -128,14 +108,105 @@ async def fetch_feed(
             max_items=max_items,
             executor=executor,
         )
-    except FeedError as exc:
-        return failed(str(exc), status_code=response.status_code)
     except Exception as exc:
-        log.exception("unexpected error parsing feed %s", url)
-        return failed(
-            f"could not parse the feed ({type(exc).__name__})", status_code=response.status_code
-        )
+        return _not_parsed(url, exc, response, etag=etag, last_modified=last_modified)
+    return _parsed(url, response, parsed, fresh)
 
+
+def _failed(
+    url: str,
+    kind: ErrorKind,
+    message: str,
+    *,
+    etag: str | None,
+    last_modified: str | None,
+    **extra: Any,
+) -> FeedResult:
+    """An error result that hands back the validators it was given."""
+    return FeedResult(
+        "error",
+        url,
+        etag=etag,
+        last_modified=last_modified,
+        error=message,
+        error_kind=kind,
+        **extra,
+    )
+
+
+def _not_fetched(
+    url: str, exc: Exception, *, etag: str | None, last_modified: str | None
+) -> FeedResult:
+    """Why the fetch failed, and how long a 429 or 503 asked us to wait."""
+    if isinstance(exc, HTTPStatusError):
+        waits = exc.status_code in (429, 503) and exc.retry_after is not None
+        return _failed(
+            url,
+            exc.error_kind,
+            str(exc),
+            etag=etag,
+            last_modified=last_modified,
+            status_code=exc.status_code,
+            retry_after=exc.retry_after,
+            refresh_hint_seconds=exc.retry_after if waits else None,
+        )
+    if isinstance(exc, FetchError):
+        return _failed(url, exc.error_kind, str(exc), etag=etag, last_modified=last_modified)
+    log.error("unexpected error fetching feed %s", url, exc_info=exc)
+    message = f"unexpected error: {type(exc).__name__}"
+    return _failed(url, "internal", message, etag=etag, last_modified=last_modified)
+
+
+def _not_modified(
+    url: str,
+    response: FetchResponse,
+    fresh: float | None,
+    *,
+    etag: str | None,
+    last_modified: str | None,
+) -> FeedResult:
+    """The server confirmed our copy: keep the validators, new ones if it sent them."""
+    return FeedResult(
+        "not_modified",
+        url,
+        etag=response.headers.get("ETag") or etag,
+        last_modified=response.headers.get("Last-Modified") or last_modified,
+        permanent_url=response.permanent_redirect,
+        status_code=response.status_code,
+        refresh_hint_seconds=fresh,
+    )
+
+
+def _not_parsed(
+    url: str,
+    exc: Exception,
+    response: FetchResponse,
+    *,
+    etag: str | None,
+    last_modified: str | None,
+) -> FeedResult:
+    """Why the body is not a feed we can read."""
+    kind: ErrorKind
+    if isinstance(exc, FeedError):
+        kind, message = "parse", str(exc)
+    else:
+        log.error("unexpected error parsing feed %s", url, exc_info=exc)
+        kind, message = "internal", f"could not parse the feed ({type(exc).__name__})"
+    return _failed(
+        url,
+        kind,
+        message,
+        etag=etag,
+        last_modified=last_modified,
+        status_code=response.status_code,
+    )
+
+
+def _parsed(
+    url: str, response: FetchResponse, parsed: ParsedFeed, fresh: float | None
+) -> FeedResult:
+    """The feed's items, its new validators, and the longer of its ttl and the freshness
+    its headers give."""
     if parsed.over_cap:
         log.warning(
             "Feed %s lists %d items; kept the newest %d",

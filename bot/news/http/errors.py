@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import ClassVar, Literal
 
 _MB = 1024 * 1024
+
+# Why a fetch failed, in one word per class below: few values, fit for a metric's label.
+FetchErrorKind = Literal[
+    "bad_response",
+    "invalid_url",
+    "blocked",
+    "connect",
+    "timeout",
+    "queue_timeout",
+    "too_large",
+    "too_many_redirects",
+    "http_status",
+]
 
 
 class FetchError(Exception):
     """A URL could not be fetched. `str(error)` is short enough to show an admin."""
+
+    # Raised as itself for a response that cannot be used: an unknown Content-Encoding,
+    # a corrupt compressed body, a redirect to an invalid URL.
+    error_kind: ClassVar[FetchErrorKind] = "bad_response"
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
         super().__init__(message)
@@ -21,6 +39,8 @@ class FetchError(Exception):
 
 class InvalidURL(FetchError):
     """The URL cannot be parsed or has no host."""
+
+    error_kind: ClassVar[FetchErrorKind] = "invalid_url"
 
 
 class BadScheme(InvalidURL):
@@ -38,6 +58,8 @@ class BadScheme(InvalidURL):
 class BlockedAddress(FetchError):
     """The host is, or resolves to, an address the policy forbids (private, loopback...)."""
 
+    error_kind: ClassVar[FetchErrorKind] = "blocked"
+
     def __init__(
         self, host: str, address: str, kind: str, *, resolved: bool, url: str | None = None
     ) -> None:
@@ -54,9 +76,13 @@ class BlockedAddress(FetchError):
 class ConnectFailed(FetchError):
     """Name resolution, TCP, TLS or the HTTP exchange itself failed."""
 
+    error_kind: ClassVar[FetchErrorKind] = "connect"
+
 
 class FetchTimeout(FetchError):
     """The fetch ran past its connect, read or total time limit."""
+
+    error_kind: ClassVar[FetchErrorKind] = "timeout"
 
     def __init__(self, seconds: float, *, url: str | None = None) -> None:
         super().__init__(f"timed out after {_seconds(seconds)}", url=url)
@@ -65,6 +91,8 @@ class FetchTimeout(FetchError):
 
 class QueueTimeout(FetchTimeout):
     """The fetch's time ran out while it waited for a connection slot to its site."""
+
+    error_kind: ClassVar[FetchErrorKind] = "queue_timeout"
 
     def __init__(self, seconds: float, host: str, *, url: str | None = None) -> None:
         super().__init__(seconds, url=url)
@@ -79,6 +107,8 @@ class QueueTimeout(FetchTimeout):
 class TooLarge(FetchError):
     """The body, on the wire or once decoded, is larger than the caller allows."""
 
+    error_kind: ClassVar[FetchErrorKind] = "too_large"
+
     def __init__(self, limit: int, *, url: str | None = None) -> None:
         super().__init__(f"body larger than {_size(limit)}", url=url)
         self.limit = limit
@@ -87,9 +117,13 @@ class TooLarge(FetchError):
 class TooManyRedirects(FetchError):
     """The redirects went on past the limit, or came back to a URL already visited."""
 
+    error_kind: ClassVar[FetchErrorKind] = "too_many_redirects"
+
 
 class HTTPStatusError(FetchError):
     """The server answered with an error status (or a redirect we cannot follow)."""
+
+    error_kind: ClassVar[FetchErrorKind] = "http_status"
 
     def __init__(
         self,

@@ -206,16 +206,8 @@ class SafeFetcher:
         """
         allow_private = self.allow_private if allow_private is None else allow_private
         limit = self.max_bytes if max_bytes is None else max_bytes
-        headers = {"Accept": accept or "*/*"}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-
+        headers = _request_headers(etag, last_modified, accept)
         current = checked_url(url)
-        seen = {str(current)}
-        all_permanent = True
-        redirects = 0
         # One deadline for the whole fetch, waiting for its slots included: twenty feeds
         # on one slow site then cost only their own time, never a poll's. The per-host
         # slot is taken before a global one, so feeds queued behind a slow site do not
@@ -227,20 +219,9 @@ class SafeFetcher:
             async with asyncio.timeout(self.timeout):
                 async with self._host_slot(host), self._slots:
                     started = True
-                    while True:
-                        outcome = await self._hop(current, headers, allow_private, limit)
-                        if isinstance(outcome, _Final):
-                            break
-                        redirects += 1
-                        if redirects > self.max_redirects:
-                            raise TooManyRedirects(
-                                f"too many redirects (more than {self.max_redirects})", url=url
-                            )
-                        if str(outcome.location) in seen:
-                            raise TooManyRedirects("redirect loop", url=url)
-                        seen.add(str(outcome.location))
-                        all_permanent = all_permanent and outcome.permanent
-                        current = outcome.location
+                    final, current, permanent = await self._follow_redirects(
+                        url, current, headers, allow_private, limit
+                    )
         except TimeoutError:
             if not started:
                 raise QueueTimeout(self.timeout, host, url=url) from None
@@ -250,11 +231,39 @@ class SafeFetcher:
         return FetchResponse(
             url=url,
             final_url=final_url,
-            status_code=outcome.status_code,
-            headers=outcome.headers,
-            content=outcome.content,
-            permanent_redirect=final_url if redirects and all_permanent else None,
+            status_code=final.status_code,
+            headers=final.headers,
+            content=final.content,
+            permanent_redirect=final_url if permanent else None,
         )
+
+    async def _follow_redirects(
+        self,
+        url: str,
+        current: httpx.URL,
+        headers: dict[str, str],
+        allow_private: bool,
+        limit: int,
+    ) -> tuple[_Final, httpx.URL, bool]:
+        """The final answer, where it came from, and whether it was reached by redirects
+        that were all permanent; every hop is checked against the policy on its own."""
+        seen = {str(current)}
+        all_permanent = True
+        redirects = 0
+        while True:
+            outcome = await self._hop(current, headers, allow_private, limit)
+            if isinstance(outcome, _Final):
+                return outcome, current, bool(redirects) and all_permanent
+            redirects += 1
+            if redirects > self.max_redirects:
+                raise TooManyRedirects(
+                    f"too many redirects (more than {self.max_redirects})", url=url
+                )
+            if str(outcome.location) in seen:
+                raise TooManyRedirects("redirect loop", url=url)
+            seen.add(str(outcome.location))
+            all_permanent = all_permanent and outcome.permanent
+            current = outcome.location
 
     async def _hop(
         self, url: httpx.URL, headers: dict[str, str], allow_private: bool, limit: int
@@ -360,6 +369,18 @@ class _Final:
 class _Redirect:
     location: httpx.URL
     permanent: bool
+
+
+def _request_headers(
+    etag: str | None, last_modified: str | None, accept: str | None
+) -> dict[str, str]:
+    """A fetch's own headers: what it accepts, and the validators that make it conditional."""
+    headers = {"Accept": accept or "*/*"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
 
 
 def _root_cause(exc: BaseException) -> str:

@@ -24,6 +24,19 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Each table after the tables its foreign keys point to.
+    _create_chats()
+    _create_meta()
+    _create_sources()
+    _create_articles()
+    _create_chat_topics()
+    _create_digests()
+    _create_seen_keys()
+    _create_deliveries()
+    _create_search_index()
+
+
+def _create_chats() -> None:
     op.create_table(
         "chats",
         sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -48,6 +61,8 @@ def upgrade() -> None:
             "ix_chats_due", ["subscribed", "active", "next_digest_at"], unique=False
         )
 
+
+def _create_meta() -> None:
     op.create_table(
         "meta",
         sa.Column("key", sa.String(length=64), nullable=False),
@@ -55,6 +70,9 @@ def upgrade() -> None:
         sa.Column("updated_at", bot.store.models.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
+
+
+def _create_sources() -> None:
     op.create_table(
         "sources",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -82,6 +100,8 @@ def upgrade() -> None:
             batch_op.f("ix_sources_next_fetch_at"), ["next_fetch_at"], unique=False
         )
 
+
+def _create_articles() -> None:
     op.create_table(
         "articles",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -105,6 +125,8 @@ def upgrade() -> None:
     with op.batch_alter_table("articles", schema=None) as batch_op:
         batch_op.create_index("ix_articles_published", ["published_at", "id"], unique=False)
 
+
+def _create_chat_topics() -> None:
     op.create_table(
         "chat_topics",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -118,6 +140,8 @@ def upgrade() -> None:
     with op.batch_alter_table("chat_topics", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_chat_topics_chat_id"), ["chat_id"], unique=False)
 
+
+def _create_digests() -> None:
     op.create_table(
         "digests",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -133,6 +157,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("chat_id", "due_at", name="uq_digests_chat_due"),
     )
+
+
+def _create_seen_keys() -> None:
     op.create_table(
         "seen_keys",
         sa.Column("source_id", sa.Integer(), nullable=False),
@@ -141,6 +168,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["source_id"], ["sources.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("source_id", "key"),
     )
+
+
+def _create_deliveries() -> None:
     op.create_table(
         "deliveries",
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
@@ -154,8 +184,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_deliveries_article_id"), ["article_id"], unique=False)
-
-    _create_search_index()
 
 
 def _create_search_index() -> None:
