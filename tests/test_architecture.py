@@ -204,7 +204,6 @@ def test_every_package_says_what_it_owns_and_may_import(package: str) -> None:
     assert "May import" in docstring or "may import" in docstring
 
 
-@pytest.mark.xfail(strict=True, reason="PENDING: long functions split into named steps")
 def test_no_function_is_longer_than_sixty_lines() -> None:
     long = []
     for package in PACKAGES:
