@@ -17,7 +17,7 @@ from bot.services import NewsContext
 from bot.store.articles import Headline, latest_articles, latest_for_chat
 from bot.store.chats import chat_glance, news_languages
 from bot.store.search import search_articles
-from bot.stories.lines import extra_sources
+from bot.stories.lines import extra_sources, in_chosen_order
 from bot.ui import callbacks
 from bot.ui.render import headline_keyboard, headline_message, html_escape, quoted
 from handlers.common import (
@@ -84,9 +84,10 @@ async def latest_page(
     # a story falls on exactly one page and its number never changes while paging. The
     # chat's row is read in the same unit of work, mostly in the same query.
     async with services.database.session() as session:
-        items, zone = await _window(session, update, context, page.anchor)
+        items, zone, newest_first = await _window(session, update, context, page.anchor)
     # Shared with every chat that reads the same window until the next ingest changes it.
-    lines = await services.stories.story_lines(tuple(items))
+    ranked = await services.stories.story_lines(tuple(items))
+    lines = in_chosen_order(ranked, newest_first=newest_first)
     shown = lines[page.offset : page.offset + page.size]
     if not shown:
         return (_("No headlines yet.") if page.offset == 0 else _("No more headlines.")), None
@@ -114,15 +115,16 @@ async def _window(
     update: Update,
     context: NewsContext,
     anchor: int | None,
-) -> tuple[list[Headline], tzinfo]:
-    """The chat's /latest window and its zone. One query reads both while the chat's row
-    needs no change; else (a first contact, a new title) the row is made or refreshed
-    first, as every command does, then the window is read."""
+) -> tuple[list[Headline], tzinfo, bool]:
+    """The chat's /latest window, its zone and whether it wants stories newest first. One
+    query reads them while the chat's row needs no change; else (a first contact, a new
+    title) the row is made or refreshed first, as every command does, then the window is
+    read."""
     telegram_chat = update.effective_chat
     assert telegram_chat is not None
     window = await latest_for_chat(session, telegram_chat.id, limit=LATEST_WINDOW, up_to_id=anchor)
     if window is not None and window.chat.is_current(chat_title(telegram_chat)):
-        return window.headlines, zone_info(window.chat.timezone)
+        return window.headlines, zone_info(window.chat.timezone), window.chat.newest_first
     view = await chat_view(session, update, context)
     items = await latest_articles(
         session,
@@ -131,7 +133,7 @@ async def _window(
         chat_id=view.chat.id,
         languages=news_languages(view.chat),
     )
-    return items, view.zone
+    return items, view.zone, view.chat.newest_first
 
 
 async def _zone(session: AsyncSession, update: Update, context: NewsContext) -> tzinfo:

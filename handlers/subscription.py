@@ -196,12 +196,20 @@ def settings_text(chat: Chat) -> str:
             _("Only followed topics: {state}").format(state=on_off(chat.only_followed)),
             _("Say so when there is nothing new: {state}").format(state=on_off(chat.notify_empty)),
             _("Preview of the top story: {state}").format(state=on_off(chat.link_preview)),
+            story_order_text(chat),
             _("Language: {name}").format(name=NATIVE_NAMES.get(chat.language, chat.language)),
             _("News in: {languages}").format(languages=news),
             "",
             _("Zone: /timezone CITY · times: /digesttime TIMES · topics: /follow, /mute"),
         ]
     )
+
+
+def story_order_text(chat: Chat) -> str:
+    """How the chat's digests and /latest order stories, in words a reader checks."""
+    if chat.newest_first:
+        return _("Stories: newest first")
+    return _("Stories: those more outlets report first")
 
 
 def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
@@ -241,7 +249,13 @@ def settings_keyboard(chat: Chat) -> InlineKeyboardMarkup:
                     _("Top story preview: {state}").format(state=on_off(chat.link_preview)),
                     "preview",
                     "0" if chat.link_preview else "1",
-                )
+                ),
+                button(
+                    # Translators: a button switching to the other story order.
+                    _("Order: most reported") if chat.newest_first else _("Order: newest"),
+                    "order",
+                    "ranked" if chat.newest_first else "newest",
+                ),
             ],
             [
                 button(_("Language"), PICK, SHOW_CHOICES),
@@ -283,6 +297,10 @@ def apply_setting(chat: Chat, action: callbacks.Setting, now: datetime) -> None:
         chat.notify_empty = action.value == "1"
     elif action.name == "preview":
         chat.link_preview = action.value == "1"
+    elif action.name == "order":
+        if action.value not in ("ranked", "newest"):
+            raise ValueError(action.value)
+        chat.newest_first = action.value == "newest"
     elif action.name == "times":
         if action.value not in TIME_PRESETS:
             raise ValueError(action.value)

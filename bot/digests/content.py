@@ -26,7 +26,7 @@ from bot.store.digests import (
     undelivered_headlines,
 )
 from bot.stories.cache import StoryCache
-from bot.stories.lines import StoryLine
+from bot.stories.lines import StoryLine, in_chosen_order
 
 # A digest looks at most this many unseen items, newest first (as undelivered_headlines).
 UNSEEN_LIMIT = 300
@@ -63,7 +63,8 @@ async def build_digest(
 async def compose_digest(
     digest: ClaimedDigest, unseen: tuple[Headline, ...], stories: StoryCache
 ) -> DigestContent:
-    """The digest made of a chat's unseen items, newest first.
+    """The digest made of a chat's unseen items, the stories most outlets report first (or
+    newest first, as the chat chose).
 
     Items in news languages the chat left out and muted items go, followed stories lead,
     near-duplicates fold into one line. The grouping and the topic matches come from
@@ -74,7 +75,7 @@ async def compose_digest(
     muted = frozenset().union(*[await stories.matching(m, unseen) for m in digest.mutes])
     kept = tuple(h for h in unseen if h.id not in muted) if muted else unseen
     followed_ids = frozenset().union(*[await stories.matching(f, unseen) for f in digest.follows])
-    lines = await stories.story_lines(kept)
+    lines = in_chosen_order(await stories.story_lines(kept), newest_first=digest.newest_first)
     return _arrange(
         lines, followed_ids, only_followed=digest.only_followed, size=digest.digest_size
     )
@@ -182,10 +183,10 @@ async def read_batch_items(
 
 
 def _arrange(
-    lines: tuple[StoryLine, ...], followed_ids: frozenset[int], *, only_followed: bool, size: int
+    lines: Sequence[StoryLine], followed_ids: frozenset[int], *, only_followed: bool, size: int
 ) -> DigestContent:
-    # Followed topics lead; otherwise newest first (the lines' order). Only the first `size`
-    # become stories: a pass arranges hundreds of lines for a digest of ten.
+    # Followed topics lead; otherwise the lines' order (ranked, or newest first). Only the
+    # first `size` become stories: a pass arranges hundreds of lines for a digest of ten.
     followed_lines = [
         line for line in lines if followed_ids and not followed_ids.isdisjoint(line.member_ids)
     ]

@@ -51,6 +51,7 @@ class DigestComposer:
             digest.follows,
             digest.only_followed,
             digest.digest_size,
+            digest.newest_first,
         )
         content = self._contents.get(key)
         if content is None:

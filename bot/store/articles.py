@@ -350,9 +350,10 @@ async def latest_for_chat(
     if not rows:
         return None
     fields = len(rows[0]) - len(GLANCE_COLUMNS)
-    title, active, timezone = rows[0][fields:]
+    title, active, timezone, newest_first = rows[0][fields:]
     return ChatWindow(
-        [Headline(*row[:fields]) for row in rows], ChatGlance(title, bool(active), timezone)
+        [Headline(*row[:fields]) for row in rows],
+        ChatGlance(title, bool(active), timezone, bool(newest_first)),
     )
 
 

@@ -41,6 +41,8 @@ class ChatChoices(Protocol):
     @property
     def link_preview(self) -> bool: ...
     @property
+    def newest_first(self) -> bool: ...
+    @property
     def language(self) -> str: ...
     @property
     def news_languages(self) -> str | None: ...
@@ -96,6 +98,7 @@ async def ensure_chat(
             only_followed=False,
             notify_empty=False,
             link_preview=True,
+            newest_first=False,
             language=language,
             language_chosen=False,
             subscribed=False,
@@ -122,6 +125,7 @@ class ChatGlance(NamedTuple):
     title: str
     active: bool
     timezone: str
+    newest_first: bool
 
     def is_current(self, title: str) -> bool:
         """Whether ensure_chat would leave the row as it is: active, with this title."""
@@ -129,17 +133,18 @@ class ChatGlance(NamedTuple):
 
 
 # ChatGlance's columns, in its fields' order.
-GLANCE_COLUMNS = (Chat.title, Chat.active, Chat.timezone)
+GLANCE_COLUMNS = (Chat.title, Chat.active, Chat.timezone, Chat.newest_first)
 
 
 async def chat_glance(session: AsyncSession, chat_id: int) -> ChatGlance | None:
-    """The chat's title, whether it is active, and its zone; None if the chat is new."""
+    """The chat's title, whether it is active, its zone and story order; None if the chat is
+    new."""
     row = (await session.execute(_glance_row(), {"chat_id": chat_id})).one_or_none()
     return None if row is None else ChatGlance(*row)
 
 
 @cache
-def _glance_row() -> Select[str, bool, str]:
+def _glance_row() -> Select[str, bool, str, bool]:
     """chat_glance's query, built once, the chat a parameter."""
     return select(*GLANCE_COLUMNS).where(Chat.id == bindparam("chat_id", type_=BigInteger))
 

@@ -55,6 +55,7 @@ class ClaimedDigest:
     mutes: tuple[str, ...]
     kind: str = "private"  # the chat's type: a channel's digest is worded for an audience
     link_preview: bool = True  # show Telegram's preview of the top story
+    newest_first: bool = False  # stories newest first, not by how many outlets report them
     language: str = "en"  # the interface language the digest is written in
     # The news languages the chat keeps to (None: every language).
     news_languages: frozenset[str] | None = None
@@ -80,6 +81,7 @@ _CHAT_CHOICES = (
     Chat.notify_empty,
     Chat.kind,
     Chat.link_preview,
+    Chat.newest_first,
     Chat.language,
     Chat.news_languages,
     Chat.last_digest_at,
@@ -105,6 +107,7 @@ def _snapshot(
         mutes=tuple(phrase for kind, phrase in topics if kind == MUTE),
         kind=chat.kind,
         link_preview=chat.link_preview,
+        newest_first=chat.newest_first,
         language=chat.language,
         news_languages=news_languages(chat),
     )

@@ -199,6 +199,9 @@ class Chat(Base):
     managed_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     # Whether digests show Telegram's link preview of the top story.
     link_preview: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Whether digests and /latest list stories newest first instead of by how many outlets
+    # report them.
+    newest_first: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The interface language of replies and digests; until chosen with /language, a private
     # chat follows its user's Telegram language and a group keeps its subscriber's.
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")

@@ -67,6 +67,7 @@ _SETTING_NAMES = {
     "only",
     "empty",
     "preview",
+    "order",
     "sub",
     "times",
     "zone",
