@@ -13,6 +13,7 @@ from bot.ui import callbacks
 from handlers.headlines import show_page
 from handlers.language import NEWS, PICK, language_choice_button, news_languages_button
 from handlers.sources import toggle_button
+from handlers.story import story_button
 from handlers.subscription import settings_button
 from handlers.summary import summary_button
 from handlers.zones import zone_button
@@ -53,7 +54,7 @@ class RecentTaps:
 
 def _sends_a_message(action: callbacks.Action) -> bool:
     """Whether the button's answer is a new message rather than an edit of its own."""
-    if isinstance(action, callbacks.Summary):
+    if isinstance(action, (callbacks.Summary, callbacks.StoryCard)):
         return True
     if isinstance(action, callbacks.TopicPage):
         return action.offset == 0
@@ -92,6 +93,8 @@ async def on_button(update: Update, context: NewsContext) -> None:
 async def _act(update: Update, context: NewsContext, action: callbacks.Action) -> None:
     if isinstance(action, callbacks.Summary):
         await summary_button(update, context, action.article_id)
+    elif isinstance(action, callbacks.StoryCard):
+        await story_button(update, context, action.article_id)
     elif isinstance(action, (callbacks.LatestPage, callbacks.TopicPage)):
         await show_page(update, context, action)
     elif isinstance(action, callbacks.SourceToggle):

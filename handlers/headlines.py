@@ -107,7 +107,10 @@ async def latest_page(
         start=start,
         extra_sources=extra_sources(shown),
     )
-    return text, headline_keyboard(leads, start=start, more=more, back=back)
+    keyboard = headline_keyboard(
+        leads, start=start, more=more, back=back, extra_sources=extra_sources(shown)
+    )
+    return text, keyboard
 
 
 async def _window(

@@ -16,6 +16,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("latest", N_("the newest headlines: /latest [N]")),
     ("topic", N_("headlines about something: /topic WORDS (alone: what's trending)")),
     ("summary", N_("the full summary of an article: /summary ID")),
+    ("story", N_("one story as every outlet reported it: /story ID")),
     ("subscribe", N_("daily digests: /subscribe [HH:MM ...] [ZONE]")),
     ("unsubscribe", N_("stop the digests (your settings are kept)")),
     ("settings", N_("digest times, zone, size and filters")),

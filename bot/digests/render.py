@@ -78,7 +78,10 @@ class DigestComposer:
             key = (stories, ages, channel, language)
             body = self._bodies.get(key)
             if body is None:
-                keyboard = headline_keyboard([s.lead for s in content.stories])
+                keyboard = headline_keyboard(
+                    [s.lead for s in content.stories],
+                    extra_sources={s.lead.id: s.extra_sources for s in content.stories},
+                )
                 body = (digest_body(content, now=now, zone=zone, channel=channel), keyboard)
                 _keep(self._bodies, key, body)
             top_url = content.stories[0].lead.url if content.stories else None

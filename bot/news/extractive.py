@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -450,4 +450,51 @@ def summarize(
     chosen = _select(
         vectors, _scores(vectors, title, language), max(1, max_sentences), target_chars
     )
+    return " ".join(s.text for s in chosen)
+
+
+def summarize_reports(
+    reports: Sequence[str],
+    *,
+    title: str | None = None,
+    max_sentences: int = 4,
+    target_chars: int = 600,
+    language: str | None = None,
+) -> str:
+    """A few sentences drawn from several outlets' reports of one story, no fact twice.
+
+    A sentence that other reports echo carries the story's core, so it is scored by its
+    similarity to the *other* reports' sentences plus each report's own lead prior; a
+    sentence close to one already chosen repeats it and is skipped, so each added one
+    brings something the others did not. Chosen sentences keep their reports' order.
+    """
+    pooled: list[tuple[int, str]] = []  # (report, sentence)
+    for number, report in enumerate(reports):
+        for sentence in _readable_sentences(report or "", language):
+            if not _is_fragment(sentence):
+                pooled.append((number, sentence))
+    if not pooled:
+        return ""
+    vectors = _vectorise([sentence for _, sentence in pooled], language)
+    by_report: dict[int, Counter[str]] = {}
+    for (number, _sentence), vector in zip(pooled, vectors, strict=True):
+        by_report.setdefault(number, Counter()).update(vector.vector)
+    total: Counter[str] = Counter()
+    for bag in by_report.values():
+        total.update(bag)
+    title_vector = _unit(dict.fromkeys(_content_terms(title, language), 1.0)) if title else {}
+    first_in_report = {number: index for index, (number, _s) in reversed(list(enumerate(pooled)))}
+    scores = []
+    for index, ((number, sentence), vector) in enumerate(zip(pooled, vectors, strict=True)):
+        echoed = _dot(vector.vector, total) - _dot(vector.vector, by_report[number])
+        position = index - first_in_report[number]
+        score = (
+            echoed
+            + _LEAD_WEIGHT / (1 + position)
+            + _TITLE_WEIGHT * _dot(vector.vector, title_vector)
+        )
+        if _FIRST_PERSON.search(sentence):
+            score -= _FIRST_PERSON_PENALTY
+        scores.append(score)
+    chosen = _select(vectors, scores, max(1, max_sentences), target_chars)
     return " ".join(s.text for s in chosen)

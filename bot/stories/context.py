@@ -7,6 +7,7 @@ the same story with a description, and the store may hold more on its subject.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -52,11 +53,10 @@ async def story_context(
         )
         query = parse_query(title)
         found = await search_articles(session, query, limit=MAX_RELATED + 8, now=now, any_term=True)
-    stories = await asyncio.to_thread(group_stories, neighbours)
-    members = next((s.member_ids for s in stories if article_id in s.member_ids), [article_id])
-    by_id = {h.id: h for h in neighbours}
-    others = [by_id[m] for m in members if m != article_id and m in by_id][:MAX_OTHER_REPORTS]
-    skip = set(members) | {article_id}
+    story = await story_around(neighbours, article_id)
+    members = story.reports if story is not None else []
+    others = [h for h in members if h.id != article_id][:MAX_OTHER_REPORTS]
+    skip = {h.id for h in members} | {article_id}
     wanted = _topic_terms(title)
     enough = min(MIN_SHARED_TERMS, len(wanted))
     related = [
@@ -65,6 +65,25 @@ async def story_context(
         if h.id not in skip and len(wanted & _topic_terms(f"{h.title} {h.description}")) >= enough
     ][:MAX_RELATED]
     return StoryContext(others, related)
+
+
+@dataclass(frozen=True)
+class StoryReports:
+    """One story as lists show it: its best report, and every report in the input's order."""
+
+    lead: Headline
+    reports: list[Headline]
+
+
+async def story_around(neighbours: Sequence[Headline], article_id: int) -> StoryReports | None:
+    """The article's story among its neighbours (grouped as lists group them, off the
+    event loop); None if the article is not among them."""
+    stories = await asyncio.to_thread(group_stories, neighbours)
+    story = next((s for s in stories if article_id in s.member_ids), None)
+    if story is None:
+        return None
+    by_id = {h.id: h for h in neighbours}
+    return StoryReports(by_id[story.lead_id], [by_id[m] for m in story.member_ids])
 
 
 def _topic_terms(text: str) -> set[str]:

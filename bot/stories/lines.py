@@ -49,7 +49,7 @@ def story_lines(headlines: Sequence[Headline], *, ranked: bool = True) -> list[S
     lines = []
     for story in group_stories(headlines):
         members = [by_id[m] for m in story.member_ids]
-        newest = _newest_by_outlet(members)
+        newest = newest_report_by_outlet(members)
         lines.append(
             StoryLine(
                 by_id[story.lead_id],
@@ -78,7 +78,8 @@ def significance(report_times: Iterable[datetime]) -> float:
     return top + math.log2(sum(2.0 ** (e - top) for e in exponents))
 
 
-def _newest_by_outlet(members: Sequence[Headline]) -> dict[str, datetime]:
+def newest_report_by_outlet(members: Sequence[Headline]) -> dict[str, datetime]:
+    """When each independent outlet among a story's reports last reported it."""
     newest: dict[str, datetime] = {}
     for item in members:
         outlet = outlet_of(item.url, item.source)

@@ -25,6 +25,13 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class StoryCard:
+    """Open the card of the story an article belongs to: every outlet's report."""
+
+    article_id: int
+
+
+@dataclass(frozen=True)
 class LatestPage:
     """Show /latest from the `offset`-th story, `size` a page, as the list stood at `anchor`.
 
@@ -61,7 +68,7 @@ class SourceToggle:
     source_id: int
 
 
-Action = Summary | LatestPage | TopicPage | Setting | SourceToggle
+Action = Summary | StoryCard | LatestPage | TopicPage | Setting | SourceToggle
 _SETTING_NAMES = {
     "size",
     "only",
@@ -81,6 +88,8 @@ def encode(action: Action) -> str | None:
     """The callback data for an action, or None if it cannot fit in 64 bytes."""
     if isinstance(action, Summary):
         data = f"s:{action.article_id}"
+    elif isinstance(action, StoryCard):
+        data = f"k:{action.article_id}"
     elif isinstance(action, LatestPage):
         data = f"l:{action.offset}:{action.size}"
         if action.anchor is not None:
@@ -101,6 +110,8 @@ def decode(data: str | None) -> Action:
     # ASCII only: int() also reads other scripts' digits ("s:1\u0663" would open item 13).
     if match := re.fullmatch(rf"s:{_INT}", data, re.ASCII):
         return Summary(int(match.group(1)))
+    if match := re.fullmatch(rf"k:{_INT}", data, re.ASCII):
+        return StoryCard(int(match.group(1)))
     if match := re.fullmatch(rf"l:{_INT}:([1-9]\d?)(?::{_INT})?", data, re.ASCII):
         anchor = match.group(3)
         return LatestPage(

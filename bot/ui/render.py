@@ -18,6 +18,7 @@ from bot.schedule.times import zone_info
 from bot.store.articles import Headline
 from bot.store.chats import chat_times
 from bot.store.models import Chat
+from bot.stories.card import StoryCard
 from bot.stories.summary import SummaryView
 from bot.ui import callbacks
 
@@ -32,6 +33,8 @@ def html_escape(text: str) -> str:
 
 
 BUTTONS_PER_ROW = 5
+# Story card buttons carry "3 · +2 sources": two fit a row on a phone.
+CARDS_PER_ROW = 2
 
 
 def age_text(published_at: datetime, now: datetime, zone: tzinfo | None = None) -> str:
@@ -159,13 +162,24 @@ def headline_keyboard(
     start: int = 1,
     more: callbacks.Action | None = None,
     back: callbacks.Action | None = None,
+    extra_sources: dict[int, int] | None = None,
 ) -> InlineKeyboardMarkup | None:
-    """A numbered button per item opening its summary, "‹ Back" and "More ›" to page."""
+    """A numbered button per item opening its summary, one per story told by several
+    items opening its card ("3 · +2 sources"), "‹ Back" and "More ›" to page."""
     buttons = [
         InlineKeyboardButton(str(number), callback_data=callbacks.encode(callbacks.Summary(h.id)))
         for number, h in enumerate(headlines, start)
     ]
     rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    cards = [
+        InlineKeyboardButton(
+            f"{number} · {more_sources_text(count)}",
+            callback_data=callbacks.encode(callbacks.StoryCard(h.id)),
+        )
+        for number, h in enumerate(headlines, start)
+        if (count := (extra_sources or {}).get(h.id, 0))
+    ]
+    rows += [cards[i : i + CARDS_PER_ROW] for i in range(0, len(cards), CARDS_PER_ROW)]
     paging = [
         InlineKeyboardButton(label, callback_data=data)
         for label, action in ((_("‹ Back"), back), (_("More ›"), more))
@@ -292,6 +306,36 @@ def summary_message(view: SummaryView, *, zone: tzinfo, now: datetime) -> str:
         )
         lines += ["", link]
     return "\n".join(lines)
+
+
+def story_card_message(card: StoryCard, *, zone: tzinfo, now: datetime) -> str:
+    """A story as several outlets told it: headline, summary, then each report."""
+    untitled = _("(untitled)")
+    newest = card.reports[0].published_at if card.reports else card.lead.published_at
+    # Translators: under a story's headline: how many outlets reported it, and when last.
+    reach = ngettext(
+        "Reported by {count} outlet · latest {when}",
+        "Reported by {count} outlets · latest {when}",
+        card.outlets,
+    ).format(count=card.outlets, when=age_text(newest, now, zone))
+    lines = [f"<b>{html_escape(card.lead.title or untitled)}</b>", f"<i>{html_escape(reach)}</i>"]
+    if card.summary:
+        lines += ["", html_escape(card.summary)]
+    lines += ["", "<b>" + html_escape(_("Reports")) + "</b>"]
+    lines += headline_lines(card.reports, now=now, zone=zone)
+    if card.unlisted:
+        # Translators: below a story card's list of reports.
+        lines.append(
+            ngettext("…and {count} more report", "…and {count} more reports", card.unlisted).format(
+                count=card.unlisted
+            )
+        )
+    return "\n".join(lines)
+
+
+def story_card_keyboard(card: StoryCard) -> InlineKeyboardMarkup | None:
+    """A summary button for each report the card lists."""
+    return headline_keyboard(card.reports)
 
 
 def summary_keyboard(view: SummaryView) -> InlineKeyboardMarkup | None:
