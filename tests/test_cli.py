@@ -106,6 +106,26 @@ def test_digest_preview_merges_stories_and_records_nothing(settings: Settings) -
     assert missing.returncode == 1 and "no chat 12345" in missing.stderr
 
 
+def test_story_lists_every_report_of_a_merged_story(settings: Settings) -> None:
+    newsbot(settings, "seed")
+    digest = json.loads(newsbot(settings, "digest", "--preview", "--json").stdout)
+    merged = next(item for item in digest if item["extra_sources"] == 1)
+    # The seed is one outlet: its two reports of a story are one outlet's.
+    assert merged["outlets"] == 1
+    story = json.loads(newsbot(settings, "story", str(merged["id"]), "--json").stdout)
+    assert story["outlets"] == 1 and len(story["reports"]) == 2
+    assert merged["id"] in {report["id"] for report in story["reports"]}
+    for report in story["reports"]:
+        assert {"source", "title", "url", "published_at"} <= set(report)
+    # Headlines without text: nothing to summarise, and the card says nothing made up.
+    assert story["summary"] == ""
+    text = newsbot(settings, "story", str(story["reports"][1]["id"])).stdout
+    assert text.splitlines()[0] == story["title"]
+    assert newsbot(settings, "story", "999").returncode == 1
+    listing = json.loads(newsbot(settings, "latest", "--json").stdout)
+    assert all(item["outlets"] == 1 for item in listing)
+
+
 def test_summary_article_and_topics(settings: Settings) -> None:
     newsbot(settings, "seed")
     summary = json.loads(newsbot(settings, "summary", "1", "--json").stdout)

@@ -1,4 +1,4 @@
-"""`summary` and `article`: one article, summarised or whole."""
+"""`summary`, `story` and `article`: one article summarised, its story, or the article whole."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import json
 import sys
 
 from bot.cli.store import ready_store
+from bot.clock import SystemClock
 from bot.config import Settings
 from bot.services import make_abstractive, make_fetcher
 from bot.store.articles import get_article
+from bot.stories.card import story_card
 from bot.stories.summary import article_summary
+from bot.ui.render import age_text
 
 
 async def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
@@ -100,4 +103,42 @@ async def cmd_article(args: argparse.Namespace, settings: Settings) -> int:
         print(article.url)
     print()
     print(article.body or article.description or "(no text stored)")
+    return 0
+
+
+async def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the story an article belongs to: every outlet's report and a summary."""
+    database = await ready_store(settings)
+    try:
+        card = await story_card(database, args.id)
+    finally:
+        await database.dispose()
+    if card is None:
+        print(f"newsbot: no article {args.id}", file=sys.stderr)
+        return 1
+    reports = [
+        {
+            "id": h.id,
+            "source": h.source,
+            "title": h.title,
+            "url": h.url,
+            "published_at": h.published_at.isoformat(),
+        }
+        for h in card.reports
+    ]
+    if args.json:
+        story = {"id": card.lead.id, "title": card.lead.title, "outlets": card.outlets}
+        story |= {"summary": card.summary, "reports": reports, "unlisted": card.unlisted}
+        print(json.dumps(story, ensure_ascii=False, indent=2))
+        return 0
+    print(card.lead.title)
+    print(f"{card.outlets} outlet(s), {len(card.reports) + card.unlisted} report(s)")
+    if card.summary:
+        print(f"\n{card.summary}\n")
+    now = SystemClock().now()
+    for number, report in enumerate(card.reports, 1):
+        print(f"{number:>2}. {report.title}")
+        print(f"    {report.source} · {age_text(report.published_at, now)} · id {report.id}")
+        if report.url:
+            print(f"    {report.url}")
     return 0

@@ -20,11 +20,12 @@ from bot.store.chats import get_chat
 from bot.store.digests import preview_digest
 from bot.store.search import search_articles
 from bot.stories.cache import StoryCache
+from bot.stories.lines import story_lines
 from bot.stories.trends import current_trends
 from bot.ui.render import age_text, local_time_text, more_sources_text
 
 
-def _headline_json(headline: Headline) -> dict[str, object]:
+def _headline_json(headline: Headline, outlets: int) -> dict[str, object]:
     return {
         "id": headline.id,
         "title": headline.title,
@@ -32,7 +33,13 @@ def _headline_json(headline: Headline) -> dict[str, object]:
         "source": headline.source,
         "published_at": headline.published_at.isoformat(),
         "description": headline.description,
+        "outlets": outlets,
     }
+
+
+def _outlets_by_item(headlines: Sequence[Headline]) -> dict[int, int]:
+    """How many independent outlets report each item's story, among these items."""
+    return {m: line.outlets for line in story_lines(headlines) for m in line.member_ids}
 
 
 def _print_headlines(
@@ -43,7 +50,9 @@ def _print_headlines(
     notes: dict[int, str] | None = None,
 ) -> None:
     if as_json:
-        print(json.dumps([_headline_json(h) for h in headlines], ensure_ascii=False, indent=2))
+        outlets = _outlets_by_item(headlines)
+        listed = [_headline_json(h, outlets.get(h.id, 1)) for h in headlines]
+        print(json.dumps(listed, ensure_ascii=False, indent=2))
         return
     width = len(str(len(headlines)))
     for number, headline in enumerate(headlines, 1):
@@ -113,7 +122,7 @@ async def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
             json.dumps(
                 [
                     {
-                        **_headline_json(s.lead),
+                        **_headline_json(s.lead, s.outlets),
                         "extra_sources": s.extra_sources,
                         "followed": s.followed,
                     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TypeAlias
 
-from bot.cli.articles import cmd_article, cmd_summary
+from bot.cli.articles import cmd_article, cmd_story, cmd_summary
 from bot.cli.headlines import cmd_digest, cmd_latest, cmd_topic, cmd_topics
 from bot.cli.ingest import cmd_ingest
 from bot.cli.maintenance import cmd_db_upgrade, cmd_seed
@@ -119,7 +119,8 @@ def _add_ingest_command(commands: Commands) -> None:
 
 
 def _add_reading_commands(commands: Commands) -> None:
-    """`digest`, `summary`, `article` and `topics`: what a chat would be shown, printed."""
+    """`digest`, `summary`, `story`, `article` and `topics`: what a chat would be shown,
+    printed."""
     digest = commands.add_parser("digest", help="print a digest without sending or recording it")
     who = digest.add_mutually_exclusive_group(required=True)
     who.add_argument("--chat", type=int, metavar="ID", help="the digest this chat would get now")
@@ -131,6 +132,11 @@ def _add_reading_commands(commands: Commands) -> None:
     summary.add_argument("id", type=int, metavar="ID")
     summary.add_argument("--json", action="store_true", help="print a JSON object")
     summary.set_defaults(handler=cmd_summary)
+
+    story = commands.add_parser("story", help="one story: every outlet's report and a summary")
+    story.add_argument("id", type=int, metavar="ID", help="any of the story's article ids")
+    story.add_argument("--json", action="store_true", help="print a JSON object")
+    story.set_defaults(handler=cmd_story)
 
     article = commands.add_parser("article", help="a stored article with its whole body")
     article.add_argument("id", type=int, metavar="ID")

@@ -42,6 +42,7 @@ class DigestStory:
     lead: Headline
     extra_sources: int
     followed: bool
+    outlets: int = 1
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,9 @@ def _arrange(
     leading = {id(line) for line in followed_lines}
     rest = [] if only_followed else [line for line in lines if id(line) not in leading]
     picked = (followed_lines + rest)[:size]
-    chosen = [DigestStory(line.lead, line.extra_sources, id(line) in leading) for line in picked]
+    chosen = [
+        DigestStory(line.lead, line.extra_sources, id(line) in leading, line.outlets)
+        for line in picked
+    ]
     article_ids = [a for line in picked for a in line.member_ids]
     return DigestContent(chosen, article_ids)
