@@ -24,6 +24,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden
 
 from bot.i18n import N_, _, current_language
 from bot.schedule.times import zone_info
+from bot.sending.pictures import picture_preview, without_refused_pictures
 from bot.services import NewsContext
 from bot.store.chats import ensure_chat, manage, managed_chat
 from bot.store.models import Chat
@@ -175,24 +176,31 @@ def is_bot_admin(update: Update, context: NewsContext) -> bool:
 
 
 async def reply(
-    update: Update, text: str, *, keyboard: ReplyMarkup | None = None
+    update: Update,
+    text: str,
+    *,
+    keyboard: ReplyMarkup | None = None,
+    picture: str | None = None,
 ) -> Message | None:
-    """Reply in the same chat and forum topic, split under the limit, buttons on the last part."""
+    """Reply in the same chat and forum topic, split under the limit, buttons on the last part;
+    a picture above the first part (the message goes without it if Telegram refuses it)."""
     message = update.effective_message
     if message is None:
         return None
     parts = split_message(text)
     sent: Message | None = None
     chat_id = message.chat_id
+    send = without_refused_pictures(message.get_bot().send_message)
     for index, part in enumerate(parts):
         markup = keyboard if index == len(parts) - 1 else None
+        preview = picture_preview(picture) if picture and index == 0 else NO_PREVIEW
         try:
-            sent = await message.get_bot().send_message(
+            sent = await send(
                 chat_id,
                 part,
                 message_thread_id=_thread_id(message),
                 reply_markup=markup,
-                link_preview_options=NO_PREVIEW,
+                link_preview_options=preview,
             )
         except ChatMigrated as exc:
             # The group became a supergroup between the command and this reply: answer

@@ -19,16 +19,17 @@ USAGE = N_(
 
 async def story_reply(
     update: Update, context: NewsContext, article_id: int
-) -> tuple[str, InlineKeyboardMarkup | None] | None:
-    """The card of the article's story in the chat's zone, or None if there is no such
-    article for this chat."""
+) -> tuple[str, InlineKeyboardMarkup | None, str | None] | None:
+    """The card of the article's story in the chat's zone and its picture, or None if there
+    is no such article for this chat."""
     services = context.services
     view = await load_chat(update, context)
     card = await story_card(services.database, article_id, chat_id=view.chat.id)
     if card is None:
         return None
     now = services.clock.now()
-    return story_card_message(card, zone=view.zone, now=now), story_card_keyboard(card)
+    text = story_card_message(card, zone=view.zone, now=now)
+    return text, story_card_keyboard(card), card.picture
 
 
 async def story(update: Update, context: NewsContext) -> None:
@@ -44,8 +45,8 @@ async def story(update: Update, context: NewsContext) -> None:
             _("There is no article {id}; it may have been removed.").format(id=article_id),
         )
         return
-    text, keyboard = found
-    await reply(update, text, keyboard=keyboard)
+    text, keyboard, picture = found
+    await reply(update, text, keyboard=keyboard, picture=picture)
 
 
 async def story_button(update: Update, context: NewsContext, article_id: int) -> None:
@@ -57,5 +58,5 @@ async def story_button(update: Update, context: NewsContext, article_id: int) ->
         await query.answer(_("This item is no longer available."), show_alert=False)
         return
     await query.answer()
-    text, keyboard = found
-    await reply(update, text, keyboard=keyboard)
+    text, keyboard, picture = found
+    await reply(update, text, keyboard=keyboard, picture=picture)

@@ -26,9 +26,9 @@ def parse_article_id(text: str) -> int | None:
 
 async def summary_reply(
     update: Update, context: NewsContext, article_id: int
-) -> tuple[str, InlineKeyboardMarkup | None] | None:
-    """The summary message of an article in the chat's zone with its onward buttons, or None
-    if there is no such article."""
+) -> tuple[str, InlineKeyboardMarkup | None, str | None] | None:
+    """The summary message of an article in the chat's zone with its onward buttons and its
+    picture, or None if there is no such article."""
     services = context.services
     view = await load_chat(update, context)
     now = services.clock.now()
@@ -43,7 +43,8 @@ async def summary_reply(
     )
     if summary is None:
         return None
-    return summary_message(summary, zone=view.zone, now=now), summary_keyboard(summary)
+    text = summary_message(summary, zone=view.zone, now=now)
+    return text, summary_keyboard(summary), summary.image
 
 
 async def summary(update: Update, context: NewsContext) -> None:
@@ -59,8 +60,8 @@ async def summary(update: Update, context: NewsContext) -> None:
             _("There is no article {id}; it may have been removed.").format(id=article_id),
         )
         return
-    text, keyboard = found
-    await reply(update, text, keyboard=keyboard)
+    text, keyboard, picture = found
+    await reply(update, text, keyboard=keyboard, picture=picture)
 
 
 async def summary_button(update: Update, context: NewsContext, article_id: int) -> None:
@@ -72,5 +73,5 @@ async def summary_button(update: Update, context: NewsContext, article_id: int) 
         await query.answer(_("This item is no longer available."), show_alert=False)
         return
     await query.answer()
-    text, keyboard = found
-    await reply(update, text, keyboard=keyboard)
+    text, keyboard, picture = found
+    await reply(update, text, keyboard=keyboard, picture=picture)

@@ -124,6 +124,8 @@ def test_story_lists_every_report_of_a_merged_story(settings: Settings) -> None:
     assert newsbot(settings, "story", "999").returncode == 1
     listing = json.loads(newsbot(settings, "latest", "--json").stdout)
     assert all(item["outlets"] == 1 for item in listing)
+    # The seed document names no pictures.
+    assert all(item["image"] is None for item in listing) and story["image"] is None
 
 
 def test_summary_article_and_topics(settings: Settings) -> None:

@@ -128,6 +128,7 @@ async def cmd_story(args: argparse.Namespace, settings: Settings) -> int:
     ]
     if args.json:
         story = {"id": card.lead.id, "title": card.lead.title, "outlets": card.outlets}
+        story |= {"image": card.picture}
         story |= {"summary": card.summary, "reports": reports, "unlisted": card.unlisted}
         print(json.dumps(story, ensure_ascii=False, indent=2))
         return 0

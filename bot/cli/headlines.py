@@ -33,6 +33,7 @@ def _headline_json(headline: Headline, outlets: int) -> dict[str, object]:
         "source": headline.source,
         "published_at": headline.published_at.isoformat(),
         "description": headline.description,
+        "image": headline.image,
         "outlets": outlets,
     }
 

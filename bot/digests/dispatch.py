@@ -26,6 +26,7 @@ from bot.digests.render import NOTHING_NEW, DigestComposer, RenderedDigest
 from bot.i18n import _, using_language
 from bot.schedule.times import zone_info
 from bot.sending.digest_sender import SendMessage
+from bot.sending.pictures import without_refused_pictures
 from bot.sending.ratelimit import ChatFairRateLimiter
 from bot.sending.retry_policy import DIGESTS
 from bot.services import Services
@@ -121,7 +122,9 @@ async def dispatch_digests(services: Services, bot: ExtBot[Any]) -> DispatchRepo
     report = DispatchReport()
     composer = DigestComposer(services.stories)
     # Digests go out over the lean client once the application opened it, else through PTB.
-    send = services.digest_sender.send_message if services.digest_sender else bot.send_message
+    send = without_refused_pictures(
+        services.digest_sender.send_message if services.digest_sender else bot.send_message
+    )
     # Claims and recorded outcomes are this pass's writes; taking turns here instead of in
     # SQLite's busy handler keeps a claim that runs long on a busy event loop from timing
     # out the recorder's transaction ("database is locked"), and the other way round.
@@ -296,7 +299,9 @@ class _Delivery:
             self.report.empty += 1
             return
         rendered = self._render(digest, content, now=now)
-        preview = self.composer.preview(rendered.top_url, enabled=digest.link_preview)
+        preview = self.composer.preview(
+            rendered.top_url, rendered.top_image, enabled=digest.link_preview
+        )
         sent = await self._send_or_record_why_not(digest, rendered, preview)
         if sent is None:
             return

@@ -11,6 +11,7 @@ from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.digests.content import DigestContent, Unseen, compose_digest
 from bot.i18n import N_, _, ngettext, using_language
+from bot.sending.pictures import picture_preview
 from bot.store.digests import (
     ClaimedDigest,
 )
@@ -30,6 +31,7 @@ class RenderedDigest:
     text: str
     keyboard: InlineKeyboardMarkup | None
     top_url: str | None
+    top_image: str | None = None
 
 
 class DigestComposer:
@@ -84,9 +86,9 @@ class DigestComposer:
                 )
                 body = (digest_body(content, now=now, zone=zone, channel=channel), keyboard)
                 _keep(self._bodies, key, body)
-            top_url = content.stories[0].lead.url if content.stories else None
+            top = content.stories[0].lead if content.stories else None
             text = self._heading(due_at, zone, channel=channel, language=language) + body[0]
-        return RenderedDigest(text, body[1], top_url)
+        return RenderedDigest(text, body[1], top.url if top else None, top.image if top else None)
 
     def _heading(self, due_at: datetime, zone: tzinfo, *, channel: bool, language: str) -> str:
         """`digest_heading`, once per local minute, wording and language: it shows the local
@@ -99,12 +101,12 @@ class DigestComposer:
             _keep(self._headings, key, heading)
         return heading
 
-    def preview(self, url: str | None, *, enabled: bool) -> LinkPreviewOptions:
+    def preview(self, url: str | None, image: str | None, *, enabled: bool) -> LinkPreviewOptions:
         """`top_story_preview`, one object per story and setting (the sender reuses its JSON)."""
-        key = (url, enabled)
+        key = (url, image, enabled)
         preview = self._previews.get(key)
         if preview is None:
-            preview = top_story_preview(url, enabled=enabled)
+            preview = top_story_preview(url, image, enabled=enabled)
             _keep(self._previews, key, preview)
         return preview
 
@@ -115,10 +117,15 @@ def _keep(cache: dict[Hashable, T], key: Hashable, value: T) -> None:
     cache[key] = value
 
 
-def top_story_preview(url: str | None, *, enabled: bool) -> LinkPreviewOptions:
-    """Telegram's preview of a digest's top story, small and below the text, if wanted."""
-    if not enabled or not url:
+def top_story_preview(
+    url: str | None, image: str | None = None, *, enabled: bool
+) -> LinkPreviewOptions:
+    """Telegram's preview of a digest's top story, if wanted: its picture large above the
+    text where it has one, else its page small below."""
+    if not enabled or not (url or image):
         return LinkPreviewOptions(is_disabled=True)
+    if image:
+        return picture_preview(image)
     # is_disabled is said outright: PTB fills an unset field from Defaults, which disable it.
     return LinkPreviewOptions(
         is_disabled=False, url=url, prefer_small_media=True, show_above_text=False

@@ -486,4 +486,5 @@ def _article(entry: FeedEntry) -> NewArticle:
         description=entry.description,
         author=entry.author,
         language=entry.language,
+        image_url=entry.image,
     )

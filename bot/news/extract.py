@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import trafilatura
 from trafilatura.settings import Document
 
+from bot.news.images import public_image_url
+
 __all__ = ["ExtractedArticle", "extract_article"]
 
 # Lines of site furniture that survive main-text extraction. Each is a whole short
@@ -63,6 +65,7 @@ class ExtractedArticle:
     author: str | None = None
     date: str | None = None  # ISO "YYYY-MM-DD" as found in the page, not a guess
     url: str | None = None  # the page's canonical URL if it declares one, else the given one
+    image: str | None = None  # its og:image (or twitter:image), a public http(s) URL
 
     @property
     def paragraphs(self) -> list[str]:
@@ -134,4 +137,5 @@ def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedAr
         author=_clean_field(document.author),
         date=_clean_field(document.date),
         url=_clean_field(document.url) or url,
+        image=public_image_url(document.image, url),
     )

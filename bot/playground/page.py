@@ -64,7 +64,14 @@ def _preview(message: JSONDict) -> JSONDict | None:
                 break
     if not url:
         return None
-    return {"url": url, "site": urlsplit(url).hostname or url}
+    # A large preview above the text is how the bot shows a picture: the page draws it.
+    large = bool(options.get("prefer_large_media"))
+    return {
+        "url": url,
+        "site": urlsplit(url).hostname or url,
+        "picture": large,
+        "above": bool(options.get("show_above_text")),
+    }
 
 
 def _utf16_slice(text: str, offset: int, length: int) -> str:

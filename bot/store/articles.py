@@ -51,6 +51,8 @@ class NewArticle:
     author: str | None = None
     language: str | None = None
     """ISO code the feed declared; None: detected from the text when stored."""
+    image_url: str | None = None
+    """Its picture, a public http(s) URL (bot.news.images), or None."""
     indexed: Indexed | None = None
     """Its language, search terms and story words, worked out ahead of storing (ingest does
     it in the parse workers, for the items `unstored_items` names); None: when stored."""
@@ -74,6 +76,8 @@ class Headline:
     """ISO code of the text, None if unknown (read as English)."""
     story_words: str | None = None
     """What story grouping reads of the item, as stored with it (None: read it afresh)."""
+    image: str | None = None
+    """Its picture's URL, or None."""
 
 
 def article_key(source_id: int, guid: str | None, url: str | None, title: str) -> str:
@@ -141,6 +145,7 @@ async def add_articles(
                 "search_text": search_text,
                 "title_terms": title_terms,
                 "story_words": words,
+                "image_url": item.image_url,
             }
         )
     new_ids: list[int] = []
@@ -250,7 +255,9 @@ def headline_columns(*, grouped: bool = True) -> tuple[QueryableAttribute[Any] |
         Article.description,
         Article.language,
     )
-    return (*columns, Article.story_words) if grouped else columns
+    if grouped:
+        return (*columns, Article.story_words, Article.image_url)
+    return (*columns, Article.image_url)
 
 
 def headline_of(row: Row[*tuple[Any, ...]]) -> Headline:
@@ -264,6 +271,7 @@ def headline_of(row: Row[*tuple[Any, ...]]) -> Headline:
         description=row.description,
         language=row.language,
         story_words=row._mapping.get("story_words"),
+        image=row._mapping.get("image_url"),
     )
 
 
@@ -451,11 +459,15 @@ async def get_article(
     return await session.scalar(statement)
 
 
-async def store_body(session: AsyncSession, article_id: int, body: str) -> None:
-    """Keep an article's fetched full text, and index it for search."""
+async def store_body(
+    session: AsyncSession, article_id: int, body: str, *, image_url: str | None = None
+) -> None:
+    """Keep an article's fetched full text, and index it for search; its page's picture
+    too, where its feed named none."""
     article = await session.get(Article, article_id)
     if article is not None:
         article.body = body
+        article.image_url = article.image_url or image_url
         article.search_text = search_document(
             article.title, article.description, body, language=article.language
         )

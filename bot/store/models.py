@@ -130,6 +130,8 @@ class Article(Base):
     # What story grouping reads of title and description (bot.news.grouping.story_words),
     # so lists need not read them again; None (rows before 0010): read when grouped.
     story_words: Mapped[str | None] = mapped_column(Text)
+    # Its picture: a public http(s) URL from the feed, or the page's og:image once fetched.
+    image_url: Mapped[str | None] = mapped_column(String(2048))
     summary: Mapped[str | None] = mapped_column(Text)
     # Hash of the text the cached summary was made from; a new body invalidates it.
     summary_source: Mapped[str | None] = mapped_column(String(64))

@@ -33,6 +33,11 @@ class StoryCard:
     unlisted: int = 0
     """Reports beyond MAX_REPORTS, counted but not listed."""
 
+    @property
+    def picture(self) -> str | None:
+        """The lead's picture, else the newest report's that has one."""
+        return self.lead.image or next((h.image for h in self.reports if h.image), None)
+
 
 async def story_card(
     database: Database, article_id: int, *, chat_id: int | None = None
@@ -87,4 +92,5 @@ def _headline(article: Article) -> Headline:
         description=article.description,
         language=article.language,
         story_words=article.story_words,
+        image=article.image_url,
     )

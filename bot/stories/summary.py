@@ -40,6 +40,8 @@ class SummaryView:
     summary: str
     note: str = ""
     context: StoryContext = field(default_factory=StoryContext)
+    image: str | None = None
+    """The article's picture (its feed's, else its page's), shown above the summary."""
 
 
 def _text_hash(text: str) -> str:
@@ -67,11 +69,13 @@ async def article_summary(
         description, source = article.description, article.source.title or article.source.url
         published_at = article.published_at
         cached, cached_hash = article.summary, article.summary_source
+        image = article.image_url
     if not body and url and fetcher is not None:
-        body = await _fetch_body(fetcher, url, allow_private=allow_private)
+        body, page_image = await _fetch_body(fetcher, url, allow_private=allow_private)
+        image = image or page_image
         if body:
             async with database.session() as session:
-                await store_body(session, article_id, body)
+                await store_body(session, article_id, body, image_url=page_image)
     if body:
         digest = _text_hash(body + (abstractive.cache_tag if abstractive else ""))
         if cached and cached_hash == digest:
@@ -81,12 +85,14 @@ async def article_summary(
             text, digest = await _summarize(body, title, description, digest, abstractive, language)
             async with database.session() as session:
                 await store_summary(session, article_id, text, digest)
-        return SummaryView(article_id, title, source, published_at, url, text)
+        return SummaryView(article_id, title, source, published_at, url, text, image=image)
     context = await story_context(
         database, article_id, title, published_at, now=now or datetime.now(UTC)
     )
     note = _gap_note(linked=bool(url), described=bool(description), known=not context.is_empty)
-    return SummaryView(article_id, title, source, published_at, url, description, note, context)
+    return SummaryView(
+        article_id, title, source, published_at, url, description, note, context, image
+    )
 
 
 def _gap_note(*, linked: bool, described: bool, known: bool) -> str:
@@ -136,15 +142,18 @@ async def _summarize(
     return summarize(body, title=title, language=language) or description, digest
 
 
-async def _fetch_body(fetcher: SafeFetcher, url: str, *, allow_private: bool) -> str:
-    """The main text of an article page, or "" (and why, in the log) if it could not be had."""
+async def _fetch_body(
+    fetcher: SafeFetcher, url: str, *, allow_private: bool
+) -> tuple[str, str | None]:
+    """The main text of an article page and its picture, or "" (and why, in the log) if
+    the text could not be had."""
     try:
         response = await fetcher.fetch(url, allow_private=allow_private, accept=HTML_ACCEPT)
     except FetchError as exc:
         log.info("Article page %s not fetched: %s", url, exc)
-        return ""
+        return "", None
     extracted = extract_article(response.content, url=response.final_url)
     if extracted is None or not extracted.text.strip():
         log.info("Article page %s holds no readable text", url)
-        return ""
-    return extracted.text
+        return "", None
+    return extracted.text, extracted.image

@@ -24,6 +24,7 @@ import feedparser
 
 from bot.news.feeds.cap import keep_newest_items
 from bot.news.feeds.encoding import mend_utf8
+from bot.news.images import entry_image
 from bot.news.language import normalise_language
 from bot.news.text import as_utc, canonical_url, clean_text, truncate
 
@@ -69,6 +70,8 @@ class FeedEntry:
     author: str | None
     language: str | None = None
     """ISO code the item or its feed declares (xml:lang, <language>, dc:language), or None."""
+    image: str | None = None
+    """Its picture: the largest image it names, a public http(s) URL (bot.news.images)."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,7 @@ def _entry(raw: dict[str, Any], now: datetime, feed_language: str | None) -> Fee
         published_at=_published(raw, now),
         author=truncate(author, AUTHOR_MAX_CHARS) or None,
         language=_declared_language(raw) or feed_language,
+        image=entry_image(raw, url),
     )
 
 

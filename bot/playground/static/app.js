@@ -163,6 +163,22 @@ function keyboard(message) {
   return box;
 }
 
+function previewCard(preview) {
+  // A large preview is a picture, as Telegram draws it; one that fails to load leaves the
+  // site and link, as Telegram shows a preview it could not fetch.
+  const card = el("div", preview.picture ? "preview picture" : "preview");
+  if (preview.picture) {
+    const image = document.createElement("img");
+    image.src = preview.url;
+    image.alt = "";
+    image.loading = "lazy";
+    image.addEventListener("error", () => image.remove());
+    card.append(image);
+  }
+  card.append(el("div", "site", preview.site), el("div", "link", preview.url));
+  return card;
+}
+
 function messageRow(message, chat) {
   const row = el("div", `row ${message.from_bot ? "in" : "out"}`);
   row.dataset.messageId = message.id;
@@ -176,12 +192,10 @@ function messageRow(message, chat) {
   const meta = el("span", "meta", `${message.edited ? "edited " : ""}${timeText(message.date)}`);
   const text = renderText(message);
   text.append(meta);
+  const preview = message.preview && previewCard(message.preview);
+  if (preview && message.preview.above) bubble.append(preview);
   bubble.append(text);
-  if (message.preview) {
-    const card = el("div", "preview");
-    card.append(el("div", "site", message.preview.site), el("div", "link", message.preview.url));
-    bubble.append(card);
-  }
+  if (preview && !message.preview.above) bubble.append(preview);
   row.append(bubble);
   if (message.buttons.length) row.append(keyboard(message));
   return row;
