@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -144,7 +145,11 @@ async def test_digest_content_merges_stories_and_skips_nothing(
     assert "+1 source" in text
     (message,) = user.fake.sent_messages(10)
     labels = [b["text"] for row in message.params["reply_markup"]["inline_keyboard"] for b in row]
-    assert labels == [str(n) for n in range(1, 11)]
+    # A summary button per story, then a card button for each told by several items.
+    assert labels[:10] == [str(n) for n in range(1, 11)]
+    cards = labels[10:]
+    assert cards and all(re.fullmatch(r"\d+ · \+1 source", label) for label in cards)
+    assert len(cards) == text.count("+1 source")
 
 
 async def test_no_repeat_across_two_digests(user: BotUser, clock: FakeClock) -> None:

@@ -20,11 +20,11 @@ branch_labels = None
 depends_on = None
 
 
+# A plain ADD COLUMN, not a batch: on SQLite a batch may copy the table, and the search
+# index's triggers on articles would not survive the copy.
 def upgrade() -> None:
-    with op.batch_alter_table("articles") as batch:
-        batch.add_column(sa.Column("image_url", sa.String(2048), nullable=True))
+    op.add_column("articles", sa.Column("image_url", sa.String(2048), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("articles") as batch:
-        batch.drop_column("image_url")
+    op.drop_column("articles", "image_url")
