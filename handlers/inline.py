@@ -17,9 +17,11 @@ from bot.news.query import parse_query
 from bot.services import NewsContext
 from bot.store.articles import Headline, latest_articles
 from bot.store.search import search_articles
-from bot.ui.render import age_text, html_escape
+from bot.stories.lines import extra_sources
+from bot.ui.render import age_text, html_escape, more_sources_text
 from bot.ui.user_input import normalize_input
 from handlers.common import NO_PREVIEW
+from handlers.headlines import LATEST_WINDOW
 
 RESULTS = 10
 # How long Telegram may serve an answer from its cache: news moves, so not long.
@@ -27,8 +29,10 @@ CACHE_SECONDS = 60
 MAX_OFFSET = 200
 
 
-def _result(headline: Headline, age: str) -> InlineQueryResultArticle:
+def _result(headline: Headline, age: str, more: int = 0) -> InlineQueryResultArticle:
     details = f"{headline.source} · {age}"
+    if more:
+        details += f" · {more_sources_text(more)}"
     untitled = _("(untitled)")
     title = html_escape(headline.title or untitled)
     if headline.url:
@@ -38,6 +42,7 @@ def _result(headline: Headline, age: str) -> InlineQueryResultArticle:
         title=headline.title or untitled,
         description=details,
         url=headline.url,
+        thumbnail_url=headline.image,
         input_message_content=InputTextMessageContent(
             f"<b>{title}</b>\n<i>{html_escape(details)}</i>",
             parse_mode=ParseMode.HTML,
@@ -47,7 +52,8 @@ def _result(headline: Headline, age: str) -> InlineQueryResultArticle:
 
 
 async def on_inline_query(update: Update, context: NewsContext) -> None:
-    """Answer with headlines matching the words typed, or the latest when there are none."""
+    """Answer with headlines matching the words typed, or else the stories most outlets
+    report, one result per story."""
     query = update.inline_query
     assert query is not None
     services = context.services
@@ -56,6 +62,7 @@ async def on_inline_query(update: Update, context: NewsContext) -> None:
     offset = min(int(query.offset), MAX_OFFSET) if query.offset.isdigit() else 0
     # The user's private chat with the bot holds their choice of sources.
     reader = query.from_user.id
+    extra: dict[int, int] = {}
     async with services.database.session() as session:
         searched = parse_query(words, (current_language(), ENGLISH))
         if not searched.is_empty:
@@ -64,11 +71,16 @@ async def on_inline_query(update: Update, context: NewsContext) -> None:
             )
             headlines, more = found.headlines, found.has_more
         else:
-            headlines = await latest_articles(session, limit=RESULTS, offset=offset, chat_id=reader)
-            more = len(headlines) == RESULTS
+            window = await latest_articles(session, limit=LATEST_WINDOW, chat_id=reader)
+    if searched.is_empty:
+        # The same ranked stories /latest shows, shared with every reader of that window.
+        lines = (await services.stories.story_lines(tuple(window)))[offset : offset + RESULTS + 1]
+        more = len(lines) > RESULTS
+        headlines = [line.lead for line in lines[:RESULTS]]
+        extra = extra_sources(lines[:RESULTS])
     next_offset = str(offset + RESULTS) if more and offset + RESULTS <= MAX_OFFSET else None
     await query.answer(
-        [_result(h, age_text(h.published_at, now)) for h in headlines],
+        [_result(h, age_text(h.published_at, now), extra.get(h.id, 0)) for h in headlines],
         cache_time=CACHE_SECONDS,
         next_offset=next_offset,
     )

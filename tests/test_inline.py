@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from html import unescape
 
 import pytest
 
@@ -40,14 +42,23 @@ async def test_words_offer_matching_headlines(user: BotUser) -> None:
     assert answer.params["cache_time"] == 60 and "next_offset" not in answer.params
 
 
-async def test_an_empty_query_offers_the_latest_and_pages(user: BotUser) -> None:
+async def test_an_empty_query_offers_the_latest_stories_and_pages(user: BotUser) -> None:
+    (listing,) = await user.command("/latest 20")
     first = await _answer(user, "")
     titles = [r["title"] for r in first.params["results"]]
-    assert len(titles) == 10 and titles[0].startswith("North Korean authorities")
-    assert first.params["next_offset"] == "10"
+    assert len(titles) == 10 and first.params["next_offset"] == "10"
     second = await _answer(user, "", offset="10")
     more = [r["title"] for r in second.params["results"]]
-    assert len(more) == 7 and not set(more) & set(titles)
+    # The seed's 17 headlines tell 15 stories: each offered once, in /latest's order.
+    assert len(more) == 5 and not set(more) & set(titles)
+    shown = re.findall(r"^\d+\. (?:<a [^>]*>)?([^<\n]+)", listing.params["text"], re.MULTILINE)
+    assert [unescape(t) for t in shown] == titles + more
+    merged = [
+        r
+        for r in first.params["results"] + second.params["results"]
+        if "+1 source" in r["description"]
+    ]
+    assert len(merged) == 2
 
 
 async def test_odd_input_gets_an_answer_not_an_error(user: BotUser) -> None:

@@ -151,6 +151,13 @@ async def test_a_digest_refused_for_its_picture_arrives_once_without_it(
         clock.advance(minutes=31)
         user.fake.fail_next("sendMessage", 400, "Bad Request: WEBPAGE_CURL_FAILED", chat_id=31)
         report = await dispatch(user)
+        query_id = user.fake.send_inline_query(31, "")
+        (answer,) = await user.fake.wait_for(
+            "answerInlineQuery", lambda c: c.params.get("inline_query_id") == query_id
+        )
+    # Inline results carry each story's picture as their thumbnail.
+    results = answer.params["results"]
+    assert results and all("w=460" in r["thumbnail_url"] for r in results)
     assert report.sent == 1
     (refused,) = user.fake.failed_calls("sendMessage", chat_id=31)
     (digest,) = user.fake.sent_messages(31)
