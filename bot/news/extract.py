@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-import trafilatura
-from trafilatura.settings import Document
+from typing import TYPE_CHECKING
 
 from bot.news.images import public_image_url
+
+if TYPE_CHECKING:
+    from trafilatura.settings import Document
 
 __all__ = ["ExtractedArticle", "extract_article"]
 
@@ -105,15 +106,15 @@ def _clean_field(value: str | None) -> str | None:
     return value or None
 
 
-def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedArticle | None:
-    """Main text, title, author and date of an article page; None when it is not one.
+def _bare_extraction(html: bytes | str, url: str | None) -> Document | None:
+    """trafilatura's reading of a page, or None if it finds nothing it can read.
 
-    Returns None for empty input, input that is not HTML (plain text, JSON, binary
-    data) and pages where no main text is found. Never fetches anything: ``url`` only
-    helps trafilatura resolve metadata.
+    Imported on first use: trafilatura and its helpers (lxml, justext, htmldate, courlan)
+    are a quarter of the bot's memory at start, and only summaries of pages need them.
     """
-    if not html or not _looks_like_html(html):
-        return None
+    import trafilatura
+    from trafilatura.settings import Document
+
     try:
         document = trafilatura.bare_extraction(
             html,
@@ -126,7 +127,20 @@ def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedAr
         # Malformed input that slips past the sniff; treat like "no article here".
         return None
     # bare_extraction answers a Document (a dict only with as_dict=True).
-    if not isinstance(document, Document) or not document.text:
+    return document if isinstance(document, Document) else None
+
+
+def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedArticle | None:
+    """Main text, title, author and date of an article page; None when it is not one.
+
+    Returns None for empty input, input that is not HTML (plain text, JSON, binary
+    data) and pages where no main text is found. Never fetches anything: ``url`` only
+    helps trafilatura resolve metadata.
+    """
+    if not html or not _looks_like_html(html):
+        return None
+    document = _bare_extraction(html, url)
+    if document is None or not document.text:
         return None
     text = _drop_furniture(document.text)
     if len(text.split()) < _MIN_WORDS:

@@ -13,10 +13,13 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import Stemmer
 import stop_words
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+if TYPE_CHECKING:
+    from py3langid.langid import LanguageIdentifier
 
 ENGLISH = "en"
 # Shorter texts say too little: "Live" or "Brexit" alone is any language.
@@ -131,7 +134,12 @@ def detect_languages(texts: Sequence[tuple[str | None, ...]]) -> list[str | None
 
 @lru_cache(maxsize=1)
 def _identifier() -> LanguageIdentifier:
-    """The model, loaded once (about a second) and only when a feed does not say."""
+    """The model, loaded once (about a second) and only when a feed does not say.
+
+    Imported here too: py3langid brings numpy, 16 MB of a process that may never need it
+    (the parse workers detect languages; the bot itself rarely does)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
