@@ -1,1 +1,1 @@
-"""The acceptance run of issue 9 against a third-party Bot API emulator."""
+"""The acceptance run: `newsbot run` against a third-party Bot API emulator."""

@@ -1,4 +1,4 @@
-"""Acceptance run for issue 9: `newsbot run` as a process against telegram-test-api.
+"""Acceptance run: `newsbot run` as a process against telegram-test-api.
 
 Usage: `python -m acceptance.run` (or `make acceptance`). Prints one PASS/FAIL line per check
 and a summary; exits 1 if any check failed or the run could not be set up.
@@ -221,7 +221,7 @@ def bot_environment(workdir: Path, shim_url: str) -> dict[str, str]:
 
 
 def scenario(emulator: Emulator, gaps: GapState, log: Path) -> list[Check]:
-    """Drive every situation of issue 9 and check what the bot did."""
+    """Drive every situation the acceptance run covers and check what the bot did."""
     checks: list[Check] = []
     due = digest_time()
     hhmm = due.strftime("%H:%M")
