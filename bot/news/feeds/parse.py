@@ -201,7 +201,6 @@ async def parse_feed_async(
     now: datetime,
     max_items: int = MAX_ITEMS,
     executor: Executor | None = None,
-    fast: bool = True,
 ) -> ParsedFeed:
     """`parse_feed` off the event loop: in `executor` if given, else in a thread.
 
@@ -215,7 +214,6 @@ async def parse_feed_async(
         headers=dict(headers or {}),
         now=now,
         max_items=max_items,
-        fast=fast,
     )
     if executor is None:
         return await asyncio.to_thread(call)
