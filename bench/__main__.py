@@ -6,7 +6,16 @@ import subprocess
 import sys
 import time
 
-BENCHES = ["ingest", "query", "fanout", "memory", "summary", "summary_quality", "language"]
+BENCHES = [
+    "ingest",
+    "query",
+    "fanout",
+    "memory",
+    "summary",
+    "summary_quality",
+    "language",
+    "parsers",
+]
 
 
 def main() -> int:

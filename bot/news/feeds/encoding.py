@@ -21,7 +21,7 @@ _NON_ASCII = bytes(range(0x80, 0x100))
 
 def mend_utf8(data: bytes, headers: Mapping[str, str]) -> bytes:
     """`data` with its invalid UTF-8 sequences replaced, when it is declared and mostly UTF-8."""
-    if not _declared_utf8(data, headers):
+    if not declared_utf8(data, headers):
         return data
     try:
         data.decode("utf-8")
@@ -39,7 +39,7 @@ def mend_utf8(data: bytes, headers: Mapping[str, str]) -> bytes:
     return text.encode("utf-8")
 
 
-def _declared_utf8(data: bytes, headers: Mapping[str, str]) -> bool:
+def declared_utf8(data: bytes, headers: Mapping[str, str]) -> bool:
     """Whether the response says UTF-8: its charset, else its XML declaration, else the default."""
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     header = _CHARSET.search(content_type)

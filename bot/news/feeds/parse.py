@@ -24,6 +24,7 @@ import feedparser
 
 from bot.news.feeds.cap import keep_newest_items
 from bot.news.feeds.encoding import mend_utf8
+from bot.news.feeds.fastread import read_fast
 from bot.news.images import entry_image
 from bot.news.language import normalise_language
 from bot.news.text import as_utc, canonical_url, clean_text, truncate
@@ -98,12 +99,14 @@ def parse_feed(
     headers: Mapping[str, str] | None = None,
     now: datetime,
     max_items: int = MAX_ITEMS,
+    fast: bool = True,
 ) -> ParsedFeed:
     """Parse a response body into normalised entries. Pure and CPU-bound.
 
     `headers` are the response headers: Content-Type's charset is honoured, and
     relative links resolve against `url` (the final URL after redirects). At most
     `max_items` entries are kept, the newest. Raises NotAFeed or MalformedFeed.
+    `fast=False` reads with feedparser alone, the reference the fast path matches.
     """
     if not isinstance(content, (bytes, bytearray, memoryview)):
         # A str would be taken by feedparser as a URL or a file name.
@@ -113,7 +116,7 @@ def parse_feed(
         raise NotAFeed("empty document")
     now = require_aware(now)
     data, over_cap = keep_newest_items(data, max_items)
-    result = _run_feedparser(data, url=url, headers=headers)
+    result = _read(data, url=url, headers=headers, fast=fast)
 
     bozo_exc = result.get("bozo_exception") if result.get("bozo") else None
     hard_error = bozo_exc is not None and not isinstance(bozo_exc, _SOFT_BOZO)
@@ -144,17 +147,20 @@ def parse_feed(
     )
 
 
-def _run_feedparser(
-    data: bytes, *, url: str, headers: Mapping[str, str] | None
-) -> feedparser.FeedParserDict:
-    """feedparser's reading of the bytes, with the response's headers and `url` as the base."""
+def _read(
+    data: bytes, *, url: str, headers: Mapping[str, str] | None, fast: bool
+) -> Mapping[str, Any]:
+    """The document read by feedparser-rs where it reads it as feedparser would, else by
+    feedparser, with the response's headers and `url` as the base."""
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     # feedparser resolves relative links against Content-Location, which must be absolute.
-    response_headers["content-location"] = urljoin(
-        url, response_headers.get("content-location", "")
-    )
+    base = urljoin(url, response_headers.get("content-location", ""))
+    response_headers["content-location"] = base
+    data = mend_utf8(data, response_headers)
+    if fast and (result := read_fast(data, response_headers, base)) is not None:
+        return result
     return feedparser.parse(
-        io.BytesIO(mend_utf8(data, response_headers)),  # a stream: never a path or URL
+        io.BytesIO(data),  # a stream: never a path or URL
         response_headers=response_headers,
         # Links of entries and feeds are resolved against the base either way; this is
         # only about links *inside* HTML content, which clean_text drops with the tags.
