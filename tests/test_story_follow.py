@@ -34,6 +34,9 @@ FIRST = [f for f in FEEDS if f not in (NYTIMES, JAPAN_TODAY)]
 MIRROR = NEWS_FEEDS / "FeedReader__Rss20TheMirror.xml"
 # The Mirror's feed again under another name: the same reports from an outlet known already.
 MIRROR_AGAIN = Path("/mirror-again.xml")
+# The Mirror again, later: its shooting report with one sentence more, at a new address.
+MIRROR_LATER = Path("/mirror-later.xml")
+NEW_FACT = "He appeared before a federal judge in Miami on Monday and was held without bail."
 FOLLOW = "🔔 Follow this story"
 UPDATE = "🔔 News of a story you follow"
 GROUP_ID = -100500
@@ -46,7 +49,23 @@ def server() -> Iterator[FeedServer]:
     with serving_feeds(FEEDS) as feed_server:
         again = MIRROR.read_bytes().replace(b"<title>", b"<title>Mirror again: ", 1)
         feed_server.add(str(MIRROR_AGAIN), again, content_type="text/xml")
+        feed_server.add(str(MIRROR_LATER), mirror_later(), content_type="text/xml")
         yield feed_server
+
+
+def mirror_later() -> bytes:
+    """The Mirror's feed holding only one of its shooting reports ("what we know so far"),
+    told again at a new address with a new fact."""
+    text = MIRROR.read_text(encoding="utf-8")
+    head = text[: text.index("<item>")].replace("<title>", "<title>Mirror later: ", 1)
+    item = next(i for i in re.findall(r"<item>.*?</item>", text, re.DOTALL) if "9576476" in i)
+    item = re.sub(
+        r"<pubDate>[^<]*</pubDate>", "<pubDate>Sat, 07 Jan 2017 15:30:00 GMT</pubDate>", item
+    )
+    item = item.replace("9576476", "9579000").replace(
+        "who had lived in Alaska", f"who had lived in Alaska. {NEW_FACT}"
+    )
+    return (head + item + "</channel></rss>").encode("utf-8")
 
 
 @pytest.fixture
@@ -150,6 +169,21 @@ async def test_a_new_outlet_makes_one_update_and_a_repeat_none(
     assert f"Now reported by {outlets_on(card) + 1} outlets." in shown
     labels = [label for row in buttons(sent[0]) for label, _data in row]
     assert labels == ["Story card", "Unfollow"]
+
+
+async def test_a_known_outlets_report_with_a_new_fact_is_news(
+    feeds: Feeds, quiet_settings: Settings, clock: FakeClock
+) -> None:
+    async with running_bot(quiet_settings, clock) as user:
+        card, _answer = await follow_shooting(user)
+        await feeds.ingest([MIRROR_LATER])
+        await run_pass(user)
+        sent = updates(user.fake)
+    assert len(sent) == 1
+    text = sent[0].params["text"]
+    assert "9579000" in text and "Mirror later" in visible(text)
+    # The same outlets as before: the news is what the report says.
+    assert f"Now reported by {outlets_on(card)} outlets." in visible(text)
 
 
 async def test_the_days_cap_holds_and_the_held_news_comes_next(
