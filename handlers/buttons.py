@@ -13,7 +13,7 @@ from bot.ui import callbacks
 from handlers.headlines import show_page
 from handlers.language import NEWS, PICK, language_choice_button, news_languages_button
 from handlers.sources import toggle_button
-from handlers.story import story_button
+from handlers.story import follow_button, story_button, unfollow_button
 from handlers.subscription import settings_button
 from handlers.summary import summary_button
 from handlers.zones import zone_button
@@ -58,7 +58,15 @@ def _sends_a_message(action: callbacks.Action) -> bool:
         return True
     if isinstance(action, callbacks.TopicPage):
         return action.offset == 0
-    if isinstance(action, (callbacks.LatestPage, callbacks.SourceToggle)):
+    if isinstance(
+        action,
+        (
+            callbacks.LatestPage,
+            callbacks.SourceToggle,
+            callbacks.FollowStory,
+            callbacks.UnfollowStory,
+        ),
+    ):
         return False
     return action.name == "start" or (action.name == "zone" and action.value in ("", "city"))
 
@@ -95,6 +103,10 @@ async def _act(update: Update, context: NewsContext, action: callbacks.Action) -
         await summary_button(update, context, action.article_id)
     elif isinstance(action, callbacks.StoryCard):
         await story_button(update, context, action.article_id)
+    elif isinstance(action, callbacks.FollowStory):
+        await follow_button(update, context, action.article_id)
+    elif isinstance(action, callbacks.UnfollowStory):
+        await unfollow_button(update, context, action.article_id)
     elif isinstance(action, (callbacks.LatestPage, callbacks.TopicPage)):
         await show_page(update, context, action)
     elif isinstance(action, callbacks.SourceToggle):

@@ -9,11 +9,17 @@ from bot.services import NewsContext
 from jobs.dispatch import DISPATCH_INTERVAL
 from jobs.ingest import POLL_INTERVAL
 from jobs.retention import PRUNE_INTERVAL
+from jobs.story_updates import FOLLOW_INTERVAL
 
 log = logging.getLogger(__name__)
 
 WATCH_INTERVAL = 60
-INTERVALS = {"poll": POLL_INTERVAL, "dispatch": DISPATCH_INTERVAL, "prune": PRUNE_INTERVAL}
+INTERVALS = {
+    "poll": POLL_INTERVAL,
+    "dispatch": DISPATCH_INTERVAL,
+    "follow": FOLLOW_INTERVAL,
+    "prune": PRUNE_INTERVAL,
+}
 
 
 async def watch_heartbeats(context: NewsContext) -> None:

@@ -498,3 +498,19 @@ def summarize_reports(
         scores.append(score)
     chosen = _select(vectors, scores, max(1, max_sentences), target_chars)
     return " ".join(s.text for s in chosen)
+
+
+def new_sentences(text: str, known: Sequence[str], *, language: str | None = None) -> list[str]:
+    """The sentences of `text` that none of the `known` texts already says: each is further
+    from every known sentence than a summary allows between two it picks."""
+    fresh = [s for s in _readable_sentences(text or "", language) if not _is_fragment(s)]
+    if not fresh:
+        return []
+    said = [s for report in known for s in _readable_sentences(report or "", language)]
+    vectors = _vectorise([*said, *fresh], language)
+    known_vectors, fresh_vectors = vectors[: len(said)], vectors[len(said) :]
+    return [
+        s.text
+        for s in fresh_vectors
+        if s.vector and all(_dot(s.vector, k.vector) <= _REDUNDANCY_CUTOFF for k in known_vectors)
+    ]

@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.schedule.times import next_digest_at
-from bot.store.models import Chat, ChatFeed, ChatTopic, Delivery, Digest, HiddenSource
+from bot.store.models import (
+    Chat,
+    ChatFeed,
+    ChatTopic,
+    Delivery,
+    Digest,
+    HiddenSource,
+    StoryFollow,
+)
 
 FOLLOW = "follow"
 MUTE = "mute"
@@ -270,8 +278,8 @@ async def migrate_chat(
     session: AsyncSession, old_id: int, new_id: int, *, now: datetime
 ) -> Chat | None:
     """Move a group's row to the id of the supergroup it became, with everything hanging off
-    it: settings, follows and mutes, chosen and own feeds, pending digests and delivery
-    history.
+    it: settings, follows and mutes, followed stories, chosen and own feeds, pending digests
+    and delivery history.
 
     After this the old id is gone from the store, so nothing is ever sent to it again. A
     row the supergroup already has (made by a message that arrived first) gives way,
@@ -288,14 +296,14 @@ async def migrate_chat(
     new = await session.get(Chat, new_id)
     keep_new = new is not None and new.subscribed and not old["subscribed"]
     drop_id = old_id if keep_new else new_id
-    for table in (ChatTopic, Digest, Delivery, HiddenSource, ChatFeed):
+    for table in (ChatTopic, Digest, Delivery, HiddenSource, ChatFeed, StoryFollow):
         await session.execute(delete(table).where(table.chat_id == drop_id))
     await session.execute(delete(Chat).where(Chat.id == drop_id))
     if not keep_new:
         await session.execute(
             insert(Chat).values({**old, "id": new_id, "kind": "supergroup", "updated_at": now})
         )
-        for table in (ChatTopic, Digest, Delivery, HiddenSource, ChatFeed):
+        for table in (ChatTopic, Digest, Delivery, HiddenSource, ChatFeed, StoryFollow):
             await session.execute(
                 update(table).where(table.chat_id == old_id).values(chat_id=new_id)
             )

@@ -300,3 +300,50 @@ class Meta(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoryFollow(Base):
+    """A story a chat follows: what it already knows of it, and how often it was told."""
+
+    __tablename__ = "story_follows"
+    __table_args__ = (UniqueConstraint("chat_id", "article_id", name="uq_story_follows"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
+    # The article the chat followed the story from (no key: the article may be pruned).
+    article_id: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text, default="")
+    # The story's reports the chat knows of (article ids) and their outlets, comma lists.
+    known_ids: Mapped[str] = mapped_column(Text, default="")
+    outlets: Mapped[str] = mapped_column(Text, default="")
+    # News found while the day's updates were used up, told in the next update.
+    held_ids: Mapped[str] = mapped_column(Text, default="")
+    # Items with an id up to this one were looked at for this story.
+    checked_through: Mapped[int] = mapped_column(Integer, default=0)
+    last_news_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The day's updates, counted from window_started_at.
+    window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updates_in_window: Mapped[int] = mapped_column(Integer, default=0)
+    updates_made: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoryUpdate(Base):
+    """One update of a followed story waiting to be sent, or sent: an outbox row."""
+
+    __tablename__ = "story_updates"
+    __table_args__ = (Index("ix_story_updates_due", "sent_at", "claimed_until"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    follow_id: Mapped[int] = mapped_column(
+        ForeignKey("story_follows.id", ondelete="CASCADE"), index=True
+    )
+    # "<follow id>:<its update number>": the same update can only ever be made once.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    article_ids: Mapped[str] = mapped_column(Text)
+    outlets: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)

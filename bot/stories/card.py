@@ -32,6 +32,8 @@ class StoryCard:
     summary: str
     unlisted: int = 0
     """Reports beyond MAX_REPORTS, counted but not listed."""
+    article_id: int = 0
+    """The article the card was opened from: following the card follows it."""
 
     @property
     def picture(self) -> str | None:
@@ -39,11 +41,19 @@ class StoryCard:
         return self.lead.image or next((h.image for h in self.reports if h.image), None)
 
 
-async def story_card(
-    database: Database, article_id: int, *, chat_id: int | None = None
-) -> StoryCard | None:
-    """The card of the story an article belongs to; None if there is no such article (or,
-    with `chat_id`, it is another chat's own)."""
+@dataclass(frozen=True)
+class _Story:
+    """What the card is made of: the article, its own text, and every report of its story."""
+
+    itself: Headline
+    stored_summary: str | None
+    own_text: str | None
+    lead: Headline
+    reports: list[Headline]
+    """Newest first."""
+
+
+async def _read_story(database: Database, article_id: int, chat_id: int | None) -> _Story | None:
     async with database.session() as session:
         article = await get_article(session, article_id, chat_id=chat_id)
         if article is None:
@@ -61,6 +71,27 @@ async def story_card(
     story = await story_around(neighbours, article_id)
     lead, reports = (story.lead, story.reports) if story is not None else (itself, [itself])
     reports = sorted(reports, key=lambda h: (h.published_at, h.id), reverse=True)
+    return _Story(itself, stored_summary, own_text, lead, reports)
+
+
+async def story_reports(
+    database: Database, article_id: int, *, chat_id: int | None = None
+) -> tuple[Headline, list[Headline]] | None:
+    """The lead and every report (newest first) of the story an article belongs to, as its
+    card finds them; None if there is no such article for the chat."""
+    story = await _read_story(database, article_id, chat_id)
+    return None if story is None else (story.lead, story.reports)
+
+
+async def story_card(
+    database: Database, article_id: int, *, chat_id: int | None = None
+) -> StoryCard | None:
+    """The card of the story an article belongs to; None if there is no such article (or,
+    with `chat_id`, it is another chat's own)."""
+    story = await _read_story(database, article_id, chat_id)
+    if story is None:
+        return None
+    itself, lead, reports = story.itself, story.lead, story.reports
     summary = ""
     if len(reports) > 1:
         summary = summarize_reports(
@@ -70,8 +101,10 @@ async def story_card(
         )
     if not summary:
         # One report, or reports without sentences: the article's own summary.
-        summary = stored_summary or (
-            summarize(own_text, title=itself.title, language=itself.language) if own_text else ""
+        summary = story.stored_summary or (
+            summarize(story.own_text, title=itself.title, language=itself.language)
+            if story.own_text
+            else ""
         )
     return StoryCard(
         lead,
@@ -79,6 +112,7 @@ async def story_card(
         outlets=len(newest_report_by_outlet(reports)),
         summary=summary,
         unlisted=max(0, len(reports) - MAX_REPORTS),
+        article_id=article_id,
     )
 
 

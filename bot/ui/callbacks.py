@@ -32,6 +32,20 @@ class StoryCard:
 
 
 @dataclass(frozen=True)
+class FollowStory:
+    """Follow the story an article belongs to: an update when it has news."""
+
+    article_id: int
+
+
+@dataclass(frozen=True)
+class UnfollowStory:
+    """Stop following the story followed from this article."""
+
+    article_id: int
+
+
+@dataclass(frozen=True)
 class LatestPage:
     """Show /latest from the `offset`-th story, `size` a page, as the list stood at `anchor`.
 
@@ -68,7 +82,16 @@ class SourceToggle:
     source_id: int
 
 
-Action = Summary | StoryCard | LatestPage | TopicPage | Setting | SourceToggle
+Action = (
+    Summary
+    | StoryCard
+    | FollowStory
+    | UnfollowStory
+    | LatestPage
+    | TopicPage
+    | Setting
+    | SourceToggle
+)
 _SETTING_NAMES = {
     "size",
     "only",
@@ -90,6 +113,10 @@ def encode(action: Action) -> str | None:
         data = f"s:{action.article_id}"
     elif isinstance(action, StoryCard):
         data = f"k:{action.article_id}"
+    elif isinstance(action, FollowStory):
+        data = f"f:{action.article_id}"
+    elif isinstance(action, UnfollowStory):
+        data = f"u:{action.article_id}"
     elif isinstance(action, LatestPage):
         data = f"l:{action.offset}:{action.size}"
         if action.anchor is not None:
@@ -112,6 +139,10 @@ def decode(data: str | None) -> Action:
         return Summary(int(match.group(1)))
     if match := re.fullmatch(rf"k:{_INT}", data, re.ASCII):
         return StoryCard(int(match.group(1)))
+    if match := re.fullmatch(rf"f:{_INT}", data, re.ASCII):
+        return FollowStory(int(match.group(1)))
+    if match := re.fullmatch(rf"u:{_INT}", data, re.ASCII):
+        return UnfollowStory(int(match.group(1)))
     if match := re.fullmatch(rf"l:{_INT}:([1-9]\d?)(?::{_INT})?", data, re.ASCII):
         anchor = match.group(3)
         return LatestPage(

@@ -333,9 +333,55 @@ def story_card_message(card: StoryCard, *, zone: tzinfo, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def story_card_keyboard(card: StoryCard) -> InlineKeyboardMarkup | None:
-    """A summary button for each report the card lists."""
-    return headline_keyboard(card.reports)
+def story_card_keyboard(card: StoryCard) -> InlineKeyboardMarkup:
+    """A summary button for each report the card lists, and "Follow this story"."""
+    listed = headline_keyboard(card.reports)
+    rows = [list(row) for row in listed.inline_keyboard] if listed else []
+    follow = callbacks.encode(callbacks.FollowStory(card.article_id or card.lead.id))
+    rows.append([InlineKeyboardButton(_("🔔 Follow this story"), callback_data=follow)])
+    return InlineKeyboardMarkup(rows)
+
+
+# An update lists this many new reports; the rest are counted.
+MAX_UPDATE_REPORTS = 5
+
+
+def story_update_message(
+    title: str, reports: Sequence[Headline], *, outlets: int, zone: tzinfo, now: datetime
+) -> str:
+    """What is new in a followed story: each new report, and how many outlets now tell it."""
+    # Translators: the heading of an update on a story the chat follows.
+    heading = _("🔔 News of a story you follow: {title}").format(
+        title=html_escape(title or _("(untitled)"))
+    )
+    # Translators: in an update on a followed story, how many outlets report it now.
+    reach = ngettext(
+        "Now reported by {count} outlet.", "Now reported by {count} outlets.", outlets
+    ).format(count=outlets)
+    lines = [f"<b>{heading}</b>", f"<i>{html_escape(reach)}</i>", ""]
+    lines += headline_lines(reports[:MAX_UPDATE_REPORTS], now=now, zone=zone)
+    if len(reports) > MAX_UPDATE_REPORTS:
+        unlisted = len(reports) - MAX_UPDATE_REPORTS
+        lines.append(
+            ngettext("…and {count} more report", "…and {count} more reports", unlisted).format(
+                count=unlisted
+            )
+        )
+    return "\n".join(lines)
+
+
+def story_update_keyboard(followed_id: int, newest_id: int) -> InlineKeyboardMarkup:
+    """The story's card (opened from its newest report) and "Unfollow"."""
+    card = callbacks.encode(callbacks.StoryCard(newest_id))
+    unfollow = callbacks.encode(callbacks.UnfollowStory(followed_id))
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(_("Story card"), callback_data=card),
+                InlineKeyboardButton(_("Unfollow"), callback_data=unfollow),
+            ]
+        ]
+    )
 
 
 def summary_keyboard(view: SummaryView) -> InlineKeyboardMarkup | None:
