@@ -247,3 +247,104 @@ async def post_json(url: str, body: dict[str, Any]) -> tuple[int, Any]:
 
     async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
         return response.status, await response.json()
+
+
+# The smallest valid PNG: one transparent pixel.
+ONE_PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+async def no_sideways_scroll(page: Any) -> None:
+    """Nothing on the page is wider than the screen."""
+    widths = await page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth,"
+        " document.getElementById('messages').scrollWidth,"
+        " document.getElementById('messages').clientWidth]"
+    )
+    assert widths[0] <= widths[1] and widths[2] <= widths[3], widths
+
+
+async def test_on_a_phone_the_list_and_a_chat_take_turns(page: Any, playground: Playground) -> None:
+    from playwright.async_api import expect
+    from telegram import Bot
+
+    from bot.playground.chats import ADA
+    from bot.playground.run import PLAYGROUND_TOKEN
+
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.reload()
+    await expect(page.locator("#chats")).to_be_visible()
+    await expect(page.locator("#chat")).to_be_hidden()
+    await no_sideways_scroll(page)
+
+    await page.get_by_role("button", name="Ada").click()
+    await expect(page.locator("#sidebar")).to_be_hidden()
+    await expect(page.locator("#back")).to_be_visible()
+    await send(page, "/latest")
+    await expect(bot_says(page, "Latest headlines")).to_have_count(1)
+    # A story two reports tell opens its card from its "+1 source" button.
+    await page.locator(".keyboard button", has_text="+1 source").first.click()
+    await expect(bot_says(page, "Reported by")).to_have_count(1)
+    async with Bot(PLAYGROUND_TOKEN, base_url=playground.url + "bot") as bot:
+        await bot.send_message(
+            ADA.id, "A long link https://example.org/" + "very-long-path-segment-" * 20 + "end"
+        )
+    await expect(bot_says(page, "A long link")).to_have_count(1)
+    await no_sideways_scroll(page)
+    box = await page.locator("#chat").bounding_box()
+    assert box is not None and box["width"] == 390
+
+    await page.locator("#back").click()
+    await expect(page.locator("#chats")).to_be_visible()
+    await expect(page.locator("#chat")).to_be_hidden()
+
+
+async def test_a_feed_list_goes_in_as_a_file_and_comes_back_as_one(
+    page: Any, playground: Playground
+) -> None:
+    from playwright.async_api import expect
+
+    export = ROOT / "tests" / "data" / "opml" / "reader-export.opml"
+    await page.locator("#file").set_input_files(str(export))
+    await expect(bot_says(page, "Feed list imported")).to_have_count(1)
+    await expect(page.locator(".row.out .document .name")).to_have_text("reader-export.opml")
+
+    await send(page, "/export")
+    sent = page.locator(".row.in .document")
+    await expect(sent).to_have_count(1)
+    response = await page.request.get(playground.url + (await sent.get_attribute("href"))[1:])
+    assert response.ok
+    exported = await response.text()
+    assert "<opml" in exported and exported.count("xmlUrl=") >= 2
+
+
+async def test_a_picture_shows_large_above_its_message(page: Any, playground: Playground) -> None:
+    from playwright.async_api import expect
+    from telegram import Bot
+
+    from bot.playground.chats import ADA
+    from bot.playground.run import PLAYGROUND_TOKEN
+    from bot.sending.pictures import picture_preview
+    from tests.feedserver import FeedServer
+
+    with FeedServer() as images:
+        picture = images.add("/story.png", ONE_PIXEL_PNG, content_type="image/png")
+        async with Bot(PLAYGROUND_TOKEN, base_url=playground.url + "bot") as bot:
+            await bot.send_message(
+                ADA.id,
+                "<b>Top story</b>",
+                parse_mode="HTML",
+                link_preview_options=picture_preview(picture),
+            )
+        bubble = bot_says(page, "Top story")
+        image = bubble.locator(".preview.picture img")
+        await expect(image).to_have_attribute("src", picture)
+        await expect(image).to_have_js_property("complete", True)
+        assert await image.evaluate("img => img.naturalWidth") == 1
+        # Above the text, as Telegram draws a preview with show_above_text.
+        order = await bubble.evaluate(
+            "b => [...b.children].map(c => c.classList.contains('preview') ? 'p' : 't')"
+        )
+        assert order.index("p") < order.index("t")

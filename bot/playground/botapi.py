@@ -25,6 +25,12 @@ from typing import Any, Final, TypeAlias
 
 from aiohttp import web
 
+from bot.playground.files import (
+    MAX_DOWNLOAD_BYTES,
+    MAX_UPLOAD_BYTES,
+    FileStore,
+    UploadedFile,
+)
 from bot.playground.telegram_html import (
     TelegramHTMLError,
     parse_html,
@@ -39,6 +45,7 @@ JSONDict: TypeAlias = dict[str, Any]
 
 #: Telegram's per-message limit, counted in UTF-16 code units after entity parsing.
 MAX_MESSAGE_LENGTH: Final[int] = 4096
+MAX_CAPTION_LENGTH: Final[int] = 1024
 #: Telegram's upper bound for ``getUpdates(limit=...)``.
 MAX_UPDATES_LIMIT: Final[int] = 100
 #: The sender of user messages in non-private chats when no ``user_id`` is given.
@@ -163,6 +170,18 @@ def decode_params(request: web.Request, body: bytes) -> JSONDict:
     return params
 
 
+async def decode_multipart(request: web.Request) -> JSONDict:
+    """Parameters of a multipart upload (sendDocument): files kept as bytes, the rest as
+    form values are."""
+    params: JSONDict = {key: decode_form_value(key, value) for key, value in request.query.items()}
+    for key, value in (await request.post()).items():
+        if isinstance(value, web.FileField):
+            params[key] = UploadedFile(value.filename, value.content_type, value.file.read())
+        else:
+            params[key] = decode_form_value(key, str(value))
+    return params
+
+
 def inline_markup(params: JSONDict) -> JSONDict | None:
     """Telegram only echoes inline keyboards in returned messages, never reply keyboards."""
     markup = params.get("reply_markup")
@@ -223,6 +242,7 @@ class LocalBotAPI:
         self._admins: dict[int, set[int]] = {}
         self._creators: dict[int, int] = {}
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
+        self.files = FileStore()
 
         self._loop: asyncio.AbstractEventLoop | None = None
         self._updates_event: asyncio.Event | None = None
@@ -258,7 +278,10 @@ class LocalBotAPI:
     async def handle_request(self, request: web.Request) -> web.Response:
         """Decode one Bot API call, answer it, and log what Telegram would have refused."""
         method = self.canonical_method(request.match_info["method"])
-        params = decode_params(request, await request.read())
+        if request.content_type == "multipart/form-data":
+            params = await decode_multipart(request)
+        else:
+            params = decode_params(request, await request.read())
         try:
             if request.match_info["token"] != self.token:
                 raise BotApiError(401, "Unauthorized")
@@ -269,8 +292,12 @@ class LocalBotAPI:
         return web.json_response({"ok": True, "result": result})
 
     async def _handle_file_request(self, request: web.Request) -> web.Response:
-        """No files are stored, so downloads fail loudly rather than hang."""
-        return web.json_response(BotApiError(404, "Not Found").to_payload(), status=404)
+        """A file getFile named, to the bot's token only, as Telegram's file server serves it."""
+        with self._lock:
+            stored = self.files.by_path(request.match_info["path"])
+        if request.match_info["token"] != self.token or stored is None:
+            return web.json_response(BotApiError(404, "Not Found").to_payload(), status=404)
+        return web.Response(body=stored.data, content_type="application/octet-stream")
 
     async def call(self, method: str, params: JSONDict) -> Any:
         """The result of one method call, or BotApiError as Telegram would answer."""
@@ -394,6 +421,40 @@ class LocalBotAPI:
             chat_id,
             text,
             entities=[entity],
+            user_id=user_id,
+            chat_type=chat_type,
+            message_thread_id=message_thread_id,
+            is_forum=is_forum,
+            username=username,
+            first_name=first_name,
+            language_code=language_code,
+            chat_title=chat_title,
+        )
+
+    def send_document(
+        self,
+        chat_id: int,
+        data: bytes,
+        *,
+        file_name: str,
+        mime_type: str | None,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        message_thread_id: int | None = None,
+        is_forum: bool = False,
+        username: str | None = None,
+        first_name: str | None = None,
+        language_code: str | None = "en",
+        chat_title: str | None = None,
+    ) -> JSONDict:
+        """A user's document message: the file kept for getFile and the file server."""
+        with self._lock:
+            stored = self.files.keep(data, file_name=file_name, mime_type=mime_type)
+        return self._inject_user_message(
+            chat_id,
+            "",
+            entities=None,
+            document=stored.document(),
             user_id=user_id,
             chat_type=chat_type,
             message_thread_id=message_thread_id,
@@ -635,6 +696,53 @@ class LocalBotAPI:
         self._messages[(chat["id"], message["message_id"])] = message
         return copy.deepcopy(message)
 
+    def _get_file(self, params: JSONDict) -> JSONDict:
+        """A file's path for download; bots may not download files over 20 MB."""
+        stored = self.files.by_id(params.get("file_id"))
+        if stored is None:
+            raise bad_request("invalid file_id")
+        if len(stored.data) > MAX_DOWNLOAD_BYTES:
+            raise bad_request("file is too big")
+        return stored.file()
+
+    def _send_document(self, params: JSONDict) -> JSONDict:
+        """A document message from an upload (or a file id already kept), with its caption."""
+        chat = self._chat_for(self._require_chat_id(params))
+        sent = params.get("document")
+        if isinstance(sent, UploadedFile):
+            if len(sent.data) > MAX_UPLOAD_BYTES:
+                raise BotApiError(413, "Request Entity Too Large")
+            if not sent.data:
+                raise bad_request("file must be non-empty")
+            stored = self.files.keep(
+                sent.data, file_name=sent.filename, mime_type=sent.content_type
+            )
+        elif (known := self.files.by_id(sent)) is not None:
+            stored = known
+        elif sent in (None, ""):
+            raise bad_request("there is no document in the request")
+        else:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        message: JSONDict = {
+            "message_id": self._next_message_id(chat["id"]),
+            "from": self._bot_user(),
+            "chat": dict(chat),
+            "date": int(time.time()),
+            "document": stored.document(),
+        }
+        if params.get("caption"):
+            caption, entities = _text_and_entities({**params, "text": params["caption"]})
+            if utf16_length(caption) > MAX_CAPTION_LENGTH:
+                raise bad_request("message caption is too long")
+            message["caption"] = caption
+            if entities:
+                message["caption_entities"] = entities
+        self._add_thread_fields(message, chat, params.get("message_thread_id"))
+        if inline_markup(params) is not None:
+            message["reply_markup"] = params["reply_markup"]
+        self._messages[(chat["id"], message["message_id"])] = message
+        return copy.deepcopy(message)
+
     def _edit_message_text(self, params: JSONDict) -> JSONDict | bool:
         """Edit a stored message; omitting reply_markup removes the keyboard, as on Telegram."""
         if params.get("inline_message_id"):
@@ -686,6 +794,8 @@ class LocalBotAPI:
         "editMessageText": "_edit_message_text",
         "answerCallbackQuery": "_answer_callback_query",
         "getChatMember": "_get_chat_member",
+        "getFile": "_get_file",
+        "sendDocument": "_send_document",
     }
 
     # ------------------------------------------------------------------ object builders
@@ -772,6 +882,7 @@ class LocalBotAPI:
         text: str,
         *,
         entities: list[JSONDict] | None,
+        document: JSONDict | None = None,
         user_id: int | None,
         chat_type: str,
         message_thread_id: int | None,
@@ -793,8 +904,11 @@ class LocalBotAPI:
                 "from": user,
                 "chat": dict(chat),
                 "date": int(time.time()),
-                "text": text,
             }
+            if document is not None:
+                message["document"] = document
+            if text:
+                message["caption" if document is not None else "text"] = text
             if entities:
                 message["entities"] = entities
             self._add_thread_fields(message, chat, message_thread_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 CALLBACK_ANSWER_TIMEOUT = 10.0
+# Files the page attaches: the 20 MB a bot may download, and a little over so a larger
+# file reaches the bot and gets its refusal.
+MAX_ATTACHED_BYTES = 25 * 1024 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -74,6 +78,18 @@ def _preview(message: JSONDict) -> JSONDict | None:
     }
 
 
+def _document(message: JSONDict) -> JSONDict | None:
+    """A document message's file as the page shows it: name, size, where to download it."""
+    document = message.get("document")
+    if not isinstance(document, dict):
+        return None
+    return {
+        "name": document.get("file_name") or "file",
+        "size": document.get("file_size", 0),
+        "url": f"/api/files/{urllib.parse.quote(document['file_id'])}",
+    }
+
+
 def _utf16_slice(text: str, offset: int, length: int) -> str:
     """Entity offsets count UTF-16 code units."""
     units = text.encode("utf-16-le")
@@ -99,6 +115,8 @@ def message_view(message: JSONDict, bot_id: int) -> JSONDict:
         ],
         "edited": "edit_date" in message,
         "preview": _preview(message),
+        "document": _document(message),
+        "caption": message.get("caption", ""),
         "date": message.get("date", 0),
     }
 
@@ -132,6 +150,8 @@ class PlaygroundPage:
         app.router.add_post("/api/chats/{chat}/messages", self.send)
         app.router.add_post("/api/chats/{chat}/buttons", self.press)
         app.router.add_post("/api/chats/{chat}/digest", self.digest)
+        app.router.add_post("/api/chats/{chat}/documents", self.send_document)
+        app.router.add_get("/api/files/{file_id}", self.file)
 
     @property
     def services(self) -> Services:
@@ -205,6 +225,53 @@ class PlaygroundPage:
             chat_title=chat.title,
         )
         return web.json_response({"ok": True})
+
+    async def send_document(self, request: web.Request) -> web.Response:
+        """A file attached in the composer, delivered to the bot as a document message."""
+        # A custom header needs a CORS preflight, so no other site can post a file here.
+        if request.headers.get("X-Playground") != "1":
+            raise PageError("Send files from the playground page.", status=403)
+        chat = _chat(request)
+        if chat.kind == "channel":
+            raise PageError("The playground posts only text in the channel.")
+        form = await request.post()
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField):
+            raise PageError("Attach a file first.")
+        data = upload.file.read(MAX_ATTACHED_BYTES + 1)
+        if len(data) > MAX_ATTACHED_BYTES:
+            raise PageError(f"The playground takes files up to {MAX_ATTACHED_BYTES // 2**20} MB.")
+        if not data:
+            raise PageError("The file is empty.")
+        fields = {key: form.get(key) for key in ("sender", "language")}
+        person = _speaker(chat, fields)
+        self.api.send_document(
+            chat.id,
+            data,
+            file_name=upload.filename or "file",
+            mime_type=upload.content_type,
+            user_id=person.id,
+            chat_type=chat.kind,
+            message_thread_id=chat.thread_id,
+            is_forum=chat.is_forum,
+            username=person.username,
+            first_name=person.first_name,
+            language_code=_language(fields["language"]),
+            chat_title=chat.title,
+        )
+        return web.json_response({"ok": True})
+
+    async def file(self, request: web.Request) -> web.StreamResponse:
+        """A document of the chat page, downloaded under its own name."""
+        stored = self.api.files.by_id(request.match_info["file_id"])
+        if stored is None:
+            raise PageError("No such file.", status=404)
+        name = urllib.parse.quote(stored.file_name or "file")
+        return web.Response(
+            body=stored.data,
+            content_type=stored.mime_type or "application/octet-stream",
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
+        )
 
     async def press(self, request: web.Request) -> web.Response:
         """Press an inline button; answer with the bot's toast once it answered the query."""

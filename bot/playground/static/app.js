@@ -5,6 +5,8 @@
 
 const POLL_MS = 400;
 const STATUS_MS = 5000;
+// Below this width the page shows the chat list or one chat, as Telegram Web does.
+const NARROW = "(max-width: 700px)";
 const COLORS = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774"];
 
 const page = {
@@ -179,6 +181,24 @@ function previewCard(preview) {
   return card;
 }
 
+function sizeText(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function documentCard(file) {
+  // As Telegram shows a file: its name and size, and a way to save it.
+  const card = el("a", "document");
+  card.href = file.url;
+  card.download = file.name;
+  card.append(el("span", "icon", "📄"));
+  const about = el("span", "about");
+  about.append(el("span", "name", file.name), el("span", "size", sizeText(file.size)));
+  card.append(about);
+  return card;
+}
+
 function messageRow(message, chat) {
   const row = el("div", `row ${message.from_bot ? "in" : "out"}`);
   row.dataset.messageId = message.id;
@@ -190,7 +210,10 @@ function messageRow(message, chat) {
     bubble.append(el("div", "sender", page.bot.name));
   }
   const meta = el("span", "meta", `${message.edited ? "edited " : ""}${timeText(message.date)}`);
-  const text = renderText(message);
+  if (message.document) bubble.append(documentCard(message.document));
+  const text = message.document
+    ? renderText({ ...message, text: message.caption, entities: [] })
+    : renderText(message);
   text.append(meta);
   const preview = message.preview && previewCard(message.preview);
   if (preview && message.preview.above) bubble.append(preview);
@@ -256,6 +279,25 @@ async function sendText(text) {
     await request(`/api/chats/${chat.key}/messages`, {
       text, sender: sender(), language: page.language,
     });
+    page.version = null;
+  } catch (error) {
+    toast(error.message, true);
+  }
+}
+
+async function sendFile(file) {
+  const chat = page.current;
+  const form = new FormData();
+  form.append("file", file, file.name);
+  if (sender()) form.append("sender", sender());
+  form.append("language", page.language);
+  try {
+    // The custom header keeps other sites from posting files here (it needs a preflight).
+    const response = await fetch(`/api/chats/${chat.key}/documents`, {
+      method: "POST", headers: { "X-Playground": "1" }, body: form,
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.error || `The playground answered ${response.status}.`);
     page.version = null;
   } catch (error) {
     toast(error.message, true);
@@ -360,6 +402,8 @@ function selectChat(chat) {
   $("sender-label").hidden = chat.members.length < 2;
   $("text").placeholder = chat.kind === "channel" ? `Post as ${chat.title}` : "Message";
   $("messages").replaceChildren();
+  $("attach").hidden = chat.kind === "channel";
+  document.body.classList.add("chat-open");
   hideSuggestions();
   $("text").focus();
 }
@@ -420,6 +464,15 @@ async function start() {
   document.title = `${state.bot.name} · newsbot playground`;
   renderChatList();
   selectChat(page.chats[0]);
+  // On a phone the page opens on the list, as Telegram does; a wide screen shows both.
+  if (window.matchMedia(NARROW).matches) document.body.classList.remove("chat-open");
+  $("back").addEventListener("click", () => document.body.classList.remove("chat-open"));
+  $("attach").addEventListener("click", () => $("file").click());
+  $("file").addEventListener("change", (event) => {
+    const [file] = event.target.files;
+    event.target.value = "";
+    if (file) sendFile(file);
+  });
 
   $("composer").addEventListener("submit", (event) => {
     event.preventDefault();
