@@ -101,6 +101,51 @@ def test_make_run_without_a_token_serves_the_playground(tmp_path: Path) -> None:
     assert "Application.stop() complete" in final and "Traceback" not in final
 
 
+def fetch(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+def test_run_in_a_container_serves_the_playground_and_health_on_every_address(
+    tmp_path: Path,
+) -> None:
+    no_sources = tmp_path / "no-sources.opml"
+    no_sources.write_text('<opml version="2.0"><head/><body/></opml>', encoding="utf-8")
+    page_port, health_port = free_port(), free_port()
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "HEALTH_"))},
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}",
+        "SOURCES_OPML": str(no_sources),
+        "HEALTH_PORT": str(health_port),
+        "HEALTH_HOST": "0.0.0.0",
+    }
+    log = tmp_path / "run.log"
+    # The Dockerfile's command: the container's published ports reach its own address only.
+    command = ["run", "--playground-if-no-token", "--playground-host", "0.0.0.0"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", *command, "--playground-port", str(page_port)],
+            cwd=tmp_path,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            text = wait_for_line(log, "newsbot playground: open", process, seconds=90)
+            # 127.0.0.2 reaches a socket bound to every address, not one on 127.0.0.1 alone.
+            status, page = fetch(f"http://127.0.0.2:{page_port}/")
+            health = fetch(f"http://127.0.0.2:{health_port}/healthz")
+            ready = fetch(f"http://127.0.0.2:{health_port}/readyz")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
+    assert status == 200 and "<title>newsbot playground</title>" in page
+    assert health == (200, "ok\n") and ready == (200, "ready\n")
+    assert "anyone who can reach port" in text
+    assert process.returncode == 0, log.read_text(errors="replace")
+
+
 def test_a_taken_port_and_a_public_address_are_said_plainly(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("0.0.0.0", 0))

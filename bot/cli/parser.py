@@ -41,6 +41,12 @@ def _add_bot_commands(commands: Commands) -> None:
         help="without a token, start the playground instead of stopping (what `make run` does)",
     )
     run.add_argument(
+        "--playground-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="its address (127.0.0.1: this machine only; 0.0.0.0 in a container)",
+    )
+    run.add_argument(
         "--playground-port", type=_port, default=8080, metavar="PORT", help="its port (8080)"
     )
     run.set_defaults(handler=None)

@@ -26,7 +26,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         if args.playground_if_no_token:
             print(PLAYGROUND_INSTEAD, file=sys.stderr)
             return start_playground(
-                settings, host="127.0.0.1", port=args.playground_port, fresh=False
+                settings, host=args.playground_host, port=args.playground_port, fresh=False
             )
         print(TOKEN_HELP, file=sys.stderr)
         return 2
