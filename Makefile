@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PLAYGROUND_PORT ?= 8080
 
-.PHONY: run test test-sqlite bench install lint format clean acceptance messages
+.PHONY: run test test-sqlite bench install lint format clean acceptance messages container-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ acceptance/node_modules/.package-lock.json: acceptance/package-lock.json
 
 acceptance: install acceptance/node_modules/.package-lock.json
 	$(BIN)/python -m acceptance.run
+
+# The Dockerfile built with podman from a bare Debian base and run as operators run it
+# (needs root, podman, runc, mmdebstrap); a minute or two, the first run a few more.
+container-test:
+	bash .ci/container-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache
