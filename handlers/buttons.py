@@ -12,6 +12,7 @@ from bot.services import NewsContext
 from bot.ui import callbacks
 from handlers.headlines import show_page
 from handlers.language import NEWS, PICK, language_choice_button, news_languages_button
+from handlers.rules import delete_button
 from handlers.sources import toggle_button
 from handlers.story import story_button
 from handlers.subscription import settings_button
@@ -58,7 +59,7 @@ def _sends_a_message(action: callbacks.Action) -> bool:
         return True
     if isinstance(action, callbacks.TopicPage):
         return action.offset == 0
-    if isinstance(action, (callbacks.LatestPage, callbacks.SourceToggle)):
+    if isinstance(action, (callbacks.LatestPage, callbacks.SourceToggle, callbacks.RuleDelete)):
         return False
     return action.name == "start" or (action.name == "zone" and action.value in ("", "city"))
 
@@ -99,6 +100,8 @@ async def _act(update: Update, context: NewsContext, action: callbacks.Action) -
         await show_page(update, context, action)
     elif isinstance(action, callbacks.SourceToggle):
         await toggle_button(update, context, action)
+    elif isinstance(action, callbacks.RuleDelete):
+        await delete_button(update, context, action)
     elif action.name == "zone":
         await zone_button(update, context, action)
     elif action.name == PICK:
