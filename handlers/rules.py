@@ -6,18 +6,16 @@ are read off the end, so words that would read as one ("made in 12") go in quote
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.i18n import N_, _, ngettext
 from bot.news.rules import (
+    ACTION_WORDS,
     BOTH,
-    FOLLOW,
     INCLUDE,
     MAX_PATTERN_CHARS,
     MUTE,
@@ -31,10 +29,10 @@ from bot.news.rules import (
     read_pattern,
 )
 from bot.services import NewsContext
-from bot.store.articles import Headline, headlines_published_between
 from bot.store.chat_sources import source_choices
 from bot.store.chats import MAX_TOPICS, TooManyTopics, add_rule, drop_rule, rule_of, rules_of
 from bot.store.models import Chat
+from bot.stories.cache import rule_counts
 from bot.ui import callbacks
 from bot.ui.render import BUTTONS_PER_ROW, html_escape
 from handlers.common import (
@@ -48,11 +46,6 @@ from handlers.common import (
     speaking_for,
 )
 
-# The words /filter takes for each action; "exclude" is what /mute keeps.
-ACTIONS = {"include": INCLUDE, "exclude": MUTE, "follow": FOLLOW}
-# /filters counts each rule's matches among this many of the last day's items at most.
-COUNT_WINDOW = timedelta(hours=24)
-COUNT_LIMIT = 3_000
 _QUALIFIER = re.compile(r"\s+in\s+(\d{1,12}|title|text)\s*$", re.IGNORECASE | re.ASCII)
 FILTER_USAGE = N_(
     "Usage: /filter include|exclude|follow PATTERN [in SOURCE_ID] [in title|text]\n"
@@ -80,7 +73,7 @@ class FilterRequest:
 def read_request(text: str) -> FilterRequest | None:
     """The action, pattern, source and field of `/filter ...`; None if it does not read."""
     action_word, _space, rest = text.strip().partition(" ")
-    action = ACTIONS.get(action_word.lower())
+    action = ACTION_WORDS.get(action_word.lower())
     if action is None:
         return None
     source_id: int | None = None
@@ -189,29 +182,26 @@ async def _rules_view(
     """The /filters message: each rule with what it matched of the last day, a delete
     button each."""
     services = context.services
-    now = services.clock.now()
     async with services.database.session() as session:
         chat = await settings_chat(session, update, context)
         rows = [(topic.id, rule_of(topic)) for topic in chat.topics]
-        items: tuple[Headline, ...] = ()
-        if rows:
-            items = tuple(
-                await headlines_published_between(
-                    session, now - COUNT_WINDOW, now, limit=COUNT_LIMIT, chat_id=chat.id
-                )
-            )
+        counts = await rule_counts(
+            session,
+            services.stories,
+            chat.id,
+            [rule.pattern for _id, rule in rows],
+            now=services.clock.now(),
+        )
     if not rows:
         text = _("No rules yet. Add one with /filter, e.g. <code>/filter exclude football</code>.")
         return speaking_for(update, chat, text), None
-    # One read of the day's items, each rule matched once (shared while the items are the same).
-    found = await asyncio.gather(*(services.stories.matching(r.pattern, items) for _id, r in rows))
     lines = [_("<b>Rules</b>")]
-    for number, ((_id, rule), ids) in enumerate(zip(rows, found, strict=True), start=1):
+    for number, ((_id, rule), count) in enumerate(zip(rows, counts, strict=True), start=1):
         matched = ngettext(
             "{count} match in the last 24 hours",
             "{count} matches in the last 24 hours",
-            len(ids),
-        ).format(count=len(ids))
+            count,
+        ).format(count=count)
         lines.append(f"{number}. {rule_text(rule)} — {matched}")
     lines += ["", _("<i>An exclude wins over an include. Tap 🗑 N to delete rule N.</i>")]
     buttons = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -11,14 +12,25 @@ import pytest
 from sqlalchemy import text
 
 from bot.config import Settings
-from bot.news.rules import FOLLOW, MUTE, REGEX, WORDS, InvalidPattern, Pattern, Rule, read_pattern
+from bot.news.rules import (
+    FOLLOW,
+    INCLUDE,
+    MUTE,
+    REGEX,
+    WORDS,
+    InvalidPattern,
+    Pattern,
+    Rule,
+    read_pattern,
+)
 from bot.store.articles import NewArticle, add_articles
-from bot.store.chats import add_rule, chat_rules, get_chat, topics_of
+from bot.store.chats import ChatDefaults, add_rule, chat_rules, ensure_chat, get_chat, topics_of
 from bot.store.db import Database
 from bot.store.sources import add_source
 from handlers.rules import FilterRequest, read_request
 from tests.botharness import USER_ID, BotUser, button_data, buttons, running_bot
 from tests.support import FakeClock, schema_before
+from tests.test_cli import newsbot
 from tests.test_digests import digests_to, dispatch, services_of, subscribe_chats
 
 GROUP_ID = -100555
@@ -280,3 +292,49 @@ async def test_follows_and_mutes_stored_before_rules_still_work(
         # The same words as an exclude of titles only are a rule of their own.
         assert await add_rule(session, chat, Rule(MUTE, Pattern("football", field="title")))
         assert not await add_rule(session, chat, Rule(MUTE, Pattern("football")))
+
+
+async def test_the_cli_lists_a_chats_rules_with_their_matches(
+    settings: Settings, database: Database, clock: FakeClock
+) -> None:
+    now = datetime.now(UTC)  # the CLI counts the day up to the real time
+    async with database.session() as session:
+        defaults = ChatDefaults("UTC", ["08:00"], 10)
+        chat = await ensure_chat(session, 7, kind="private", title="", defaults=defaults, now=now)
+        source = await add_source(session, "https://cli.example/feed", now=now, title="CLI")
+        await add_articles(
+            session,
+            source.id,
+            [
+                NewArticle(title=title, url=f"https://cli.example/{n}", published_at=now)
+                for n, title in enumerate(["Quokka census", "Quokka selfie", "Tram delays"])
+            ],
+            now=now,
+        )
+        await add_rule(session, chat, Rule(MUTE, Pattern("quokka")))
+        await add_rule(session, chat, Rule(INCLUDE, Pattern("/^tram/i", REGEX, source.id, "title")))
+    listed = json.loads(newsbot(settings, "rules", "--chat", "7", "--json").stdout)
+    assert listed == [
+        {
+            "number": 1,
+            "action": "exclude",
+            "pattern": "quokka",
+            "type": "words",
+            "source_id": None,
+            "field": "both",
+            "matches_24h": 2,
+        },
+        {
+            "number": 2,
+            "action": "include",
+            "pattern": "/^tram/i",
+            "type": "regex",
+            "source_id": source.id,
+            "field": "title",
+            "matches_24h": 1,
+        },
+    ]
+    text_listing = newsbot(settings, "rules", "--chat", "7").stdout.splitlines()
+    assert text_listing[0] == " 1. exclude quokka  (words, both, every source; 2 in 24 h)"
+    missing = newsbot(settings, "rules", "--chat", "8")
+    assert missing.returncode == 1 and "no chat 8" in missing.stderr

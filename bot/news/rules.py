@@ -26,6 +26,8 @@ TITLE = "title"
 TEXT = "text"
 BOTH = "both"
 MAX_PATTERN_CHARS = 200
+# The word for each action in /filter and the CLI: an exclude is what /mute keeps.
+ACTION_WORDS = {"include": INCLUDE, "exclude": MUTE, "follow": FOLLOW}
 
 _WRITTEN_REGEX = re.compile(r"/(.*)/(i?)", re.DOTALL)
 

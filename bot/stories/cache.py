@@ -14,13 +14,19 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar, cast
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.news.rules import FOLLOW, INCLUDE, MUTE, InvalidPattern, Pattern, Rule, item_test
-from bot.store.articles import Headline
+from bot.store.articles import Headline, headlines_published_between
 from bot.stories.lines import StoryLine, story_lines
 
+# rule_counts reads at most this many of the chat's items of the last day.
+COUNT_WINDOW = timedelta(hours=24)
+COUNT_LIMIT = 3_000
 T = TypeVar("T")
 _MISSING = object()
 log = logging.getLogger(__name__)
@@ -93,6 +99,27 @@ class StoryCache:
             self._results[key] = done.result()
             while len(self._results) > self._size:
                 self._results.popitem(last=False)
+
+
+async def rule_counts(
+    session: AsyncSession,
+    stories: StoryCache,
+    chat_id: int,
+    patterns: Sequence[Pattern],
+    *,
+    now: datetime,
+) -> list[int]:
+    """How many of the chat's items of the last 24 hours each pattern matches: the items
+    read once, each pattern matched once."""
+    if not patterns:
+        return []
+    items = tuple(
+        await headlines_published_between(
+            session, now - COUNT_WINDOW, now, limit=COUNT_LIMIT, chat_id=chat_id
+        )
+    )
+    found = await asyncio.gather(*(stories.matching(pattern, items) for pattern in patterns))
+    return [len(ids) for ids in found]
 
 
 def _lines(headlines: tuple[Headline, ...]) -> tuple[StoryLine, ...]:
