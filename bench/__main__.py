@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-BENCHES = ["ingest", "query", "fanout", "memory", "summary", "summary_quality", "language"]
+BENCHES = ["ingest", "query", "fanout", "memory", "summary", "summary_quality", "language", "rules"]
 
 
 def main() -> int:

@@ -156,6 +156,25 @@ async def test_a_catastrophic_pattern_on_a_long_title_answers_promptly(user: Bot
     assert "aaaa" in shown and "aaaaab" not in shown
 
 
+async def test_topic_and_inline_results_keep_to_the_rules(user: BotUser) -> None:
+    await add_news(
+        user,
+        [("Harbour strike in Rotterdam", ""), ("Harbour seals counted", ""), ("Harbour fees", "")],
+    )
+    await user.reply_to("/filter exclude seals")
+    found = await user.reply_to("/topic harbour")
+    assert "Harbour strike in Rotterdam" in found and "Harbour fees" in found
+    assert "seals" not in found
+    offered: list[list[str]] = []
+    for words in ("harbour", ""):  # a search, and the ranked latest stories
+        query_id = user.fake.send_inline_query(USER_ID, words)
+        answers = await user.fake.wait_for("answerInlineQuery", count=len(offered) + 1)
+        (answer,) = [a for a in answers if a.params["inline_query_id"] == query_id]
+        offered.append([result["title"] for result in answer.params["results"]])
+    for titles in offered:
+        assert "Harbour strike in Rotterdam" in titles and "Harbour seals counted" not in titles
+
+
 async def test_bad_patterns_get_a_clear_reply(user: BotUser) -> None:
     too_long = await user.reply_to("/filter include " + "x" * 201)
     assert too_long == "That pattern is too long: at most 200 characters."
@@ -295,7 +314,7 @@ async def test_follows_and_mutes_stored_before_rules_still_work(
 
 
 async def test_the_cli_lists_a_chats_rules_with_their_matches(
-    settings: Settings, database: Database, clock: FakeClock
+    settings: Settings, database: Database
 ) -> None:
     now = datetime.now(UTC)  # the CLI counts the day up to the real time
     async with database.session() as session:
