@@ -150,8 +150,9 @@ async def filter_command(update: Update, context: NewsContext) -> None:
     rule = Rule(request.action, pattern)
     async with context.services.database.session() as session:
         chat = await settings_chat(session, update, context)
-        readable = {choice.id for choice in await source_choices(session, chat.id)}
-        if pattern.source_id is not None and pattern.source_id not in readable:
+        if pattern.source_id is not None and pattern.source_id not in {
+            choice.id for choice in await source_choices(session, chat.id)
+        }:
             text = _("There is no source {id} among this chat's sources. See /sources.").format(
                 id=pattern.source_id
             )

@@ -157,8 +157,8 @@ GLANCE_COLUMNS = (
 
 
 async def chat_glance(session: AsyncSession, chat_id: int) -> ChatGlance | None:
-    """The chat's title, whether it is active, its zone and story order; None if the chat is
-    new."""
+    """The chat's title, whether it is active, its zone, story order and whether rules sift
+    its lists; None if the chat is new."""
     row = (await session.execute(_glance_row(), {"chat_id": chat_id})).one_or_none()
     return None if row is None else glance_of(row)
 
