@@ -15,6 +15,7 @@ BENCHES = [
     "summary_quality",
     "language",
     "parsers",
+    "rules",
 ]
 
 

@@ -12,6 +12,7 @@ from bot.services import NewsContext
 from bot.ui import callbacks
 from handlers.headlines import show_page
 from handlers.language import NEWS, PICK, language_choice_button, news_languages_button
+from handlers.rules import delete_button
 from handlers.sources import toggle_button
 from handlers.story import follow_button, story_button, unfollow_button
 from handlers.subscription import settings_button
@@ -65,6 +66,7 @@ def _sends_a_message(action: callbacks.Action) -> bool:
             callbacks.SourceToggle,
             callbacks.FollowStory,
             callbacks.UnfollowStory,
+            callbacks.RuleDelete,
         ),
     ):
         return False
@@ -111,6 +113,8 @@ async def _act(update: Update, context: NewsContext, action: callbacks.Action) -
         await show_page(update, context, action)
     elif isinstance(action, callbacks.SourceToggle):
         await toggle_button(update, context, action)
+    elif isinstance(action, callbacks.RuleDelete):
+        await delete_button(update, context, action)
     elif action.name == "zone":
         await zone_button(update, context, action)
     elif action.name == PICK:

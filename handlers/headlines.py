@@ -10,12 +10,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.i18n import _, current_language, ngettext
 from bot.news.language import ENGLISH
 from bot.news.query import MAX_QUERY_CHARS, parse_query
+from bot.news.rules import Rule, sifting
 from bot.news.text import truncate
 from bot.news.trending import Topic
 from bot.schedule.times import zone_info
 from bot.services import NewsContext
 from bot.store.articles import Headline, latest_articles, latest_for_chat
-from bot.store.chats import chat_glance, news_languages
+from bot.store.chats import ChatGlance, chat_glance, chat_rules, news_languages, rules_of
 from bot.store.search import search_articles
 from bot.stories.lines import extra_sources, in_chosen_order
 from bot.ui import callbacks
@@ -84,9 +85,10 @@ async def latest_page(
     # a story falls on exactly one page and its number never changes while paging. The
     # chat's row is read in the same unit of work, mostly in the same query.
     async with services.database.session() as session:
-        items, zone, newest_first = await _window(session, update, context, page.anchor)
+        items, zone, newest_first, rules = await _window(session, update, context, page.anchor)
     # Shared with every chat that reads the same window until the next ingest changes it.
-    ranked = await services.stories.story_lines(tuple(items))
+    kept = (await services.stories.sift(rules, tuple(items))).kept
+    ranked = await services.stories.story_lines(kept)
     lines = in_chosen_order(ranked, newest_first=newest_first)
     shown = lines[page.offset : page.offset + page.size]
     if not shown:
@@ -118,16 +120,19 @@ async def _window(
     update: Update,
     context: NewsContext,
     anchor: int | None,
-) -> tuple[list[Headline], tzinfo, bool]:
-    """The chat's /latest window, its zone and whether it wants stories newest first. One
-    query reads them while the chat's row needs no change; else (a first contact, a new
+) -> tuple[list[Headline], tzinfo, bool, tuple[Rule, ...]]:
+    """The chat's /latest window, its zone, whether it wants stories newest first and the
+    rules that sift lists. One query reads them while the chat's row needs no change (a
+    second one the rules, only for a chat that has some); else (a first contact, a new
     title) the row is made or refreshed first, as every command does, then the window is
     read."""
     telegram_chat = update.effective_chat
     assert telegram_chat is not None
     window = await latest_for_chat(session, telegram_chat.id, limit=LATEST_WINDOW, up_to_id=anchor)
     if window is not None and window.chat.is_current(chat_title(telegram_chat)):
-        return window.headlines, zone_info(window.chat.timezone), window.chat.newest_first
+        glance = window.chat
+        rules = await _list_rules(session, telegram_chat.id, glance)
+        return window.headlines, zone_info(glance.timezone), glance.newest_first, rules
     view = await chat_view(session, update, context)
     items = await latest_articles(
         session,
@@ -136,18 +141,27 @@ async def _window(
         chat_id=view.chat.id,
         languages=news_languages(view.chat),
     )
-    return items, view.zone, view.chat.newest_first
+    return items, view.zone, view.chat.newest_first, sifting(rules_of(view.chat))
 
 
-async def _zone(session: AsyncSession, update: Update, context: NewsContext) -> tzinfo:
-    """The chat's zone, read alone while the chat's row needs no change; else (a first
-    contact, a new title) the row is made or refreshed first, as every command does."""
+async def _list_rules(session: AsyncSession, chat_id: int, glance: ChatGlance) -> tuple[Rule, ...]:
+    """The rules that sift the chat's lists; nothing is read for a chat without any."""
+    return sifting(await chat_rules(session, chat_id)) if glance.filtered else ()
+
+
+async def _zone_and_rules(
+    session: AsyncSession, update: Update, context: NewsContext
+) -> tuple[tzinfo, tuple[Rule, ...]]:
+    """The chat's zone and the rules that sift its lists, read alone while the chat's row
+    needs no change; else (a first contact, a new title) the row is made or refreshed
+    first, as every command does."""
     telegram_chat = update.effective_chat
     assert telegram_chat is not None
     glance = await chat_glance(session, telegram_chat.id)
     if glance is not None and glance.is_current(chat_title(telegram_chat)):
-        return zone_info(glance.timezone)
-    return (await chat_view(session, update, context)).zone
+        return zone_info(glance.timezone), await _list_rules(session, telegram_chat.id, glance)
+    view = await chat_view(session, update, context)
+    return view.zone, sifting(rules_of(view.chat))
 
 
 async def topic(update: Update, context: NewsContext) -> None:
@@ -177,7 +191,7 @@ async def topic_page(
     telegram_chat = update.effective_chat
     assert telegram_chat is not None
     async with services.database.session() as session:
-        zone = await _zone(session, update, context)
+        zone, rules = await _zone_and_rules(session, update, context)
         result = await search_articles(
             session,
             query,
@@ -186,7 +200,9 @@ async def topic_page(
             now=services.clock.now(),
             chat_id=telegram_chat.id,
         )
-    if not result.headlines:
+    # The page is sifted as it is shown, so a rule may leave it shorter than the others.
+    found = (await services.stories.sift(rules, tuple(result.headlines))).kept
+    if not found:
         if offset:
             return _("No more matches."), None
         return await _no_match(context, shown)
@@ -210,13 +226,13 @@ async def topic_page(
     more = callbacks.TopicPage(offset + size, size, query.text) if result.has_more else None
     text = headline_message(
         heading,
-        result.headlines,
+        list(found),
         now=services.clock.now(),
         zone=zone,
         start=offset + 1,
         footer=footer,
     )
-    return text, headline_keyboard(result.headlines, start=offset + 1, more=more)
+    return text, headline_keyboard(list(found), start=offset + 1, more=more)
 
 
 async def _no_match(context: NewsContext, shown: str) -> tuple[str, InlineKeyboardMarkup | None]:

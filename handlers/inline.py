@@ -14,8 +14,10 @@ from telegram.constants import ParseMode
 from bot.i18n import _, current_language
 from bot.news.language import ENGLISH
 from bot.news.query import parse_query
+from bot.news.rules import sifting
 from bot.services import NewsContext
 from bot.store.articles import Headline, latest_articles
+from bot.store.chats import chat_rules
 from bot.store.search import search_articles
 from bot.stories.lines import extra_sources
 from bot.ui.render import age_text, html_escape, more_sources_text
@@ -53,7 +55,7 @@ def _result(headline: Headline, age: str, more: int = 0) -> InlineQueryResultArt
 
 async def on_inline_query(update: Update, context: NewsContext) -> None:
     """Answer with headlines matching the words typed, or else the stories most outlets
-    report, one result per story."""
+    report, one result per story; the rules of the user's private chat sift both."""
     query = update.inline_query
     assert query is not None
     services = context.services
@@ -65,6 +67,7 @@ async def on_inline_query(update: Update, context: NewsContext) -> None:
     extra: dict[int, int] = {}
     async with services.database.session() as session:
         searched = parse_query(words, (current_language(), ENGLISH))
+        rules = sifting(await chat_rules(session, reader))
         if not searched.is_empty:
             found = await search_articles(
                 session, searched, limit=RESULTS, offset=offset, now=now, chat_id=reader
@@ -72,9 +75,12 @@ async def on_inline_query(update: Update, context: NewsContext) -> None:
             headlines, more = found.headlines, found.has_more
         else:
             window = await latest_articles(session, limit=LATEST_WINDOW, chat_id=reader)
-    if searched.is_empty:
+    if not searched.is_empty:
+        headlines = list((await services.stories.sift(rules, tuple(headlines))).kept)
+    else:
         # The same ranked stories /latest shows, shared with every reader of that window.
-        lines = (await services.stories.story_lines(tuple(window)))[offset : offset + RESULTS + 1]
+        kept = (await services.stories.sift(rules, tuple(window))).kept
+        lines = (await services.stories.story_lines(kept))[offset : offset + RESULTS + 1]
         more = len(lines) > RESULTS
         headlines = [line.lead for line in lines[:RESULTS]]
         extra = extra_sources(lines[:RESULTS])

@@ -7,6 +7,7 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.i18n import N_, NATIVE_NAMES, _, ngettext, pgettext
+from bot.news.rules import FOLLOW, MUTE
 from bot.schedule.reading import (
     AbbreviatedZone,
     ScheduleError,
@@ -16,7 +17,7 @@ from bot.schedule.reading import (
 )
 from bot.schedule.zones import zone_for_city
 from bot.services import NewsContext
-from bot.store.chats import FOLLOW, MUTE, news_languages, reschedule, topics_of
+from bot.store.chats import news_languages, reschedule, topics_of
 from bot.store.chats import subscribe as subscribe_chat
 from bot.store.chats import unsubscribe as unsubscribe_chat
 from bot.store.models import Chat

@@ -6,11 +6,10 @@ from telegram import Update
 
 from bot.i18n import N_, _, ngettext
 from bot.news.query import parse_query
+from bot.news.rules import FOLLOW, MUTE
 from bot.services import NewsContext
 from bot.store.chats import (
-    FOLLOW,
     MAX_TOPICS,
-    MUTE,
     TooManyTopics,
     add_topic,
     remove_topic,

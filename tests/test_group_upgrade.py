@@ -13,11 +13,10 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.digests.dispatch import dispatch_digests
+from bot.news.rules import FOLLOW, MUTE
 from bot.services import SERVICES_KEY
 from bot.store.articles import NewArticle, add_articles
 from bot.store.chats import (
-    FOLLOW,
-    MUTE,
     ChatDefaults,
     add_topic,
     ensure_chat,

@@ -76,7 +76,8 @@ async def test_the_window_matches_the_chats_sources_and_languages(
             window = await latest_for_chat(session, chat_id, limit=20)
             assert window is not None
             assert window.headlines == expected
-            assert window.chat == (f"Reader {chat_id}", True, "Europe/Berlin", False)
+            # Title, active, zone, newest first, and no rule that sifts its lists.
+            assert window.chat == (f"Reader {chat_id}", True, "Europe/Berlin", False, False)
             anchor = expected[3].id
             anchored = await latest_for_chat(session, chat_id, limit=20, up_to_id=anchor)
             assert anchored is not None

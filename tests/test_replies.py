@@ -11,8 +11,9 @@ from html import unescape
 import pytest
 
 from bot.config import Settings
+from bot.news.rules import FOLLOW
 from bot.schedule.reading import ScheduleError, parse_time_of_day
-from bot.store.chats import FOLLOW, get_chat, topics_of
+from bot.store.chats import get_chat, topics_of
 from bot.ui.render import split_message
 from bot.ui.user_input import normalize_input
 from tests.botharness import USER_ID, BotUser, button_data, running_bot

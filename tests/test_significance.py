@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.digests.content import compose_digest
 from bot.ingest.poller import ingest_all
 from bot.news.http.fetcher import SafeFetcher
+from bot.news.rules import FOLLOW, Pattern, Rule
 from bot.store.articles import latest_articles
 from bot.store.db import Database
 from bot.store.digests import ClaimedDigest
@@ -152,8 +153,7 @@ async def test_followed_topics_still_lead_the_digest(
         only_followed=False,
         notify_empty=False,
         since=datetime(2017, 1, 1, tzinfo=UTC),
-        follows=("Ivory Coast",),
-        mutes=(),
+        rules=(Rule(FOLLOW, Pattern("ivory coast")),),
     )
     content = await compose_digest(digest, unseen, StoryCache())
     leads = [story.lead.title for story in content.stories]

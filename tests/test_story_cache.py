@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from bot.news.rules import Pattern
 from bot.store.articles import Headline
 from bot.stories.cache import StoryCache
 
@@ -33,9 +34,11 @@ async def test_digests_asking_together_share_one_result() -> None:
     lines, again, followed, muted = await asyncio.gather(
         cache.story_lines(items),
         cache.story_lines(items),
-        cache.matching("iran", items),
-        cache.matching("storm", items),
+        cache.matching(Pattern("iran"), items),
+        cache.matching(Pattern("storm"), items),
     )
     assert lines is again
     assert (followed, muted) == (frozenset({1}), frozenset({2}))
-    assert await cache.matching("!!", items) == frozenset()  # nothing searchable matches nothing
+    assert (
+        await cache.matching(Pattern("!!"), items) == frozenset()
+    )  # nothing searchable matches nothing

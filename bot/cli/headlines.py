@@ -1,4 +1,5 @@
-"""`latest`, `topic`, `digest` and `topics`: lists read from the store, as text or JSON."""
+"""`latest`, `topic`, `digest`, `topics` and `rules`: lists read from the store, as text or
+JSON."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from bot.config import Settings
 from bot.digests.content import build_digest
 from bot.news.language import ENGLISH
 from bot.news.query import parse_query
+from bot.news.rules import ACTION_WORDS
 from bot.schedule.times import zone_info
 from bot.store.articles import Headline, latest_articles
-from bot.store.chats import get_chat
+from bot.store.chats import get_chat, rules_of
 from bot.store.digests import preview_digest
 from bot.store.search import search_articles
-from bot.stories.cache import StoryCache
+from bot.stories.cache import StoryCache, rule_counts
 from bot.stories.lines import story_lines
 from bot.stories.trends import current_trends
 from bot.ui.render import age_text, local_time_text, more_sources_text
@@ -172,4 +174,46 @@ async def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Nothing trending in the last {settings.trending_window_hours} hours.")
     for topic in topics:
         print(f"{topic.count:>4}  {topic.label}")
+    return 0
+
+
+async def cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a chat's rules in order, each with its matches among the last day's items."""
+    database = await ready_store(settings)
+    try:
+        async with database.session() as session:
+            chat = await get_chat(session, args.chat)
+            if chat is None:
+                print(f"newsbot: no chat {args.chat} in the store", file=sys.stderr)
+                return 1
+            rules = rules_of(chat)
+            counts = await rule_counts(
+                session, StoryCache(), chat.id, [r.pattern for r in rules], now=SystemClock().now()
+            )
+    finally:
+        await database.dispose()
+    words = {action: word for word, action in ACTION_WORDS.items()}
+    listed = [
+        {
+            "number": number,
+            "action": words[rule.action],
+            "pattern": rule.pattern.text,
+            "type": rule.pattern.kind,
+            "source_id": rule.pattern.source_id,
+            "field": rule.pattern.field,
+            "matches_24h": count,
+        }
+        for number, (rule, count) in enumerate(zip(rules, counts, strict=True), start=1)
+    ]
+    if args.json:
+        print(json.dumps(listed, ensure_ascii=False, indent=2))
+        return 0
+    if not listed:
+        print(f"Chat {args.chat} has no rules.")
+    for item in listed:
+        source = "every source" if item["source_id"] is None else f"source {item['source_id']}"
+        print(
+            f"{item['number']:>2}. {item['action']:<7} {item['pattern']}  "
+            f"({item['type']}, {item['field']}, {source}; {item['matches_24h']} in 24 h)"
+        )
     return 0

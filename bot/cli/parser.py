@@ -6,7 +6,7 @@ import argparse
 from typing import TypeAlias
 
 from bot.cli.articles import cmd_article, cmd_story, cmd_summary
-from bot.cli.headlines import cmd_digest, cmd_latest, cmd_topic, cmd_topics
+from bot.cli.headlines import cmd_digest, cmd_latest, cmd_rules, cmd_topic, cmd_topics
 from bot.cli.ingest import cmd_ingest
 from bot.cli.maintenance import cmd_db_upgrade, cmd_seed
 from bot.cli.sources import cmd_sources
@@ -125,8 +125,8 @@ def _add_ingest_command(commands: Commands) -> None:
 
 
 def _add_reading_commands(commands: Commands) -> None:
-    """`digest`, `summary`, `story`, `article` and `topics`: what a chat would be shown,
-    printed."""
+    """`digest`, `summary`, `story`, `article`, `topics` and `rules`: what a chat would be
+    shown, printed."""
     digest = commands.add_parser("digest", help="print a digest without sending or recording it")
     who = digest.add_mutually_exclusive_group(required=True)
     who.add_argument("--chat", type=int, metavar="ID", help="the digest this chat would get now")
@@ -152,6 +152,11 @@ def _add_reading_commands(commands: Commands) -> None:
     topics = commands.add_parser("topics", help="what is trending in the last hours")
     topics.add_argument("--json", action="store_true", help="print a JSON array")
     topics.set_defaults(handler=cmd_topics)
+
+    rules = commands.add_parser("rules", help="a chat's rules (/filter) and their day's matches")
+    rules.add_argument("--chat", type=int, metavar="ID", required=True, help="the chat's id")
+    rules.add_argument("--json", action="store_true", help="print a JSON array")
+    rules.set_defaults(handler=cmd_rules)
 
 
 def _language(value: str) -> str:

@@ -1,4 +1,4 @@
-"""What goes into a chat's digest: new, unseen, unmuted stories, followed topics first.
+"""What goes into a chat's digest: new, unseen stories its rules let through, followed first.
 
 A fan-out reads the items of a whole claim batch in one query and leaves to each chat only
 its own filters (its last digest, its sources, what it already got), in memory. Most chats
@@ -67,18 +67,19 @@ async def compose_digest(
     """The digest made of a chat's unseen items, the stories most outlets report first (or
     newest first, as the chat chose).
 
-    Items in news languages the chat left out and muted items go, followed stories lead,
-    near-duplicates fold into one line. The grouping and the topic matches come from
-    `stories`, shared by every digest of a pass.
+    Items in news languages the chat left out go, and so do those its rules leave out
+    (muted, or matching no include); followed stories lead, near-duplicates fold into one
+    line. The grouping and the rule matches come from `stories`, shared by every digest
+    of a pass.
     """
     if digest.news_languages is not None:
         unseen = tuple(h for h in unseen if in_languages(h, digest.news_languages))
-    muted = frozenset().union(*[await stories.matching(m, unseen) for m in digest.mutes])
-    kept = tuple(h for h in unseen if h.id not in muted) if muted else unseen
-    followed_ids = frozenset().union(*[await stories.matching(f, unseen) for f in digest.follows])
-    lines = in_chosen_order(await stories.story_lines(kept), newest_first=digest.newest_first)
+    sifted = await stories.sift(digest.rules, unseen)
+    lines = in_chosen_order(
+        await stories.story_lines(sifted.kept), newest_first=digest.newest_first
+    )
     return _arrange(
-        lines, followed_ids, only_followed=digest.only_followed, size=digest.digest_size
+        lines, sifted.followed, only_followed=digest.only_followed, size=digest.digest_size
     )
 
 

@@ -49,8 +49,7 @@ class DigestComposer:
         key = (
             unseen.key,
             digest.news_languages,
-            digest.mutes,
-            digest.follows,
+            digest.rules,
             digest.only_followed,
             digest.digest_size,
             digest.newest_first,

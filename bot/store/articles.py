@@ -28,7 +28,7 @@ from sqlalchemy.orm import QueryableAttribute
 from bot.news.indexing import Indexed, ItemText, index_in, index_items_async
 from bot.news.text import canonical_url, fold, search_document
 from bot.store.chat_sources import open_to, shared_only, visible_to
-from bot.store.chats import GLANCE_COLUMNS, ChatGlance
+from bot.store.chats import GLANCE_COLUMNS, ChatGlance, glance_of
 from bot.store.db import insert_into
 from bot.store.models import Article, Base, Chat, SeenKey, Source
 
@@ -78,6 +78,8 @@ class Headline:
     """What story grouping reads of the item, as stored with it (None: read it afresh)."""
     image: str | None = None
     """Its picture's URL, or None."""
+    source_id: int | None = None
+    """Its source's id (a rule may look at one source's items only)."""
 
 
 def article_key(source_id: int, guid: str | None, url: str | None, title: str) -> str:
@@ -256,8 +258,8 @@ def headline_columns(*, grouped: bool = True) -> tuple[QueryableAttribute[Any] |
         Article.language,
     )
     if grouped:
-        return (*columns, Article.story_words, Article.image_url)
-    return (*columns, Article.image_url)
+        return (*columns, Article.story_words, Article.image_url, Article.source_id)
+    return (*columns, Article.image_url, Article.source_id)
 
 
 def headline_of(row: Row[*tuple[Any, ...]]) -> Headline:
@@ -272,6 +274,7 @@ def headline_of(row: Row[*tuple[Any, ...]]) -> Headline:
         language=row.language,
         story_words=row._mapping.get("story_words"),
         image=row._mapping.get("image_url"),
+        source_id=row._mapping.get("source_id"),
     )
 
 
@@ -358,11 +361,7 @@ async def latest_for_chat(
     if not rows:
         return None
     fields = len(rows[0]) - len(GLANCE_COLUMNS)
-    title, active, timezone, newest_first = rows[0][fields:]
-    return ChatWindow(
-        [Headline(*row[:fields]) for row in rows],
-        ChatGlance(title, bool(active), timezone, bool(newest_first)),
-    )
+    return ChatWindow([Headline(*row[:fields]) for row in rows], glance_of(rows[0][fields:]))
 
 
 @cache

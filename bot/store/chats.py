@@ -1,16 +1,30 @@
-"""Queries on chats: subscriptions, their schedule and preferences, followed and muted topics."""
+"""Queries on chats: subscriptions, their schedule and preferences, their rules (followed,
+included and muted patterns)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import BigInteger, Select, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Row,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from bot.news.rules import BOTH, FOLLOW, WORDS, Pattern, Rule
 from bot.schedule.times import next_digest_at
 from bot.store.models import (
     Chat,
@@ -22,8 +36,6 @@ from bot.store.models import (
     StoryFollow,
 )
 
-FOLLOW = "follow"
-MUTE = "mute"
 MAX_TOPICS = 30
 
 
@@ -59,7 +71,7 @@ class ChatChoices(Protocol):
 
 
 class TooManyTopics(Exception):
-    """A chat already follows or mutes as many phrases as it may."""
+    """A chat already has as many rules (follows, includes, mutes) as it may."""
 
 
 @dataclass(frozen=True)
@@ -128,31 +140,45 @@ async def ensure_chat(
 
 
 class ChatGlance(NamedTuple):
-    """What a reply that changes nothing reads of its chat's row."""
+    """What a reply that changes nothing reads of its chat's row, and whether the chat has
+    rules that leave items out of its lists (an include or a mute)."""
 
     title: str
     active: bool
     timezone: str
     newest_first: bool
+    filtered: bool
 
     def is_current(self, title: str) -> bool:
         """Whether ensure_chat would leave the row as it is: active, with this title."""
         return self.active and self.title == _stored_title(title)
 
 
-# ChatGlance's columns, in its fields' order.
-GLANCE_COLUMNS = (Chat.title, Chat.active, Chat.timezone, Chat.newest_first)
+# ChatGlance's columns, in its fields' order; a chat with no such rule pays one index probe.
+GLANCE_COLUMNS = (
+    Chat.title,
+    Chat.active,
+    Chat.timezone,
+    Chat.newest_first,
+    exists().where(ChatTopic.chat_id == Chat.id, ChatTopic.kind != FOLLOW).label("filtered"),
+)
 
 
 async def chat_glance(session: AsyncSession, chat_id: int) -> ChatGlance | None:
-    """The chat's title, whether it is active, its zone and story order; None if the chat is
-    new."""
+    """The chat's title, whether it is active, its zone, story order and whether rules sift
+    its lists; None if the chat is new."""
     row = (await session.execute(_glance_row(), {"chat_id": chat_id})).one_or_none()
-    return None if row is None else ChatGlance(*row)
+    return None if row is None else glance_of(row)
+
+
+def glance_of(columns: Sequence[Any]) -> ChatGlance:
+    """The ChatGlance in GLANCE_COLUMNS' values (SQLite gives its flags as 0 and 1)."""
+    title, active, timezone, newest_first, filtered = columns
+    return ChatGlance(title, bool(active), timezone, bool(newest_first), bool(filtered))
 
 
 @cache
-def _glance_row() -> Select[str, bool, str, bool]:
+def _glance_row() -> Select[str, bool, str, bool, bool]:
     """chat_glance's query, built once, the chat a parameter."""
     return select(*GLANCE_COLUMNS).where(Chat.id == bindparam("chat_id", type_=BigInteger))
 
@@ -325,30 +351,78 @@ async def managed_chat(session: AsyncSession, chat: Chat) -> Chat | None:
     return await get_chat(session, chat.managed_chat_id)
 
 
+def rule_of(topic: ChatTopic | Row[*tuple[Any, ...]]) -> Rule:
+    """The rule a chat_topics row holds (an ORM object, or a Core row of its columns)."""
+    return Rule(topic.kind, Pattern(topic.phrase, topic.pattern_type, topic.source_id, topic.field))
+
+
+def rules_of(chat: Chat) -> tuple[Rule, ...]:
+    """The chat's rules, in the order they were added."""
+    return tuple(rule_of(topic) for topic in chat.topics)
+
+
+async def chat_rules(session: AsyncSession, chat_id: int) -> tuple[Rule, ...]:
+    """A chat's rules by its id, in order, without reading its row."""
+    statement = select(ChatTopic).where(ChatTopic.chat_id == chat_id).order_by(ChatTopic.id)
+    return tuple(rule_of(topic) for topic in await session.scalars(statement))
+
+
+def _plain(kind: str, phrase: str) -> Rule:
+    """What /follow and /mute keep: words, in every source's titles and texts."""
+    return Rule(kind, Pattern(phrase, WORDS, None, BOTH))
+
+
 def topics_of(chat: Chat, kind: str) -> list[str]:
-    """The phrases a chat follows or mutes, in the order they were added."""
-    return [t.phrase for t in chat.topics if t.kind == kind]
+    """The words a chat follows or mutes with /follow and /mute, in the order they were added."""
+    return [rule.pattern.text for rule in rules_of(chat) if rule == _plain(kind, rule.pattern.text)]
 
 
-async def add_topic(session: AsyncSession, chat: Chat, kind: str, phrase: str) -> bool:
-    """Follow or mute a phrase; False if the chat already had it."""
-    if phrase in topics_of(chat, kind):
+async def add_rule(session: AsyncSession, chat: Chat, rule: Rule) -> bool:
+    """Add a rule after the chat's others; False if the chat already had it."""
+    if rule in rules_of(chat):
         return False
     if len(chat.topics) >= MAX_TOPICS:
-        raise TooManyTopics(f"at most {MAX_TOPICS} followed and muted topics")
-    chat.topics.append(ChatTopic(kind=kind, phrase=phrase))
+        raise TooManyTopics(f"at most {MAX_TOPICS} rules")
+    pattern = rule.pattern
+    chat.topics.append(
+        ChatTopic(
+            kind=rule.action,
+            phrase=pattern.text,
+            pattern_type=pattern.kind,
+            source_id=pattern.source_id,
+            field=pattern.field,
+        )
+    )
     await session.flush()
     return True
 
 
-async def remove_topic(session: AsyncSession, chat: Chat, kind: str, phrase: str) -> bool:
-    """Stop following or muting a phrase; False if the chat did not have it."""
+async def remove_rule(session: AsyncSession, chat: Chat, rule: Rule) -> bool:
+    """Take a rule off the chat; False if the chat did not have it."""
+    for topic in chat.topics:
+        if rule_of(topic) == rule:
+            return await drop_rule(session, chat, topic.id) is not None
+    return False
+
+
+async def drop_rule(session: AsyncSession, chat: Chat, topic_id: int) -> Rule | None:
+    """Take the chat's rule with this id off it; None if the chat has no such rule."""
     for topic in list(chat.topics):
-        if topic.kind == kind and topic.phrase == phrase:
+        if topic.id == topic_id:
             chat.topics.remove(topic)
             await session.flush()
-            return True
-    return False
+            return rule_of(topic)
+    return None
+
+
+async def add_topic(session: AsyncSession, chat: Chat, kind: str, phrase: str) -> bool:
+    """Follow or mute words; False if the chat already had them."""
+    return await add_rule(session, chat, _plain(kind, phrase))
+
+
+async def remove_topic(session: AsyncSession, chat: Chat, kind: str, phrase: str) -> bool:
+    """Stop following or muting words; False if the chat did not have them."""
+    return await remove_rule(session, chat, _plain(kind, phrase))
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.news.rules import Rule
 from bot.schedule.times import next_digest_at
 from bot.store.articles import Headline, headline_columns, headline_of
 from bot.store.chat_sources import visible_to
-from bot.store.chats import FOLLOW, MUTE, ChatChoices, chat_times, news_languages
+from bot.store.chats import ChatChoices, chat_times, news_languages, rule_of, rules_of
 from bot.store.db import insert_into
 from bot.store.models import Article, Chat, ChatFeed, ChatTopic, Delivery, Digest, Source
 
@@ -51,8 +52,7 @@ class ClaimedDigest:
     only_followed: bool
     notify_empty: bool
     since: datetime
-    follows: tuple[str, ...]
-    mutes: tuple[str, ...]
+    rules: tuple[Rule, ...]  # followed, included and muted patterns, in the chat's order
     kind: str = "private"  # the chat's type: a channel's digest is worded for an audience
     link_preview: bool = True  # show Telegram's preview of the top story
     newest_first: bool = False  # stories newest first, not by how many outlets report them
@@ -89,9 +89,9 @@ _CHAT_CHOICES = (
 
 
 def _snapshot(
-    digest_id: int, due_at: datetime, chat: ChatChoices, topics: Sequence[tuple[str, str]]
+    digest_id: int, due_at: datetime, chat: ChatChoices, rules: Sequence[Rule]
 ) -> ClaimedDigest:
-    """The digest as its chat chose it; `topics` are the chat's (kind, phrase) in order."""
+    """The digest as its chat chose it, with the chat's rules in order."""
     since = chat.last_digest_at or (due_at - FIRST_DIGEST_WINDOW)
     return ClaimedDigest(
         digest_id=digest_id,
@@ -103,8 +103,7 @@ def _snapshot(
         only_followed=chat.only_followed,
         notify_empty=chat.notify_empty,
         since=since,
-        follows=tuple(phrase for kind, phrase in topics if kind == FOLLOW),
-        mutes=tuple(phrase for kind, phrase in topics if kind == MUTE),
+        rules=tuple(rules),
         kind=chat.kind,
         link_preview=chat.link_preview,
         newest_first=chat.newest_first,
@@ -113,21 +112,26 @@ def _snapshot(
     )
 
 
-async def _topics_by_chat(
-    session: AsyncSession, chat_ids: Sequence[int]
-) -> dict[int, list[tuple[str, str]]]:
-    """Each of these chats' followed and muted phrases as (kind, phrase), in the order added."""
-    topics: dict[int, list[tuple[str, str]]] = {}
+async def _rules_by_chat(session: AsyncSession, chat_ids: Sequence[int]) -> dict[int, list[Rule]]:
+    """Each of these chats' rules, in the order added."""
+    rules: dict[int, list[Rule]] = {}
     if not chat_ids:
-        return topics
+        return rules
     statement = (
-        select(ChatTopic.chat_id, ChatTopic.kind, ChatTopic.phrase)
+        select(
+            ChatTopic.chat_id,
+            ChatTopic.kind,
+            ChatTopic.phrase,
+            ChatTopic.pattern_type,
+            ChatTopic.source_id,
+            ChatTopic.field,
+        )
         .where(ChatTopic.chat_id.in_(chat_ids))
         .order_by(ChatTopic.id)
     )
-    for chat_id, kind, phrase in await session.execute(statement):
-        topics.setdefault(chat_id, []).append((kind, phrase))
-    return topics
+    for row in await session.execute(statement):
+        rules.setdefault(row.chat_id, []).append(rule_of(row))
+    return rules
 
 
 def preview_digest(chat: Chat | None, *, now: datetime, size: int, zone: str) -> ClaimedDigest:
@@ -143,10 +147,9 @@ def preview_digest(chat: Chat | None, *, now: datetime, size: int, zone: str) ->
             only_followed=False,
             notify_empty=False,
             since=now - FIRST_DIGEST_WINDOW,
-            follows=(),
-            mutes=(),
+            rules=(),
         )
-    return _snapshot(0, now, chat, [(t.kind, t.phrase) for t in chat.topics])
+    return _snapshot(0, now, chat, rules_of(chat))
 
 
 async def claim_due_digests(
@@ -174,9 +177,9 @@ async def claim_due_digests(
     digests, moves = _claims_and_moves(chats, now=now, grace=grace, instance=instance)
     digest_ids = await _insert_claims_and_move_on(session, digests, moves)
     wanted = [chat for chat in chats if chat.next_digest_at >= now - grace]
-    topics = await _topics_by_chat(session, [chat.id for chat in wanted])
+    rules = await _rules_by_chat(session, [chat.id for chat in wanted])
     claimed += [
-        _snapshot(digest_ids[chat.id], chat.next_digest_at, chat, topics.get(chat.id, ()))
+        _snapshot(digest_ids[chat.id], chat.next_digest_at, chat, rules.get(chat.id, ()))
         for chat in wanted
     ]
     return ClaimResult(claimed, len(chats) - len(wanted))
@@ -292,8 +295,8 @@ async def _take_over_abandoned(
             .where(Digest.id.in_(taken), Chat.active.is_(True), Chat.subscribed.is_(True))
         )
     ).all()
-    topics = await _topics_by_chat(session, [row.id for row in rows])
-    return [_snapshot(row.digest_id, row.due_at, row, topics.get(row.id, ())) for row in rows]
+    rules = await _rules_by_chat(session, [row.id for row in rows])
+    return [_snapshot(row.digest_id, row.due_at, row, rules.get(row.id, ())) for row in rows]
 
 
 async def undelivered_headlines(
@@ -329,7 +332,7 @@ async def digest_candidates(
     one query for a whole claim batch, each chat's own filters applied in memory after it."""
     own = select(ChatFeed.source_id).where(ChatFeed.chat_id.in_(chat_ids))
     statement = (
-        select(*headline_columns(), Source.id.label("source_id"), Source.user_feed)
+        select(*headline_columns(), Source.user_feed)
         .join(Source, Source.id == Article.source_id)
         .add_columns(Article.fetched_at)
         .where(Article.fetched_at > since, Source.user_feed.is_(False) | Source.id.in_(own))

@@ -18,6 +18,8 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    func,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -219,15 +221,33 @@ class Chat(Base):
 
 
 class ChatTopic(Base):
-    """A phrase a chat follows (leads its digest) or mutes (never reaches it)."""
+    """One of a chat's rules, in order: a pattern it follows (leads its digest), includes
+    (with any include, only what one matches reaches it) or mutes (never reaches it)."""
 
     __tablename__ = "chat_topics"
-    __table_args__ = (UniqueConstraint("chat_id", "kind", "phrase", name="uq_chat_topics"),)
+    # A rule is unique by everything it says; a rule of every source counts as source 0,
+    # as NULLs are never equal (migration 0017).
+    __table_args__ = (
+        Index(
+            "uq_chat_rules",
+            "chat_id",
+            "kind",
+            "phrase",
+            "pattern_type",
+            func.coalesce(text("source_id"), 0),
+            "field",
+            unique=True,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(8))  # follow | mute
-    phrase: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(8))  # follow | include | mute
+    phrase: Mapped[str] = mapped_column(String(200))  # words, or a regex as written: /.../i
+    pattern_type: Mapped[str] = mapped_column(String(8), default="words", server_default="words")
+    # Only this source's items (a rule on a source that goes away goes with it).
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(8), default="both", server_default="both")
 
 
 class HiddenSource(Base):

@@ -1,25 +1,43 @@
-"""Story lines and topic matches of a set of headlines, worked out once for every digest.
+"""Story lines and rule matches of a set of headlines, worked out once for every digest.
 
 When many digests fall due together most chats have the same unseen items, so the story
-grouping (~90 ms over 300 headlines) and each followed or muted phrase's matches are the
-same for all of them. Each is computed once per distinct input, in a worker thread (so
-the event loop, and the sends it paces, never stall behind it), and a few are kept.
+grouping (~90 ms over 300 headlines) and each rule's matches are the same for all of
+them (and /latest reads the same window until the next ingest). Each is computed once
+per distinct input, in a worker thread (so the event loop, and the sends it paces, never
+stall behind it), and a few are kept.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar, cast
 
-from bot.news.query import matches, parse_query
-from bot.store.articles import Headline
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.news.rules import FOLLOW, INCLUDE, MUTE, InvalidPattern, Pattern, Rule, item_test
+from bot.store.articles import Headline, headlines_published_between
 from bot.stories.lines import StoryLine, story_lines
 
+# rule_counts reads at most this many of the chat's items of the last day.
+COUNT_WINDOW = timedelta(hours=24)
+COUNT_LIMIT = 3_000
 T = TypeVar("T")
 _MISSING = object()
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sifted:
+    """What a chat's rules let through of a list, and which of its items they follow."""
+
+    kept: tuple[Headline, ...]
+    followed: frozenset[int]
 
 
 class StoryCache:
@@ -36,11 +54,29 @@ class StoryCache:
         # across stores (a second database in one process, a test's fresh store).
         return await self._shared(("lines", headlines), partial(_lines, headlines))
 
-    async def matching(self, phrase: str, headlines: tuple[Headline, ...]) -> frozenset[int]:
-        """Ids of the headlines that match a followed or muted phrase."""
+    async def matching(self, pattern: Pattern, headlines: tuple[Headline, ...]) -> frozenset[int]:
+        """Ids of the headlines that match a rule's pattern."""
         return await self._shared(
-            ("match", phrase, headlines), partial(_matching, phrase, headlines)
+            ("match", pattern, headlines), partial(_matching, pattern, headlines)
         )
+
+    async def sift(self, rules: Sequence[Rule], headlines: tuple[Headline, ...]) -> Sifted:
+        """The headlines a chat's rules let through, in their order, and the followed ones.
+
+        A mute wins over an include; with any include, only what one matches is kept.
+        """
+        if not rules:
+            return Sifted(headlines, frozenset())
+        found = {
+            action: [await self.matching(r.pattern, headlines) for r in rules if r.action == action]
+            for action in (FOLLOW, INCLUDE, MUTE)
+        }
+        muted = frozenset().union(*found[MUTE])
+        included = frozenset().union(*found[INCLUDE]) if found[INCLUDE] else None
+        kept = tuple(
+            h for h in headlines if h.id not in muted and (included is None or h.id in included)
+        )
+        return Sifted(kept, frozenset().union(*found[FOLLOW]))
 
     async def _shared(self, key: Hashable, compute: Callable[[], T]) -> T:
         """`compute()` once per key however many digests ask at once, in a worker thread."""
@@ -65,12 +101,41 @@ class StoryCache:
                 self._results.popitem(last=False)
 
 
+async def rule_counts(
+    session: AsyncSession,
+    stories: StoryCache,
+    chat_id: int,
+    patterns: Sequence[Pattern],
+    *,
+    now: datetime,
+) -> list[int]:
+    """How many of the chat's items of the last 24 hours each pattern matches: the items
+    read once, each pattern matched once."""
+    if not patterns:
+        return []
+    items = tuple(
+        await headlines_published_between(
+            session, now - COUNT_WINDOW, now, limit=COUNT_LIMIT, chat_id=chat_id
+        )
+    )
+    found = await asyncio.gather(*(stories.matching(pattern, items) for pattern in patterns))
+    return [len(ids) for ids in found]
+
+
 def _lines(headlines: tuple[Headline, ...]) -> tuple[StoryLine, ...]:
     return tuple(story_lines(headlines))
 
 
-def _matching(phrase: str, headlines: tuple[Headline, ...]) -> frozenset[int]:
-    query = parse_query(phrase)
-    if query.is_empty:
+def _matching(pattern: Pattern, headlines: tuple[Headline, ...]) -> frozenset[int]:
+    try:
+        test = item_test(pattern)
+    except InvalidPattern as exc:
+        # Checked when added; a newer RE2 may refuse what an older one took.
+        log.error("rule pattern %r no longer compiles: %s", pattern.text, exc)
         return frozenset()
-    return frozenset(h.id for h in headlines if matches(query, h.title, h.description, h.language))
+    source = pattern.source_id
+    return frozenset(
+        h.id
+        for h in headlines
+        if (source is None or h.source_id == source) and test(h.title, h.description, h.language)
+    )

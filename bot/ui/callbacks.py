@@ -82,6 +82,13 @@ class SourceToggle:
     source_id: int
 
 
+@dataclass(frozen=True)
+class RuleDelete:
+    """Delete one of the chat's rules, from /filters (by the rule's id, not its number)."""
+
+    rule_id: int
+
+
 Action = (
     Summary
     | StoryCard
@@ -91,6 +98,7 @@ Action = (
     | TopicPage
     | Setting
     | SourceToggle
+    | RuleDelete
 )
 _SETTING_NAMES = {
     "size",
@@ -125,6 +133,8 @@ def encode(action: Action) -> str | None:
         data = f"t:{action.offset}:{action.size}:{action.query}"
     elif isinstance(action, SourceToggle):
         data = f"o:{action.source_id}"
+    elif isinstance(action, RuleDelete):
+        data = f"rd:{action.rule_id}"
     else:
         data = f"c:{action.name}:{action.value}"
     return data if len(data.encode("utf-8")) <= MAX_BYTES else None
@@ -150,6 +160,8 @@ def decode(data: str | None) -> Action:
         )
     if match := re.fullmatch(rf"o:{_INT}", data, re.ASCII):
         return SourceToggle(int(match.group(1)))
+    if match := re.fullmatch(rf"rd:{_INT}", data, re.ASCII):
+        return RuleDelete(int(match.group(1)))
     if match := re.fullmatch(rf"t:{_INT}:([1-9]\d?):(.+)", data, re.ASCII | re.DOTALL):
         return TopicPage(int(match.group(1)), int(match.group(2)), match.group(3))
     match = re.fullmatch(r"c:([a-z]+):([\w:+\-/,]{0,40})", data, re.ASCII)
