@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     digest_grace_hours: float = Field(default=2.0, ge=0)
     story_updates_per_day: int = Field(default=3, ge=1, le=24)
     story_follow_days: float = Field(default=3.0, gt=0)
+    # Alerts a chat gets an hour as messages of their own; the rest go as one message.
+    alerts_per_hour: int = Field(default=10, ge=1, le=100)
     trending_window_hours: int = Field(default=24, ge=1)
     trending_topics: int = Field(default=10, ge=1, le=30)
     # Messages per second for the whole bot token; unset: 30, or 1,000 with paid broadcasts.

@@ -16,6 +16,7 @@ from telegram.ext import (
 
 from handlers import (
     admin,
+    alerts,
     channels,
     fallback,
     feed_lists,
@@ -55,6 +56,9 @@ COMMAND_HANDLERS = {
     "filter": rules.filter_command,
     "filters": rules.filters_command,
     "unfilter": rules.unfilter,
+    "alert": alerts.alert,
+    "alerts": alerts.alerts_command,
+    "quiet": alerts.quiet,
     "sources": sources.sources,
     "addfeed": sources.addfeed,
     "removefeed": sources.removefeed,

@@ -10,6 +10,7 @@ from telegram import Update
 from bot.i18n import N_, _
 from bot.services import NewsContext
 from bot.ui import callbacks
+from handlers.alerts import QUIET, alert_me_button, quiet_button, stop_button
 from handlers.headlines import show_page
 from handlers.language import NEWS, PICK, language_choice_button, news_languages_button
 from handlers.rules import delete_button
@@ -55,7 +56,7 @@ class RecentTaps:
 
 def _sends_a_message(action: callbacks.Action) -> bool:
     """Whether the button's answer is a new message rather than an edit of its own."""
-    if isinstance(action, (callbacks.Summary, callbacks.StoryCard)):
+    if isinstance(action, (callbacks.Summary, callbacks.StoryCard, callbacks.AlertMe)):
         return True
     if isinstance(action, callbacks.TopicPage):
         return action.offset == 0
@@ -67,6 +68,7 @@ def _sends_a_message(action: callbacks.Action) -> bool:
             callbacks.FollowStory,
             callbacks.UnfollowStory,
             callbacks.RuleDelete,
+            callbacks.AlertStop,
         ),
     ):
         return False
@@ -115,6 +117,12 @@ async def _act(update: Update, context: NewsContext, action: callbacks.Action) -
         await toggle_button(update, context, action)
     elif isinstance(action, callbacks.RuleDelete):
         await delete_button(update, context, action)
+    elif isinstance(action, callbacks.AlertStop):
+        await stop_button(update, context, action)
+    elif isinstance(action, callbacks.AlertMe):
+        await alert_me_button(update, context, action)
+    elif action.name == QUIET:
+        await quiet_button(update, context, action)
     elif action.name == "zone":
         await zone_button(update, context, action)
     elif action.name == PICK:

@@ -232,7 +232,20 @@ async def topic_page(
         start=offset + 1,
         footer=footer,
     )
-    return text, headline_keyboard(list(found), start=offset + 1, more=more)
+    keyboard = headline_keyboard(list(found), start=offset + 1, more=more)
+    return text, _with_alert_button(keyboard, query.text) if offset == 0 else keyboard
+
+
+def _with_alert_button(
+    keyboard: InlineKeyboardMarkup | None, words: str
+) -> InlineKeyboardMarkup | None:
+    """The first page's buttons and "Alert me" on the same words, where they fit a button."""
+    data = callbacks.encode(callbacks.AlertMe(words))
+    if data is None:
+        return keyboard
+    rows = [list(row) for row in keyboard.inline_keyboard] if keyboard else []
+    rows.append([InlineKeyboardButton(_("🔔 Alert me"), callback_data=data)])
+    return InlineKeyboardMarkup(rows)
 
 
 async def _no_match(context: NewsContext, shown: str) -> tuple[str, InlineKeyboardMarkup | None]:

@@ -15,6 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.i18n import N_, _, ngettext
 from bot.news.rules import (
     ACTION_WORDS,
+    ALERT,
     BOTH,
     INCLUDE,
     MAX_PATTERN_CHARS,
@@ -99,6 +100,8 @@ def rule_text(rule: Rule) -> str:
         text = _("include {pattern}").format(pattern=shown)
     elif rule.action == MUTE:
         text = _("exclude {pattern}").format(pattern=shown)
+    elif rule.action == ALERT:
+        text = _("alert on {pattern}").format(pattern=shown)
     else:
         text = _("follow {pattern}").format(pattern=shown)
     if pattern.field == TITLE:
@@ -125,7 +128,7 @@ def _refusal(exc: InvalidPattern) -> str:
     )
 
 
-def _pattern_of(request: FilterRequest) -> Pattern | str:
+def pattern_of(request: FilterRequest) -> Pattern | str:
     """The pattern asked for, or the reply saying why it cannot be used."""
     try:
         text, kind = read_pattern(request.pattern)
@@ -136,18 +139,25 @@ def _pattern_of(request: FilterRequest) -> Pattern | str:
 
 async def filter_command(update: Update, context: NewsContext) -> None:
     """Add a rule, so a chat reads only what it wants, or never what it does not."""
+    await add_requested_rule(update, context, read_request(args_text(context)), _(FILTER_USAGE))
+
+
+async def add_requested_rule(
+    update: Update, context: NewsContext, request: FilterRequest | None, usage: str
+) -> Rule | None:
+    """Add the rule a command asked for and reply how it went; the rule if it was added."""
     if not await may_change_settings(update, context):
         await reply(update, _(ADMINS_ONLY))
-        return
-    request = read_request(args_text(context))
+        return None
     if request is None:
-        await reply(update, _(FILTER_USAGE))
-        return
-    pattern = _pattern_of(request)
+        await reply(update, usage)
+        return None
+    pattern = pattern_of(request)
     if isinstance(pattern, str):
         await reply(update, pattern)
-        return
+        return None
     rule = Rule(request.action, pattern)
+    added = None
     async with context.services.database.session() as session:
         chat = await settings_chat(session, update, context)
         if pattern.source_id is not None and pattern.source_id not in {
@@ -157,12 +167,13 @@ async def filter_command(update: Update, context: NewsContext) -> None:
                 id=pattern.source_id
             )
         else:
-            text = await _added(session, chat, rule)
+            text, added = await added_rule(session, chat, rule)
     await reply(update, speaking_for(update, chat, text))
+    return rule if added else None
 
 
-async def _added(session: AsyncSession, chat: Chat, rule: Rule) -> str:
-    """The reply to adding a rule: its number, or why it was not added."""
+async def added_rule(session: AsyncSession, chat: Chat, rule: Rule) -> tuple[str, bool]:
+    """Add a rule: the reply (its number, or why it was not added), and whether it was."""
     try:
         added = await add_rule(session, chat, rule)
     except TooManyTopics:
@@ -170,11 +181,11 @@ async def _added(session: AsyncSession, chat: Chat, rule: Rule) -> str:
             "This chat already has {count} rule, the most it may. Remove some in /filters.",
             "This chat already has {count} rules, the most it may. Remove some in /filters.",
             MAX_TOPICS,
-        ).format(count=MAX_TOPICS)
+        ).format(count=MAX_TOPICS), False
     if not added:
-        return _("This chat already has that rule. See /filters.")
+        return _("This chat already has that rule. See /filters."), False
     number = rules_of(chat).index(rule) + 1
-    return _("Rule {number} added: {rule}.").format(number=number, rule=rule_text(rule))
+    return _("Rule {number} added: {rule}.").format(number=number, rule=rule_text(rule)), True
 
 
 async def _rules_view(

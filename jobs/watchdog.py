@@ -6,6 +6,7 @@ import logging
 
 from bot.ops.watchdog import stalled_jobs
 from bot.services import NewsContext
+from jobs.alerts import ALERT_INTERVAL
 from jobs.dispatch import DISPATCH_INTERVAL
 from jobs.ingest import POLL_INTERVAL
 from jobs.retention import PRUNE_INTERVAL
@@ -18,6 +19,7 @@ INTERVALS = {
     "poll": POLL_INTERVAL,
     "dispatch": DISPATCH_INTERVAL,
     "follow": FOLLOW_INTERVAL,
+    "alerts": ALERT_INTERVAL,
     "prune": PRUNE_INTERVAL,
 }
 

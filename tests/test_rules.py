@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from bot.config import Settings
+from bot.news.feeds.parse import parse_feed
+from bot.news.indexing import ItemText, index_items
 from bot.news.rules import (
     FOLLOW,
     INCLUDE,
@@ -23,13 +25,13 @@ from bot.news.rules import (
     Rule,
     read_pattern,
 )
-from bot.store.articles import NewArticle, add_articles
+from bot.store.articles import Headline, NewArticle, add_articles
 from bot.store.chats import ChatDefaults, add_rule, chat_rules, ensure_chat, get_chat, topics_of
 from bot.store.db import Database
 from bot.store.sources import add_source
 from handlers.rules import FilterRequest, read_request
 from tests.botharness import USER_ID, BotUser, button_data, buttons, running_bot
-from tests.support import FakeClock, schema_before
+from tests.support import LANGUAGE_FEEDS, NEWS_FEEDS, FakeClock, schema_before
 from tests.test_cli import newsbot
 from tests.test_digests import digests_to, dispatch, services_of, subscribe_chats
 
@@ -357,3 +359,61 @@ async def test_the_cli_lists_a_chats_rules_with_their_matches(
     assert text_listing[0] == " 1. exclude quokka  (words, both, every source; 2 in 24 h)"
     missing = newsbot(settings, "rules", "--chat", "8")
     assert missing.returncode == 1 and "no chat 8" in missing.stderr
+
+
+def test_one_index_matches_as_each_pattern_alone_does() -> None:
+    """The alert pass reads its items once for every chat's patterns: the answers must be
+    the ones each pattern gives tested item by item, on real feeds in several languages."""
+    from bot.news.rules import ItemsIndex
+    from bot.stories.cache import _matching as one_pattern
+
+    items = tuple(real_headlines())
+    patterns = [
+        Pattern("trump"),
+        Pattern("airport shooting"),
+        Pattern('"fort lauderdale"'),
+        Pattern('"lauderdale fort"'),
+        Pattern("china", field="title"),
+        Pattern("police", field="text"),
+        Pattern("flüchtling"),  # German stems: "Flüchtlingen", "Flüchtlingskrise" is a word apart
+        Pattern("helden"),
+        Pattern('"mein leben"'),
+        Pattern("/\\bAI\\b/i", REGEX),
+        Pattern("/^[A-Z]/", REGEX, field="title"),
+        Pattern("police", source_id=items[0].source_id),
+        Pattern("zzyzx-nothing"),
+    ]
+    index = ItemsIndex(items)
+    found = {pattern: index.matching(pattern) for pattern in patterns}
+    for pattern in patterns:
+        assert found[pattern] == one_pattern(pattern, items), pattern
+    assert all(found[p] for p in patterns[:3] + patterns[6:9]) and not found[patterns[-1]]
+
+
+def real_headlines() -> list[Headline]:
+    """Every item of the suite's real news and language feeds, with its detected language,
+    as lists hold them."""
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    entries = [
+        (source_id, entry)
+        for source_id, path in enumerate(
+            sorted([*NEWS_FEEDS.glob("*.xml"), *LANGUAGE_FEEDS.glob("*.xml")])
+        )
+        for entry in parse_feed(
+            path.read_bytes(), url=f"https://{path.stem}.example/", now=now
+        ).entries
+    ]
+    indexed = index_items([ItemText(e.title, e.description, None, e.language) for _s, e in entries])
+    return [
+        Headline(
+            id=number,
+            title=entry.title,
+            url=entry.url,
+            source=str(source_id),
+            published_at=entry.published_at,
+            description=entry.description,
+            language=found.language,
+            source_id=source_id,
+        )
+        for number, ((source_id, entry), found) in enumerate(zip(entries, indexed, strict=True))
+    ]

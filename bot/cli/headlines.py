@@ -15,8 +15,9 @@ from bot.config import Settings
 from bot.digests.content import build_digest
 from bot.news.language import ENGLISH
 from bot.news.query import parse_query
-from bot.news.rules import ACTION_WORDS
+from bot.news.rules import ACTION_WORDS, ALERT
 from bot.schedule.times import zone_info
+from bot.store.alerts import alert_counts
 from bot.store.articles import Headline, latest_articles
 from bot.store.chats import get_chat, rules_of
 from bot.store.digests import preview_digest
@@ -216,4 +217,58 @@ async def cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
             f"{item['number']:>2}. {item['action']:<7} {item['pattern']}  "
             f"({item['type']}, {item['field']}, {source}; {item['matches_24h']} in 24 h)"
         )
+    return 0
+
+
+async def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a chat's alerts with their day's matches, its quiet hours and what waits."""
+    database = await ready_store(settings)
+    now = SystemClock().now()
+    try:
+        async with database.session() as session:
+            chat = await get_chat(session, args.chat)
+            if chat is None:
+                print(f"newsbot: no chat {args.chat} in the store", file=sys.stderr)
+                return 1
+            numbered = [
+                (number, rule)
+                for number, rule in enumerate(rules_of(chat), start=1)
+                if rule.action == ALERT
+            ]
+            counts = await rule_counts(
+                session, StoryCache(), chat.id, [r.pattern for _n, r in numbered], now=now
+            )
+            sent = await alert_counts(session, chat.id, now=now)
+    finally:
+        await database.dispose()
+    report = {
+        "alerts": [
+            {
+                "number": number,
+                "pattern": rule.pattern.text,
+                "type": rule.pattern.kind,
+                "source_id": rule.pattern.source_id,
+                "field": rule.pattern.field,
+                "matches_24h": count,
+            }
+            for (number, rule), count in zip(numbered, counts, strict=True)
+        ],
+        "quiet_hours": chat.quiet_hours,
+        "digests_silent_in_quiet_hours": chat.quiet_digests_silent,
+        "sent_24h": sent.sent_today,
+        "waiting": sent.waiting,
+        "next_due": sent.next_due.isoformat() if sent.next_due else None,
+    }
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    if not numbered:
+        print(f"Chat {args.chat} has no alerts.")
+    for (number, rule), count in zip(numbered, counts, strict=True):
+        print(f"{number:>2}. {rule.pattern.text}  ({count} in 24 h)")
+    print(f"Quiet hours: {chat.quiet_hours or 'none'} ({chat.timezone})")
+    waiting = f"{sent.waiting} waiting"
+    if sent.next_due:
+        waiting += f", the next due {sent.next_due:%Y-%m-%d %H:%M} UTC"
+    print(f"Sent in 24 h: {sent.sent_today}; {waiting}")
     return 0

@@ -6,7 +6,14 @@ import argparse
 from typing import TypeAlias
 
 from bot.cli.articles import cmd_article, cmd_story, cmd_summary
-from bot.cli.headlines import cmd_digest, cmd_latest, cmd_rules, cmd_topic, cmd_topics
+from bot.cli.headlines import (
+    cmd_alerts,
+    cmd_digest,
+    cmd_latest,
+    cmd_rules,
+    cmd_topic,
+    cmd_topics,
+)
 from bot.cli.ingest import cmd_ingest
 from bot.cli.maintenance import cmd_db_upgrade, cmd_seed
 from bot.cli.sources import cmd_sources
@@ -125,7 +132,7 @@ def _add_ingest_command(commands: Commands) -> None:
 
 
 def _add_reading_commands(commands: Commands) -> None:
-    """`digest`, `summary`, `story`, `article`, `topics` and `rules`: what a chat would be
+    """`digest`, `summary`, `story`, `article`, `topics`, `rules` and `alerts`: what a chat would be
     shown, printed."""
     digest = commands.add_parser("digest", help="print a digest without sending or recording it")
     who = digest.add_mutually_exclusive_group(required=True)
@@ -157,6 +164,12 @@ def _add_reading_commands(commands: Commands) -> None:
     rules.add_argument("--chat", type=int, metavar="ID", required=True, help="the chat's id")
     rules.add_argument("--json", action="store_true", help="print a JSON array")
     rules.set_defaults(handler=cmd_rules)
+    alerts = commands.add_parser(
+        "alerts", help="a chat's alerts (/alert), quiet hours and what waits to be sent"
+    )
+    alerts.add_argument("--chat", type=int, metavar="ID", required=True, help="the chat's id")
+    alerts.add_argument("--json", action="store_true", help="print a JSON object")
+    alerts.set_defaults(handler=cmd_alerts)
 
 
 def _language(value: str) -> str:

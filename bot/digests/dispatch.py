@@ -431,4 +431,5 @@ async def _send(
             link_preview_options=preview if index == 0 else None,
             rate_limit_args=DIGESTS,
             allow_paid_broadcast=paid or None,
+            disable_notification=digest.silent or None,
         )

@@ -24,7 +24,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot.i18n import using_language
-from bot.schedule.times import zone_info
+from bot.schedule.times import quiet_until, zone_info
 from bot.sending.retry_policy import DIGESTS
 from bot.services import Services
 from bot.store.batching import BatchWriter
@@ -58,6 +58,8 @@ class UpdatesReport:
 
     found: NewsReport = field(default_factory=NewsReport)
     sent: int = 0
+    quiet: int = 0
+    """Updates put off until their chat's quiet hours end."""
     retry: int = 0
     undeliverable: int = 0
 
@@ -71,7 +73,8 @@ class UpdatesReport:
     def summary(self) -> str:
         """One line for the log."""
         return (
-            f"{self.found.summary()}; {self.sent} sent, {self.retry} to retry, "
+            f"{self.found.summary()}; {self.sent} sent, {self.quiet} put off for quiet hours, "
+            f"{self.retry} to retry, "
             f"{self.undeliverable} undeliverable"
         )
 
@@ -122,6 +125,15 @@ async def _deliver(
     services: Services, bot: ExtBot[Any], update: ClaimedUpdate, report: UpdatesReport
 ) -> _Outcome:
     """Send one claimed update; what to record of how it went."""
+    quiet_end = quiet_until(update.quiet_hours, update.timezone, services.clock.now())
+    if quiet_end is not None:
+        report.quiet += 1
+        return partial(
+            record_update_retry,
+            update_id=update.update_id,
+            error="held for the chat's quiet hours",
+            not_before=quiet_end,
+        )
     async with services.database.session() as session:
         found = await headlines_by_id(session, update.article_ids)
     reports = [found[i] for i in update.article_ids if i in found]

@@ -38,7 +38,7 @@ class QueryTerm:
 
     def is_in(self, haystack: Sequence[str]) -> bool:
         """Whether one of the spellings appears, in order, in these terms."""
-        return any(_contains(haystack, phrase) for phrase in self.spellings)
+        return any(phrase_in(haystack, phrase) for phrase in self.spellings)
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ def _term(spellings: Iterable[Phrase]) -> QueryTerm:
     return QueryTerm(tuple(dict.fromkeys(phrase for phrase in spellings if phrase)))
 
 
-def _contains(haystack: Sequence[str], phrase: Phrase) -> bool:
+def phrase_in(haystack: Sequence[str], phrase: Phrase) -> bool:
+    """Whether these terms hold the phrase's terms in its order, one after another."""
     n = len(phrase)
     if n == 1:
         return phrase[0] in haystack
@@ -118,7 +119,7 @@ class Scorer:
         padded_description: str | None = None
         for words, phrases, padded in self._terms:
             if not words.isdisjoint(title_terms) or (
-                phrases and any(_contains(title_terms, phrase) for phrase in phrases)
+                phrases and any(phrase_in(title_terms, phrase) for phrase in phrases)
             ):
                 score += 3.0
                 continue

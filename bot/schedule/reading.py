@@ -122,3 +122,19 @@ def parse_times(words: list[str]) -> list[str]:
             ).format(count=MAX_TIMES_PER_DAY)
         )
     return sorted(times)
+
+
+_QUIET_SPLIT = re.compile(r"\s*(?:-|–|—|\bto\b)\s*", re.IGNORECASE)
+
+
+def parse_quiet_hours(text: str) -> str:
+    """Quiet hours as "HH:MM-HH:MM" from "22:00-07:00", "10pm-7am" or "22:00 to 7:00"."""
+    parts = [part for part in _QUIET_SPLIT.split(text.strip()) if part]
+    if len(parts) != 2:
+        raise ScheduleError(
+            _("Write quiet hours as a start and an end, like 22:00-07:00 or 10pm-7am.")
+        )
+    start, end = (parse_time_of_day(part) for part in parts)
+    if start == end:
+        raise ScheduleError(_("Quiet hours need to end at another time than they start."))
+    return f"{start}-{end}"

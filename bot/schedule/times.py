@@ -45,6 +45,28 @@ def next_digest_at(times: list[str], zone_name: str, after: datetime) -> datetim
     return None
 
 
+def quiet_until(quiet_hours: str | None, zone_name: str, now: datetime) -> datetime | None:
+    """When the chat's quiet hours ("22:00-07:00", its zone) now in force end, as an aware
+    UTC instant; None when they are not in force (or the chat has none)."""
+    if not quiet_hours:
+        return None
+    start_text, end_text = quiet_hours.split("-")
+    start, end = parse_clock_time(start_text), parse_clock_time(end_text)
+    zone = zone_info(zone_name)
+    local = now.astimezone(zone)
+    clock = local.time().replace(tzinfo=None)
+    if start <= end:
+        inside = start <= clock < end
+        end_day = local.date()
+    else:  # across midnight: from start tonight to end tomorrow
+        inside = clock >= start or clock < end
+        end_day = local.date() + timedelta(days=1 if clock >= start else 0)
+    if not inside:
+        return None
+    ends = _local_instant(end_day, end, zone).astimezone(UTC)
+    return ends if ends > now else None
+
+
 def _local_instant(day: date, clock: time, zone: tzinfo) -> datetime:
     # fold=0 takes the first of a repeated autumn hour, and maps a time skipped in
     # spring to the same distance after the change (02:30 becomes 03:30): never early.

@@ -52,6 +52,7 @@ class SendMessage(Protocol):
         link_preview_options: LinkPreviewOptions | None = None,
         rate_limit_args: RetryPolicy | None = None,
         allow_paid_broadcast: bool | None = None,
+        disable_notification: bool | None = None,
     ) -> object: ...
 
 
@@ -87,6 +88,7 @@ class DigestSender:
         link_preview_options: LinkPreviewOptions | None = None,
         rate_limit_args: RetryPolicy | None = None,
         allow_paid_broadcast: bool | None = None,
+        disable_notification: bool | None = None,
     ) -> None:
         """Send one message as `bot.send_message` would; returns once Telegram accepted it.
 
@@ -106,6 +108,8 @@ class DigestSender:
             fields.append(f'"reply_markup":{self._json_of(reply_markup)}')
         if allow_paid_broadcast:
             fields.append('"allow_paid_broadcast":true')
+        if disable_notification:
+            fields.append('"disable_notification":true')
         body = ("{" + ",".join(fields) + "}").encode()
         limiter = self._bot.rate_limiter
         if limiter is None:

@@ -151,6 +151,7 @@ async def add_articles(
             }
         )
     new_ids: list[int] = []
+    await _take_insert_turn(session)
     # The table, not the ORM entity: a Core multi-row INSERT ... RETURNING costs a third of
     # the ORM's bulk insert per row, and no Article objects are wanted here.
     table = Base.metadata.tables[Article.__tablename__]
@@ -164,6 +165,27 @@ async def add_articles(
         result = await session.execute(statement, batch)
         new_ids.extend(result.scalars().all())
     return sorted(new_ids)
+
+
+# PostgreSQL advisory lock key ("news" in ASCII) of transactions that insert articles.
+_INSERTS_LOCK = 0x6E657773
+
+
+async def _take_insert_turn(session: AsyncSession) -> None:
+    """On PostgreSQL, hold the shared side of the inserts lock until this transaction ends,
+    so settled_article_id can wait for every insert in flight (SQLite has one writer)."""
+    if session.get_bind().dialect.name != "sqlite":
+        await session.execute(select(func.pg_advisory_xact_lock_shared(_INSERTS_LOCK)))
+
+
+async def settled_article_id(session: AsyncSession) -> int:
+    """The newest article id below which no insert is in flight: ids are handed out before
+    their transactions commit, and on PostgreSQL another instance's transaction may commit a
+    lower id after a higher one. Later inserts all get higher ids."""
+    if session.get_bind().dialect.name != "sqlite":
+        # Waits for the inserts in flight; new ones wait for this transaction to end.
+        await session.execute(select(func.pg_advisory_xact_lock(_INSERTS_LOCK)))
+    return int(await session.scalar(select(func.max(Article.id))) or 0)
 
 
 async def _split_known(

@@ -82,6 +82,14 @@ async def sources_by_chat(
     return await _grouped(session, hidden), await _grouped(session, own)
 
 
+def reads_source(hidden: set[int], own: set[int], source_id: int, *, user_feed: bool) -> bool:
+    """Whether a chat reads a feed (as `visible_to` decides in the database), from the
+    chat's entries of `sources_by_chat`."""
+    if user_feed:
+        return source_id in own
+    return source_id not in hidden
+
+
 async def _grouped(session: AsyncSession, statement: Select[int, int]) -> dict[int, set[int]]:
     grouped: dict[int, set[int]] = {}
     for chat_id, source_id in await session.execute(statement):

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from bot.news.rules import BOTH, FOLLOW, WORDS, Pattern, Rule
+from bot.news.rules import BOTH, SIFTING, WORDS, Pattern, Rule
 from bot.schedule.times import next_digest_at
 from bot.store.models import (
     Chat,
@@ -68,6 +68,10 @@ class ChatChoices(Protocol):
     def news_languages(self) -> str | None: ...
     @property
     def last_digest_at(self) -> datetime | None: ...
+    @property
+    def quiet_hours(self) -> str | None: ...
+    @property
+    def quiet_digests_silent(self) -> bool: ...
 
 
 class TooManyTopics(Exception):
@@ -160,7 +164,7 @@ GLANCE_COLUMNS = (
     Chat.active,
     Chat.timezone,
     Chat.newest_first,
-    exists().where(ChatTopic.chat_id == Chat.id, ChatTopic.kind != FOLLOW).label("filtered"),
+    exists().where(ChatTopic.chat_id == Chat.id, ChatTopic.kind.in_(SIFTING)).label("filtered"),
 )
 
 
@@ -336,6 +340,12 @@ async def migrate_chat(
         await session.execute(delete(Chat).where(Chat.id == old_id))
     session.expire_all()
     return await get_chat(session, new_id)
+
+
+def set_quiet_hours(chat: Chat, hours: str | None, *, now: datetime) -> None:
+    """Keep the chat's quiet hours ("22:00-07:00", its zone), or clear them (None)."""
+    chat.quiet_hours = hours
+    chat.updated_at = now
 
 
 def manage(chat: Chat, target_id: int | None, *, now: datetime) -> None:

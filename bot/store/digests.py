@@ -17,8 +17,8 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.news.rules import Rule
-from bot.schedule.times import next_digest_at
+from bot.news.rules import ALERT, Rule
+from bot.schedule.times import next_digest_at, quiet_until
 from bot.store.articles import Headline, headline_columns, headline_of
 from bot.store.chat_sources import visible_to
 from bot.store.chats import ChatChoices, chat_times, news_languages, rule_of, rules_of
@@ -59,6 +59,8 @@ class ClaimedDigest:
     language: str = "en"  # the interface language the digest is written in
     # The news languages the chat keeps to (None: every language).
     news_languages: frozenset[str] | None = None
+    # Sent without a notification sound: due in the chat's quiet hours, as it asked.
+    silent: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ _CHAT_CHOICES = (
     Chat.language,
     Chat.news_languages,
     Chat.last_digest_at,
+    Chat.quiet_hours,
+    Chat.quiet_digests_silent,
 )
 
 
@@ -109,6 +113,8 @@ def _snapshot(
         newest_first=chat.newest_first,
         language=chat.language,
         news_languages=news_languages(chat),
+        silent=chat.quiet_digests_silent
+        and quiet_until(chat.quiet_hours, chat.timezone, due_at) is not None,
     )
 
 
@@ -126,7 +132,7 @@ async def _rules_by_chat(session: AsyncSession, chat_ids: Sequence[int]) -> dict
             ChatTopic.source_id,
             ChatTopic.field,
         )
-        .where(ChatTopic.chat_id.in_(chat_ids))
+        .where(ChatTopic.chat_id.in_(chat_ids), ChatTopic.kind != ALERT)
         .order_by(ChatTopic.id)
     )
     for row in await session.execute(statement):

@@ -212,6 +212,12 @@ class Chat(Base):
     language_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The news languages its digests and /latest keep to ("de,fr"); None: every language.
     news_languages: Mapped[str | None] = mapped_column(String(64))
+    # "22:00-07:00" in its zone: no alert or story update is sent then (held until they end).
+    quiet_hours: Mapped[str | None] = mapped_column(String(11))
+    # Whether a digest due in quiet hours arrives without a notification sound.
+    quiet_digests_silent: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -222,7 +228,8 @@ class Chat(Base):
 
 class ChatTopic(Base):
     """One of a chat's rules, in order: a pattern it follows (leads its digest), includes
-    (with any include, only what one matches reaches it) or mutes (never reaches it)."""
+    (with any include, only what one matches reaches it), mutes (never reaches it) or
+    alerts on (told at once when an item matches)."""
 
     __tablename__ = "chat_topics"
     # A rule is unique by everything it says; a rule of every source counts as source 0,
@@ -242,7 +249,7 @@ class ChatTopic(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(8))  # follow | include | mute
+    kind: Mapped[str] = mapped_column(String(8))  # follow | include | mute | alert
     phrase: Mapped[str] = mapped_column(String(200))  # words, or a regex as written: /.../i
     pattern_type: Mapped[str] = mapped_column(String(8), default="words", server_default="words")
     # Only this source's items (a rule on a source that goes away goes with it).
@@ -363,6 +370,35 @@ class StoryUpdate(Base):
     article_ids: Mapped[str] = mapped_column(Text)
     outlets: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Alert(Base):
+    """An item one of a chat's alert rules caught: an outbox row, sent once."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "article_id", name="uq_alerts_chat_article"),
+        Index("ix_alerts_due", "sent_at", "due_at"),
+        Index("ix_alerts_chat_created", "chat_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    # The alert rule that caught it: stopping the alert drops what it has not sent.
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_topics.id", ondelete="CASCADE"), index=True
+    )
+    # No key: the article may be pruned before the alert is sent.
+    article_id: Mapped[int] = mapped_column(Integer)
+    # A message of its own; otherwise gathered with the chat's others due at the same time
+    # (over the hour's cap, or caught in quiet hours).
+    alone: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -256,6 +256,7 @@ class ClaimedUpdate:
     title: str
     article_ids: tuple[int, ...]
     outlets: int
+    quiet_hours: str | None = None
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -303,6 +304,7 @@ async def claim_due_updates(
             Chat.thread_id,
             Chat.language,
             Chat.timezone,
+            Chat.quiet_hours,
         )
         .join(StoryFollow, StoryFollow.id == StoryUpdate.follow_id)
         .join(Chat, Chat.id == StoryFollow.chat_id)
@@ -320,6 +322,7 @@ async def claim_due_updates(
             title=row.title,
             article_ids=id_list(row.article_ids),
             outlets=row.outlets,
+            quiet_hours=row.quiet_hours,
         )
         for row in await session.execute(statement)
     ]

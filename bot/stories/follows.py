@@ -19,7 +19,7 @@ from bot.news.extractive import new_sentences
 from bot.news.grouping import group_stories
 from bot.news.outlets import outlet_of
 from bot.store.articles import Headline, latest_articles
-from bot.store.chat_sources import sources_by_chat
+from bot.store.chat_sources import reads_source, sources_by_chat
 from bot.store.db import Database
 from bot.store.digests import Candidate
 from bot.store.story_follows import (
@@ -112,7 +112,12 @@ async def find_story_news(
             if c.headline.id > follow.checked_through
             and story_of.get(c.headline.id) in stories
             and c.headline.id not in follow.known_ids
-            and _visible(c, hidden.get(follow.chat_id, set()), own.get(follow.chat_id, set()))
+            and reads_source(
+                hidden.get(follow.chat_id, set()),
+                own.get(follow.chat_id, set()),
+                c.source_id,
+                user_feed=c.user_feed,
+            )
         ]
         known_texts = [text for i in follow.known_ids if i in known for text in _texts(known[i])]
         change = next_state(
@@ -141,13 +146,6 @@ async def _stories(
     items = {h.id: h for h in context} | dict(known) | {c.headline.id: c.headline for c in fresh}
     stories = await asyncio.to_thread(group_stories, list(items.values()))
     return {member: number for number, s in enumerate(stories) for member in s.member_ids}
-
-
-def _visible(candidate: Candidate, hidden: set[int], own: set[int]) -> bool:
-    """Whether the chat reads the item's feed (as `visible_to` decides in the database)."""
-    if candidate.user_feed:
-        return candidate.source_id in own
-    return candidate.source_id not in hidden
 
 
 def _texts(headline: Headline) -> list[str]:

@@ -89,6 +89,22 @@ class RuleDelete:
     rule_id: int
 
 
+@dataclass(frozen=True)
+class AlertStop:
+    """Stop one of the chat's alerts (by the rule's id): from an alert it sent, or from
+    /alerts (`listed`), which is shown again."""
+
+    rule_id: int
+    listed: bool = False
+
+
+@dataclass(frozen=True)
+class AlertMe:
+    """Alert the chat when an item matching a /topic query comes in."""
+
+    query: str
+
+
 Action = (
     Summary
     | StoryCard
@@ -99,6 +115,8 @@ Action = (
     | Setting
     | SourceToggle
     | RuleDelete
+    | AlertStop
+    | AlertMe
 )
 _SETTING_NAMES = {
     "size",
@@ -112,6 +130,7 @@ _SETTING_NAMES = {
     "start",
     "lang",
     "news",
+    "quiet",
 }
 
 
@@ -135,6 +154,10 @@ def encode(action: Action) -> str | None:
         data = f"o:{action.source_id}"
     elif isinstance(action, RuleDelete):
         data = f"rd:{action.rule_id}"
+    elif isinstance(action, AlertStop):
+        data = f"{'al' if action.listed else 'as'}:{action.rule_id}"
+    elif isinstance(action, AlertMe):
+        data = f"am:{action.query}"
     else:
         data = f"c:{action.name}:{action.value}"
     return data if len(data.encode("utf-8")) <= MAX_BYTES else None
@@ -162,6 +185,10 @@ def decode(data: str | None) -> Action:
         return SourceToggle(int(match.group(1)))
     if match := re.fullmatch(rf"rd:{_INT}", data, re.ASCII):
         return RuleDelete(int(match.group(1)))
+    if match := re.fullmatch(rf"a([sl]):{_INT}", data, re.ASCII):
+        return AlertStop(int(match.group(2)), listed=match.group(1) == "l")
+    if match := re.fullmatch(r"am:(.+)", data, re.DOTALL):
+        return AlertMe(match.group(1))
     if match := re.fullmatch(rf"t:{_INT}:([1-9]\d?):(.+)", data, re.ASCII | re.DOTALL):
         return TopicPage(int(match.group(1)), int(match.group(2)), match.group(3))
     match = re.fullmatch(r"c:([a-z]+):([\w:+\-/,]{0,40})", data, re.ASCII)

@@ -387,3 +387,59 @@ def story_update_keyboard(followed_id: int, newest_id: int) -> InlineKeyboardMar
 def summary_keyboard(view: SummaryView) -> InlineKeyboardMarkup | None:
     """A summary button for each item a summary lists, so the reader can go on from there."""
     return headline_keyboard([*view.context.other_reports, *view.context.related])
+
+
+MAX_GATHERED_ALERTS = 20
+
+
+def alert_message(headline: Headline, pattern: str, *, zone: tzinfo, now: datetime) -> str:
+    """An instant alert: what the chat asked to hear of, and the item that matched it."""
+    # Translators: the heading of an instant alert; {pattern} is what the chat asked for.
+    heading = _("🔔 Alert: {pattern}").format(pattern=html_escape(pattern))
+    title = html_escape(headline.title or _("(untitled)"))
+    if headline.url:
+        title = f'<a href="{escape(headline.url, quote=True)}">{title}</a>'
+    details = f"{html_escape(headline.source)} · {age_text(headline.published_at, now, zone)}"
+    return f"<b>{heading}</b>\n\n<b>{title}</b>\n<i>{details}</i>"
+
+
+def alert_keyboard(headline: Headline, rule_id: int) -> InlineKeyboardMarkup:
+    """The item's summary and story card, and "Stop this alert"."""
+    summary = callbacks.encode(callbacks.Summary(headline.id))
+    card = callbacks.encode(callbacks.StoryCard(headline.id))
+    stop = callbacks.encode(callbacks.AlertStop(rule_id))
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(_("Summary"), callback_data=summary),
+                InlineKeyboardButton(_("Story card"), callback_data=card),
+            ],
+            [InlineKeyboardButton(_("🔕 Stop this alert"), callback_data=stop)],
+        ]
+    )
+
+
+def gathered_alerts_message(
+    caught: Sequence[tuple[str, Headline]], *, zone: tzinfo, now: datetime
+) -> str:
+    """Alerts held back (over the hour's limit, or in quiet hours) in one message: each
+    item with the alert that caught it."""
+    # Translators: the heading of one message gathering alerts held back for a while.
+    heading = ngettext(
+        "🔔 {count} alert while you were not disturbed",
+        "🔔 {count} alerts while you were not disturbed",
+        len(caught),
+    ).format(count=len(caught))
+    shown = caught[:MAX_GATHERED_ALERTS]
+    lines = [f"<b>{html_escape(heading)}</b>", ""]
+    listed = headline_lines([headline for _pattern, headline in shown], now=now, zone=zone)
+    for line, (pattern, _headline) in zip(listed, shown, strict=True):
+        lines.append(f"{line} · {html_escape(pattern)}")
+    if len(caught) > MAX_GATHERED_ALERTS:
+        unlisted = len(caught) - MAX_GATHERED_ALERTS
+        lines.append(
+            ngettext("…and {count} more alert", "…and {count} more alerts", unlisted).format(
+                count=unlisted
+            )
+        )
+    return "\n".join(lines)
