@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,11 @@ import pytest
 from bot.bootstrap import open_database
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.news.rules import ALERT
 from bot.playground.run import Playground, running_playground
+from bot.store.alerts import NewAlert, add_alerts, claim_due_alerts, record_alerts_sent
 from bot.store.articles import NewArticle, add_articles
+from bot.store.chats import get_chat
 from bot.store.sources import seed_source
 from tests.support import ROOT, SEEDS
 
@@ -257,13 +261,13 @@ ONE_PIXEL_PNG = bytes.fromhex(
 
 
 async def no_sideways_scroll(page: Any) -> None:
-    """Nothing on the page is wider than the screen."""
+    """Nothing on the page is wider than the screen, nor than its own box in the chat."""
     widths = await page.evaluate(
-        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth,"
-        " document.getElementById('messages').scrollWidth,"
-        " document.getElementById('messages').clientWidth]"
+        "() => [document.documentElement, ...['messages', 'rules', 'chat-header']"
+        ".map((id) => document.getElementById(id))]"
+        ".map((box) => [box.id || 'page', box.scrollWidth, box.clientWidth])"
     )
-    assert widths[0] <= widths[1] and widths[2] <= widths[3], widths
+    assert all(scroll <= client for _box, scroll, client in widths), widths
 
 
 async def test_on_a_phone_the_list_and_a_chat_take_turns(page: Any, playground: Playground) -> None:
@@ -348,3 +352,221 @@ async def test_a_picture_shows_large_above_its_message(page: Any, playground: Pl
             "b => [...b.children].map(c => c.classList.contains('preview') ? 'p' : 't')"
         )
         assert order.index("p") < order.index("t")
+
+
+def midnight_offset(now: datetime) -> str:
+    """A UTC offset ("+09:00") at which it is now past midnight and before one: inside quiet
+    hours of 22:00-07:00, and hours from either end of them."""
+    hours = -now.hour % 24
+    if hours > 14:
+        hours -= 24
+    return f"{hours:+03d}:00"
+
+
+async def get_json(url: str) -> tuple[int, Any]:
+    """What the page's own script fetches, without the page."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.json()
+
+
+async def bot_replies(playground: Playground, chat: str) -> list[dict[str, Any]]:
+    """The bot's messages in a playground chat, as the page gets them."""
+    status, body = await get_json(f"{playground.url}api/chats/{chat}/messages")
+    assert status == 200, body
+    return [message for message in body["messages"] if message["from_bot"]]
+
+
+async def say(playground: Playground, chat: str, text: str) -> dict[str, Any]:
+    """Send what a person would type, through the page API, and wait for the bot's reply."""
+    before = len(await bot_replies(playground, chat))
+    status, body = await post_json(f"{playground.url}api/chats/{chat}/messages", {"text": text})
+    assert status == 200, body
+    for _ in range(200):
+        replies = await bot_replies(playground, chat)
+        if len(replies) > before:
+            return replies[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the bot did not answer {text!r}")
+
+
+async def held_and_sent_alerts(settings: Settings, chat_id: int, held_until: datetime) -> None:
+    """An alert on the chat's alert rule sent just now, and one held until `held_until`, as
+    the alert pass leaves them in quiet hours."""
+    database = await open_database(settings)
+    now = SystemClock().now()
+    try:
+        async with database.session() as session:
+            chat = await get_chat(session, chat_id)
+            assert chat is not None
+            rule_id = next(topic.id for topic in chat.topics if topic.kind == ALERT)
+            source = await seed_source(session, "alerted-feed", now=now)
+            items = [
+                NewArticle(f"Harbour report {n}", now, url=f"https://example.org/harbour/{n}")
+                for n in (1, 2)
+            ]
+            sent, held = await add_articles(session, source.id, items, now=now)
+            alerts = [
+                NewAlert(chat_id, rule_id, sent, alone=True, due_at=now),
+                NewAlert(chat_id, rule_id, held, alone=False, due_at=held_until),
+            ]
+            await add_alerts(session, alerts, now=now)
+            claimed = await claim_due_alerts(
+                session, now=now, lease=timedelta(minutes=1), instance="test", chats=5, per_chat=5
+            )
+            assert [alert.article_id for alert in claimed] == [sent]
+            await record_alerts_sent(session, [claimed[0].alert_id], now=now)
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def playground_on_each_backend(settings: Settings) -> AsyncIterator[Playground]:
+    """The playground on SQLite and on PostgreSQL."""
+    async with running_playground(settings, host="127.0.0.1", port=0) as running:
+        yield running
+
+
+async def test_the_rules_endpoint_gives_what_the_commands_stored(
+    playground_on_each_backend: Playground, settings: Settings
+) -> None:
+    from bot.playground.chats import ADA
+
+    playground = playground_on_each_backend
+    rules_url = playground.url + "api/chats/ada/rules"
+    nothing_yet: dict[str, Any] = {
+        "rules": [],
+        "timezone": None,
+        "quiet_hours": None,
+        "quiet_now": False,
+        "quiet_until": None,
+        "digests_silent": None,
+        "alerts": None,
+    }
+    assert await get_json(rules_url) == (200, nothing_yet)
+
+    now = SystemClock().now()
+    offset = midnight_offset(now)
+    zone = timezone(timedelta(hours=int(offset[:3])))
+    await say(playground, "ada", f"/timezone {offset}")
+    await say(playground, "ada", "/alert earthquake")
+    await say(playground, "ada", "/filter exclude football")
+    quiet_reply = await say(playground, "ada", "/quiet 22:00-07:00")
+
+    status, body = await get_json(rules_url)
+    assert status == 200, body
+    assert body["rules"] == [
+        {
+            "number": 1,
+            "action": "alert",
+            "pattern": "earthquake",
+            "kind": "words",
+            "source_id": None,
+            "field": "both",
+        },
+        {
+            "number": 2,
+            "action": "exclude",
+            "pattern": "football",
+            "kind": "words",
+            "source_id": None,
+            "field": "both",
+        },
+    ]
+    assert (body["timezone"], body["quiet_hours"]) == (f"UTC{offset}", "22:00-07:00")
+    # Past midnight there: quiet until seven that morning, on the chat's clock.
+    until = datetime.fromisoformat(body["quiet_until"])
+    assert body["quiet_now"] is True
+    assert until == datetime.combine(now.astimezone(zone).date(), time(7), tzinfo=zone)
+    assert until.utcoffset() == zone.utcoffset(None)
+    assert body["digests_silent"] is False
+    assert body["alerts"] == {"sent_today": 0, "waiting": 0, "next_due": None}
+    # Chats keep their own rules.
+    assert await get_json(playground.url + "api/chats/ben/rules") == (200, nothing_yet)
+
+    await held_and_sent_alerts(settings, ADA.id, until)
+    [[silently]] = quiet_reply["buttons"]
+    status, _answer = await post_json(
+        playground.url + "api/chats/ada/buttons",
+        {"message_id": quiet_reply["id"], "data": silently["data"]},
+    )
+    assert status == 200
+    await say(playground, "ada", "/filter include /\\bAI\\b/i in title")
+    status, body = await get_json(rules_url)
+    assert body["alerts"] == {"sent_today": 1, "waiting": 1, "next_due": until.isoformat()}
+    assert body["digests_silent"] is True
+    assert body["rules"][2] == {
+        "number": 3,
+        "action": "include",
+        "pattern": "/\\bAI\\b/i",
+        "kind": "regex",
+        "source_id": None,
+        "field": "title",
+    }
+
+    await say(playground, "ada", "/quiet 08:00-09:00")
+    status, body = await get_json(rules_url)
+    assert (body["quiet_hours"], body["quiet_now"], body["quiet_until"]) == (
+        "08:00-09:00",
+        False,
+        None,
+    )
+    assert await get_json(playground.url + "api/chats/nobody/rules") == (
+        404,
+        {"error": "No such chat."},
+    )
+
+
+async def test_on_a_phone_the_rules_panel_shows_alerts_and_quiet_hours(page: Any) -> None:
+    from playwright.async_api import expect
+
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.reload()
+    await page.get_by_role("button", name="Ada").click()
+    toggle = page.get_by_role("button", name="Rules & alerts")
+    panel = page.locator("#rules")
+    await expect(panel).to_be_hidden()
+    await toggle.click()
+    await expect(panel).to_contain_text("No rules yet")
+    await expect(panel).to_contain_text("No quiet hours")
+
+    # Open while the commands go in: it follows the chat as the bot answers.
+    offset = midnight_offset(SystemClock().now())
+    long_regex = "/" + "very-long-pattern-" * 8 + "/"
+    for text, answer in [
+        (f"/timezone {offset}", f"UTC{offset}"),
+        ("/alert earthquake", "Rule 1 added"),
+        ("/filter exclude football", "Rule 2 added"),
+        (f"/filter include {long_regex}", "Rule 3 added"),
+        ("/quiet 22:00-07:00", "Quiet hours: 22:00"),
+    ]:
+        await send(page, text)
+        await expect(bot_says(page, answer)).to_have_count(1)
+    rules = panel.locator("li")
+    await expect(rules).to_have_text(
+        [
+            "1.🔔 alert earthquake",
+            "2.exclude football",
+            f"3.include {long_regex} regular expression",
+        ]
+    )
+    await expect(panel.locator("li.alert")).to_have_count(1)
+    await expect(panel).to_contain_text(f"Quiet hours 22:00–07:00 (UTC{offset})")
+    await expect(panel).to_contain_text("quiet now until 07:00")
+    await expect(panel).to_contain_text("0 alerts sent today, 0 waiting")
+    await no_sideways_scroll(page)
+    box = await panel.bounding_box()
+    assert box is not None and box["width"] == 390
+
+    # Another chat shows its own (none), and back again Ada's.
+    await page.locator("#back").click()
+    await page.get_by_role("button", name="Ben").click()
+    await expect(panel).to_contain_text("No rules yet")
+    await expect(panel).not_to_contain_text("earthquake")
+    await page.locator("#back").click()
+    await page.get_by_role("button", name="Ada").click()
+    await expect(panel.locator("li.alert")).to_contain_text("earthquake")
+    await toggle.click()
+    await expect(panel).to_be_hidden()
+    await no_sideways_scroll(page)

@@ -763,6 +763,18 @@ class LocalBotAPI:
         message["edit_date"] = int(time.time())
         return copy.deepcopy(message)
 
+    def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict | bool:
+        """Change a stored message's keyboard; omitting reply_markup removes it."""
+        if params.get("inline_message_id"):
+            return True
+        message = self._stored_message(params, "message to edit not found")
+        new_markup = inline_markup(params)
+        if message.get("reply_markup") == new_markup:
+            raise bad_request(NOT_MODIFIED)
+        self._replace_optional(message, "reply_markup", new_markup)
+        message["edit_date"] = int(time.time())
+        return copy.deepcopy(message)
+
     def _answer_callback_query(self, params: JSONDict) -> bool:
         """Accept each pressed button's query exactly once, like Telegram."""
         query_id = str(params.get("callback_query_id", ""))
@@ -792,6 +804,7 @@ class LocalBotAPI:
         "setMyCommands": "_set_my_commands",
         "sendMessage": "_send_message",
         "editMessageText": "_edit_message_text",
+        "editMessageReplyMarkup": "_edit_message_reply_markup",
         "answerCallbackQuery": "_answer_callback_query",
         "getChatMember": "_get_chat_member",
         "getFile": "_get_file",

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,11 +19,16 @@ from aiohttp import web
 from telegram.ext import Application
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, NATIVE_NAMES
+from bot.news.rules import ACTION_WORDS, Rule
 from bot.ops.admin import admin_report
 from bot.playground.botapi import MAX_MESSAGE_LENGTH, JSONDict, LocalBotAPI
 from bot.playground.chats import CHATS, Person, PlaygroundChat, chat_by_key
 from bot.playground.digest_now import send_digest_now
+from bot.schedule.times import quiet_until, zone_info
 from bot.services import Services, services_of
+from bot.store.alerts import AlertCounts, alert_counts
+from bot.store.chats import chat_rules, get_chat
+from bot.store.models import Chat
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,8 @@ CALLBACK_ANSWER_TIMEOUT = 10.0
 MAX_ATTACHED_BYTES = 25 * 1024 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The word a user types for each action (/filter exclude keeps a "mute" rule).
+WORD_OF_ACTION = {action: word for word, action in ACTION_WORDS.items()}
 
 
 class PageError(Exception):
@@ -121,6 +129,51 @@ def message_view(message: JSONDict, bot_id: int) -> JSONDict:
     }
 
 
+def rule_view(number: int, rule: Rule) -> JSONDict:
+    """One of a chat's rules as /filters numbers it, with the action word users type."""
+    pattern = rule.pattern
+    return {
+        "number": number,
+        "action": WORD_OF_ACTION.get(rule.action, rule.action),
+        "pattern": pattern.text,
+        "kind": pattern.kind,
+        "source_id": pattern.source_id,
+        "field": pattern.field,
+    }
+
+
+def settings_view(
+    chat: Chat | None, rules: tuple[Rule, ...], counts: AlertCounts | None, now: datetime
+) -> JSONDict:
+    """A chat's rules, quiet hours and alerts; times in the chat's own zone. A chat that
+    never talked to the bot has no rules and nulls."""
+    if chat is None or counts is None:
+        return {
+            "rules": [],
+            "timezone": None,
+            "quiet_hours": None,
+            "quiet_now": False,
+            "quiet_until": None,
+            "digests_silent": None,
+            "alerts": None,
+        }
+    zone = zone_info(chat.timezone)
+    until = quiet_until(chat.quiet_hours, chat.timezone, now)
+    return {
+        "rules": [rule_view(number, rule) for number, rule in enumerate(rules, start=1)],
+        "timezone": chat.timezone,
+        "quiet_hours": chat.quiet_hours,
+        "quiet_now": until is not None,
+        "quiet_until": until.astimezone(zone).isoformat() if until else None,
+        "digests_silent": chat.quiet_digests_silent,
+        "alerts": {
+            "sent_today": counts.sent_today,
+            "waiting": counts.waiting,
+            "next_due": counts.next_due.astimezone(zone).isoformat() if counts.next_due else None,
+        },
+    }
+
+
 def _chat_view(chat: PlaygroundChat) -> JSONDict:
     return {
         "key": chat.key,
@@ -147,6 +200,7 @@ class PlaygroundPage:
         app.router.add_get("/api/state", self.state)
         app.router.add_get("/api/status", self.status)
         app.router.add_get("/api/chats/{chat}/messages", self.messages)
+        app.router.add_get("/api/chats/{chat}/rules", self.rules)
         app.router.add_post("/api/chats/{chat}/messages", self.send)
         app.router.add_post("/api/chats/{chat}/buttons", self.press)
         app.router.add_post("/api/chats/{chat}/digest", self.digest)
@@ -197,6 +251,19 @@ class PlaygroundPage:
         stored = self.api.chat_messages(chat.id, chat.thread_id)
         views = [message_view(message, self.api.bot_id) for message in stored]
         return web.json_response({"version": version, "messages": views})
+
+    async def rules(self, request: web.Request) -> web.Response:
+        """The chat's rules in /filters order, its quiet hours (in force now or not) and what
+        its alerts came to, as the bot stored them."""
+        chat = _chat(request)
+        now = self.services.clock.now()
+        counts = None
+        async with self.services.database.session() as session:
+            stored = await get_chat(session, chat.id)
+            rules = await chat_rules(session, chat.id)
+            if stored is not None:
+                counts = await alert_counts(session, chat.id, now=now)
+        return web.json_response(settings_view(stored, rules, counts, now))
 
     async def send(self, request: web.Request) -> web.Response:
         """What the page's user typed, delivered to the bot as Telegram would deliver it."""

@@ -19,6 +19,7 @@ const page = {
   language: "en",
   revealed: new Set(),
   suggestion: -1,
+  rulesAsked: 0,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -246,7 +247,10 @@ async function poll() {
     const data = await request(`/api/chats/${chat.key}/messages${since}`);
     if (chat === page.current) {
       page.version = data.version;
-      if (data.messages !== null) renderMessages(data.messages);
+      if (data.messages !== null) {
+        renderMessages(data.messages);
+        refreshRules();
+      }
     }
   } catch (error) {
     $("status").textContent = `The playground stopped answering: ${error.message}`;
@@ -265,6 +269,81 @@ async function refreshStatus() {
     $("status").textContent = `Status unavailable: ${error.message}`;
   }
   setTimeout(refreshStatus, STATUS_MS);
+}
+
+// ---------------------------------------------------------------- rules, alerts, quiet hours
+
+const FIELD_WORDS = { title: "in titles", text: "in texts" };
+
+function clockText(iso) {
+  // The API gives times in the chat's own zone: the wall clock there is what the chat sees.
+  const found = /T(\d{2}:\d{2})/.exec(iso || "");
+  return found ? found[1] : "";
+}
+
+function counted(count, one, many) {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+function ruleItem(rule) {
+  // As /filters numbers it (the number /unfilter takes), labelled with the word users type.
+  const item = el("li", `rule ${rule.action}`);
+  const action = rule.action === "alert" ? "🔔 alert" : rule.action;
+  item.append(el("span", "number", `${rule.number}.`), el("span", "action", action), " ");
+  item.append(el("code", "pattern", rule.pattern));
+  const details = [];
+  if (rule.kind === "regex") details.push("regular expression");
+  if (FIELD_WORDS[rule.field]) details.push(FIELD_WORDS[rule.field]);
+  if (rule.source_id !== null) details.push(`source ${rule.source_id}`);
+  if (details.length) item.append(" ", el("span", "details", details.join(" · ")));
+  return item;
+}
+
+function quietText(settings) {
+  if (!settings.quiet_hours) return "No quiet hours: alerts come at any time. /quiet 22:00-07:00 sets them.";
+  const [start, end] = settings.quiet_hours.split("-");
+  let text = `Quiet hours ${start}–${end} (${settings.timezone})`;
+  if (settings.quiet_now) text += ` · quiet now until ${clockText(settings.quiet_until)}`;
+  text += settings.digests_silent ? " · digests in them arrive silently" : " · digests keep their sound";
+  return text;
+}
+
+function alertsText(alerts) {
+  let text = `${counted(alerts.sent_today, "alert", "alerts")} sent today, ${alerts.waiting} waiting`;
+  if (alerts.next_due) text += ` · next at ${clockText(alerts.next_due)}`;
+  return text;
+}
+
+function renderRules(settings) {
+  const list = $("rules-list");
+  list.replaceChildren(...settings.rules.map(ruleItem));
+  if (!settings.rules.length) {
+    list.append(el("li", "empty", "No rules yet: /filter, /follow, /mute and /alert add them."));
+  }
+  $("rules-quiet").textContent = quietText(settings);
+  $("rules-alerts").textContent = settings.alerts ? alertsText(settings.alerts) : "";
+  $("rules-alerts").hidden = !settings.alerts;
+}
+
+// Asked again whenever the chat's messages change: a command's reply means it is stored.
+async function refreshRules() {
+  const chat = page.current;
+  if ($("rules").hidden || !chat) return;
+  page.rulesAsked += 1;
+  const asked = page.rulesAsked;
+  try {
+    const settings = await request(`/api/chats/${chat.key}/rules`);
+    if (chat === page.current && asked === page.rulesAsked) renderRules(settings);
+  } catch (error) {
+    if (chat === page.current) $("rules-quiet").textContent = `Rules unavailable: ${error.message}`;
+  }
+}
+
+function toggleRules() {
+  const panel = $("rules");
+  panel.hidden = !panel.hidden;
+  $("rules-toggle").setAttribute("aria-expanded", String(!panel.hidden));
+  refreshRules();
 }
 
 // ---------------------------------------------------------------- what the user does
@@ -402,6 +481,11 @@ function selectChat(chat) {
   $("sender-label").hidden = chat.members.length < 2;
   $("text").placeholder = chat.kind === "channel" ? `Post as ${chat.title}` : "Message";
   $("messages").replaceChildren();
+  // Another chat's rules never show under this one's title, even for a moment.
+  $("rules-list").replaceChildren();
+  $("rules-quiet").textContent = "";
+  $("rules-alerts").textContent = "";
+  refreshRules();
   $("attach").hidden = chat.kind === "channel";
   document.body.classList.add("chat-open");
   hideSuggestions();
@@ -505,6 +589,7 @@ async function start() {
     page.senders[page.current.key] = event.target.value;
   });
   $("digest").addEventListener("click", sendDigestNow);
+  $("rules-toggle").addEventListener("click", toggleRules);
   // The menu is set once the bot has started; fetch it again in case the page was first.
   if (!page.commands.length) {
     setTimeout(() => loadCommands().catch(() => {}), 2000);
