@@ -16,6 +16,7 @@ BENCHES = [
     "language",
     "parsers",
     "rules",
+    "alerts",
 ]
 
 

@@ -27,6 +27,7 @@ from bot.news.http.policy import Resolver
 from bot.sending.digest_sender import DigestSender
 from bot.store.chats import ChatDefaults
 from bot.store.db import Database
+from bot.stories.alerts import AlertRules
 from bot.stories.cache import StoryCache
 from bot.stories.trends import TrendsCache
 
@@ -54,6 +55,8 @@ class Services:
     trends: TrendsCache = field(default_factory=TrendsCache)
     # Story lines and topic matches shared by the digests of a fan-out.
     stories: StoryCache = field(default_factory=StoryCache)
+    # The alerting chats' rules, read again by the alert pass only when a rule changed.
+    alert_rules: AlertRules = field(default_factory=AlertRules)
     # Set when the process is asked to stop: jobs claim nothing more and release what waits.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # Names this process in digest claims, so a crash's leftovers can be told apart.

@@ -107,6 +107,7 @@ async def alert_pass(services: Services, bot: ExtBot[Any]) -> AlertsReport:
         services.database,
         now=services.clock.now(),
         per_hour=services.settings.alerts_per_hour,
+        rules=services.alert_rules,
     )
     recorder: BatchWriter[_Outcome, None] = BatchWriter(
         services.database, _write, what="alerts", max_items=CLAIM_CHATS * 2

@@ -25,6 +25,14 @@ CURSOR_KEY = "alerts:checked-through"
 
 
 @dataclass(frozen=True)
+class ChatAlertRules:
+    """A chat's alert rules, and the includes and excludes they obey too."""
+
+    alerts: tuple[tuple[int, Rule], ...]  # (rule id, rule), in the chat's order
+    sifting: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
 class AlertingChat:
     """A chat with alert rules, and what decides which items reach it."""
 
@@ -32,32 +40,35 @@ class AlertingChat:
     timezone: str
     quiet_hours: str | None
     news_languages: frozenset[str] | None
-    alerts: tuple[tuple[int, Rule], ...]  # (rule id, rule), in the chat's order
-    sifting: tuple[Rule, ...]  # its includes and excludes, which alerts obey too
+    rules: ChatAlertRules
 
 
-async def alerting_chats(session: AsyncSession) -> list[AlertingChat]:
-    """Every chat the bot can write to that has an alert rule, with its other rules."""
+async def rules_version(session: AsyncSession) -> tuple[int, int]:
+    """What changes whenever a rule is added or deleted anywhere: how many there are, and
+    the newest id (ids are never reused)."""
+    count, newest = (
+        await session.execute(select(func.count(), func.max(ChatTopic.id)).select_from(ChatTopic))
+    ).one()
+    return int(count or 0), int(newest or 0)
+
+
+async def alert_rules_by_chat(session: AsyncSession) -> dict[int, ChatAlertRules]:
+    """The rules of every chat with an alert rule, whether it is active or not."""
     with_alerts = select(ChatTopic.chat_id).where(ChatTopic.kind == ALERT)
     statement = (
         select(
-            Chat.id,
-            Chat.timezone,
-            Chat.quiet_hours,
-            Chat.news_languages,
-            ChatTopic.id.label("rule_id"),
+            ChatTopic.chat_id,
+            ChatTopic.id,
             ChatTopic.kind,
             ChatTopic.phrase,
             ChatTopic.pattern_type,
             ChatTopic.source_id,
             ChatTopic.field,
         )
-        .join(ChatTopic, ChatTopic.chat_id == Chat.id)
-        .where(Chat.active.is_(True), Chat.id.in_(with_alerts))
-        .order_by(Chat.id, ChatTopic.id)
+        .where(ChatTopic.chat_id.in_(with_alerts))
+        .order_by(ChatTopic.chat_id, ChatTopic.id)
     )
     rows: dict[int, list[tuple[int, Rule]]] = {}
-    choices: dict[int, tuple[str, str | None, frozenset[str] | None]] = {}
     # Chats share rules ("earthquake" is many chats' alert): each made once.
     made: dict[tuple[Any, ...], Rule] = {}
     for row in await session.execute(statement):
@@ -65,18 +76,28 @@ async def alerting_chats(session: AsyncSession) -> list[AlertingChat]:
         rule = made.get(key)
         if rule is None:
             rule = made[key] = rule_of(row)
-        rows.setdefault(row.id, []).append((row.rule_id, rule))
-        choices[row.id] = (row.timezone, row.quiet_hours, news_languages(row))
-    return [
-        AlertingChat(
-            chat_id=chat_id,
-            timezone=choices[chat_id][0],
-            quiet_hours=choices[chat_id][1],
-            news_languages=choices[chat_id][2],
+        rows.setdefault(row.chat_id, []).append((row.id, rule))
+    return {
+        chat_id: ChatAlertRules(
             alerts=tuple((i, rule) for i, rule in rules if rule.action == ALERT),
             sifting=sifting(rule for _i, rule in rules),
         )
         for chat_id, rules in rows.items()
+    }
+
+
+async def alerting_chats(
+    session: AsyncSession, rules: dict[int, ChatAlertRules]
+) -> list[AlertingChat]:
+    """The active ones of these chats, with their zone, quiet hours and news languages as
+    they stand now."""
+    statement = select(Chat.id, Chat.timezone, Chat.quiet_hours, Chat.news_languages).where(
+        Chat.active.is_(True), Chat.id.in_(select(ChatTopic.chat_id).where(ChatTopic.kind == ALERT))
+    )
+    return [
+        AlertingChat(row.id, row.timezone, row.quiet_hours, news_languages(row), rules[row.id])
+        for row in await session.execute(statement)
+        if row.id in rules
     ]
 
 

@@ -380,10 +380,10 @@ class Alert(Base):
     """An item one of a chat's alert rules caught: an outbox row, sent once."""
 
     __tablename__ = "alerts"
+    # A chat's alerts are found through the unique index, which leads with chat_id.
     __table_args__ = (
         UniqueConstraint("chat_id", "article_id", name="uq_alerts_chat_article"),
         Index("ix_alerts_due", "sent_at", "due_at"),
-        Index("ix_alerts_chat_created", "chat_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

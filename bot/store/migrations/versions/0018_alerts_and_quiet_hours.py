@@ -57,7 +57,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_alerts_rule_id", "alerts", ["rule_id"])
     op.create_index("ix_alerts_due", "alerts", ["sent_at", "due_at"])
-    op.create_index("ix_alerts_chat_created", "alerts", ["chat_id", "created_at"])
 
 
 def downgrade() -> None:
