@@ -19,10 +19,12 @@ from bot.news.rules import (
     INCLUDE,
     MUTE,
     REGEX,
+    TITLE,
     WORDS,
     InvalidPattern,
     Pattern,
     Rule,
+    item_test,
     read_pattern,
 )
 from bot.store.articles import Headline, NewArticle, add_articles
@@ -104,6 +106,10 @@ def test_patterns_are_words_or_a_regular_expression() -> None:
     assert read_pattern(r"/\bAI\b/i") == (r"/\bAI\b/i", REGEX)
     with pytest.raises(InvalidPattern, match="missing \\)"):
         read_pattern("/(a/")
+    # RE2's inline flags work as /.../i does.
+    inline = item_test(Pattern(r"/(?i)ai\b/", REGEX, field=TITLE))
+    assert inline("New AI model beats benchmarks", "", "en")
+    assert not inline("Airline strikes end", "", "en")
 
 
 async def test_words_are_stemmed_in_the_items_language(user: BotUser) -> None:
