@@ -20,11 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
-
 from bot.news.feeds.cap import keep_newest_items
 from bot.news.feeds.encoding import mend_utf8
-from bot.news.feeds.fastread import read_fast
 from bot.news.images import entry_image
 from bot.news.language import normalise_language
 from bot.news.text import as_utc, canonical_url, clean_text, truncate
@@ -37,8 +34,6 @@ MAX_ITEMS = 300
 DESCRIPTION_MAX_CHARS = 2000
 AUTHOR_MAX_CHARS = 200
 
-# feedparser flags these as bozo although the document itself parsed fine.
-_SOFT_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _FEED_ROOTS = {"rss", "feed", "rdf", "channel"}
 _HTML_ROOTS = {"html", "head", "body"}
 _ROOT = re.compile(r"<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
@@ -119,7 +114,7 @@ def parse_feed(
     result = _read(data, url=url, headers=headers, fast=fast)
 
     bozo_exc = result.get("bozo_exception") if result.get("bozo") else None
-    hard_error = bozo_exc is not None and not isinstance(bozo_exc, _SOFT_BOZO)
+    hard_error = bozo_exc is not None and not isinstance(bozo_exc, _soft_bozo())
     reason = _describe(bozo_exc) if bozo_exc is not None else None
 
     feed = result.get("feed", {})
@@ -147,11 +142,25 @@ def parse_feed(
     )
 
 
+@functools.cache
+def _soft_bozo() -> tuple[type[Exception], ...]:
+    """What feedparser flags as bozo although the document itself parsed fine."""
+    import feedparser
+
+    return (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
 def _read(
     data: bytes, *, url: str, headers: Mapping[str, str] | None, fast: bool
 ) -> Mapping[str, Any]:
     """The document read by feedparser-rs where it reads it as feedparser would, else by
     feedparser, with the response's headers and `url` as the base."""
+    # Imported here: the bot's process parses in its workers, and the two parsers are 14 MB
+    # it would otherwise carry for nothing (the workers import them on their first feed).
+    import feedparser
+
+    from bot.news.feeds.fastread import read_fast
+
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     # feedparser resolves relative links against Content-Location, which must be absolute.
     base = urljoin(url, response_headers.get("content-location", ""))
