@@ -50,7 +50,6 @@ from aiohttp import web
 from bot.playground.botapi import (
     ADMINISTRATOR_RIGHTS,
     DEFAULT_USER_ID,
-    NOT_MODIFIED,
     BotApiError,
     ChatId,
     JSONDict,
@@ -58,7 +57,6 @@ from bot.playground.botapi import (
     bad_request,
     decode_form_value,
     decode_params,
-    inline_markup,
     normalize_chat_id,
 )
 from bot.playground.telegram_html import TelegramHTMLError, parse_html, utf16_length
@@ -715,18 +713,6 @@ class FakeBotAPI(LocalBotAPI):
         self._commands.pop(self._commands_key(params), None)
         return True
 
-    def _edit_message_reply_markup(self, params: JSONDict) -> JSONDict | bool:
-        """Replace or remove a stored message's inline keyboard."""
-        if params.get("inline_message_id"):
-            return True
-        message = self._stored_message(params, "message to edit not found")
-        new_markup = inline_markup(params)
-        if message.get("reply_markup") == new_markup:
-            raise bad_request(NOT_MODIFIED)
-        self._replace_optional(message, "reply_markup", new_markup)
-        message["edit_date"] = int(time.time())
-        return copy.deepcopy(message)
-
     def _get_chat(self, params: JSONDict) -> JSONDict:
         """A ChatFullInfo with the fields PTB 22 requires."""
         chat = self._chat_for(self._require_chat_id(params))
@@ -851,7 +837,6 @@ class FakeBotAPI(LocalBotAPI):
         "getWebhookInfo": "_get_webhook_info",
         "getMyCommands": "_get_my_commands",
         "deleteMyCommands": "_delete_my_commands",
-        "editMessageReplyMarkup": "_edit_message_reply_markup",
         "getChat": "_get_chat",
         "getChatAdministrators": "_get_chat_administrators",
         "sendChatAction": "_send_chat_action",
