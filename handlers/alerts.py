@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.i18n import N_, _, ngettext
+from bot.i18n import N_, _
 from bot.news.rules import ALERT
 from bot.schedule.reading import ScheduleError, parse_quiet_hours
 from bot.services import NewsContext
 from bot.store.alerts import alert_counts
-from bot.store.chats import drop_rule, rule_of, set_quiet_hours
+from bot.store.chats import (
+    drop_rule,
+    rule_of,
+    set_digests_silent_in_quiet_hours,
+    set_quiet_hours,
+)
 from bot.store.models import Chat
 from bot.stories.alerts import start_alerts
 from bot.stories.cache import rule_counts
@@ -29,7 +34,13 @@ from handlers.common import (
     settings_chat,
     speaking_for,
 )
-from handlers.rules import FilterRequest, add_requested_rule, read_request, rule_text
+from handlers.rules import (
+    FilterRequest,
+    add_requested_rule,
+    matches_text,
+    read_request,
+    rule_text,
+)
 
 ALERT_USAGE = N_(
     "Usage: /alert PATTERN [in SOURCE_ID] [in title|text]\n"
@@ -78,7 +89,7 @@ async def _alerts_view(
     if not rows:
         lines.append(_("No alerts yet. Add one with /alert, e.g. <code>/alert earthquake</code>."))
     for (number, _id, rule), count in zip(rows, counts, strict=True):
-        lines.append(f"{number}. {rule_text(rule)} — " + _matches(count))
+        lines.append(f"{number}. {rule_text(rule)} — {matches_text(count)}")
     lines += ["", _quiet_text(chat)]
     if sent.sent_today or sent.waiting:
         lines.append(
@@ -97,12 +108,6 @@ async def _alerts_view(
     return speaking_for(update, chat, "\n".join(lines)), (
         InlineKeyboardMarkup(keyboard) if keyboard else None
     )
-
-
-def _matches(count: int) -> str:
-    return ngettext(
-        "{count} match in the last 24 hours", "{count} matches in the last 24 hours", count
-    ).format(count=count)
 
 
 def _quiet_text(chat: Chat) -> str:
@@ -211,8 +216,7 @@ async def quiet_button(update: Update, context: NewsContext, action: callbacks.S
     services = context.services
     async with services.database.session() as session:
         chat = await settings_chat(session, update, context)
-        chat.quiet_digests_silent = action.value == "silent"
-        chat.updated_at = services.clock.now()
+        set_digests_silent_in_quiet_hours(chat, action.value == "silent", now=services.clock.now())
         text, keyboard = _quiet_reply(chat), _quiet_keyboard(chat)
     await query.answer()
     await edit_in_place(update, speaking_for(update, chat, text), keyboard=keyboard)

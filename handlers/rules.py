@@ -188,6 +188,13 @@ async def added_rule(session: AsyncSession, chat: Chat, rule: Rule) -> tuple[str
     return _("Rule {number} added: {rule}.").format(number=number, rule=rule_text(rule)), True
 
 
+def matches_text(count: int) -> str:
+    """How many of the last day's items a rule matched, as /filters and /alerts say it."""
+    return ngettext(
+        "{count} match in the last 24 hours", "{count} matches in the last 24 hours", count
+    ).format(count=count)
+
+
 async def _rules_view(
     update: Update, context: NewsContext
 ) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -209,12 +216,7 @@ async def _rules_view(
         return speaking_for(update, chat, text), None
     lines = [_("<b>Rules</b>")]
     for number, ((_id, rule), count) in enumerate(zip(rows, counts, strict=True), start=1):
-        matched = ngettext(
-            "{count} match in the last 24 hours",
-            "{count} matches in the last 24 hours",
-            count,
-        ).format(count=count)
-        lines.append(f"{number}. {rule_text(rule)} — {matched}")
+        lines.append(f"{number}. {rule_text(rule)} — {matches_text(count)}")
     lines += ["", _("<i>An exclude wins over an include. Tap 🗑 N to delete rule N.</i>")]
     buttons = [
         InlineKeyboardButton(

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.digests.content import build_digest
 from bot.news.language import ENGLISH
 from bot.news.query import parse_query
-from bot.news.rules import ACTION_WORDS, ALERT
+from bot.news.rules import ALERT, WORD_OF_ACTION
 from bot.schedule.times import zone_info
 from bot.store.alerts import alert_counts
 from bot.store.articles import Headline, latest_articles
@@ -193,11 +193,10 @@ async def cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
             )
     finally:
         await database.dispose()
-    words = {action: word for word, action in ACTION_WORDS.items()}
     listed = [
         {
             "number": number,
-            "action": words[rule.action],
+            "action": WORD_OF_ACTION[rule.action],
             "pattern": rule.pattern.text,
             "type": rule.pattern.kind,
             "source_id": rule.pattern.source_id,

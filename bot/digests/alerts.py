@@ -165,21 +165,17 @@ async def _deliver_chat(
         if gone
     ]
     told = [a for a in alerts if a.article_id in found]
+    gathered = [a for a in told if not a.alone]
+    # One held alert is told as an alert of its own, with its buttons.
+    alone = told if len(gathered) < 2 else [a for a in told if a.alone]
     messages: list[tuple[list[ClaimedAlert], str, InlineKeyboardMarkup | None]] = []
     with using_language(first.language):
         zone = zone_info(first.timezone)
-        for alert in (a for a in told if a.alone):
+        for alert in alone:
             headline = found[alert.article_id]
             text = alert_message(headline, alert.pattern, zone=zone, now=now)
             messages.append(([alert], text, alert_keyboard(headline, alert.rule_id)))
-        gathered = [a for a in told if not a.alone]
-        if len(gathered) == 1:
-            # One held alert is told as an alert of its own, with its buttons.
-            (alert,) = gathered
-            headline = found[alert.article_id]
-            text = alert_message(headline, alert.pattern, zone=zone, now=now)
-            messages.append(([alert], text, alert_keyboard(headline, alert.rule_id)))
-        elif gathered:
+        if len(gathered) > 1:
             caught = [(a.pattern, found[a.article_id]) for a in gathered]
             text = gathered_alerts_message(caught, zone=zone, now=now)
             listed = [headline for _p, headline in caught[:MAX_GATHERED_ALERTS]]

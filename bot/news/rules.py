@@ -31,6 +31,8 @@ BOTH = "both"
 MAX_PATTERN_CHARS = 200
 # The word for each action in /filter and the CLI: an exclude is what /mute keeps.
 ACTION_WORDS = {"include": INCLUDE, "exclude": MUTE, "follow": FOLLOW, "alert": ALERT}
+# The word users type for each action (an exclude is kept as a mute).
+WORD_OF_ACTION = {action: word for word, action in ACTION_WORDS.items()}
 # The rules that leave items out of lists; follows put items first, alerts tell of them.
 SIFTING = (INCLUDE, MUTE)
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from telegram.ext import Application
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, NATIVE_NAMES
-from bot.news.rules import ACTION_WORDS, Rule
+from bot.news.rules import WORD_OF_ACTION, Rule
 from bot.ops.admin import admin_report
 from bot.playground.botapi import MAX_MESSAGE_LENGTH, JSONDict, LocalBotAPI
 from bot.playground.chats import CHATS, Person, PlaygroundChat, chat_by_key
@@ -39,8 +39,6 @@ CALLBACK_ANSWER_TIMEOUT = 10.0
 MAX_ATTACHED_BYTES = 25 * 1024 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# The word a user types for each action (/filter exclude keeps a "mute" rule).
-WORD_OF_ACTION = {action: word for word, action in ACTION_WORDS.items()}
 
 
 class PageError(Exception):

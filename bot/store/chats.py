@@ -348,6 +348,12 @@ def set_quiet_hours(chat: Chat, hours: str | None, *, now: datetime) -> None:
     chat.updated_at = now
 
 
+def set_digests_silent_in_quiet_hours(chat: Chat, silent: bool, *, now: datetime) -> None:
+    """Whether a digest due in the chat's quiet hours arrives without a sound."""
+    chat.quiet_digests_silent = silent
+    chat.updated_at = now
+
+
 def manage(chat: Chat, target_id: int | None, *, now: datetime) -> None:
     """Make a private chat's settings commands change another chat (a channel), or its own."""
     chat.managed_chat_id = target_id
