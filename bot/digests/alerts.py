@@ -12,7 +12,6 @@ died is claimed again when the lease ends.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -20,7 +19,6 @@ from itertools import groupby
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
@@ -36,7 +34,7 @@ from bot.store.alerts import (
     record_alerts_later,
     record_alerts_sent,
 )
-from bot.store.batching import BatchWriter
+from bot.store.batching import BatchWriter, Write, run_write
 from bot.store.meta import record_heartbeat
 from bot.store.story_follows import headlines_by_id
 from bot.stories.alerts import AlertsFound, find_alerts
@@ -97,9 +95,6 @@ class AlertsReport:
         )
 
 
-_Outcome = Callable[[AsyncSession], Awaitable[None]]
-
-
 async def alert_pass(services: Services, bot: ExtBot[Any]) -> AlertsReport:
     """Make the alerts of what was stored since the last pass, then send every due one."""
     report = AlertsReport()
@@ -109,8 +104,8 @@ async def alert_pass(services: Services, bot: ExtBot[Any]) -> AlertsReport:
         per_hour=services.settings.alerts_per_hour,
         rules=services.alert_rules,
     )
-    recorder: BatchWriter[_Outcome, None] = BatchWriter(
-        services.database, _write, what="alerts", max_items=CLAIM_CHATS * 2
+    recorder: BatchWriter[Write, None] = BatchWriter(
+        services.database, run_write, what="alerts", max_items=CLAIM_CHATS * 2
     )
     async with recorder:
         while not services.stopping.is_set():
@@ -141,13 +136,9 @@ async def _heartbeat(services: Services) -> None:
         await record_heartbeat(session, "alerts", "ok", now=services.clock.now())
 
 
-async def _write(session: AsyncSession, outcome: _Outcome) -> None:
-    await outcome(session)
-
-
 async def _deliver_chat(
     services: Services, bot: ExtBot[Any], alerts: list[ClaimedAlert], report: AlertsReport
-) -> list[_Outcome]:
+) -> list[Write]:
     """Send one chat's claimed alerts: each alone one, then the gathered ones together."""
     now = services.clock.now()
     first = alerts[0]
@@ -159,7 +150,7 @@ async def _deliver_chat(
     async with services.database.session() as session:
         found = await headlines_by_id(session, {a.article_id for a in alerts})
     # An item pruned since it was caught has nothing left to tell.
-    outcomes: list[_Outcome] = [
+    outcomes: list[Write] = [
         partial(record_alerts_sent, alert_ids=gone, now=now)
         for gone in [[a.alert_id for a in alerts if a.article_id not in found]]
         if gone
@@ -201,7 +192,7 @@ async def _send(
     text: str,
     keyboard: InlineKeyboardMarkup | None,
     report: AlertsReport,
-) -> tuple[_Outcome, bool]:
+) -> tuple[Write, bool]:
     """Send one alert message: what to record of how it went, and whether the chat can
     still be written to."""
     ids = [a.alert_id for a in alerts]

@@ -11,14 +11,12 @@ once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
@@ -27,7 +25,7 @@ from bot.i18n import using_language
 from bot.schedule.times import quiet_until, zone_info
 from bot.sending.retry_policy import DIGESTS
 from bot.services import Services
-from bot.store.batching import BatchWriter
+from bot.store.batching import BatchWriter, Write, run_write
 from bot.store.meta import record_heartbeat
 from bot.store.story_follows import (
     ClaimedUpdate,
@@ -79,11 +77,6 @@ class UpdatesReport:
         )
 
 
-# A write of one outcome; written through a BatchWriter, which keeps it and writes it again
-# while the store is away, so an update Telegram accepted is recorded once it is back.
-_Outcome = Callable[[AsyncSession], Awaitable[None]]
-
-
 async def story_update_pass(services: Services, bot: ExtBot[Any]) -> UpdatesReport:
     """Find followed stories' news, then send every due update until none is left."""
     settings = services.settings
@@ -94,8 +87,8 @@ async def story_update_pass(services: Services, bot: ExtBot[Any]) -> UpdatesRepo
         per_day=settings.story_updates_per_day,
         quiet_for=timedelta(days=settings.story_follow_days),
     )
-    recorder: BatchWriter[_Outcome, None] = BatchWriter(
-        services.database, _write, what="story updates", max_items=CLAIM_BATCH
+    recorder: BatchWriter[Write, None] = BatchWriter(
+        services.database, run_write, what="story updates", max_items=CLAIM_BATCH
     )
     async with recorder:
         while not services.stopping.is_set():
@@ -117,13 +110,9 @@ async def story_update_pass(services: Services, bot: ExtBot[Any]) -> UpdatesRepo
     return report
 
 
-async def _write(session: AsyncSession, outcome: _Outcome) -> None:
-    await outcome(session)
-
-
 async def _deliver(
     services: Services, bot: ExtBot[Any], update: ClaimedUpdate, report: UpdatesReport
-) -> _Outcome:
+) -> Write:
     """Send one claimed update; what to record of how it went."""
     quiet_end = quiet_until(update.quiet_hours, update.timezone, services.clock.now())
     if quiet_end is not None:

@@ -24,6 +24,14 @@ log = logging.getLogger(__name__)
 Item = TypeVar("Item")
 T = TypeVar("T")
 Result = TypeVar("Result")
+# One write of its own, made when it was known (an outcome to record): a BatchWriter of
+# them runs each with `run_write`, and keeps it while the store is away.
+Write = Callable[[AsyncSession], Awaitable[None]]
+
+
+async def run_write(session: AsyncSession, write: Write) -> None:
+    """Run one Write in a BatchWriter's transaction."""
+    await write(session)
 
 
 class BatchWriter(Generic[Item, Result]):
