@@ -34,9 +34,9 @@ from bot.store.alerts import (
     record_alerts_later,
     record_alerts_sent,
 )
+from bot.store.articles import headlines_by_id
 from bot.store.batching import BatchWriter, Write, run_write
 from bot.store.meta import record_heartbeat
-from bot.store.story_follows import headlines_by_id
 from bot.stories.alerts import AlertsFound, find_alerts
 from bot.ui.render import (
     MAX_GATHERED_ALERTS,

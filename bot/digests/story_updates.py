@@ -25,13 +25,13 @@ from bot.i18n import using_language
 from bot.schedule.times import quiet_until, zone_info
 from bot.sending.retry_policy import DIGESTS
 from bot.services import Services
+from bot.store.articles import headlines_by_id
 from bot.store.batching import BatchWriter, Write, run_write
 from bot.store.meta import record_heartbeat
 from bot.store.story_follows import (
     ClaimedUpdate,
     claim_due_updates,
     end_follow_of,
-    headlines_by_id,
     record_update_retry,
     record_update_sent,
 )

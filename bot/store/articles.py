@@ -507,3 +507,15 @@ async def store_summary(
 async def count_articles(session: AsyncSession) -> int:
     """How many articles the store holds."""
     return int(await session.scalar(select(func.count()).select_from(Article)) or 0)
+
+
+async def headlines_by_id(session: AsyncSession, ids: Collection[int]) -> dict[int, Headline]:
+    """These articles as headlines, by id; pruned ones are missing."""
+    if not ids:
+        return {}
+    statement = (
+        select(*headline_columns())
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.id.in_(sorted(ids)))
+    )
+    return {row.id: headline_of(row) for row in await session.execute(statement)}

@@ -451,3 +451,23 @@ async def record_undeliverable(
     await session.execute(
         update(Chat).where(Chat.id == digest.chat_id).values(active=False, updated_at=now)
     )
+
+
+async def items_after(
+    session: AsyncSession, after_id: int, chat_ids: Sequence[int], *, limit: int
+) -> list[Candidate]:
+    """Items stored after `after_id` from the bot's feeds and these chats' own, oldest
+    first: what every follow, or every alert, of a pass is compared with, read once."""
+    own = select(ChatFeed.source_id).where(ChatFeed.chat_id.in_(chat_ids))
+    statement = (
+        select(*headline_columns(), Source.id.label("source_id"), Source.user_feed)
+        .join(Source, Source.id == Article.source_id)
+        .add_columns(Article.fetched_at)
+        .where(Article.id > after_id, Source.user_feed.is_(False) | Source.id.in_(own))
+        .order_by(Article.id)
+        .limit(limit)
+    )
+    return [
+        Candidate(headline_of(row), row.source_id, bool(row.user_feed), row.fetched_at)
+        for row in await session.execute(statement)
+    ]

@@ -17,9 +17,7 @@ from enum import Enum
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.articles import Headline, headline_columns, headline_of
-from bot.store.digests import Candidate
-from bot.store.models import Article, Chat, ChatFeed, Source, StoryFollow, StoryUpdate
+from bot.store.models import Article, Chat, StoryFollow, StoryUpdate
 
 # How many stories one chat may follow at once.
 MAX_FOLLOWED_STORIES = 20
@@ -170,38 +168,6 @@ async def active_follows(session: AsyncSession) -> list[FollowState]:
         )
         for f in (await session.scalars(statement)).all()
     ]
-
-
-async def items_after(
-    session: AsyncSession, after_id: int, chat_ids: Sequence[int], *, limit: int
-) -> list[Candidate]:
-    """Items stored after `after_id` from the bot's feeds and these chats' own, oldest
-    first: what every follow of a pass is compared with, read once."""
-    own = select(ChatFeed.source_id).where(ChatFeed.chat_id.in_(chat_ids))
-    statement = (
-        select(*headline_columns(), Source.id.label("source_id"), Source.user_feed)
-        .join(Source, Source.id == Article.source_id)
-        .add_columns(Article.fetched_at)
-        .where(Article.id > after_id, Source.user_feed.is_(False) | Source.id.in_(own))
-        .order_by(Article.id)
-        .limit(limit)
-    )
-    return [
-        Candidate(headline_of(row), row.source_id, bool(row.user_feed), row.fetched_at)
-        for row in await session.execute(statement)
-    ]
-
-
-async def headlines_by_id(session: AsyncSession, ids: Collection[int]) -> dict[int, Headline]:
-    """These articles as headlines, by id; pruned ones are missing."""
-    if not ids:
-        return {}
-    statement = (
-        select(*headline_columns())
-        .join(Source, Source.id == Article.source_id)
-        .where(Article.id.in_(sorted(ids)))
-    )
-    return {row.id: headline_of(row) for row in await session.execute(statement)}
 
 
 async def record_story_news(

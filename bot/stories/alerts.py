@@ -35,11 +35,16 @@ from bot.store.alerts import (
     move_alerts_cursor,
     rules_version,
 )
-from bot.store.articles import Headline, in_languages, latest_articles, settled_article_id
+from bot.store.articles import (
+    Headline,
+    headlines_by_id,
+    in_languages,
+    latest_articles,
+    settled_article_id,
+)
 from bot.store.chat_sources import reads_source, sources_by_chat
 from bot.store.db import Database
-from bot.store.digests import Candidate
-from bot.store.story_follows import headlines_by_id, items_after
+from bot.store.digests import Candidate, items_after
 
 log = logging.getLogger(__name__)
 # Items read a pass at most; more wait for the next pass, from where this one stopped.

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from bot.news.extractive import new_sentences
 from bot.news.grouping import group_stories
 from bot.news.outlets import outlet_of
-from bot.store.articles import Headline, latest_articles
+from bot.store.articles import Headline, headlines_by_id, latest_articles
 from bot.store.chat_sources import reads_source, sources_by_chat
 from bot.store.db import Database
-from bot.store.digests import Candidate
+from bot.store.digests import Candidate, items_after
 from bot.store.story_follows import (
     FollowChange,
     Followed,
@@ -29,8 +29,6 @@ from bot.store.story_follows import (
     active_follows,
     end_quiet_follows,
     follow_story,
-    headlines_by_id,
-    items_after,
     record_story_news,
 )
 from bot.stories.card import story_reports
