@@ -269,15 +269,25 @@ async def test_digests_in_quiet_hours_arrive_silently_if_asked(
     feeds: Feeds, quiet_settings: Settings, clock: FakeClock
 ) -> None:
     clock.set(datetime(2017, 1, 7, 22, 50, tzinfo=UTC))
+    other = USER_ID + 1  # another reader with the same quiet hours, who did not ask
     async with running_bot(quiet_settings, clock) as user:
-        await user.reply_to("/subscribe 23:00")
-        (panel,) = await user.command("/quiet 22:00-07:00")
-        assert "arrive with a sound" in visible(panel.params["text"])
+        panels = {}
+        for chat_id in (USER_ID, other):
+            await user.reply_to("/subscribe 23:00", chat_id=chat_id, user_id=chat_id)
+            (panels[chat_id],) = await user.command(
+                "/quiet 22:00-07:00", chat_id=chat_id, user_id=chat_id
+            )
+            assert "arrive with a sound" in visible(panels[chat_id].params["text"])
+        panel = panels[USER_ID]
         await user.press(panel, button_data(panel, "🔕 Digests silently in quiet hours"))
         clock.advance(minutes=11)
         await dispatch_digests(services_of(user.application), user.application.bot)
-        digest = user.fake.sent_messages(USER_ID)[-1]
-    assert digest.params.get("disable_notification") is True
+        asked = user.fake.sent_messages(USER_ID)[-1]
+        not_asked = user.fake.sent_messages(other)[-1]
+    assert asked.params["text"].startswith("<b>Your news digest")
+    assert not_asked.params["text"].startswith("<b>Your news digest")
+    assert asked.params.get("disable_notification") is True
+    assert "disable_notification" not in not_asked.params
 
 
 async def test_a_followed_storys_update_waits_for_the_end_of_quiet_hours(
