@@ -564,8 +564,9 @@ def _build(count: int) -> None:
         _source_records(SOURCES),
     )
     # Indexes are cheaper to build once than to keep up row by row: the B-tree indexes of
-    # articles and the FTS5 insert trigger are dropped and re-created from their own DDL,
-    # and the FTS5 index is filled by its 'rebuild' command from search_text.
+    # articles (and an FTS5 insert trigger, which stores before migration 0019 have) are
+    # dropped and re-created from their own DDL; the FTS5 index is filled by its 'rebuild'
+    # command from search_text.
     ddl = connection.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE tbl_name='articles' AND sql IS NOT NULL "
         "AND (type='index' OR (type='trigger' AND sql LIKE '%AFTER INSERT%'))"

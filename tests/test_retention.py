@@ -7,7 +7,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from telegram.ext import ExtBot
 
 from bot.bootstrap import prepare_store
@@ -15,11 +15,13 @@ from bot.config import Settings
 from bot.ingest.poller import ingest_due
 from bot.ingest.retention import TOMBSTONE_MARGIN, prune
 from bot.news.http.fetcher import SafeFetcher
+from bot.news.query import parse_query
 from bot.services import Services
 from bot.store.articles import NewArticle, add_articles, count_articles
 from bot.store.db import Database
 from bot.store.meta import get_meta
 from bot.store.models import Article, SeenKey
+from bot.store.search import search_articles
 from bot.store.sources import add_source
 from bot.store.tombstones import prune_articles
 from jobs.retention import prune_old_articles
@@ -74,6 +76,20 @@ async def test_old_articles_go_recent_ones_stay(database, settings, clock):
         (source_id, "u:https://news.example/last-month", clock.now())
     ]
     assert heartbeat is not None and heartbeat.updated_at == clock.now()
+
+
+async def test_a_topic_search_finds_what_is_kept_and_nothing_pruned(database, settings, clock):
+    await add_items(database, clock, {"harbour storm last month": 40, "harbour storm today": 0})
+
+    await run_job(database, settings, clock)
+
+    async with database.session() as session:
+        found = await search_articles(session, parse_query("harbour"), limit=10, now=clock.now())
+        if database.is_sqlite:  # the FTS5 index holds exactly the stored rows' terms
+            await session.execute(
+                text("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
+            )
+    assert [h.title for h in found.headlines] == ["harbour storm today"]
 
 
 async def test_pruning_goes_in_batches(database, clock):
