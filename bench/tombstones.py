@@ -3,10 +3,11 @@
 Run: ``.venv/bin/python -m bench.tombstones [days]``
 
 One feed publishes 500 items a day and lists its newest 300; it is read four times a day
-(through the store functions ingest uses: add_articles, then note_listed_items) and the
-retention pass (bot.ingest.retention.prune, RETENTION_DAYS=30) runs once a day, on a fresh SQLite
-file. Prints the tombstone count at the end and at its largest, against the number of
-articles ever pruned, which is what the table held when tombstones were never removed.
+(through the store functions ingest uses: known_items, add_known_articles, then
+note_listed_items) and the retention pass (bot.ingest.retention.prune, RETENTION_DAYS=30)
+runs once a day, on a fresh SQLite file. Prints the tombstone count at the end and at its
+largest, against the number of articles ever pruned, which is what the table held when
+tombstones were never removed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.ingest.retention import TOMBSTONE_MARGIN, prune
-from bot.store.articles import NewArticle, add_articles
+from bot.store.articles import NewArticle, add_known_articles, known_items
 from bot.store.db import Database
 from bot.store.models import SeenKey
 from bot.store.sources import add_source
@@ -57,8 +58,9 @@ async def simulate(days: int) -> None:
                 )
             listed = published[-LISTED:]
             async with database.session() as session:
-                await add_articles(session, source_id, listed, now=now)
-                await note_listed_items(session, source_id, listed, now=now)
+                known = await known_items(session, source_id, listed)
+                await add_known_articles(session, known, now=now)
+                await note_listed_items(session, known, now=now)
             if read % READS_PER_DAY == 0:
                 pruned += await prune(database, older_than=now - RETENTION, now=now)
                 async with database.session() as session:

@@ -497,15 +497,14 @@ async def test_a_feed_that_breaks_the_store_does_not_take_its_batch_with_it(
         for n in range(4)
     ]
     broken = await add_feed(database, server.add("/batch-broken.xml", SAMPLE_FEED), clock)
-    real_add_articles = bot.ingest.poller.add_articles
+    real_add = bot.ingest.poller.add_known_articles
 
-    async def add_articles(session, source_id, items, *, now):
-        items = list(items)
-        if source_id == broken and items:
+    async def add_known_articles(session, known, *, now):
+        if known.source_id == broken and known.items:
             raise RuntimeError("store hiccup")
-        return await real_add_articles(session, source_id, items, now=now)
+        return await real_add(session, known, now=now)
 
-    monkeypatch.setattr(bot.ingest.poller, "add_articles", add_articles)
+    monkeypatch.setattr(bot.ingest.poller, "add_known_articles", add_known_articles)
     report = await poll(database, fetcher, settings, clock)
     assert (only(report, broken).outcome, only(report, broken).error) == (
         "error",

@@ -23,7 +23,7 @@ from bot.news.feeds.fetch import ErrorKind, FeedResult, Outcome, fetch_feed
 from bot.news.feeds.parse import FeedEntry
 from bot.news.http.fetcher import SafeFetcher
 from bot.news.indexing import index_items_async
-from bot.store.articles import NewArticle, add_articles, unstored_items
+from bot.store.articles import KnownItems, NewArticle, add_known_articles, known_items
 from bot.store.batching import BatchWriter
 from bot.store.db import Database
 from bot.store.meta import record_heartbeat
@@ -252,10 +252,12 @@ AHEAD_READS = 2
 
 @dataclass(frozen=True)
 class _Fetched:
-    """A fetch to record, and its items to store (indexed ahead where they are new)."""
+    """A fetch to record, its items to store, and what the store held of them when read
+    ahead (None: read in the write), the new ones indexed."""
 
     fetch: Fetch
     items: list[NewArticle]
+    known: KnownItems | None = None
 
 
 _FeedWriter = BatchWriter[_Fetched, SourceReport]
@@ -346,8 +348,9 @@ async def _ingest_source(
         log.exception("Fetching source %d (%s) failed", source.id, source.url)
         result = _internal_failure(source, exc)
     FETCH_SECONDS.observe(time.perf_counter() - started)
-    items = await _indexed_ahead(database, source, result, executor=executor, reads=reads)
-    report = await _submit(writer, source, result, items, now=now)
+    items = [_article(entry) for entry in result.entries]
+    known = await _indexed_ahead(database, source, items, executor=executor, reads=reads)
+    report = await _submit(writer, source, result, items, known, now=now)
     FETCHES.labels(outcome=_outcome_label(report)).inc()
     ITEMS_STORED.inc(report.new)
     if report.newly_deactivated:
@@ -365,12 +368,13 @@ async def _submit(
     source: ClaimedSource,
     result: FeedResult,
     items: list[NewArticle],
+    known: KnownItems | None,
     *,
     now: datetime,
 ) -> SourceReport:
     """Store a fetch through the writer; if that fails, record the failure instead."""
     try:
-        return await writer.submit(_Fetched(Fetch(source, result, now), items))
+        return await writer.submit(_Fetched(Fetch(source, result, now), items, known))
     except Exception as exc:  # a bug or a store hiccup must not stop the other feeds
         log.exception("Ingesting source %d (%s) failed", source.id, source.url)
         failure = _internal_failure(source, exc)
@@ -385,27 +389,27 @@ async def _submit(
 async def _indexed_ahead(
     database: Database,
     source: ClaimedSource,
-    result: FeedResult,
+    items: list[NewArticle],
     *,
     executor: Executor | None,
     reads: asyncio.Semaphore,
-) -> list[NewArticle]:
-    """The feed's items, those not yet stored indexed in the parse workers (`executor`):
-    there the CPU it takes runs beside the parsing, not under the GIL fetching and storing
-    need. Items already stored are not indexed again; if anything fails here, the store
-    indexes the new items itself."""
-    items = [_article(entry) for entry in result.entries]
+) -> KnownItems | None:
+    """What the store holds of the feed's items, the new ones indexed in the parse workers
+    (`executor`): there the CPU it takes runs beside the parsing, not under the GIL fetching
+    and storing need. If anything fails here, the write reads and indexes them itself."""
     if not items:  # a 304 or an error: nothing to read
-        return items
+        return None
     try:
         async with reads, database.session() as session:
-            new = await unstored_items(session, source.id, items)
-        indexed = await index_items_async([item.text() for item in new], executor=executor)
+            known = await known_items(session, source.id, items)
+        new = known.new_items()
+        indexed = await index_items_async([item.text() for _, item in new], executor=executor)
     except Exception:  # the store still indexes them: nothing is lost but time
         log.exception("Indexing the items of source %d ahead failed", source.id)
-        return items
-    ahead = {id(item): replace(item, indexed=done) for item, done in zip(new, indexed, strict=True)}
-    return [ahead.get(id(item), item) for item in items]
+        return None
+    return known.with_items(
+        {key: replace(item, indexed=done) for (key, item), done in zip(new, indexed, strict=True)}
+    )
 
 
 async def _store(
@@ -425,8 +429,11 @@ async def _store(
         if record is None:  # removed while it was being fetched
             reports.append(_report(source, result))
             continue
-        new_ids = await add_articles(session, source.id, items, now=fetch.at)
-        await note_listed_items(session, source.id, items, now=fetch.at)
+        known = fetched.known
+        if known is None:
+            known = await known_items(session, source.id, items)
+        new_ids = await add_known_articles(session, known, now=fetch.at)
+        await note_listed_items(session, known, now=fetch.at)
         reports.append(
             _report(
                 source,

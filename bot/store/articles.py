@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
+    Boolean,
     ColumnElement,
     Integer,
     Label,
     Row,
     Select,
+    Text,
     bindparam,
     func,
     literal,
@@ -60,7 +63,7 @@ class NewArticle:
     """Its picture, a public http(s) URL (bot.news.images), or None."""
     indexed: Indexed | None = None
     """Its language, search terms and story words, worked out ahead of storing (ingest does
-    it in the parse workers, for the items `unstored_items` names); None: when stored."""
+    it in the parse workers, for the items `known_items` finds new); None: when stored."""
 
     def text(self) -> ItemText:
         """What `index_items` reads of the item."""
@@ -107,28 +110,105 @@ def _by_key(source_id: int, items: Iterable[NewArticle]) -> dict[str, NewArticle
     return by_key
 
 
-async def unstored_items(
+@dataclass(frozen=True)
+class KnownItems:
+    """A feed's items by their identity in the source, and what the store held of them when
+    read: what `add_known_articles` stores and `note_listed_items` marks, read once."""
+
+    source_id: int
+    items: dict[str, NewArticle]
+    """The items by key, the first of any that share one, in the feed's order."""
+    stored: dict[str, StoredText]
+    """The items already stored, with the text they were stored with."""
+    tombstones: dict[str, bool]
+    """This source's tombstones among the items, and those counted as still listed: whether
+    each is counted as listed."""
+
+    def new_items(self) -> list[tuple[str, NewArticle]]:
+        """The items neither stored nor pruned, by key, in the feed's order."""
+        return [
+            (key, item)
+            for key, item in self.items.items()
+            if key not in self.stored and key not in self.tombstones
+        ]
+
+    def with_items(self, items: dict[str, NewArticle]) -> KnownItems:
+        """The same reading with some items replaced (indexed ahead, say)."""
+        return replace(self, items=self.items | items)
+
+
+@dataclass(frozen=True)
+class StoredText:
+    """What an item was stored with, to tell whether a feed now has its text right."""
+
+    id: int
+    title: str
+    description: str
+
+
+async def known_items(
     session: AsyncSession, source_id: int, items: Iterable[NewArticle]
-) -> list[NewArticle]:
-    """The items `add_articles` would store now: neither stored nor pruned from this source,
-    the first of any that share an identity, in the feed's order."""
+) -> KnownItems:
+    """What the store holds of a feed's items: the stored ones and this source's tombstones,
+    in one statement for up to 500 items."""
     by_key = _by_key(source_id, items)
-    if not by_key:
-        return []
-    _stored, new_items = await _split_known(session, source_id, by_key)
-    return [item for _, item in new_items]
+    stored: dict[str, StoredText] = {}
+    tombstones: dict[str, bool] = {}
+    keys = list(by_key)
+    for start in range(0, len(keys), _BATCH):
+        rows = await session.execute(
+            _known_rows(), {"source_id": source_id, "keys": keys[start : start + _BATCH]}
+        )
+        for key, id_, title, description, listed in rows:
+            if id_ is None:
+                tombstones[key] = bool(listed)
+            else:
+                stored[key] = StoredText(id_, title, description)
+    return KnownItems(source_id, by_key, stored, tombstones)
+
+
+@cache
+def _known_rows() -> Select[Any]:
+    """known_items' query, built once: a source's stored items among some keys, then its
+    tombstones among them or counted as listed (`listed`; None for a stored item)."""
+    source_id = bindparam("source_id", type_=Integer)
+    keys: BindParameter[str] = bindparam("keys", expanding=True)
+    stored = select(
+        Article.key,
+        Article.id,
+        Article.title,
+        Article.description,
+        literal(None, Boolean).label("listed"),
+    ).where(Article.source_id == source_id, Article.key.in_(keys))
+    pruned = select(
+        SeenKey.key,
+        literal(None, Integer),
+        literal(None, Text),
+        literal(None, Text),
+        SeenKey.unlisted_at.is_(None),
+    ).where(
+        SeenKey.source_id == source_id, or_(SeenKey.key.in_(keys), SeenKey.unlisted_at.is_(None))
+    )
+    return stored.union_all(pruned)  # type: ignore[return-value]
 
 
 async def add_articles(
     session: AsyncSession, source_id: int, items: Iterable[NewArticle], *, now: datetime
 ) -> list[int]:
     """Store the items not seen before from this source; return the ids of the new ones."""
-    by_key = _by_key(source_id, items)
-    if not by_key:
+    return await add_known_articles(session, await known_items(session, source_id, items), now=now)
+
+
+async def add_known_articles(
+    session: AsyncSession, known: KnownItems, *, now: datetime
+) -> list[int]:
+    """Store the items `known` found neither stored nor pruned, mend the text of stored ones
+    the feed now has right; return the ids of the new ones. An item stored since `known`
+    was read is left as it is (the insert skips it)."""
+    if not known.items:
         return []
-    # Most of a feed is already stored (or was pruned): only the rest is worth indexing.
-    stored, new_items = await _split_known(session, source_id, by_key)
-    await _mend_damaged_text(session, stored, by_key)
+    await _mend_damaged_text(session, known.stored, known.items)
+    new_items = known.new_items()
     # Items not indexed ahead (seeds, or an ingest whose workers failed) are indexed here,
     # off the event loop where fetches wait.
     unindexed = [item.text() for _, item in new_items if item.indexed is None]
@@ -138,7 +218,7 @@ async def add_articles(
         language, search_text, title_terms, words = item.indexed or next(computed)
         fresh.append(
             {
-                "source_id": source_id,
+                "source_id": known.source_id,
                 "key": key,
                 "guid": item.guid,
                 "url": canonical_url(item.url),
@@ -155,19 +235,20 @@ async def add_articles(
                 "image_url": item.image_url,
             }
         )
+    if not fresh:
+        return []
     new_ids: list[int] = []
     await _take_insert_turn(session)
     # The table, not the ORM entity: a Core multi-row INSERT ... RETURNING costs a third of
     # the ORM's bulk insert per row, and no Article objects are wanted here.
     table = Base.metadata.tables[Article.__tablename__]
+    statement = (
+        insert_into(session, table)
+        .on_conflict_do_nothing(index_elements=["source_id", "key"])
+        .returning(table.c.id)
+    )
     for start in range(0, len(fresh), _BATCH):
-        batch = fresh[start : start + _BATCH]
-        statement = (
-            insert_into(session, table)
-            .on_conflict_do_nothing(index_elements=["source_id", "key"])
-            .returning(table.c.id)
-        )
-        result = await session.execute(statement, batch)
+        result = await session.execute(statement, fresh[start : start + _BATCH])
         new_ids.extend(result.scalars().all())
     await _index_for_search(session, new_ids)
     return sorted(new_ids)
@@ -204,49 +285,8 @@ async def settled_article_id(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.max(Article.id))) or 0)
 
 
-async def _split_known(
-    session: AsyncSession, source_id: int, by_key: dict[str, NewArticle]
-) -> tuple[dict[str, _StoredText], list[tuple[str, NewArticle]]]:
-    """The source's stored items among these (with their text), and the rest by key:
-    neither stored nor pruned."""
-    stored, pruned = await _known_keys(session, source_id, list(by_key))
-    known = pruned | stored.keys()
-    return stored, [(key, item) for key, item in by_key.items() if key not in known]
-
-
-@dataclass(frozen=True)
-class _StoredText:
-    id: int
-    title: str
-    description: str
-
-
-async def _known_keys(
-    session: AsyncSession, source_id: int, keys: list[str]
-) -> tuple[dict[str, _StoredText], set[str]]:
-    """Which of these keys this source already has: stored articles (with their text) and
-    pruned tombstones."""
-    stored: dict[str, _StoredText] = {}
-    pruned: set[str] = set()
-    for start in range(0, len(keys), _BATCH):
-        chunk = keys[start : start + _BATCH]
-        rows = await session.execute(
-            select(Article.key, Article.id, Article.title, Article.description).where(
-                Article.source_id == source_id, Article.key.in_(chunk)
-            )
-        )
-        stored.update(
-            (key, _StoredText(id_, title, description)) for key, id_, title, description in rows
-        )
-        tombstones = select(SeenKey.key).where(
-            SeenKey.source_id == source_id, SeenKey.key.in_(chunk)
-        )
-        pruned.update((await session.scalars(tombstones)).all())
-    return stored, pruned
-
-
 async def _mend_damaged_text(
-    session: AsyncSession, stored: dict[str, _StoredText], items: dict[str, NewArticle]
+    session: AsyncSession, stored: dict[str, StoredText], items: dict[str, NewArticle]
 ) -> None:
     """Store the text again for items kept with broken characters that the feed now has right."""
     for key, old in stored.items():

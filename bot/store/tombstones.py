@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import (
@@ -12,7 +11,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.articles import _BATCH, NewArticle, article_key
+from bot.store.articles import _BATCH, KnownItems
 from bot.store.db import insert_into
 from bot.store.models import Article, SeenKey
 
@@ -48,38 +47,29 @@ async def prune_articles(
     return len(rows)
 
 
-async def note_listed_items(
-    session: AsyncSession, source_id: int, items: Iterable[NewArticle], *, now: datetime
-) -> None:
+async def note_listed_items(session: AsyncSession, known: KnownItems, *, now: datetime) -> None:
     """Tell this source's tombstones whether the feed just read still lists their item: a
-    dropped one starts counting towards its removal, a listed one stops.
+    dropped one starts counting towards its removal, a listed one stops. `known` says which
+    are counted as listed, so a feed whose listing did not change costs no statement.
 
     Only for a whole feed as served: a partial list would make tombstones look dropped.
     """
-    keys = {article_key(source_id, item.guid, item.url, item.title) for item in items}
-    if not keys:  # an empty read proves nothing about what the feed lists
+    listed = known.items.keys()
+    if not listed:  # an empty read proves nothing about what the feed lists
         return
-    counting = await session.scalars(
-        select(SeenKey.key).where(SeenKey.source_id == source_id, SeenKey.unlisted_at.is_(None))
+    dropped = sorted(
+        key for key, counted in known.tombstones.items() if counted and key not in listed
     )
-    dropped = [key for key in counting if key not in keys]
-    listed = sorted(keys)
-    for start in range(0, max(len(dropped), len(listed)), _BATCH):
-        if chunk := dropped[start : start + _BATCH]:
-            await session.execute(
-                update(SeenKey)
-                .where(SeenKey.source_id == source_id, SeenKey.key.in_(chunk))
-                .values(unlisted_at=now)
-            )
-        if chunk := listed[start : start + _BATCH]:
+    back = sorted(key for key, counted in known.tombstones.items() if not counted and key in listed)
+    for keys, unlisted_at in ((dropped, now), (back, None)):
+        for start in range(0, len(keys), _BATCH):
             await session.execute(
                 update(SeenKey)
                 .where(
-                    SeenKey.source_id == source_id,
-                    SeenKey.key.in_(chunk),
-                    SeenKey.unlisted_at.is_not(None),
+                    SeenKey.source_id == known.source_id,
+                    SeenKey.key.in_(keys[start : start + _BATCH]),
                 )
-                .values(unlisted_at=None)
+                .values(unlisted_at=unlisted_at)
             )
 
 
