@@ -46,3 +46,38 @@ def test_feed_the_fast_parser_cannot_read_still_parses_through_feedparser(name: 
     parsed = parse_feed(body, url=URL, now=NOW)
     assert parsed.entries
     assert parsed == parse_feed(body, url=URL, now=NOW, fast=False)
+
+
+ATOM_IN_ENGLISH = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/"
+      xml:lang="en_GB">
+<title>Harbour News</title>
+<link rel="alternate" href="https://harbour.example/?from=feed&amp;kind=all"/>
+<id>https://harbour.example/</id>
+<updated>2026-11-29T08:00:00Z</updated>
+<entry>
+<title>Storm closes the harbour</title>
+<link rel="alternate" href="https://harbour.example/storm?utm_source=rss&amp;page=2&#38;x=1"/>
+<id>https://harbour.example/a/1</id>
+<updated>2026-11-29T07:00:00Z</updated>
+<media:thumbnail url="https://harbour.example/storm.jpg?w=800&amp;h=450"/>
+<summary type="html">&lt;p&gt;Gales closed the harbour.&lt;/p&gt;</summary>
+</entry>
+</feed>"""
+
+
+def test_an_atom_feed_with_a_language_and_escaped_links_takes_the_fast_path_unchanged():
+    # feedparser-rs leaves "&amp;" in Atom attributes; the root's xml:lang is every item's.
+    assert read_fast(ATOM_IN_ENGLISH, {}, URL) is not None
+    fast = parse_feed(ATOM_IN_ENGLISH, url=URL, now=NOW)
+    assert fast == parse_feed(ATOM_IN_ENGLISH, url=URL, now=NOW, fast=False)
+    (entry,) = fast.entries
+    assert (fast.language, entry.language) == ("en", "en")
+    assert entry.url == "https://harbour.example/storm?page=2&x=1"
+    assert entry.image == "https://harbour.example/storm.jpg?w=800&h=450"
+
+
+def test_an_xml_lang_below_the_root_is_left_to_feedparser():
+    nested = ATOM_IN_ENGLISH.replace(b"<entry>", b'<entry xml:lang="de">')
+    assert read_fast(nested, {}, URL) is None
+    assert parse_feed(nested, url=URL, now=NOW).entries[0].language == "de"

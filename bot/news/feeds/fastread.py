@@ -17,7 +17,7 @@ import contextlib
 import html
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import feedparser_rs
@@ -34,7 +34,15 @@ _ITEM_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
 # base64 text (feedparser decodes it); and feedparser keeps the first description-like
 # element of an item as its summary and the rest as its content, in document order,
 # where feedparser-rs keeps media:description apart.
-_FEEDPARSER_ONLY = (b"xml:base", b"xml:lang", b"base64", b"<media:description")
+_FEEDPARSER_ONLY = (b"xml:base", b"base64", b"<media:description")
+# The one xml:lang fast reading takes: on the root element, with no <language> or
+# <dc:language> after it (feedparser lets that override it for the elements that follow).
+_ROOT_LANG = re.compile(
+    rb"""^(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*"""
+    rb"""<(?:[A-Za-z_][\w.-]*:)?(?:feed|rss|RDF)\s[^>]*?\bxml:lang\s*=\s*["']([^"'<>]*)["']""",
+    re.S,
+)
+_LANGUAGE_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?language[\s>]")
 _LINK = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?link[\s/>]")
 _GUID = re.compile(rb"<(?:guid|id)[\s>]")
 _DATE = re.compile(
@@ -49,6 +57,8 @@ _ENTITY_IN_LINK = re.compile(r"&[A-Za-z0-9_]+;")
 _MOJIBAKE = re.compile(rb"\xc2[\x80-\x9f]|\xc3[\x82-\xaf]\xc2[\x80-\xbf]")
 # Elements whose text feedparser's sanitiser drops with them (clean_text would keep it).
 _SANITISED = re.compile(rb"<(?:script|style|applet)|&lt;(?:script|style|applet)", re.I)
+_XML_REFERENCE = re.compile(r"&(amp|lt|gt|quot|apos|#[0-9]+|#[xX][0-9A-Fa-f]+);")
+_XML_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _LIMITS = feedparser_rs.ParserLimits()
 _DATE_KEYS = ("published_parsed", "updated_parsed", "created_parsed")
 
@@ -61,6 +71,9 @@ def read_fast(data: bytes, headers: Mapping[str, str], base: str) -> dict[str, A
     """
     if not declared_utf8(data, headers) or not _plain_document(data):
         return None
+    lang = _root_language(data)
+    if lang is False:
+        return None
     try:
         result = feedparser_rs.parse_with_limits(
             data, limits=_LIMITS, sanitize_html=False, resolve_relative_uris=False
@@ -72,14 +85,21 @@ def read_fast(data: bytes, headers: Mapping[str, str], base: str) -> dict[str, A
     starts = [match.start() for match in _ITEM_TAG.finditer(data)]
     if len(result.entries) != len(starts):
         return None
-    feed = _feed(result.feed, base)
+    # feedparser-rs leaves the entity and character references of an Atom document's
+    # attributes as written ("?a=1&amp;b=2"): its links and media URLs are decoded here.
+    attribute = _xml_unescape if result.version.startswith("atom") else _same
+    feed = _feed(result.feed, base, attribute)
+    if lang:  # feedparser: the root's xml:lang is the feed's language and every text's
+        feed["language"] = lang
     if _ENTITY_IN_LINK.search(feed["link"] or ""):
         return None  # feedparser rewrites "&name;" in links its own way
     entries = []
     for raw, start, end in zip(result.entries, starts, [*starts[1:], len(data)], strict=True):
-        entry = _entry(raw, data[start:end], base)
+        entry = _entry(raw, data[start:end], base, attribute)
         if entry is None:
             return None
+        if lang and not entry["title_detail"]["language"]:
+            entry["title_detail"]["language"] = lang
         entries.append(entry)
     return {"feed": feed, "entries": entries, "version": result.version}
 
@@ -98,30 +118,44 @@ def _plain_document(data: bytes) -> bool:
     return b"&#" not in data or _MOJIBAKE.search(data) is None
 
 
-def _feed(feed: Any, base: str) -> dict[str, Any]:
+def _root_language(data: bytes) -> str | None | bool:
+    """The root element's xml:lang as feedparser spells it, None if the document has no
+    xml:lang, False if it has one elsewhere or a language element that would override it."""
+    if b"xml:lang" not in data:
+        return None
+    match = _ROOT_LANG.match(data[:4096])
+    if match is None or data.count(b"xml:lang") != 1 or _LANGUAGE_ELEMENT.search(data):
+        return False
+    # An empty xml:lang declares none; feedparser writes "en_GB" as "en-GB".
+    return match.group(1).decode("utf-8").replace("_", "-") or None
+
+
+def _feed(feed: Any, base: str, attribute: Callable[[Any], Any]) -> dict[str, Any]:
     return {
         "title": _text(feed.get("title")),
-        "link": _link(base, feed.get("link")),
+        "link": _link(base, attribute(feed.get("link"))),
         "language": feed.get("language"),
         "ttl": feed.get("ttl"),
     }
 
 
-def _entry(raw: Any, item: bytes, base: str) -> dict[str, Any] | None:
+def _entry(
+    raw: Any, item: bytes, base: str, attribute: Callable[[Any], Any]
+) -> dict[str, Any] | None:
     """The keys parse._entry and images.entry_image read, as feedparser gives them, or None
     when `item` (the item's bytes) holds a link, id or date feedparser-rs did not read."""
     entry: dict[str, Any] = {
         "title": _text(raw.get("title")),
-        "link": _link(base, raw.get("link")),
+        "link": _link(base, attribute(raw.get("link"))),
         "summary": _text(raw.get("summary")),
         "content": [{"value": _text(part.get("value"))} for part in raw.get("content") or []],
         "id": _id(raw, item, base),
         "author": _own_author(raw, item),
         "title_detail": {"language": (raw.get("title_detail") or {}).get("language")},
-        "media_content": [_media(media) for media in raw.get("media_content") or []],
-        "media_thumbnail": [_media(thumb) for thumb in raw.get("media_thumbnail") or []],
-        "links": [_href(link) for link in raw.get("links") or []],
-        "enclosures": [_href(enclosure) for enclosure in raw.get("enclosures") or []],
+        "media_content": [_media(media, attribute) for media in raw.get("media_content") or []],
+        "media_thumbnail": [_media(thumb, attribute) for thumb in raw.get("media_thumbnail") or []],
+        "links": [_href(link, attribute) for link in raw.get("links") or []],
+        "enclosures": [_href(enclosure, attribute) for enclosure in raw.get("enclosures") or []],
     }
     for key in _DATE_KEYS:
         if parsed := raw.get(key):
@@ -135,6 +169,27 @@ def _entry(raw: Any, item: bytes, base: str) -> dict[str, Any] | None:
     if not any(key in entry for key in _DATE_KEYS) and _DATE.search(item):
         return None
     return entry
+
+
+def _xml_unescape(value: Any) -> Any:
+    """An attribute's value with XML's entity and character references decoded."""
+    if not isinstance(value, str) or "&" not in value:
+        return value
+    return _XML_REFERENCE.sub(_xml_character, value)
+
+
+def _xml_character(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name[0] != "#":
+        return _XML_ENTITIES[name]
+    try:
+        return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
+    except (ValueError, OverflowError):
+        return match.group(0)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _text(value: str | None) -> str | None:
@@ -174,13 +229,13 @@ def _own_author(raw: Any, item: bytes) -> str | None:
     return _text((detail.get("name") if detail else None) or author)
 
 
-def _href(link: Any) -> dict[str, Any]:
-    return {"rel": link.get("rel"), "type": link.get("type"), "href": link.get("href")}
+def _href(link: Any, attribute: Callable[[Any], Any]) -> dict[str, Any]:
+    return {"rel": link.get("rel"), "type": link.get("type"), "href": attribute(link.get("href"))}
 
 
-def _media(media: Any) -> dict[str, Any]:
+def _media(media: Any, attribute: Callable[[Any], Any]) -> dict[str, Any]:
     return {
-        "url": media.get("url"),
+        "url": attribute(media.get("url")),
         "medium": media.get("medium"),
         "type": media.get("type"),
         "width": media.get("width"),
