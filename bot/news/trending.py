@@ -49,7 +49,8 @@ HEADLINE_FILLER = frozenset(
 # Letters and digits of any script, as text.words() splits them; the group keeps the gaps.
 _WORDS_AND_GAPS = re.compile(f"({WORD.pattern})")
 # "Donald J. Trump" is "Donald Trump": a middle initial would split the name.
-_MIDDLE_INITIAL = re.compile(r"(?<=[a-z]) [A-Z]\.(?= [A-Z])")
+# (The space first: a scan for it is far faster than a look-behind at every character.)
+_MIDDLE_INITIAL = re.compile(r" (?<=[a-z] )[A-Z]\.(?= [A-Z])")
 # Between two words, these end a phrase: clause punctuation, brackets and quotes.
 _PHRASE_BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”‘’'«»|/…]|\s[-–—]\s")
 _SENTENCE_START = re.compile(r"[.!?:\"“«]\s*$")
