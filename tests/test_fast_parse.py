@@ -81,3 +81,10 @@ def test_an_xml_lang_below_the_root_is_left_to_feedparser():
     nested = ATOM_IN_ENGLISH.replace(b"<entry>", b'<entry xml:lang="de">')
     assert read_fast(nested, {}, URL) is None
     assert parse_feed(nested, url=URL, now=NOW).entries[0].language == "de"
+
+
+def test_the_mending_table_maps_only_c1_controls():
+    # fastread skips the table for values without a C1 control: it must map nothing else.
+    from bot.news.feeds import fastread
+
+    assert fastread._CP1252 and all(0x80 <= point <= 0x9F for point in fastread._CP1252)

@@ -302,7 +302,12 @@ def _web_link(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     link = canonical_url(value)
-    if not link or urlsplit(link).scheme not in ("http", "https"):
+    if not link:
+        return None
+    if not link.startswith(("https://", "http://")) and urlsplit(link).scheme not in (
+        "http",
+        "https",
+    ):
         return None  # javascript:, data:, mailto: and friends never reach a chat
     return link
 
