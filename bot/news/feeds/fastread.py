@@ -215,7 +215,8 @@ def _text(value: str | None) -> str | None:
 
 def _link(base: str, value: str | None) -> str | None:
     """A link resolved against the base as feedparser resolves it."""
-    return _resolved(base, _text(value)) if value else value
+    text = _text(value)
+    return _resolved(base, text) if text else text
 
 
 def _resolved(base: str, value: str) -> str:
