@@ -436,6 +436,7 @@ async def run_passes(
 ) -> tuple[PassFigures, list[PassFigures], list[float]]:
     """A fresh store, the feeds added, then one cold and WARM_PASSES warm ingest passes."""
     from bot.config import Settings
+    from bot.gc_tuning import limit_malloc_arenas
     from bot.ingest.poller import ingest_all
     from bot.news.feeds.parse import make_parse_executor, parse_feed_async
     from bot.news.http.fetcher import SafeFetcher
@@ -443,6 +444,7 @@ async def run_passes(
     from bot.store.db import Database
     from bot.store.sources import add_source
 
+    limit_malloc_arenas()  # as the bot's process has them (run_bot), before any thread starts
     database_url = f"sqlite+aiosqlite:///{directory / 'ingest.db'}"
     settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
     database = Database(database_url)
