@@ -9,7 +9,7 @@ young collections ran every 700 allocations, several times during one /topic ran
 glibc's malloc gives each thread that allocates an arena of its own (up to eight per
 core), and what a pass frees in one arena is reused by that arena alone: the store's
 threads (one per SQLite connection) and the worker threads that group stories each held
-megabytes a pass had freed, 8 MB of the bot's peak at 1M articles.
+megabytes a pass had freed, 5 MB of the bot's peak at 1M articles.
 """
 
 from __future__ import annotations
