@@ -48,7 +48,7 @@ from bench.common import current_rss_mb, machine, peak_rss_mb, print_table, summ
 if TYPE_CHECKING:
     from bot.config import Settings
 
-TARGET_PEAK_RSS_MB = 200.0
+TARGET_PEAK_RSS_MB = 150.0
 CHATS = 100_000
 DUE_CHATS = 2_000
 FEED_ITEMS = 20
