@@ -481,14 +481,9 @@ def _source_records(count: int) -> list[tuple]:
 
 def schema_head() -> str:
     """The Alembic head revision the store is migrated to."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
+    from bot.store.db import SCHEMA_HEAD
 
-    from bot.store.db import MIGRATIONS
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head() or "none"
+    return SCHEMA_HEAD
 
 
 def cache_dir() -> Path:

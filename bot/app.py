@@ -19,9 +19,8 @@ import handlers
 from bot.bootstrap import prepare_store
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.gc_tuning import settle_after_start
+from bot.gc_tuning import limit_malloc_arenas, settle_after_start
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, using_language
-from bot.ops.health import HealthServer
 from bot.sending.ratelimit import ChatFairRateLimiter
 from bot.sending.shared_budget import SharedBudget
 from bot.services import CONTEXT_TYPES, SERVICES_KEY, Services, services_of
@@ -96,6 +95,9 @@ def _starter(
         services = await Services.open(settings, database, clock, bot=application.bot)
         application.bot_data[SERVICES_KEY] = services
         if settings.health_port is not None:
+            # Imported here: its web server (aiohttp.web) is loaded only when it is served.
+            from bot.ops.health import HealthServer
+
             # On the services' stack, so it stops first and the store closes after it.
             health = HealthServer(
                 database, clock, INTERVALS, host=settings.health_host, port=settings.health_port
@@ -157,6 +159,7 @@ def webhook_options(settings: Settings) -> WebhookOptions:
 def run_bot(settings: Settings) -> int:
     """Run until interrupted: long polling, a webhook server when WEBHOOK_URL is set, or
     jobs alone when RECEIVE_UPDATES is off."""
+    limit_malloc_arenas()
     application = build_application(settings)
     if not settings.receive_updates:
         asyncio.run(_run_jobs_only(application))

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic import command
-from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.config import Settings
 from bot.ingest.poller import ingest_all
 from bot.news.http.fetcher import SafeFetcher
-from bot.store.db import MIGRATIONS, Database
+from bot.store.db import Database, alembic_config
 from bot.store.models import Base
 from bot.store.sources import add_source
 from tests.feedserver import FeedServer
@@ -108,8 +107,7 @@ async def postgres_admin(url: str, statement: str) -> None:
 
 
 def _migrate(connection: Connection, revision: str, *, down: bool) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = alembic_config()
     config.attributes["connection"] = connection
     (command.downgrade if down else command.upgrade)(config, revision)
 
@@ -118,9 +116,7 @@ def _migrate(connection: Connection, revision: str, *, down: bool) -> None:
 async def schema_before(database: Database, revision: str) -> AsyncIterator[AsyncConnection]:
     """The store as it stood just before migration `revision`, to write rows as an older
     release did; upgraded back to head afterwards, as a real upgrade would."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    before = ScriptDirectory.from_config(config).get_revision(revision).down_revision
+    before = ScriptDirectory.from_config(alembic_config()).get_revision(revision).down_revision
     assert isinstance(before, str)
     try:
         async with database.engine.begin() as connection:

@@ -42,3 +42,13 @@ async def test_digests_asking_together_share_one_result() -> None:
     assert (
         await cache.matching(Pattern("!!"), items) == frozenset()
     )  # nothing searchable matches nothing
+
+
+def test_an_equal_headline_read_again_is_the_one_held_and_a_changed_one_is_not() -> None:
+    cache = StoryCache()
+    (held,) = headlines("Storm Closes Alpine Passes")
+    assert cache.shared(held) is held
+    (again,) = headlines("Storm Closes Alpine Passes")
+    assert cache.shared(again) is held
+    (mended,) = headlines("Storm Closes Alpine Passes Again")
+    assert cache.shared(mended) is mended

@@ -163,12 +163,19 @@ async def unseen_alone(session: AsyncSession, digest: ClaimedDigest) -> Unseen:
 
 
 async def read_batch_items(
-    session: AsyncSession, digests: Sequence[ClaimedDigest], *, now: datetime
+    session: AsyncSession,
+    digests: Sequence[ClaimedDigest],
+    *,
+    now: datetime,
+    stories: StoryCache,
 ) -> BatchItems:
-    """The items every digest of a claim batch is chosen from, read in four queries."""
+    """The items every digest of a claim batch is chosen from, read in four queries; an item
+    another batch or a cached story holds is that same object (`stories.shared`)."""
     chat_ids = sorted({d.chat_id for d in digests})
     since = min(d.since for d in digests)
-    candidates = await digest_candidates(session, chat_ids, since=since, limit=CANDIDATE_LIMIT)
+    candidates = await digest_candidates(
+        session, chat_ids, since=since, limit=CANDIDATE_LIMIT, shared=stories.shared
+    )
     hidden, own = await sources_by_chat(session, chat_ids)
     delivered: dict[int, set[int]] = {}
     if candidates:

@@ -243,7 +243,7 @@ async def _read_items(
     now = services.clock.now()
     try:
         async with services.database.session() as session:
-            return await read_batch_items(session, digests, now=now)
+            return await read_batch_items(session, digests, now=now, stories=services.stories)
     except Exception as exc:
         if not is_unavailable(exc):
             raise

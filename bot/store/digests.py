@@ -9,7 +9,7 @@ once its lease runs out, as long as the digest is still within the grace period.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -332,10 +332,16 @@ class Candidate:
 
 
 async def digest_candidates(
-    session: AsyncSession, chat_ids: Sequence[int], *, since: datetime, limit: int
+    session: AsyncSession,
+    chat_ids: Sequence[int],
+    *,
+    since: datetime,
+    limit: int,
+    shared: Callable[[Headline], Headline],
 ) -> list[Candidate]:
     """Items fetched since `since` from the bot's feeds and these chats' own, newest first:
-    one query for a whole claim batch, each chat's own filters applied in memory after it."""
+    one query for a whole claim batch, each chat's own filters applied in memory after it.
+    `shared` gives the object to keep for each headline read (an equal one held already)."""
     own = select(ChatFeed.source_id).where(ChatFeed.chat_id.in_(chat_ids))
     statement = (
         select(*headline_columns(), Source.user_feed)
@@ -346,7 +352,7 @@ async def digest_candidates(
         .limit(limit)
     )
     return [
-        Candidate(headline_of(row), row.source_id, bool(row.user_feed), row.fetched_at)
+        Candidate(shared(headline_of(row)), row.source_id, bool(row.user_feed), row.fetched_at)
         for row in await session.execute(statement)
     ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,18 @@ class StoryCache:
         self._size = size
         self._results: OrderedDict[Hashable, Any] = OrderedDict()
         self._pending: dict[Hashable, asyncio.Future[Any]] = {}
+        self._headlines: weakref.WeakValueDictionary[int, Headline] = weakref.WeakValueDictionary()
+
+    def shared(self, headline: Headline) -> Headline:
+        """An equal headline already held in memory, else this one, kept while anything
+        holds it: every claim batch of a fan-out reads the newest items afresh, and each
+        copy would stay alive in the batches queued and in the entries kept here."""
+        # By id, then compared whole: ids repeat across stores, and text can be mended.
+        kept = self._headlines.get(headline.id)
+        if kept is not None and kept == headline:
+            return kept
+        self._headlines[headline.id] = headline
+        return headline
 
     async def story_lines(self, headlines: tuple[Headline, ...]) -> tuple[StoryLine, ...]:
         """The headlines folded to one line per story, newest first."""
