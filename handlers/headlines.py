@@ -20,7 +20,7 @@ from bot.store.chats import ChatGlance, chat_glance, chat_rules, news_languages,
 from bot.store.search import search_articles
 from bot.stories.lines import extra_sources, in_chosen_order
 from bot.ui import callbacks
-from bot.ui.render import headline_keyboard, headline_message, html_escape, quoted
+from bot.ui.render import button, headline_keyboard, headline_message, html_escape, quoted
 from handlers.common import (
     args_text,
     chat_title,
@@ -244,7 +244,7 @@ def _with_alert_button(
     if data is None:
         return keyboard
     rows = [list(row) for row in keyboard.inline_keyboard] if keyboard else []
-    rows.append([InlineKeyboardButton(_("🔔 Alert me"), callback_data=data)])
+    rows.append([button(_("🔔 Alert me"), data)])
     return InlineKeyboardMarkup(rows)
 
 
