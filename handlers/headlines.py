@@ -87,7 +87,7 @@ async def latest_page(
     async with services.database.session() as session:
         items, zone, newest_first, rules = await _window(session, update, context, page.anchor)
     # Shared with every chat that reads the same window until the next ingest changes it.
-    kept = (await services.stories.sift(rules, tuple(items))).kept
+    kept = (await services.stories.sift(rules, items)).kept
     ranked = await services.stories.story_lines(kept)
     lines = in_chosen_order(ranked, newest_first=newest_first)
     shown = lines[page.offset : page.offset + page.size]
@@ -120,7 +120,7 @@ async def _window(
     update: Update,
     context: NewsContext,
     anchor: int | None,
-) -> tuple[list[Headline], tzinfo, bool, tuple[Rule, ...]]:
+) -> tuple[tuple[Headline, ...], tzinfo, bool, tuple[Rule, ...]]:
     """The chat's /latest window, its zone, whether it wants stories newest first and the
     rules that sift lists. One query reads them while the chat's row needs no change (a
     second one the rules, only for a chat that has some); else (a first contact, a new
@@ -132,7 +132,8 @@ async def _window(
     if window is not None and window.chat.is_current(chat_title(telegram_chat)):
         glance = window.chat
         rules = await _list_rules(session, telegram_chat.id, glance)
-        return window.headlines, zone_info(glance.timezone), glance.newest_first, rules
+        known = context.services.stories.window(window.rows)
+        return known, zone_info(glance.timezone), glance.newest_first, rules
     view = await chat_view(session, update, context)
     items = await latest_articles(
         session,
@@ -141,7 +142,7 @@ async def _window(
         chat_id=view.chat.id,
         languages=news_languages(view.chat),
     )
-    return items, view.zone, view.chat.newest_first, sifting(rules_of(view.chat))
+    return tuple(items), view.zone, view.chat.newest_first, sifting(rules_of(view.chat))
 
 
 async def _list_rules(session: AsyncSession, chat_id: int, glance: ChatGlance) -> tuple[Rule, ...]:

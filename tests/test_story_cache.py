@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import astuple
 from datetime import UTC, datetime
 
 from bot.news.rules import Pattern
@@ -42,3 +43,17 @@ async def test_digests_asking_together_share_one_result() -> None:
     assert (
         await cache.matching(Pattern("!!"), items) == frozenset()
     )  # nothing searchable matches nothing
+
+
+async def test_a_window_read_again_with_a_mended_title_shows_the_new_title() -> None:
+    cache = StoryCache()
+    rows = tuple(astuple(h) for h in headlines("ZÃ¼rich Votes", "Markets Rally"))
+    first = cache.window(rows)
+    assert cache.window(tuple(tuple(row) for row in rows)) is first  # an equal read
+    mended = ((1, "Zürich Votes", *rows[0][2:]), rows[1])
+    again = await cache.story_lines(cache.window(mended))
+    assert [line.lead.title for line in again] == ["Zürich Votes", "Markets Rally"]
+    assert [line.lead.title for line in await cache.story_lines(first)] == [
+        "ZÃ¼rich Votes",
+        "Markets Rally",
+    ]

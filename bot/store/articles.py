@@ -362,8 +362,15 @@ async def latest_articles(
 class ChatWindow:
     """A chat's newest items, read with what of its row a list needs."""
 
-    headlines: list[Headline]
+    rows: tuple[tuple[Any, ...], ...]
+    """Each item's Headline fields as read: plain tuples, so a reader can tell an equal
+    window it already holds the headlines of without comparing Headlines field by field."""
     chat: ChatGlance
+
+    @property
+    def headlines(self) -> list[Headline]:
+        """The items as headlines, newest first."""
+        return [Headline(*row) for row in self.rows]
 
 
 async def latest_for_chat(
@@ -383,7 +390,7 @@ async def latest_for_chat(
     if not rows:
         return None
     fields = len(rows[0]) - len(GLANCE_COLUMNS)
-    return ChatWindow([Headline(*row[:fields]) for row in rows], glance_of(rows[0][fields:]))
+    return ChatWindow(tuple(row[:fields] for row in rows), glance_of(rows[0][fields:]))
 
 
 @cache
