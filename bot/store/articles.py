@@ -19,6 +19,7 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    literal_column,
     or_,
     select,
 )
@@ -325,7 +326,7 @@ def _newest(
         .where(readable)
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(limit)
-        .offset(offset)
+        .offset(offset or None)
     )
     return statement if up_to_id is None else statement.where(Article.id <= up_to_id)
 
@@ -381,9 +382,9 @@ async def latest_for_chat(
     a millisecond); None when the chat has no row yet or there is nothing to show."""
     connection = await session.connection()
     statement = _chat_window(
-        sqlite=connection.dialect.name == "sqlite", anchored=up_to_id is not None
+        sqlite=connection.dialect.name == "sqlite", anchored=up_to_id is not None, limit=limit
     )
-    params = {"chat_id": chat_id, "limit": limit}
+    params = {"chat_id": chat_id}
     if up_to_id is not None:
         params["up_to_id"] = up_to_id
     rows = (await connection.execute(statement, params)).all()
@@ -394,16 +395,19 @@ async def latest_for_chat(
 
 
 @cache
-def _chat_window(*, sqlite: bool, anchored: bool) -> Select[Any]:
+def _chat_window(*, sqlite: bool, anchored: bool, limit: int) -> Select[Any]:
     """latest_for_chat's query, built once (building it took a third of its time) with its
-    chat, limit and anchor as parameters."""
+    chat and anchor as parameters. The limit is written into it: PostgreSQL plans a
+    prepared statement once only when its plan for any parameters costs about what one
+    for these does, and a LIMIT it cannot see is costed as a tenth of the table (a
+    2.5 ms plan for a 0.1 ms read, every time)."""
     chat_id = bindparam("chat_id", type_=BigInteger)
     statement = _newest(
         *headline_columns(),
         *GLANCE_COLUMNS,
         readable=visible_to(chat_id),
         up_to_id=bindparam("up_to_id", type_=Integer) if anchored else None,
-        limit=bindparam("limit", type_=Integer),
+        limit=literal_column(str(int(limit)), Integer),
     )
     # The chat's news_languages ("de,fr"; None: every language) as in_languages reads them,
     # matched as ",de," in ",de,fr," by position (LIKE would read "_" as a wildcard).
