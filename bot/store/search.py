@@ -161,7 +161,8 @@ async def _candidates(
     stale: dict[int, _Candidate] = {}
     # Core reads on the session's connection, as latest_articles does: no ORM layer.
     connection = await session.connection()
-    rows = await connection.execute(statement, params)
+    # All rows at once: iterating the result fetches them one by one through four layers.
+    rows = (await connection.execute(statement, params)).all()
     for article_id, title, language, published, text_, stored, title_count in rows:
         if stored and title_count is not None:
             # The stored terms, split where the title's end: no title is read again.
