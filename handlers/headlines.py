@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.i18n import _, current_language, ngettext
 from bot.news.language import ENGLISH
-from bot.news.query import MAX_QUERY_CHARS, parse_query
+from bot.news.query import MAX_QUERY_CHARS, SearchQuery, parse_query
 from bot.news.rules import Rule, sifting
 from bot.news.text import truncate
 from bot.news.trending import Topic
@@ -194,30 +194,7 @@ async def topic_page(
             "Give me some words to look for, e.g. <code>/topic iran nuclear</code> "
             "or a phrase in quotes."
         ), None
-    telegram_chat = update.effective_chat
-    assert telegram_chat is not None
-
-    async def search(session: AsyncSession) -> SearchResult:
-        return await search_articles(
-            session,
-            query,
-            limit=size,
-            offset=offset,
-            now=services.clock.now(),
-            chat_id=telegram_chat.id,
-        )
-
-    async with services.database.reading() as session:
-        current = await _current_zone_and_rules(session, update)
-        if current is not None:
-            result = await search(session)
-    if current is None:
-        # A first contact or a new title: the chat's row is made or refreshed first.
-        async with services.database.session() as session:
-            view = await chat_view(session, update, context)
-            current = view.zone, sifting(rules_of(view.chat))
-            result = await search(session)
-    zone, rules = current
+    zone, rules, result = await _search(context, update, query, offset=offset, size=size)
     # The page is sifted as it is shown, so a rule may leave it shorter than the others.
     found = (await services.stories.sift(rules, tuple(result.headlines))).kept
     if not found:
@@ -252,6 +229,35 @@ async def topic_page(
     )
     keyboard = headline_keyboard(list(found), start=offset + 1, more=more)
     return text, _with_alert_button(keyboard, query.text) if offset == 0 else keyboard
+
+
+async def _search(
+    context: NewsContext, update: Update, query: SearchQuery, *, offset: int, size: int
+) -> tuple[tzinfo, tuple[Rule, ...], SearchResult]:
+    """The chat's zone, the rules that sift its lists and one page of matches, read without
+    a transaction while the chat's row needs no change."""
+    services = context.services
+    telegram_chat = update.effective_chat
+    assert telegram_chat is not None
+
+    async def search(session: AsyncSession) -> SearchResult:
+        return await search_articles(
+            session,
+            query,
+            limit=size,
+            offset=offset,
+            now=services.clock.now(),
+            chat_id=telegram_chat.id,
+        )
+
+    async with services.database.reading() as session:
+        current = await _current_zone_and_rules(session, update)
+        if current is not None:
+            return *current, await search(session)
+    # A first contact or a new title: the chat's row is made or refreshed first.
+    async with services.database.session() as session:
+        view = await chat_view(session, update, context)
+        return view.zone, sifting(rules_of(view.chat)), await search(session)
 
 
 def _with_alert_button(
