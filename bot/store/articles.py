@@ -400,7 +400,7 @@ def _chat_window(*, sqlite: bool, anchored: bool, limit: int) -> Select[Any]:
     chat and anchor as parameters. The limit is written into it: PostgreSQL plans a
     prepared statement once only when its plan for any parameters costs about what one
     for these does, and a LIMIT it cannot see is costed as a tenth of the table (a
-    2.5 ms plan for a 0.1 ms read, every time)."""
+    2.7 ms plan for a 0.6 ms read, every time, on a loaded machine)."""
     chat_id = bindparam("chat_id", type_=BigInteger)
     statement = _newest(
         *headline_columns(),
