@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.i18n import _, current_language, ngettext
 from bot.news.language import ENGLISH
-from bot.news.query import MAX_QUERY_CHARS, parse_query
+from bot.news.query import MAX_QUERY_CHARS, SearchQuery, parse_query
 from bot.news.rules import Rule, sifting
 from bot.news.text import truncate
 from bot.news.trending import Topic
@@ -17,10 +17,10 @@ from bot.schedule.times import zone_info
 from bot.services import NewsContext
 from bot.store.articles import Headline, latest_articles, latest_for_chat
 from bot.store.chats import ChatGlance, chat_glance, chat_rules, news_languages, rules_of
-from bot.store.search import search_articles
+from bot.store.search import SearchResult, search_articles
 from bot.stories.lines import extra_sources, in_chosen_order
 from bot.ui import callbacks
-from bot.ui.render import headline_keyboard, headline_message, html_escape, quoted
+from bot.ui.render import button, headline_keyboard, headline_message, html_escape, quoted
 from handlers.common import (
     args_text,
     chat_title,
@@ -83,11 +83,15 @@ async def latest_page(
     services = context.services
     # Every page groups the same window (the newest items as the first page saw them), so
     # a story falls on exactly one page and its number never changes while paging. The
-    # chat's row is read in the same unit of work, mostly in the same query.
-    async with services.database.session() as session:
-        items, zone, newest_first, rules = await _window(session, update, context, page.anchor)
+    # chat's row is read with it, in the same query while the row needs no change.
+    async with services.database.reading() as session:
+        found = await _current_window(session, update, context, page.anchor)
+    if found is None:
+        async with services.database.session() as session:
+            found = await _refreshed_window(session, update, context, page.anchor)
+    items, zone, newest_first, rules = found
     # Shared with every chat that reads the same window until the next ingest changes it.
-    kept = (await services.stories.sift(rules, tuple(items))).kept
+    kept = (await services.stories.sift(rules, items)).kept
     ranked = await services.stories.story_lines(kept)
     lines = in_chosen_order(ranked, newest_first=newest_first)
     shown = lines[page.offset : page.offset + page.size]
@@ -115,24 +119,28 @@ async def latest_page(
     return text, keyboard
 
 
-async def _window(
-    session: AsyncSession,
-    update: Update,
-    context: NewsContext,
-    anchor: int | None,
-) -> tuple[list[Headline], tzinfo, bool, tuple[Rule, ...]]:
+async def _current_window(
+    session: AsyncSession, update: Update, context: NewsContext, anchor: int | None
+) -> tuple[tuple[Headline, ...], tzinfo, bool, tuple[Rule, ...]] | None:
     """The chat's /latest window, its zone, whether it wants stories newest first and the
-    rules that sift lists. One query reads them while the chat's row needs no change (a
-    second one the rules, only for a chat that has some); else (a first contact, a new
-    title) the row is made or refreshed first, as every command does, then the window is
-    read."""
+    rules that sift lists, read by one query (a second one the rules, only for a chat that
+    has some); None when the chat's row would change (a first contact, a new title)."""
     telegram_chat = update.effective_chat
     assert telegram_chat is not None
     window = await latest_for_chat(session, telegram_chat.id, limit=LATEST_WINDOW, up_to_id=anchor)
-    if window is not None and window.chat.is_current(chat_title(telegram_chat)):
-        glance = window.chat
-        rules = await _list_rules(session, telegram_chat.id, glance)
-        return window.headlines, zone_info(glance.timezone), glance.newest_first, rules
+    if window is None or not window.chat.is_current(chat_title(telegram_chat)):
+        return None
+    glance = window.chat
+    rules = await _list_rules(session, telegram_chat.id, glance)
+    known = context.services.stories.window(window.rows)
+    return known, zone_info(glance.timezone), glance.newest_first, rules
+
+
+async def _refreshed_window(
+    session: AsyncSession, update: Update, context: NewsContext, anchor: int | None
+) -> tuple[tuple[Headline, ...], tzinfo, bool, tuple[Rule, ...]]:
+    """What _current_window reads, with the chat's row made or refreshed first, as every
+    command does."""
     view = await chat_view(session, update, context)
     items = await latest_articles(
         session,
@@ -141,7 +149,7 @@ async def _window(
         chat_id=view.chat.id,
         languages=news_languages(view.chat),
     )
-    return items, view.zone, view.chat.newest_first, sifting(rules_of(view.chat))
+    return tuple(items), view.zone, view.chat.newest_first, sifting(rules_of(view.chat))
 
 
 async def _list_rules(session: AsyncSession, chat_id: int, glance: ChatGlance) -> tuple[Rule, ...]:
@@ -149,19 +157,17 @@ async def _list_rules(session: AsyncSession, chat_id: int, glance: ChatGlance) -
     return sifting(await chat_rules(session, chat_id)) if glance.filtered else ()
 
 
-async def _zone_and_rules(
-    session: AsyncSession, update: Update, context: NewsContext
-) -> tuple[tzinfo, tuple[Rule, ...]]:
-    """The chat's zone and the rules that sift its lists, read alone while the chat's row
-    needs no change; else (a first contact, a new title) the row is made or refreshed
-    first, as every command does."""
+async def _current_zone_and_rules(
+    session: AsyncSession, update: Update
+) -> tuple[tzinfo, tuple[Rule, ...]] | None:
+    """The chat's zone and the rules that sift its lists; None when the chat's row would
+    change (a first contact, a new title)."""
     telegram_chat = update.effective_chat
     assert telegram_chat is not None
     glance = await chat_glance(session, telegram_chat.id)
-    if glance is not None and glance.is_current(chat_title(telegram_chat)):
-        return zone_info(glance.timezone), await _list_rules(session, telegram_chat.id, glance)
-    view = await chat_view(session, update, context)
-    return view.zone, sifting(rules_of(view.chat))
+    if glance is None or not glance.is_current(chat_title(telegram_chat)):
+        return None
+    return zone_info(glance.timezone), await _list_rules(session, telegram_chat.id, glance)
 
 
 async def topic(update: Update, context: NewsContext) -> None:
@@ -188,18 +194,7 @@ async def topic_page(
             "Give me some words to look for, e.g. <code>/topic iran nuclear</code> "
             "or a phrase in quotes."
         ), None
-    telegram_chat = update.effective_chat
-    assert telegram_chat is not None
-    async with services.database.session() as session:
-        zone, rules = await _zone_and_rules(session, update, context)
-        result = await search_articles(
-            session,
-            query,
-            limit=size,
-            offset=offset,
-            now=services.clock.now(),
-            chat_id=telegram_chat.id,
-        )
+    zone, rules, result = await _search(context, update, query, offset=offset, size=size)
     # The page is sifted as it is shown, so a rule may leave it shorter than the others.
     found = (await services.stories.sift(rules, tuple(result.headlines))).kept
     if not found:
@@ -236,6 +231,35 @@ async def topic_page(
     return text, _with_alert_button(keyboard, query.text) if offset == 0 else keyboard
 
 
+async def _search(
+    context: NewsContext, update: Update, query: SearchQuery, *, offset: int, size: int
+) -> tuple[tzinfo, tuple[Rule, ...], SearchResult]:
+    """The chat's zone, the rules that sift its lists and one page of matches, read without
+    a transaction while the chat's row needs no change."""
+    services = context.services
+    telegram_chat = update.effective_chat
+    assert telegram_chat is not None
+
+    async def search(session: AsyncSession) -> SearchResult:
+        return await search_articles(
+            session,
+            query,
+            limit=size,
+            offset=offset,
+            now=services.clock.now(),
+            chat_id=telegram_chat.id,
+        )
+
+    async with services.database.reading() as session:
+        current = await _current_zone_and_rules(session, update)
+        if current is not None:
+            return *current, await search(session)
+    # A first contact or a new title: the chat's row is made or refreshed first.
+    async with services.database.session() as session:
+        view = await chat_view(session, update, context)
+        return view.zone, sifting(rules_of(view.chat)), await search(session)
+
+
 def _with_alert_button(
     keyboard: InlineKeyboardMarkup | None, words: str
 ) -> InlineKeyboardMarkup | None:
@@ -244,7 +268,7 @@ def _with_alert_button(
     if data is None:
         return keyboard
     rows = [list(row) for row in keyboard.inline_keyboard] if keyboard else []
-    rows.append([InlineKeyboardButton(_("🔔 Alert me"), callback_data=data)])
+    rows.append([button(_("🔔 Alert me"), data)])
     return InlineKeyboardMarkup(rows)
 
 

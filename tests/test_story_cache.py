@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import astuple
 from datetime import UTC, datetime
 
 from bot.news.rules import Pattern
@@ -52,3 +53,17 @@ def test_an_equal_headline_read_again_is_the_one_held_and_a_changed_one_is_not()
     assert cache.shared(again) is held
     (mended,) = headlines("Storm Closes Alpine Passes Again")
     assert cache.shared(mended) is mended
+
+
+async def test_a_window_read_again_with_a_mended_title_shows_the_new_title() -> None:
+    cache = StoryCache()
+    rows = tuple(astuple(h) for h in headlines("ZÃ¼rich Votes", "Markets Rally"))
+    first = cache.window(rows)
+    assert cache.window(tuple(tuple(row) for row in rows)) is first  # an equal read
+    mended = ((1, "Zürich Votes", *rows[0][2:]), rows[1])
+    again = await cache.story_lines(cache.window(mended))
+    assert [line.lead.title for line in again] == ["Zürich Votes", "Markets Rally"]
+    assert [line.lead.title for line in await cache.story_lines(first)] == [
+        "ZÃ¼rich Votes",
+        "Markets Rally",
+    ]

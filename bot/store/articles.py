@@ -22,6 +22,7 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -381,7 +382,7 @@ def _newest(
         .where(readable)
         .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(limit)
-        .offset(offset)
+        .offset(offset or None)
     )
     return statement if up_to_id is None else statement.where(Article.id <= up_to_id)
 
@@ -418,8 +419,15 @@ async def latest_articles(
 class ChatWindow:
     """A chat's newest items, read with what of its row a list needs."""
 
-    headlines: list[Headline]
+    rows: tuple[tuple[Any, ...], ...]
+    """Each item's Headline fields as read: plain tuples, so a reader can tell an equal
+    window it already holds the headlines of without comparing Headlines field by field."""
     chat: ChatGlance
+
+    @property
+    def headlines(self) -> list[Headline]:
+        """The items as headlines, newest first."""
+        return [Headline(*row) for row in self.rows]
 
 
 async def latest_for_chat(
@@ -430,29 +438,32 @@ async def latest_for_chat(
     a millisecond); None when the chat has no row yet or there is nothing to show."""
     connection = await session.connection()
     statement = _chat_window(
-        sqlite=connection.dialect.name == "sqlite", anchored=up_to_id is not None
+        sqlite=connection.dialect.name == "sqlite", anchored=up_to_id is not None, limit=limit
     )
-    params = {"chat_id": chat_id, "limit": limit}
+    params = {"chat_id": chat_id}
     if up_to_id is not None:
         params["up_to_id"] = up_to_id
     rows = (await connection.execute(statement, params)).all()
     if not rows:
         return None
     fields = len(rows[0]) - len(GLANCE_COLUMNS)
-    return ChatWindow([Headline(*row[:fields]) for row in rows], glance_of(rows[0][fields:]))
+    return ChatWindow(tuple(row[:fields] for row in rows), glance_of(rows[0][fields:]))
 
 
 @cache
-def _chat_window(*, sqlite: bool, anchored: bool) -> Select[Any]:
+def _chat_window(*, sqlite: bool, anchored: bool, limit: int) -> Select[Any]:
     """latest_for_chat's query, built once (building it took a third of its time) with its
-    chat, limit and anchor as parameters."""
+    chat and anchor as parameters. The limit is written into it: PostgreSQL plans a
+    prepared statement once only when its plan for any parameters costs about what one
+    for these does, and a LIMIT it cannot see is costed as a tenth of the table (a
+    2.7 ms plan for a 0.6 ms read, every time, on a loaded machine)."""
     chat_id = bindparam("chat_id", type_=BigInteger)
     statement = _newest(
         *headline_columns(),
         *GLANCE_COLUMNS,
         readable=visible_to(chat_id),
         up_to_id=bindparam("up_to_id", type_=Integer) if anchored else None,
-        limit=bindparam("limit", type_=Integer),
+        limit=literal_column(str(int(limit)), Integer),
     )
     # The chat's news_languages ("de,fr"; None: every language) as in_languages reads them,
     # matched as ",de," in ",de,fr," by position (LIKE would read "_" as a wildcard).

@@ -18,6 +18,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     select,
     update,
 )
@@ -164,7 +165,10 @@ GLANCE_COLUMNS = (
     Chat.active,
     Chat.timezone,
     Chat.newest_first,
-    exists().where(ChatTopic.chat_id == Chat.id, ChatTopic.kind.in_(SIFTING)).label("filtered"),
+    # A parameter per kind, not one expanding list: that is rewritten into the SQL each run.
+    exists()
+    .where(ChatTopic.chat_id == Chat.id, ChatTopic.kind.in_([literal(kind) for kind in SIFTING]))
+    .label("filtered"),
 )
 
 

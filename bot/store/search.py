@@ -81,11 +81,10 @@ _RECENT_MAX_GROWTH = 16
 async def _postgres_newest_ids(session: AsyncSession, query: SearchQuery, mode: str) -> list[int]:
     """The ids of the newest tsvector matches, newest first, found among the newest rows
     when there are enough there (the same ids as a search of every row)."""
-    params: dict[str, object] = {
-        "match": _tsquery(query, "&" if mode == "all" else "|"),
-        "limit": SEARCH_CANDIDATES,
-    }
+    params: dict[str, object] = {"match": _tsquery(query, "&" if mode == "all" else "|")}
     span: int | None = _RECENT_ROWS
+    # The LIMITs are written into the statements: PostgreSQL costs a LIMIT it cannot see
+    # as a tenth of the table, so it would plan each run afresh rather than reuse one plan.
     while span is not None:
         # OFFSET 0 keeps the planner from walking the primary key newest first, filtering
         # every row on the way; it intersects the word's index entries with the span's.
@@ -93,7 +92,7 @@ async def _postgres_newest_ids(session: AsyncSession, query: SearchQuery, mode: 
             "SELECT id FROM (SELECT id FROM articles "
             "WHERE search_vector @@ to_tsquery('simple', :match) "
             "AND id > (SELECT max(id) FROM articles) - :span OFFSET 0) AS recent "
-            "ORDER BY id DESC LIMIT :limit"
+            f"ORDER BY id DESC LIMIT {SEARCH_CANDIDATES}"
         )
         ids = list((await session.scalars(recent, {**params, "span": span})).all())
         if len(ids) == SEARCH_CANDIDATES:
@@ -102,7 +101,7 @@ async def _postgres_newest_ids(session: AsyncSession, query: SearchQuery, mode: 
         span = wider if wider is not None and wider <= _RECENT_ROWS * _RECENT_MAX_GROWTH else None
     everywhere = text(
         "SELECT id FROM articles WHERE search_vector @@ to_tsquery('simple', :match) "
-        "ORDER BY id DESC LIMIT :limit"
+        f"ORDER BY id DESC LIMIT {SEARCH_CANDIDATES}"
     )
     return list((await session.scalars(everywhere, params)).all())
 
@@ -162,7 +161,8 @@ async def _candidates(
     stale: dict[int, _Candidate] = {}
     # Core reads on the session's connection, as latest_articles does: no ORM layer.
     connection = await session.connection()
-    rows = await connection.execute(statement, params)
+    # All rows at once: iterating the result fetches them one by one through four layers.
+    rows = (await connection.execute(statement, params)).all()
     for article_id, title, language, published, text_, stored, title_count in rows:
         if stored and title_count is not None:
             # The stored terms, split where the title's end: no title is read again.

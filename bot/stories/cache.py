@@ -49,6 +49,9 @@ class StoryCache:
         self._results: OrderedDict[Hashable, Any] = OrderedDict()
         self._pending: dict[Hashable, asyncio.Future[Any]] = {}
         self._headlines: weakref.WeakValueDictionary[int, Headline] = weakref.WeakValueDictionary()
+        self._windows: OrderedDict[tuple[tuple[Any, ...], ...], tuple[Headline, ...]] = (
+            OrderedDict()
+        )
 
     def shared(self, headline: Headline) -> Headline:
         """An equal headline already held in memory, else this one, kept while anything
@@ -61,16 +64,29 @@ class StoryCache:
         self._headlines[headline.id] = headline
         return headline
 
+    def window(self, rows: tuple[tuple[Any, ...], ...]) -> tuple[Headline, ...]:
+        """A list's headlines from its rows (each a Headline's fields): the very objects an
+        equal read last gave, so its lines and matches are found without comparing 150
+        Headlines field by field (plain tuples compare and hash in C)."""
+        known = self._windows.get(rows)
+        if known is not None:
+            self._windows.move_to_end(rows)
+            return known
+        known = self._windows[rows] = tuple(Headline(*row) for row in rows)
+        while len(self._windows) > self._size:
+            self._windows.popitem(last=False)
+        return known
+
     async def story_lines(self, headlines: tuple[Headline, ...]) -> tuple[StoryLine, ...]:
         """The headlines folded to one line per story, newest first."""
-        # Keyed by the headlines themselves (every field), not by ids alone: ids repeat
-        # across stores (a second database in one process, a test's fresh store).
-        return await self._shared(("lines", headlines), partial(_lines, headlines))
+        listed = _Listed(headlines)
+        return await self._shared(("lines", listed), partial(_lines, headlines))
 
     async def matching(self, pattern: Pattern, headlines: tuple[Headline, ...]) -> frozenset[int]:
         """Ids of the headlines that match a rule's pattern."""
+        listed = _Listed(headlines)
         return await self._shared(
-            ("match", pattern, headlines), partial(_matching, pattern, headlines)
+            ("match", pattern, listed), partial(_matching, pattern, headlines)
         )
 
     async def sift(self, rules: Sequence[Rule], headlines: tuple[Headline, ...]) -> Sifted:
@@ -112,6 +128,25 @@ class StoryCache:
             self._results[key] = done.result()
             while len(self._results) > self._size:
                 self._results.popitem(last=False)
+
+
+class _Listed:
+    """Headlines as a cache key: hashed by their ids alone (equal lists have equal ids; a
+    Headline's own hash reads every field), yet equal only with every field equal, as ids
+    repeat across stores (a second database in one process, a test's fresh store)."""
+
+    __slots__ = ("headlines", "_hash")
+
+    def __init__(self, headlines: tuple[Headline, ...]) -> None:
+        self.headlines = headlines
+        self._hash = hash(tuple([h.id for h in headlines]))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        # The same objects (StoryCache.window's) compare by identity, item by item, in C.
+        return isinstance(other, _Listed) and self.headlines == other.headlines
 
 
 async def rule_counts(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from html import escape, unescape
 
 from babel import Locale
@@ -156,6 +156,14 @@ def headline_message(
     return "\n".join(parts)
 
 
+@lru_cache(maxsize=2048)
+def button(text: str, data: str | None) -> InlineKeyboardButton:
+    """A callback button, one object per label and data: buttons are immutable, and PTB's
+    constructor sets each of its twenty attributes through a guarded __setattr__, which
+    was most of a list's keyboard."""
+    return InlineKeyboardButton(text, callback_data=data)
+
+
 def headline_keyboard(
     headlines: Sequence[Headline],
     *,
@@ -167,21 +175,21 @@ def headline_keyboard(
     """A numbered button per item opening its summary, one per story told by several
     items opening its card ("3 · +2 sources"), "‹ Back" and "More ›" to page."""
     buttons = [
-        InlineKeyboardButton(str(number), callback_data=callbacks.encode(callbacks.Summary(h.id)))
+        button(str(number), callbacks.encode(callbacks.Summary(h.id)))
         for number, h in enumerate(headlines, start)
     ]
     rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
     cards = [
-        InlineKeyboardButton(
+        button(
             f"{number} · {more_sources_text(count)}",
-            callback_data=callbacks.encode(callbacks.StoryCard(h.id)),
+            callbacks.encode(callbacks.StoryCard(h.id)),
         )
         for number, h in enumerate(headlines, start)
         if (count := (extra_sources or {}).get(h.id, 0))
     ]
     rows += [cards[i : i + CARDS_PER_ROW] for i in range(0, len(cards), CARDS_PER_ROW)]
     paging = [
-        InlineKeyboardButton(label, callback_data=data)
+        button(label, data)
         for label, action in ((_("‹ Back"), back), (_("More ›"), more))
         if action is not None and (data := callbacks.encode(action))
     ]
