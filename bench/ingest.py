@@ -63,8 +63,8 @@ WARM_PASSES = 3
 # Feeds parsed before the clock starts, so the parse workers are up.
 WARM_UP_FEEDS = 4
 
-TARGET_COLD_RATIO = 0.8
-TARGET_WARM_SOURCES_PER_S = 2000.0
+TARGET_COLD_RATIO = 1.5
+TARGET_WARM_SOURCES_PER_S = 4000.0
 TARGET_PEAK_RSS_MB = 150.0
 
 # ----------------------------------------------------------------- vocabulary
