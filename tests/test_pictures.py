@@ -20,7 +20,6 @@ from bot.config import Settings
 from bot.news.feeds.parse import parse_feed
 from bot.news.http.fetcher import SafeFetcher
 from bot.news.images import entry_image, public_image_url
-from bot.store.articles import NewArticle, add_articles
 from bot.store.db import Database
 from bot.store.models import Article, Source
 from bot.stories.summary import article_summary
@@ -179,12 +178,17 @@ async def test_a_pages_picture_is_kept_when_its_feed_named_none(
         source = Source(url="https://news.example/feed", title="Example", created_at=clock.now())
         session.add(source)
         await session.flush()
-        (article_id,) = await add_articles(
-            session,
-            source.id,
-            [NewArticle(title="Hart Island", url=url, guid="bbc", published_at=clock.now())],
-            now=clock.now(),
+        article = Article(
+            source_id=source.id,
+            key="g:bbc",
+            title="Hart Island",
+            url=url,
+            published_at=clock.now(),
+            fetched_at=clock.now(),
         )
+        session.add(article)
+        await session.flush()
+        article_id = article.id
     summary = await article_summary(database, article_id, fetcher=fetcher, allow_private=True)
     assert summary is not None
     assert summary.image == "https://ichef.bbci.co.uk/images/ic/1024x576/p08960hj.jpg"

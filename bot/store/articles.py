@@ -25,7 +25,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
@@ -35,16 +34,12 @@ from bot.news.text import canonical_url, fold, search_document
 from bot.store.chat_sources import open_to, shared_only, visible_to
 from bot.store.chats import GLANCE_COLUMNS, ChatGlance, glance_of
 from bot.store.db import insert_into
-from bot.store.models import Article, Base, Chat, SeenKey, Source
+from bot.store.models import FTS_INSERT, Article, Base, Chat, SeenKey, Source
 
 REPLACEMENT_CHARACTER = "\ufffd"
 # What feedparser (and the chardet guess it asks) fall back to when UTF-8 fails to decode.
 _MISREAD_AS = ("cp1252", "iso8859-15", "latin-1", "iso8859-2", "cp1250", "cp1251", "koi8-r")
 _BATCH = 500
-_FTS_INSERT = text(
-    "INSERT INTO articles_fts(rowid, search_text) SELECT id, search_text FROM articles "
-    "WHERE id IN :ids"
-).bindparams(bindparam("ids", expanding=True))
 
 
 @dataclass(frozen=True)
@@ -262,7 +257,7 @@ async def _index_for_search(session: AsyncSession, ids: list[int]) -> None:
     if not ids or session.get_bind().dialect.name != "sqlite":
         return
     for start in range(0, len(ids), _BATCH):
-        await session.execute(_FTS_INSERT, {"ids": ids[start : start + _BATCH]})
+        await session.execute(FTS_INSERT, {"ids": ids[start : start + _BATCH]})
 
 
 # PostgreSQL advisory lock key ("news" in ASCII) of transactions that insert articles.
