@@ -6,8 +6,20 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Update,
+    and_,
+    bindparam,
+    func,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.news.feeds.fetch import FeedResult
@@ -221,21 +233,8 @@ async def _claim(
         )
         .execution_options(synchronize_session=False)
     )
-    rows = (await session.execute(statement)).all()
-    claimed = [
-        ClaimedSource(
-            id=row.id,
-            url=row.url,
-            title=row.title,
-            etag=row.etag,
-            last_modified=row.last_modified,
-            allow_private=row.allow_private,
-            interval_seconds=row.interval_seconds,
-            error_count=row.error_count,
-            due_at=row.next_fetch_at,
-        )
-        for row in rows
-    ]
+    # The RETURNING columns are ClaimedSource's fields, in order.
+    claimed = [ClaimedSource(*row) for row in (await session.execute(statement)).all()]
     return sorted(claimed, key=lambda source: source.id)
 
 
@@ -282,25 +281,35 @@ class Fetch:
     at: datetime
 
 
-_RECORDED_COLUMNS = [column.key for column in _STATE_COLUMNS[1:]] + [
-    "last_fetched_at",
-    "claimed_until",
-]
+def _changes(
+    before: tuple[object, ...], state: _FetchState, fetched_at: datetime
+) -> dict[str, object]:
+    """The columns one fetch changed, as _record_statement's parameters (named apart from
+    the columns, as SQLAlchemy asks): a 304 rewrites four of the thirteen, and a column
+    left out of the SET is one SQLite need not compare or reindex (the URL is unique)."""
+    values: dict[str, object] = {"b_id": state.id}
+    for name, old in zip(_STATE_FIELDS, before, strict=True):
+        new = getattr(state, name)
+        if new != old:
+            values[f"b_{name}"] = new
+    values["b_last_fetched_at"] = fetched_at
+    return values
 
 
-def _recorded(state: _FetchState, fetched_at: datetime) -> dict[str, object]:
-    """One row of _RECORD_FETCH's parameters (named apart from the columns, as SQLAlchemy asks)."""
-    values = {**vars(state), "last_fetched_at": fetched_at, "claimed_until": None}
-    return {f"b_{name}": value for name, value in values.items()}
+_STATE_FIELDS = tuple(column.key for column in _STATE_COLUMNS[1:])
 
 
-# Every row carries every column, so a batch is one executemany of this statement (Core: the
-# ORM's bulk update by primary key cost more than the statement itself).
-_RECORD_FETCH = (
-    update(Source.__table__)  # type: ignore[arg-type]
-    .where(Source.__table__.c.id == bindparam("b_id"))
-    .values({name: bindparam(f"b_{name}") for name in _RECORDED_COLUMNS})
-)
+@lru_cache(maxsize=64)
+def _record_statement(names: tuple[str, ...]) -> Update:
+    """The UPDATE that writes these columns by id, and always clears the claim: built once
+    per set of columns (Core: the ORM's bulk update by primary key cost more than the
+    statement itself), so a batch is one executemany per set."""
+    table = Source.__table__
+    return (
+        update(table)  # type: ignore[arg-type]
+        .where(table.c.id == bindparam("b_id"))
+        .values({**{name[2:]: bindparam(name) for name in names}, "claimed_until": null()})
+    )
 
 
 async def record_fetches(
@@ -319,7 +328,8 @@ async def record_fetches(
         .order_by(Source.id)
         .with_for_update()
     )
-    states = {row.id: _FetchState(**row._mapping) for row in rows}
+    read = {row[0]: tuple(row[1:]) for row in rows}
+    states = {id_: _FetchState(id_, *values) for id_, values in read.items()}
     fetched_at: dict[int, datetime] = {}
     records: list[FetchRecord | None] = []
     for fetch in fetches:
@@ -342,11 +352,12 @@ async def record_fetches(
             records.append(
                 _record_failure(state, fetch.result, now=fetch.at, max_failures=max_failures)
             )
-    if fetched_at:
-        await session.execute(
-            _RECORD_FETCH,
-            [_recorded(states[id_], at) for id_, at in fetched_at.items()],
-        )
+    by_columns: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for id_, at in fetched_at.items():
+        changes = _changes(read[id_], states[id_], at)
+        by_columns.setdefault(tuple(changes), []).append(changes)
+    for names, rows_of_names in by_columns.items():
+        await session.execute(_record_statement(names[1:]), rows_of_names)
     return records
 
 

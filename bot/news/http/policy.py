@@ -136,7 +136,10 @@ async def system_resolver(host: str, port: int) -> list[str]:
 
 
 def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = host.strip("[]").split("%", 1)[0]
+    if ":" not in text and not text.replace(".", "").isdigit():
+        return None  # a name: only IPv6 has colons, and IPv4 is digits and dots
     try:
-        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+        return ipaddress.ip_address(text)
     except ValueError:
         return None
