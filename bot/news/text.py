@@ -155,11 +155,18 @@ def search_document(*parts: str | None, language: str | None = None) -> str:
     return " ".join(" ".join(terms(p, language)) for p in parts if p)
 
 
+# A link canonical_url would give back unchanged: lower-case http(s) scheme and host, a
+# path, no query, fragment, user or space.
+_CANONICAL_ALREADY = re.compile(r"https?://[a-z0-9.\-]+(?::[0-9]+)?/[^?#\s]*\Z")
+
+
 def canonical_url(url: str | None) -> str | None:
     """Drop tracking parameters and fragments so one story has one link."""
     if not url:
         return None
     url = url.strip()
+    if _CANONICAL_ALREADY.match(url):
+        return url  # a link read by the parser is canonical already: not split again
     try:
         parts = urlsplit(url)
     except ValueError:
