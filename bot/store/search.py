@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,9 +72,11 @@ def _tsquery(query: SearchQuery, joiner: str) -> str:
 # word's newest matches are looked for among the newest rows first, this many of them...
 _RECENT_ROWS = SEARCH_CANDIDATES * 64
 
-# ...then, if too few matched there, among as many more as that rate says are needed (with
-# this margin), unless that is this many times the first span: then among every row.
-_RECENT_MARGIN = 2
+# ...then, if too few matched there, among as many more as that rate says are needed, with
+# a margin of this many standard errors of a rate read off that many matches (a span's
+# index entries cost it more than anything, so guessing high by 2x cost a third of a
+# common word's search), unless that is this many times the first span: then every row.
+_RECENT_MARGIN_ERRORS = 3.0
 
 _RECENT_MAX_GROWTH = 16
 
@@ -97,13 +100,20 @@ async def _postgres_newest_ids(session: AsyncSession, query: SearchQuery, mode: 
         ids = list((await session.scalars(recent, {**params, "span": span})).all())
         if len(ids) == SEARCH_CANDIDATES:
             return ids
-        wider = span * SEARCH_CANDIDATES * _RECENT_MARGIN // len(ids) if ids else None
+        wider = _wider_span(span, len(ids)) if ids else None
         span = wider if wider is not None and wider <= _RECENT_ROWS * _RECENT_MAX_GROWTH else None
     everywhere = text(
         "SELECT id FROM articles WHERE search_vector @@ to_tsquery('simple', :match) "
         f"ORDER BY id DESC LIMIT {SEARCH_CANDIDATES}"
     )
     return list((await session.scalars(everywhere, params)).all())
+
+
+def _wider_span(span: int, matched: int) -> int:
+    """The span that should hold SEARCH_CANDIDATES matches where this one held `matched`:
+    a count of matches varies by about its square root (Poisson), hence the margin."""
+    margin = 1.0 + _RECENT_MARGIN_ERRORS / math.sqrt(matched)
+    return math.ceil(span * SEARCH_CANDIDATES / matched * margin)
 
 
 @dataclass(slots=True)
