@@ -221,6 +221,56 @@ async def test_a_description_counts_when_its_stored_terms_are_out_of_date(
     assert [h.id for h in result.headlines] == [older_rules, in_body]
 
 
+async def test_a_phrase_ranks_by_where_it_is_even_across_the_titles_end(
+    database: Database, clock: FakeClock
+) -> None:
+    """A quoted phrase in a title outranks one in a description; one that only runs from
+    a title into its description is in neither (it counts as a body match), unless the
+    description has it too. Ranking from the stored terms in place gives the order that
+    reading every title again gives."""
+    async with database.session() as session:
+        source = await add_source(session, "https://bank.example/feed", now=clock.now())
+        in_title, in_description, across, across_and_in = await add_articles(
+            session,
+            source.id,
+            [
+                NewArticle(title="Central bank raises rates", guid="a", published_at=clock.now()),
+                NewArticle(
+                    title="Markets today",
+                    description="The central bank raised rates",
+                    guid="b",
+                    published_at=clock.now(),
+                ),
+                NewArticle(
+                    title="Weekly central",
+                    description="Bank holiday notes",
+                    guid="c",
+                    published_at=clock.now(),
+                ),
+                NewArticle(
+                    title="Weekly central",
+                    description="Bank notes: the central bank view",
+                    guid="d",
+                    published_at=clock.now(),
+                ),
+            ],
+            now=clock.now(),
+        )
+
+    async def ranked() -> list[int]:
+        async with database.session() as session:
+            result = await search_articles(
+                session, parse_query('"central bank"'), limit=5, now=clock.now()
+            )
+        return [h.id for h in result.headlines]
+
+    # Equal titles' lengths and ages: the newer of two equal matches first.
+    assert await ranked() == [in_title, across_and_in, in_description, across]
+    async with database.session() as session:
+        await session.execute(text("UPDATE articles SET title_terms = NULL"))
+    assert await ranked() == [in_title, across_and_in, in_description, across]
+
+
 async def test_a_title_of_forty_thousand_words_is_stored_and_found(
     database: Database, clock: FakeClock
 ) -> None:

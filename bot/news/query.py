@@ -104,6 +104,11 @@ class Scorer:
             )
             for term in query.terms
         ]
+        # Each term's spellings as relevance_in looks for them: padded, with their length.
+        self._spellings = [
+            tuple((f" {' '.join(phrase)} ", len(phrase)) for phrase in term.spellings)
+            for term in query.terms
+        ]
 
     def relevance(self, title_terms: Sequence[str], description_terms: Callable[[], str]) -> float:
         """How well an item answers the query, from 0.2 (matched only its body) up.
@@ -129,17 +134,54 @@ class Scorer:
                 if phrase in padded_description:
                     score += 1.0
                     break
+        return self._focused(score, len(title_terms))
+
+    def relevance_in(self, stored: str, title_count: int) -> float:
+        """relevance() of an item from its stored terms (its title's `title_count` terms,
+        then its description's, space-joined), found in place: making the title's term
+        list and the description's string for each of hundreds of candidates cost more
+        than the rest of ranking them.
+
+        A spelling's first appearance tells where it is: its terms before the title's end
+        are in the title, at or after it in the description (it is not in the title, else
+        it would appear there first). Only a phrase first seen across the title's end says
+        nothing of the description: that item is read as relevance() reads it.
+        """
+        if not self._terms:
+            return 0.0
+        padded = f" {stored} "
+        score = 0.0
+        for spellings in self._spellings:
+            found = 0.0
+            for phrase, length in spellings:
+                at = padded.find(phrase)
+                if at < 0:
+                    continue
+                # The terms before this one: the spaces before its own, less the padding's.
+                start = padded.count(" ", 0, at)
+                if start + length <= title_count:
+                    found = 3.0
+                    break
+                if start < title_count:
+                    return self._relevance_of_split(stored, title_count)
+                found = 1.0
+            score += found
+        return self._focused(score, title_count)
+
+    def _relevance_of_split(self, stored: str, title_count: int) -> float:
+        parts = stored.split(" ", title_count)
+        description = parts[title_count] if len(parts) > title_count else ""
+        return self.relevance(parts[:title_count], lambda: description)
+
+    def _focused(self, score: float, title_length: int) -> float:
         # Shorter titles that match are more about the topic than long ones that mention it.
-        focus = 1.0 + 2.0 / (1.0 + len(title_terms) / 4.0)
+        focus = 1.0 + 2.0 / (1.0 + title_length / 4.0)
         return max(0.2, score / len(self._terms) * focus)
 
-    def blended(
-        self, title_terms: Sequence[str], description_terms: Callable[[], str], age_hours: float
-    ) -> float:
-        """The relevance blended with the item's recency (the order /topic shows results in)."""
-        return self.relevance(title_terms, description_terms) * (
-            0.25 + 0.75 * recency_weight(age_hours)
-        )
+
+def blended(relevance: float, age_hours: float) -> float:
+    """A relevance blended with the item's recency (the order /topic shows results in)."""
+    return relevance * (0.25 + 0.75 * recency_weight(age_hours))
 
 
 def recency_weight(age_hours: float) -> float:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -27,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.news.query import Scorer, SearchQuery
+from bot.news.query import Scorer, SearchQuery, blended
 from bot.news.text import terms
 from bot.store.articles import Headline, headline_columns, headline_of
 from bot.store.chat_sources import shared_only, visible_to
@@ -71,9 +72,11 @@ def _tsquery(query: SearchQuery, joiner: str) -> str:
 # word's newest matches are looked for among the newest rows first, this many of them...
 _RECENT_ROWS = SEARCH_CANDIDATES * 64
 
-# ...then, if too few matched there, among as many more as that rate says are needed (with
-# this margin), unless that is this many times the first span: then among every row.
-_RECENT_MARGIN = 2
+# ...then, if too few matched there, among as many more as that rate says are needed, with
+# a margin of this many standard errors of a rate read off that many matches (a span's
+# index entries cost it more than anything, so guessing high by 2x cost a third of a
+# common word's search), unless that is this many times the first span: then every row.
+_RECENT_MARGIN_ERRORS = 3.0
 
 _RECENT_MAX_GROWTH = 16
 
@@ -97,7 +100,7 @@ async def _postgres_newest_ids(session: AsyncSession, query: SearchQuery, mode: 
         ids = list((await session.scalars(recent, {**params, "span": span})).all())
         if len(ids) == SEARCH_CANDIDATES:
             return ids
-        wider = span * SEARCH_CANDIDATES * _RECENT_MARGIN // len(ids) if ids else None
+        wider = _wider_span(span, len(ids)) if ids else None
         span = wider if wider is not None and wider <= _RECENT_ROWS * _RECENT_MAX_GROWTH else None
     everywhere = text(
         "SELECT id FROM articles WHERE search_vector @@ to_tsquery('simple', :match) "
@@ -106,24 +109,21 @@ async def _postgres_newest_ids(session: AsyncSession, query: SearchQuery, mode: 
     return list((await session.scalars(everywhere, params)).all())
 
 
+def _wider_span(span: int, matched: int) -> int:
+    """The span that should hold SEARCH_CANDIDATES matches where this one held `matched`:
+    a count of matches varies by about its square root (Poisson), hence the margin."""
+    margin = 1.0 + _RECENT_MARGIN_ERRORS / math.sqrt(matched)
+    return math.ceil(span * SEARCH_CANDIDATES / matched * margin)
+
+
 @dataclass(slots=True)
 class _Candidate:
-    """What ranking reads of a match: when it was published, its title's terms and its
-    description's."""
+    """A match as ranking reads it: its id, when it was published and how well it answers."""
 
     id: int
     published: float
     """Seconds since the epoch, as the database works it out: no datetime is made per row."""
-    language: str | None
-    title_terms: list[str]
-    description_terms: str | None
-    """As stored with the item (the title's terms, then these); None: read `description`."""
-    description: str = ""
-
-    def read_description_terms(self) -> str:
-        if self.description_terms is None:
-            self.description_terms = " ".join(terms(self.description, self.language))
-        return self.description_terms
+    relevance: float
 
 
 def _stored_description_terms(stored: str, title_terms: list[str]) -> str | None:
@@ -141,11 +141,11 @@ def _stored_description_terms(stored: str, title_terms: list[str]) -> str | None
 
 
 async def _candidates(
-    session: AsyncSession, query: SearchQuery, mode: str, chat_id: int | None
+    session: AsyncSession, query: SearchQuery, scorer: Scorer, mode: str, chat_id: int | None
 ) -> list[_Candidate]:
-    """The newest matches, with what ranking reads of them and no more: a description
-    travels only where the stored search terms cannot stand for it (a body was indexed
-    with them, or they were made by other rules than today's)."""
+    """The newest matches and how well each answers, from what ranking reads of them and
+    no more: a description travels only where the stored search terms cannot stand for it
+    (a body was indexed with them, or they were made by other rules than today's)."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     statement = _candidate_rows(sqlite=sqlite, for_chat=chat_id is not None)
     params: dict[str, object] = {} if chat_id is None else {"chat_id": chat_id}
@@ -157,42 +157,44 @@ async def _candidates(
         if not ids:
             return []
         params |= {"ids": ids}
-    found = []
-    stale: dict[int, _Candidate] = {}
+    found: list[_Candidate] = []
+    # Items whose stored terms were made by other rules: their titles' terms, their place.
+    stale: dict[int, tuple[list[str], int]] = {}
     # Core reads on the session's connection, as latest_articles does: no ORM layer.
     connection = await session.connection()
     # All rows at once: iterating the result fetches them one by one through four layers.
     rows = (await connection.execute(statement, params)).all()
     for article_id, title, language, published, text_, stored, title_count in rows:
         if stored and title_count is not None:
-            # The stored terms, split where the title's end: no title is read again.
-            parts = text_.split(" ", title_count)
-            description_terms = parts[title_count] if len(parts) > title_count else ""
-            found.append(
-                _Candidate(article_id, published, language, parts[:title_count], description_terms)
-            )
-            continue
-        title_terms = terms(title, language)
-        if stored:
-            candidate = _Candidate(
-                article_id,
-                published,
-                language,
-                title_terms,
-                _stored_description_terms(text_, title_terms),
-            )
-            if candidate.description_terms is None:
-                stale[article_id] = candidate
+            # The stored terms, the title's first: no title is read again.
+            relevance = scorer.relevance_in(text_, title_count)
         else:
-            candidate = _Candidate(article_id, published, language, title_terms, None, text_)
-        found.append(candidate)
+            title_terms = terms(title, language)
+            description = _stored_description_terms(text_, title_terms) if stored else None
+            if stored and description is None:
+                stale[article_id] = (title_terms, len(found))
+                relevance = 0.0
+            else:
+                relevance = scorer.relevance(
+                    title_terms, partial(_description_terms, description, text_, language)
+                )
+        found.append(_Candidate(article_id, published, relevance))
     if stale:
         rows = await session.execute(
-            select(Article.id, Article.description).where(Article.id.in_(stale))
+            select(Article.id, Article.description, Article.language).where(Article.id.in_(stale))
         )
-        for article_id, description in rows:
-            stale[article_id].description = description
+        for article_id, text_, language in rows:
+            title_terms, place = stale[article_id]
+            found[place].relevance = scorer.relevance(
+                title_terms, partial(_description_terms, None, text_, language)
+            )
     return found
+
+
+def _description_terms(known: str | None, description: str, language: str | None) -> str:
+    """An item's description terms, as search_document joins them: those known, else those
+    of its description, worked out only when ranking asks for them."""
+    return " ".join(terms(description, language)) if known is None else known
 
 
 @cache
@@ -231,18 +233,12 @@ def _candidate_rows(*, sqlite: bool, for_chat: bool) -> Select[Any]:
     return statement.where(Article.id == any_(bindparam("ids", type_=ARRAY(Integer))))
 
 
-def _rank(query: SearchQuery, candidates: Sequence[_Candidate], now: datetime) -> list[int]:
-    """The candidates' ids, best first by bot.news.query's score, newest first among equals."""
-    scorer = Scorer(query)
+def _rank(candidates: Sequence[_Candidate], now: datetime) -> list[int]:
+    """The candidates' ids, best first by their relevance blended with their recency,
+    newest first among equals."""
     now_seconds = now.timestamp()
     keyed = [
-        (
-            -scorer.blended(
-                c.title_terms, c.read_description_terms, (now_seconds - c.published) / 3600.0
-            ),
-            -c.id,
-        )
-        for c in candidates
+        (-blended(c.relevance, (now_seconds - c.published) / 3600.0), -c.id) for c in candidates
     ]
     keyed.sort()
     return [-negated_id for _, negated_id in keyed]
@@ -285,10 +281,11 @@ async def search_articles(
     modes = ["all", "any"] if len(query.terms) > 1 else ["all"]
     if any_term:
         modes = ["any"]
+    scorer = Scorer(query)
     for mode in modes:
-        candidates = await _candidates(session, query, mode, chat_id)
+        candidates = await _candidates(session, query, scorer, mode, chat_id)
         if candidates:
-            ranked = _rank(query, candidates, now)
+            ranked = _rank(candidates, now)
             # Only the page shown is read in full: its link, source and description.
             page = await _headlines(session, ranked[offset : offset + limit])
             return SearchResult(

@@ -49,9 +49,10 @@ class StoryCache:
         self._results: OrderedDict[Hashable, Any] = OrderedDict()
         self._pending: dict[Hashable, asyncio.Future[Any]] = {}
         self._headlines: weakref.WeakValueDictionary[int, Headline] = weakref.WeakValueDictionary()
-        self._windows: OrderedDict[tuple[tuple[Any, ...], ...], tuple[Headline, ...]] = (
-            OrderedDict()
-        )
+        # By the windows' ids, each with the rows its headlines were made from.
+        self._windows: OrderedDict[
+            tuple[int, ...], tuple[tuple[tuple[Any, ...], ...], tuple[Headline, ...]]
+        ] = OrderedDict()
 
     def shared(self, headline: Headline) -> Headline:
         """An equal headline already held in memory, else this one, kept while anything
@@ -65,17 +66,22 @@ class StoryCache:
         return headline
 
     def window(self, rows: tuple[tuple[Any, ...], ...]) -> tuple[Headline, ...]:
-        """A list's headlines from its rows (each a Headline's fields): the very objects an
-        equal read last gave, so its lines and matches are found without comparing 150
-        Headlines field by field (plain tuples compare and hash in C)."""
-        known = self._windows.get(rows)
-        if known is not None:
-            self._windows.move_to_end(rows)
-            return known
-        known = self._windows[rows] = tuple(Headline(*row) for row in rows)
+        """A list's headlines from its rows (each a Headline's fields, its id first): the
+        very objects an equal read last gave, so its lines and matches are found without
+        comparing 150 Headlines field by field (plain tuples compare in C). Found by the
+        ids, then the rows compared whole (text can be mended): hashing every row's text
+        cost as much again as comparing it."""
+        ids = tuple(row[0] for row in rows)
+        known = self._windows.get(ids)
+        if known is not None and known[0] == rows:
+            self._windows.move_to_end(ids)
+            return known[1]
+        headlines = tuple(Headline(*row) for row in rows)
+        self._windows[ids] = (rows, headlines)
+        self._windows.move_to_end(ids)
         while len(self._windows) > self._size:
             self._windows.popitem(last=False)
-        return known
+        return headlines
 
     async def story_lines(self, headlines: tuple[Headline, ...]) -> tuple[StoryLine, ...]:
         """The headlines folded to one line per story, newest first."""
