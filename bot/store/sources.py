@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from copy import copy
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -240,7 +241,7 @@ async def _claim(
 
 @dataclass
 class _FetchState:
-    """The columns one fetch rewrites, read under lock and written back in one batch."""
+    """The columns one fetch rewrites, read under lock; those it changed are written back."""
 
     id: int
     url: str
@@ -281,22 +282,18 @@ class Fetch:
     at: datetime
 
 
-def _changes(
-    before: tuple[object, ...], state: _FetchState, fetched_at: datetime
-) -> dict[str, object]:
+def _changes(before: _FetchState, after: _FetchState, fetched_at: datetime) -> dict[str, object]:
     """The columns one fetch changed, as _record_statement's parameters (named apart from
     the columns, as SQLAlchemy asks): a 304 rewrites four of the thirteen, and a column
     left out of the SET is one SQLite need not compare or reindex (the URL is unique)."""
-    values: dict[str, object] = {"b_id": state.id}
-    for name, old in zip(_STATE_FIELDS, before, strict=True):
-        new = getattr(state, name)
-        if new != old:
-            values[f"b_{name}"] = new
+    old = vars(before)
+    values = {
+        f"b_{name}": value
+        for name, value in vars(after).items()
+        if name == "id" or value != old[name]
+    }
     values["b_last_fetched_at"] = fetched_at
     return values
-
-
-_STATE_FIELDS = tuple(column.key for column in _STATE_COLUMNS[1:])
 
 
 @lru_cache(maxsize=64)
@@ -328,8 +325,8 @@ async def record_fetches(
         .order_by(Source.id)
         .with_for_update()
     )
-    read = {row[0]: tuple(row[1:]) for row in rows}
-    states = {id_: _FetchState(id_, *values) for id_, values in read.items()}
+    states = {row.id: _FetchState(**row._mapping) for row in rows}
+    read = {id_: copy(state) for id_, state in states.items()}
     fetched_at: dict[int, datetime] = {}
     records: list[FetchRecord | None] = []
     for fetch in fetches:
